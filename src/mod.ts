@@ -1,0 +1,24 @@
+// This module is browser compatible.
+/**
+ * tug: pull container images anywhere JavaScript runs.
+ *
+ * The core is fetch- and stream-only: it runs unchanged in Deno, Node, browsers and edge workers.
+ * Runtime abilities (a fast hasher, a store on disk) come from `adapters/`.
+ *
+ * @example Normalize an image reference the way `docker pull` does
+ * ```ts
+ * import { parseReference } from "./mod.ts";
+ *
+ * const ref = parseReference("alpine:3.20");
+ * console.assert(ref.toString() === "docker.io/library/alpine:3.20");
+ * console.assert(ref.familiar === "alpine:3.20");
+ * ```
+ *
+ * @module
+ */
+
+export * from "./errors.ts";
+export type * from "./digest/hasher.ts";
+export type * from "./manifest/types.ts";
+export type * from "./store/types.ts";
+export type * from "./pull/events.ts";

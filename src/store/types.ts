@@ -1,0 +1,66 @@
+// This module is browser compatible.
+/**
+ * The storage seam: small interfaces every store implements (memory, OCI layout on disk, IndexedDB).
+ * Stores keep bytes; callers verify them. A blob reaches `commit()` only after its size and digest
+ * were checked in flight, so a store never holds a blob it was not given verified.
+ *
+ * @module
+ */
+
+import type { Descriptor } from "../manifest/types.ts";
+
+/** Size and digest of a stored blob. */
+export interface BlobInfo {
+  readonly digest: string;
+  readonly size: number;
+}
+
+/** An open write of one blob: bytes go to a temporary place until `commit()`. */
+export interface BlobWriter {
+  /** Bytes already present from an earlier, interrupted write of the same blob (resume from here). */
+  readonly offset: number;
+  /** The bytes written by that earlier attempt (`offset` bytes), so the caller can hash them again. */
+  readPartial(): ReadableStream<Uint8Array>;
+  /** Appends bytes. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the blob visible under its digest, atomically. Throws if fewer or more bytes than expected arrived. */
+  commit(): Promise<void>;
+  /** Drops the write. With `keepPartial`, the bytes stay for a later resume. */
+  abort(options?: { keepPartial?: boolean }): Promise<void>;
+}
+
+/** Content-addressed blobs. */
+export interface BlobStore {
+  /** Size of a committed blob, or undefined when it is absent. */
+  stat(digest: string): Promise<BlobInfo | undefined>;
+  /** Reads a committed blob, optionally a byte range (`end` exclusive). Throws TugError NOT_FOUND. */
+  get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
+  /** Opens a write for a blob of known digest and size; with `resume`, continues an earlier partial write. */
+  writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter>;
+  /** Removes a committed blob; true when it existed. */
+  delete(digest: string): Promise<boolean>;
+  /** Lists the digests of committed blobs. */
+  list(): AsyncIterable<BlobInfo>;
+}
+
+/** One named reference in a store. */
+export interface ReferenceRecord {
+  /** The canonical reference, e.g. `docker.io/library/alpine:3.20` or `…@sha256:…`. */
+  readonly name: string;
+  /** The manifest or index it points to. */
+  readonly descriptor: Descriptor;
+}
+
+/** Names (tags and digests) pointing at manifests. */
+export interface ReferenceStore {
+  get(name: string): Promise<Descriptor | undefined>;
+  set(name: string, descriptor: Descriptor): Promise<void>;
+  delete(name: string): Promise<boolean>;
+  list(): Promise<ReferenceRecord[]>;
+}
+
+/** A complete image store. */
+export interface Store {
+  readonly blobs: BlobStore;
+  readonly references: ReferenceStore;
+}
