@@ -19,6 +19,6 @@
 
 export * from "./errors.ts";
 export type * from "./digest/hasher.ts";
-export type * from "./manifest/types.ts";
+export * from "./manifest/mod.ts";
 export type * from "./store/types.ts";
 export type * from "./pull/events.ts";
