@@ -20,5 +20,6 @@
 export * from "./errors.ts";
 export type * from "./digest/hasher.ts";
 export * from "./manifest/mod.ts";
+export * from "./registry/mod.ts";
 export type * from "./store/types.ts";
 export type * from "./pull/events.ts";

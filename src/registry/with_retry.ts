@@ -1,0 +1,202 @@
+// This module is browser compatible.
+/**
+ * The transport wrapper that retries transient failures with exponential backoff and jitter.
+ *
+ * @module
+ */
+
+import { TugError } from "../errors.ts";
+import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./_error_body.ts";
+import { readLimited } from "./_read_limited.ts";
+import type { FetchLike } from "./types.ts";
+
+/** What {@linkcode RetryOptions.onRetry} is told before each wait. */
+export interface RetryInfo {
+  /** The request that is retried. */
+  readonly request: Request;
+  /** The attempt that just failed (1 for the first). */
+  readonly attempt: number;
+  /** How long tug waits before the next attempt, in milliseconds. */
+  readonly delay: number;
+  /** Why: `"503"`, `"429"`, or the network error's message. */
+  readonly reason: string;
+}
+
+/** Options for {@linkcode withRetry}. */
+export interface RetryOptions {
+  /** Attempts in all, the first included (default 5; 1 turns retrying off). */
+  attempts?: number;
+  /** Waits `ms` milliseconds (default: a timer that ends early when `signal` fires). Tests inject one. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** A random number in [0, 1) for the jitter (default `Math.random`). */
+  random?: () => number;
+  /** The clock in milliseconds since the epoch, for `Retry-After` dates (default `Date.now`). */
+  now?: () => number;
+  /** The first backoff, in milliseconds (default 500); it doubles with each attempt. */
+  baseDelay?: number;
+  /** The longest backoff, in milliseconds (default 10 000). */
+  maxDelay?: number;
+  /**
+   * The longest `Retry-After` tug waits, in milliseconds (default 30 000). A server that asks for a
+   * longer wait (Docker Hub's pull limit answers 429 with hours) gets no retry: its answer is returned
+   * at once rather than after minutes of futile attempts.
+   */
+  maxRetryAfter?: number;
+  /** Called before each wait, e.g. to show "Retrying" in progress output. */
+  onRetry?: (info: RetryInfo) => void;
+}
+
+/** Statuses worth another try: 408 Request Timeout, 429 Too Many Requests, and every 5xx. */
+function retryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || (status >= 500 && status <= 599);
+}
+
+// Registry error codes that no retry can change, even when a registry sends them with a 5xx.
+const FINAL_CODES = new Set(["DENIED", "NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "UNAUTHORIZED"]);
+
+/**
+ * Parses `Retry-After` (RFC 9110 §10.2.3): delay-seconds or an HTTP date. Returns milliseconds from
+ * `now`, never negative, or `undefined` when the value is neither.
+ *
+ * @example
+ * ```ts
+ * import { parseRetryAfter } from "./with_retry.ts";
+ *
+ * console.assert(parseRetryAfter("3", 0) === 3000);
+ * const now = Date.parse("Wed, 21 Oct 2015 07:28:00 GMT");
+ * console.assert(parseRetryAfter("Wed, 21 Oct 2015 07:28:05 GMT", now) === 5000);
+ * ```
+ */
+export function parseRetryAfter(value: string, now: number): number | undefined {
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - now);
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Wraps `next` to retry what may pass: network errors (the `TypeError` fetch rejects with), 408, 429
+ * and 5xx answers, and token-server failures with those statuses. Attempt `n` waits
+ * `min(maxDelay, baseDelay·2ⁿ⁻¹)`, half of it jittered, or what `Retry-After` asks (up to
+ * `maxRetryAfter`). Never retried: other statuses (401, 403, 404 …), a 5xx whose body carries a final
+ * registry code (`DENIED`, `NAME_UNKNOWN`, `MANIFEST_UNKNOWN`, `BLOB_UNKNOWN`, `UNAUTHORIZED`), and
+ * anything after the request's `signal` fired. A request with a body is cloned before each attempt so
+ * it can be sent again.
+ *
+ * When the attempts run out the last response is returned (its error message then says how many
+ * attempts were made); a network error becomes a `TugError` with code `NETWORK` and the error as cause.
+ *
+ * @example Retry a 503 once without waiting
+ * ```ts
+ * import { withRetry } from "./with_retry.ts";
+ *
+ * let calls = 0;
+ * const flaky = () => Promise.resolve(new Response(null, { status: ++calls === 1 ? 503 : 200 }));
+ * const delays: number[] = [];
+ * const fetch = withRetry(flaky, { sleep: (ms) => (delays.push(ms), Promise.resolve()), random: () => 0 });
+ * const res = await fetch(new Request("http://127.0.0.1:5000/v2/"));
+ * console.assert(res.status === 200 && calls === 2 && delays[0] === 250);
+ * ```
+ */
+export function withRetry(next: FetchLike, options: RetryOptions = {}): FetchLike {
+  const attempts = Math.max(1, Math.floor(options.attempts ?? 5));
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const now = options.now ?? Date.now;
+  const baseDelay = options.baseDelay ?? 500;
+  const maxDelay = options.maxDelay ?? 10_000;
+  const maxRetryAfter = options.maxRetryAfter ?? 30_000;
+
+  const backoff = (attempt: number): number => {
+    const full = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));
+    return Math.round(full / 2 + random() * (full / 2));
+  };
+
+  return async (request) => {
+    const signal = request.signal;
+    // A body can be sent once; keep the original unsent and send clones of it.
+    const template = request.body === null ? undefined : request;
+    for (let attempt = 1;; attempt++) {
+      signal.throwIfAborted();
+      const last = attempt >= attempts;
+      let delay: number;
+      let reason: string;
+      let response: Response;
+      try {
+        response = await next(template ? template.clone() : request);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        const status = err instanceof TugError
+          ? (err.detail as { status?: unknown } | undefined)?.status
+          : undefined;
+        const transient = err instanceof TypeError ||
+          (typeof status === "number" && retryableStatus(status));
+        if (!transient) throw err;
+        if (last) {
+          if (err instanceof TugError) throw err;
+          throw new TugError(
+            "NETWORK",
+            `Cannot reach ${new URL(request.url).origin}: ${(err as Error).message}` +
+              (attempts > 1 ? ` (gave up after ${attempts} attempts)` : ""),
+            { cause: err },
+          );
+        }
+        delay = backoff(attempt);
+        reason = (err as Error).message;
+        options.onRetry?.({ request, attempt, delay, reason });
+        await sleep(delay, signal);
+        continue;
+      }
+      if (!retryableStatus(response.status)) return mark(response, attempt);
+      if (await carriesFinalCode(response)) return mark(response, attempt);
+      if (last) return mark(response, attempt);
+      delay = backoff(attempt);
+      const retryAfter = response.headers.get("retry-after");
+      if (retryAfter !== null) {
+        const asked = parseRetryAfter(retryAfter, now());
+        if (asked !== undefined) {
+          if (asked > maxRetryAfter) return mark(response, attempt);
+          delay = asked;
+        }
+      }
+      reason = String(response.status);
+      response.body?.cancel().catch(() => {});
+      options.onRetry?.({ request, attempt, delay, reason });
+      await sleep(delay, signal);
+    }
+  };
+}
+
+function mark(response: Response, attempt: number): Response {
+  if (attempt > 1) attemptsMade.set(response, attempt);
+  return response;
+}
+
+/** Whether a retryable-status response says, in its error body, that retrying cannot help. */
+async function carriesFinalCode(response: Response): Promise<boolean> {
+  if (response.body === null) return false;
+  const type = response.headers.get("content-type") ?? "";
+  if (!type.includes("json")) return false;
+  // Read a copy so the caller still gets the whole body if the answer is returned.
+  const copy = response.clone();
+  try {
+    const { bytes } = await readLimited(copy.body, ERROR_BODY_LIMIT);
+    return parseErrorBody(bytes).some((e) => FINAL_CODES.has(e.code));
+  } catch {
+    return false;
+  }
+}
