@@ -18,7 +18,7 @@
  */
 
 export * from "./errors.ts";
-export type * from "./digest/hasher.ts";
+export * from "./digest/mod.ts";
 export * from "./manifest/mod.ts";
 export * from "./registry/mod.ts";
 export type * from "./store/types.ts";
