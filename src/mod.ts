@@ -18,6 +18,7 @@
  */
 
 export * from "./errors.ts";
+export * from "./reference/mod.ts";
 export * from "./digest/mod.ts";
 export * from "./manifest/mod.ts";
 export * from "./registry/mod.ts";
