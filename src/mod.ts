@@ -22,5 +22,5 @@ export * from "./reference/mod.ts";
 export * from "./digest/mod.ts";
 export * from "./manifest/mod.ts";
 export * from "./registry/mod.ts";
-export type * from "./store/types.ts";
+export * from "./store/mod.ts";
 export type * from "./pull/events.ts";

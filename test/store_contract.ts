@@ -1,0 +1,47 @@
+/**
+ * Runs the store contract (src/store/store_contract.ts) under `deno test`: one test per store, one step per
+ * case, each step on a fresh store that is cleaned up afterwards.
+ *
+ * @module
+ */
+
+import { storeContract } from "../src/store/store_contract.ts";
+import type { Store } from "../src/store/types.ts";
+
+/** A fresh store for one contract case, and how to remove it afterwards. */
+export interface ContractStore {
+  /** The store under test. */
+  store: Store;
+  /** Removes whatever the store left (a directory, a database). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Registers a Deno test named `<label> passes the store contract` with one step per contract case.
+ *
+ * @example
+ * ```ts
+ * import { runStoreContract } from "./store_contract.ts";
+ * import { MemoryStore } from "../src/store/memory_store.ts";
+ *
+ * // In a *_test.ts file, at the top level:
+ * export function registerMemoryStoreContract(): void {
+ *   runStoreContract("MemoryStore", () =>
+ *     Promise.resolve({ store: new MemoryStore(), cleanup: () => Promise.resolve() }));
+ * }
+ * ```
+ */
+export function runStoreContract(label: string, makeStore: () => Promise<ContractStore>): void {
+  Deno.test(`${label} passes the store contract`, async (t) => {
+    for (const { name, fn } of storeContract) {
+      await t.step(name, async () => {
+        const { store, cleanup } = await makeStore();
+        try {
+          await fn(store);
+        } finally {
+          await cleanup();
+        }
+      });
+    }
+  });
+}
