@@ -61,6 +61,13 @@ function parseInto(s: string, out: Challenge[]): void {
     while (i < n && TCHAR.test(s[i])) i++;
     return s.slice(start, i);
   };
+  // A bare value is a token (RFC 7235 §2.1); be lenient and take what a sloppy server sends unquoted
+  // (an URL such as https://a/token) up to the next separator.
+  const readBare = (): string => {
+    const start = i;
+    while (i < n && s[i] !== "," && s[i] !== " " && s[i] !== "\t" && s[i] !== '"') i++;
+    return s.slice(start, i);
+  };
   const readQuoted = (): string => {
     // RFC 7230 §3.2.6: quoted-string = DQUOTE *( qdtext / quoted-pair ) DQUOTE; quoted-pair = "\" char.
     i++; // opening quote
@@ -114,7 +121,7 @@ function parseInto(s: string, out: Challenge[]): void {
         skipSpace();
         i++; // "="
         skipSpace();
-        const value = s[i] === '"' ? readQuoted() : readToken();
+        const value = s[i] === '"' ? readQuoted() : readBare();
         // RFC 7235 §2.1: each parameter name MUST only occur once per challenge; keep the first.
         if (!(name in params)) params[name] = value;
         skipSpace();

@@ -22,8 +22,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Wraps `next` to follow redirects by hand (`redirect: "manual"`): at most `maxRedirects` (default 10)
  * of 301/302/303/307/308, each `Location` resolved against the URL that answered. Registries send blob
  * downloads to storage on another origin (S3, a CDN) with a pre-signed URL; the `Authorization` header is
- * sent only while the hop is on the original request's origin, never to another one — a redirect target
- * must not see the registry's token or password. As in the Fetch standard's redirect steps, a 303 (and a
+ * sent only while the hops stay on the original request's origin, never to another one — a redirect
+ * target must not see the registry's token or password (nor get it back after a detour). As in the Fetch standard's redirect steps, a 303 (and a
  * 301/302 of a POST) continues as a GET without a body; 307/308 resend the method and body.
  *
  * In a browser a manual redirect comes back opaque (`response.type === "opaqueredirect"`: no status, no
@@ -61,6 +61,7 @@ export function withRedirects(next: FetchLike, options: WithRedirectsOptions = {
     let method = request.method;
     let withBody = template !== undefined;
     let url = new URL(request.url);
+    let leftOrigin = false;
     let current = new Request(fresh(), { redirect: "manual" });
     for (let hops = 0;; hops++) {
       const response = await next(current);
@@ -99,7 +100,10 @@ export function withRedirects(next: FetchLike, options: WithRedirectsOptions = {
           headers.delete(name);
         }
       }
-      if (target.origin !== origin) headers.delete("authorization");
+      // Once a hop left the origin the credentials stay off, as in the Fetch standard: the other origin
+      // chose where the request goes next.
+      if (target.origin !== origin) leftOrigin = true;
+      if (leftOrigin) headers.delete("authorization");
       current = new Request(target, {
         method,
         headers,
