@@ -1,0 +1,244 @@
+// Tests of the registry test harness itself, against the real docker-registry process.
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { createHash } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import { startRegistry } from "./harness/registry.ts";
+import { type SeededManifest, seedImages } from "./harness/seed.ts";
+import { sharedRegistry } from "./harness/shared_registry.ts";
+import { createTar } from "./harness/tar.ts";
+import { MEDIA_TYPES } from "./harness/images.ts";
+
+const ACCEPT = [
+  MEDIA_TYPES.ociIndex,
+  MEDIA_TYPES.ociManifest,
+  MEDIA_TYPES.dockerManifestList,
+  MEDIA_TYPES.dockerManifest,
+].join(", ");
+
+function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+async function getBytes(url: string, init: RequestInit = {}): Promise<{ res: Response; bytes: Uint8Array }> {
+  const res = await fetch(url, init);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  return { res, bytes };
+}
+
+/** Streams a blob and hashes it on the way (the large one is 64+ MiB). */
+async function hashBlob(url: string): Promise<{ status: number; digest: string; size: number }> {
+  const res = await fetch(url);
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of res.body!) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { status: res.status, digest: `sha256:${hash.digest("hex")}`, size };
+}
+
+async function checkManifestAndBlobs(base: string, m: SeededManifest, reference: string): Promise<void> {
+  const { res, bytes } = await getBytes(`${base}/v2/${m.repository}/manifests/${reference}`, {
+    headers: { Accept: ACCEPT },
+  });
+  assertEquals(res.status, 200, `GET manifest ${m.repository}:${reference}`);
+  assertEquals(res.headers.get("Content-Type"), m.manifestMediaType);
+  assertEquals(res.headers.get("Docker-Content-Digest"), m.manifestDigest);
+  assertEquals(bytes, m.manifestBytes);
+  assertEquals(sha256(bytes), m.manifestDigest);
+  const manifest = JSON.parse(new TextDecoder().decode(bytes));
+  assertEquals(manifest.config.digest, m.config.digest);
+  for (const blob of [m.config, ...m.layers]) {
+    const got = await hashBlob(`${base}/v2/${m.repository}/blobs/${blob.digest}`);
+    assertEquals(got, { status: 200, digest: blob.digest, size: blob.size });
+  }
+  assertEquals(
+    manifest.layers.map((l: { mediaType: string }) => l.mediaType),
+    m.layers.map((l) => l.mediaType),
+  );
+}
+
+Deno.test("startRegistry() serves GET /v2/ and stop() kills the process and removes its folders", async () => {
+  const t0 = performance.now();
+  const registry = await startRegistry();
+  const started = performance.now() - t0;
+  assertMatch(registry.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assertEquals(registry.host, `127.0.0.1:${registry.port}`);
+  const res = await fetch(`${registry.url}/v2/`);
+  await res.body?.cancel();
+  assertEquals(res.status, 200);
+  assertEquals(res.headers.get("Docker-Distribution-API-Version"), "registry/2.0");
+  assert(started < 15_000, `start took ${started} ms`);
+  const config = await Deno.readTextFile(registry.configPath);
+  assertStringIncludes(config, registry.storageDir);
+  assertStringIncludes(await registry.readLog(), '"GET /v2/ HTTP/1.1" 200');
+  await registry.stop();
+  assert(
+    !(await exists(`/proc/${registry.pid}`)) || (await isZombie(registry.pid)),
+    "registry still running",
+  );
+  assert(!(await exists(registry.configPath)), "config left behind");
+  assert(!(await exists(registry.storageDir)), "storage left behind");
+  await registry.stop(); // idempotent
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function isZombie(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return true;
+  }
+}
+
+Deno.test("startRegistry() names the Debian package when the binary is missing", async () => {
+  await assertRejects(
+    () => startRegistry({ binary: "/nonexistent/docker-registry" }),
+    Error,
+    "docker-registry not found: install the Debian package docker-registry",
+  );
+  const before = Deno.env.get("TUG_TEST_REGISTRY_BIN");
+  Deno.env.set("TUG_TEST_REGISTRY_BIN", "no-such-registry-binary");
+  try {
+    await assertRejects(() => startRegistry(), Error, "install the Debian package docker-registry");
+  } finally {
+    if (before === undefined) Deno.env.delete("TUG_TEST_REGISTRY_BIN");
+    else Deno.env.set("TUG_TEST_REGISTRY_BIN", before);
+  }
+});
+
+Deno.test("startRegistry() reports the log tail when the registry cannot start", async () => {
+  await assertRejects(
+    () => startRegistry({ extra: { storage: { filesystem: { rootdirectory: 42 }, inmemory: {} } } }),
+    Error,
+    "log tail",
+  );
+});
+
+Deno.test("seedImages() pushes four images that read back byte for byte", async () => {
+  await using registry = await startRegistry();
+  const t0 = performance.now();
+  const images = await seedImages(registry);
+  const seeded = performance.now() - t0;
+  const base = registry.url;
+
+  // small: Docker schema2, 3 gzip layers.
+  assertEquals(images.small.reference, `${registry.host}/tug/small:v1`);
+  assertEquals(images.small.manifestMediaType, MEDIA_TYPES.dockerManifest);
+  assertEquals(images.small.layers.length, 3);
+  await checkManifestAndBlobs(base, images.small, images.small.tag);
+  const config = JSON.parse(new TextDecoder().decode(images.small.config.bytes));
+  assertEquals(config.rootfs.diff_ids, images.small.layers.map((l) => l.diffId));
+  assertEquals(config.config.WorkingDir, "/app");
+  assertEquals(config.history.filter((h: { empty_layer?: boolean }) => !h.empty_layer).length, 3);
+  assert(config.history.some((h: { empty_layer?: boolean }) => h.empty_layer));
+  const layer2 = images.small.layers[1].files;
+  assert(layer2.some((f) => f.path === "etc/.wh.motd"));
+  assert(layer2.some((f) => f.type === "hardlink" && f.linkname === "app/data.txt"));
+  assert(images.small.layers[0].files.some((f) => f.type === "symlink"));
+  assert(images.small.layers[0].files.some((f) => f.path.length > 100), "a PAX long path");
+  // diffId is the sha256 of the uncompressed layer.
+  const { bytes: gz } = await getBytes(`${base}/v2/tug/small/blobs/${images.small.layers[0].digest}`);
+  assertEquals(sha256(gunzipSync(gz)), images.small.layers[0].diffId);
+
+  // multi: OCI index with two platforms and an attestation.
+  const multi = images.multi;
+  assertEquals(multi.manifestMediaType, MEDIA_TYPES.ociIndex);
+  const { res, bytes } = await getBytes(`${base}/v2/${multi.repository}/manifests/${multi.tag}`, {
+    headers: { Accept: ACCEPT },
+  });
+  assertEquals(res.status, 200);
+  assertEquals(bytes, multi.manifestBytes);
+  assertEquals(sha256(bytes), multi.manifestDigest);
+  const index = JSON.parse(new TextDecoder().decode(bytes));
+  assertEquals(
+    index.manifests.map((m: { platform: { os: string; architecture: string; variant?: string } }) =>
+      [m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join("/")
+    ),
+    ["linux/amd64", "linux/arm64/v8", "unknown/unknown"],
+  );
+  for (const [platform, image] of Object.entries(multi.images)) {
+    await checkManifestAndBlobs(base, image, image.manifestDigest);
+    const arch = image.layers[0].files.find((f) => f.path === "arch.txt");
+    assertEquals(arch?.sha256, sha256(new TextEncoder().encode(`${platform.split("/")[1]}\n`)).slice(7));
+  }
+  assert(multi.images["linux/amd64"].layers[0].digest !== multi.images["linux/arm64/v8"].layers[0].digest);
+  await checkManifestAndBlobs(base, multi.attestation, multi.attestation.manifestDigest);
+
+  // large: ≥ 64 MiB of random data in one gzip layer.
+  assert(
+    images.large.layers[0].size >= 64 * 1024 * 1024,
+    `large layer is ${images.large.layers[0].size} bytes`,
+  );
+  await checkManifestAndBlobs(base, images.large, images.large.tag);
+
+  // zstd: OCI layer compressed with zstd.
+  assertEquals(images.zstd.layers[0].mediaType, MEDIA_TYPES.ociLayerZstd);
+  await checkManifestAndBlobs(base, images.zstd, images.zstd.tag);
+  const { bytes: zst } = await getBytes(`${base}/v2/tug/zstd/blobs/${images.zstd.layers[0].digest}`);
+  assertEquals([...zst.subarray(0, 4)], [0x28, 0xb5, 0x2f, 0xfd], "zstd frame magic");
+
+  console.log(`seedImages(): ${seeded.toFixed(0)} ms`);
+});
+
+Deno.test("sharedRegistry() returns one seeded registry per process", async () => {
+  const a = await sharedRegistry();
+  const b = await sharedRegistry();
+  assert(a === b, "same instance");
+  const res = await fetch(
+    `${a.registry.url}/v2/${a.images.small.repository}/manifests/${a.images.small.tag}`,
+    {
+      method: "HEAD",
+      headers: { Accept: ACCEPT },
+    },
+  );
+  await res.body?.cancel();
+  assertEquals(res.headers.get("Docker-Content-Digest"), a.images.small.manifestDigest);
+});
+
+Deno.test("createTar() writes ustar headers with valid checksums and PAX records GNU tar reads", async () => {
+  const long = `${"d".repeat(120)}/${"f".repeat(120)}`;
+  const tar = createTar([
+    { path: long, content: "x", mode: 0o640, uid: 1000, gid: 1001, mtime: 1700000000 },
+    { path: "l", type: "symlink", linkname: "t".repeat(150) },
+    { path: "dir", type: "directory", mode: 0o700 },
+    { path: "hard", type: "hardlink", linkname: long },
+  ]);
+  // File: PAX header + records + header + content; symlink: PAX + records + header; directory: header;
+  // hard link (long target): PAX + records + header; then 2 end blocks.
+  assertEquals(tar.length, 512 * 13);
+  for (const at of [0, 1024, 2048, 3072, 3584, 4096, 5120]) {
+    const block = tar.subarray(at, at + 512);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : block[i];
+    assertEquals(parseInt(new TextDecoder().decode(block.subarray(148, 154)), 8), sum, `checksum at ${at}`);
+    assertEquals(new TextDecoder().decode(block.subarray(257, 263)), "ustar\0");
+  }
+  assertEquals(String.fromCharCode(tar[156]), "x");
+  assertEquals([...tar.subarray(tar.length - 1024)].every((b) => b === 0), true);
+  assertEquals(createTar([{ path: "a" }], { omitEndBlocks: true }).length, 512);
+  const path = await Deno.makeTempFile({ suffix: ".tar" });
+  try {
+    await Deno.writeFile(path, tar);
+    const out = await new Deno.Command("tar", { args: ["--numeric-owner", "-tvf", path], stdout: "piped" })
+      .output();
+    assert(out.success, "tar -tvf failed");
+    const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+    assertEquals(lines.length, 4);
+    assertMatch(lines[0], new RegExp(`^-rw-r----- 1000/1001 +1 2023-11-1\\d \\d\\d:\\d\\d ${long}$`));
+    assertMatch(lines[1], new RegExp(`^lrwxrwxrwx 0/0 .* l -> ${"t".repeat(150)}$`));
+    assertMatch(lines[2], /^drwx------ 0\/0 .* dir\/$/);
+    assertMatch(lines[3], new RegExp(`^hrw-r--r-- 0/0 .* hard link to ${long}$`));
+  } finally {
+    await Deno.remove(path);
+  }
+});
