@@ -85,7 +85,7 @@ function isWord(c: number): boolean {
 export function checkPathComponent(s: string, start: number, end: number): string | undefined {
   if (start === end) return "a path component is empty";
   if (!isLowerAlnum(s.charCodeAt(start))) {
-    return `path component "${s.slice(start, end)}" must start with a lowercase letter or digit`;
+    return `path component "${clip(s, start, end)}" must start with a lowercase letter or digit`;
   }
   let i = start;
   while (i < end) {
@@ -103,12 +103,12 @@ export function checkPathComponent(s: string, start: number, end: number): strin
     } else if (c === DASH) {
       while (i < end && s.charCodeAt(i) === DASH) i++;
     } else {
-      return `path component "${s.slice(start, end)}" contains ${describeChar(s, i)}`;
+      return `path component "${clip(s, start, end)}" contains ${describeChar(s, i)}`;
     }
     if (i === end || !isLowerAlnum(s.charCodeAt(i))) {
       const next = i === end ? "the end" : describeChar(s, i);
-      return `path component "${s.slice(start, end)}" has separator "${
-        s.slice(sepStart, i)
+      return `path component "${clip(s, start, end)}" has separator "${
+        clip(s, sepStart, i)
       }" followed by ${next}`;
     }
   }
@@ -137,7 +137,7 @@ export function checkDomainAndPort(s: string, start: number, end: number): strin
     const hexStart = i;
     while (i < end && (isHex(s.charCodeAt(i)) || s.charCodeAt(i) === COLON)) i++;
     if (i === hexStart || i === end || s.charCodeAt(i) !== RBRACKET) {
-      return `"${s.slice(start, end)}" is not a valid bracketed IPv6 address`;
+      return `"${clip(s, start, end)}" is not a valid bracketed IPv6 address`;
     }
     i++;
   } else {
@@ -148,7 +148,7 @@ export function checkDomainAndPort(s: string, start: number, end: number): strin
       if (
         i === componentStart || s.charCodeAt(componentStart) === DASH || s.charCodeAt(i - 1) === DASH
       ) {
-        return `"${s.slice(start, end)}" is not a valid domain`;
+        return `"${clip(s, start, end)}" is not a valid domain`;
       }
       if (i < end && s.charCodeAt(i) === DOT) {
         i++;
@@ -158,17 +158,17 @@ export function checkDomainAndPort(s: string, start: number, end: number): strin
     }
   }
   if (i === end) return undefined;
-  if (s.charCodeAt(i) !== COLON) return `"${s.slice(start, end)}" is not a valid domain`;
+  if (s.charCodeAt(i) !== COLON) return `"${clip(s, start, end)}" is not a valid domain`;
   i++;
   const portStart = i;
   while (i < end && isDigit(s.charCodeAt(i))) i++;
-  if (i === portStart || i !== end) return `"${s.slice(start, end)}" does not end in a numeric port`;
+  if (i === portStart || i !== end) return `"${clip(s, start, end)}" does not end in a numeric port`;
   return undefined;
 }
 
 /** Checks a tag: `[\w][\w.-]{0,127}`. */
 export function checkTag(s: string, start: number, end: number): string | undefined {
-  const tag = s.slice(start, end);
+  const tag = clip(s, start, end);
   if (start === end) return "the tag is empty";
   if (end - start > TAG_MAX_LENGTH) {
     return `the tag is ${end - start} characters, at most ${TAG_MAX_LENGTH} are allowed`;
@@ -186,7 +186,7 @@ export function checkTag(s: string, start: number, end: number): string | undefi
  * `-_+.` between components), a colon, and at least 32 hex digits of either case.
  */
 export function checkDigestForm(s: string, start: number, end: number): string | undefined {
-  const digest = s.slice(start, end);
+  const digest = clip(s, start, end);
   let i = start;
   for (;;) {
     if (i === end || !isAlpha(s.charCodeAt(i))) {
@@ -255,6 +255,11 @@ export function matchReference(s: string): ReferenceParts | Mismatch {
   name.tag = tag;
   name.digest = digest;
   return name;
+}
+
+/** The text of `s` from `start` to `end` for an error message, cut short if it is long. */
+function clip(s: string, start: number, end: number): string {
+  return end - start > 80 ? `${s.slice(start, start + 80)}…` : s.slice(start, end);
 }
 
 /** Describes the character at `i` for an error message, e.g. `"$"` or `U+00E9`. */

@@ -6,7 +6,7 @@
  */
 
 import { matchReference, PATH_MAX_LENGTH } from "./_grammar.ts";
-import { DOCKER_HUB_DOMAIN, makeReference, OFFICIAL_PREFIX, refuse } from "./_reference.ts";
+import { clip, DOCKER_HUB_DOMAIN, makeReference, OFFICIAL_PREFIX, refuse } from "./_reference.ts";
 import type { Reference } from "./reference.ts";
 
 /** The legacy Docker Hub domain, canonicalized to docker.io (legacyDefaultDomain). */
@@ -36,12 +36,12 @@ export function checkDigest(input: string, digest: string): void {
   const length = Object.hasOwn(DIGEST_HEX_LENGTH, algorithm) ? DIGEST_HEX_LENGTH[algorithm] : undefined;
   if (length === undefined) {
     if (!GO_DIGEST_FORM.test(digest)) {
-      refuse("DIGEST_INVALID_FORMAT", input, `digest "${digest}" has an invalid algorithm name`);
+      refuse("DIGEST_INVALID_FORMAT", input, `digest "${clip(digest)}" has an invalid algorithm name`);
     }
     refuse(
       "DIGEST_UNSUPPORTED",
       input,
-      `digest algorithm "${algorithm}" is not supported (sha256, sha512 are)`,
+      `digest algorithm "${clip(algorithm)}" is not supported (sha256, sha512 are)`,
     );
   }
   if (hex.length !== length) {
@@ -131,7 +131,7 @@ export function parseNormalized(input: string): Reference {
   const colon = remainder.indexOf(":");
   const remoteName = colon === -1 ? remainder : remainder.slice(0, colon);
   if (remoteName.toLowerCase() !== remoteName) {
-    refuse("NAME_CONTAINS_UPPERCASE", input, `repository name "${remoteName}" must be lowercase`);
+    refuse("NAME_CONTAINS_UPPERCASE", input, `repository name "${clip(remoteName)}" must be lowercase`);
   }
   const ref = parsePlain(`${domain}/${remainder}`, input);
   if (ref.domain === undefined) {
@@ -139,7 +139,7 @@ export function parseNormalized(input: string): Reference {
     // (no "_" in host names) and reads the whole input as a path on no registry at all. Upstream returns
     // that domain-less name, which no registry can serve; tug refuses it, so that a normalized reference
     // always has a domain.
-    refuse("REFERENCE_INVALID_FORMAT", input, `"${domain}" is not a valid registry host name`);
+    refuse("REFERENCE_INVALID_FORMAT", input, `"${clip(domain)}" is not a valid registry host name`);
   }
   return ref;
 }

@@ -21,6 +21,11 @@ export function quote(input: string): string {
   return JSON.stringify(input.length > QUOTE_LIMIT ? `${input.slice(0, QUOTE_LIMIT)}…` : input);
 }
 
+/** Cuts a part of the input short for an error message. */
+export function clip(text: string): string {
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
 /** Throws a {@linkcode TugError} about `input`. */
 export function refuse(code: TugErrorCode, input: string, reason: string, what = "reference"): never {
   throw new TugError(code, `Invalid ${what} ${quote(input)}: ${reason}`, { detail: { input } });
