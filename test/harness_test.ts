@@ -6,7 +6,11 @@ import { startRegistry } from "./harness/registry.ts";
 import { type SeededManifest, seedImages } from "./harness/seed.ts";
 import { sharedRegistry } from "./harness/shared_registry.ts";
 import { createTar } from "./harness/tar.ts";
-import { MEDIA_TYPES } from "./harness/images.ts";
+import { buildImage, MEDIA_TYPES } from "./harness/images.ts";
+import { fetchToken, parseChallenge, registryFetch } from "./harness/registry_fetch.ts";
+import { libtrustKeyId, startTokenRegistry } from "./harness/token_server.ts";
+import { pushImage } from "./harness/seed.ts";
+import { createCertificate } from "./harness/certificate.ts";
 
 const ACCEPT = [
   MEDIA_TYPES.ociIndex,
@@ -242,3 +246,195 @@ Deno.test("createTar() writes ustar headers with valid checksums and PAX records
     await Deno.remove(path);
   }
 });
+
+Deno.test("startRegistry() with htpasswd auth: anonymous gets 401 Basic, the right password 200", async () => {
+  await using registry = await startRegistry({ auth: { htpasswd: { users: { alice: "s3cret" } } } });
+  const anon = await fetch(`${registry.url}/v2/`);
+  await anon.body?.cancel();
+  assertEquals(anon.status, 401);
+  assertMatch(anon.headers.get("WWW-Authenticate") ?? "", /^Basic realm=/);
+  const good = await fetch(`${registry.url}/v2/`, {
+    headers: { Authorization: `Basic ${btoa("alice:s3cret")}` },
+  });
+  await good.body?.cancel();
+  assertEquals(good.status, 200);
+  const bad = await fetch(`${registry.url}/v2/`, {
+    headers: { Authorization: `Basic ${btoa("alice:wrong")}` },
+  });
+  await bad.body?.cancel();
+  assertEquals(bad.status, 401);
+  const images = await seedImages(registry, { username: "alice", password: "s3cret", only: ["small"] });
+  const res = await registryFetch(`${registry.url}/v2/tug/small/manifests/v1`, {
+    headers: { Accept: images.small.manifestMediaType },
+  }, { username: "alice", password: "s3cret" });
+  assertEquals(new Uint8Array(await res.arrayBuffer()), images.small.manifestBytes);
+});
+
+for (const keyHeader of ["x5c", "kid"] as const) {
+  Deno.test(`startTokenRegistry() registry accepts the token server's JWTs (key named by ${keyHeader})`, async () => {
+    await using both = await startTokenRegistry({
+      token: {
+        users: { alice: "secret", bob: "hunter2" },
+        keyHeader,
+        // alice may do anything; bob may only pull tug/multi; anonymous may pull nothing.
+        access: (user, _scope, parsed) =>
+          user === "alice" ? parsed.actions : user === "bob" && parsed.name === "tug/multi" ? ["pull"] : [],
+      },
+    });
+    const { registry, tokenServer } = both;
+    const images = await seedImages(registry, { username: "alice", password: "secret", only: ["small"] });
+    const url = `${registry.url}/v2/tug/small/manifests/v1`;
+
+    // 1. Anonymous: 401 with a Bearer challenge naming the realm, service and scope.
+    const anon = await fetch(url);
+    await anon.body?.cancel();
+    assertEquals(anon.status, 401);
+    const challenge = parseChallenge(anon.headers.get("WWW-Authenticate") ?? "");
+    assertEquals(challenge, {
+      scheme: "bearer",
+      params: { realm: tokenServer.realm, service: tokenServer.service, scope: "repository:tug/small:pull" },
+    });
+
+    // 2. A token for alice opens the pull.
+    const token = await fetchToken(tokenServer.realm, {
+      service: challenge.params.service,
+      scope: challenge.params.scope,
+      username: "alice",
+      password: "secret",
+    });
+    const header = JSON.parse(new TextDecoder().decode(b64url(token.split(".")[0])));
+    assertEquals(header.kid, tokenServer.keyId);
+    assertEquals(header.x5c !== undefined, keyHeader === "x5c");
+    const pulled = await fetch(url, {
+      headers: { Authorization: `Bearer ${token}`, Accept: MEDIA_TYPES.dockerManifest },
+    });
+    assertEquals(pulled.status, 200);
+    assertEquals(new Uint8Array(await pulled.arrayBuffer()), images.small.manifestBytes);
+    assertEquals(tokenServer.requests.at(-1), {
+      method: "GET",
+      account: "alice",
+      scope: "repository:tug/small:pull",
+      service: tokenServer.service,
+      user: "alice",
+      status: 200,
+    });
+
+    // 3. bob gets a token without access to tug/small: the registry refuses it.
+    const bobToken = await fetchToken(tokenServer.realm, {
+      service: tokenServer.service,
+      scope: "repository:tug/small:pull",
+      username: "bob",
+      password: "hunter2",
+    });
+    const denied = await fetch(url, { headers: { Authorization: `Bearer ${bobToken}` } });
+    await denied.body?.cancel();
+    assertEquals(denied.status, 401);
+    assertStringIncludes(denied.headers.get("WWW-Authenticate") ?? "", 'error="insufficient_scope"');
+
+    // 4. Wrong password: the token server itself says 401.
+    await assertRejects(
+      () => fetchToken(tokenServer.realm, { service: tokenServer.service, username: "bob", password: "x" }),
+      Error,
+      "status 401",
+    );
+  });
+}
+
+Deno.test("startTokenServer() OAuth2 POST: password grant with offline token, then refresh_token grant", async () => {
+  await using both = await startTokenRegistry({ token: { users: { alice: "secret" } } });
+  const { registry, tokenServer } = both;
+  await seedImages(registry, { username: "alice", password: "secret", only: ["zstd"] });
+  const post = (form: Record<string, string>) =>
+    fetch(tokenServer.realm, { method: "POST", body: new URLSearchParams(form) });
+  const first = await post({
+    grant_type: "password",
+    username: "alice",
+    password: "secret",
+    service: tokenServer.service,
+    scope: "repository:tug/zstd:pull",
+    client_id: "tug-test",
+    access_type: "offline",
+  });
+  assertEquals(first.status, 200);
+  const body = await first.json();
+  assert(typeof body.refresh_token === "string", "a refresh token");
+  const second = await post({
+    grant_type: "refresh_token",
+    refresh_token: body.refresh_token,
+    service: tokenServer.service,
+    scope: "repository:tug/zstd:pull",
+    client_id: "tug-test",
+  });
+  assertEquals(second.status, 200);
+  const { access_token } = await second.json();
+  const res = await fetch(`${registry.url}/v2/tug/zstd/tags/list`, {
+    headers: { Authorization: `Bearer ${access_token}` },
+  });
+  assertEquals(await res.json(), { name: "tug/zstd", tags: ["v1"] });
+  assertEquals(tokenServer.requests.slice(-2).map((r) => [r.method, r.grantType, r.user, r.status]), [
+    ["POST", "password", "alice", 200],
+    ["POST", "refresh_token", "alice", 200],
+  ]);
+  const bad = await post({
+    grant_type: "refresh_token",
+    refresh_token: "nope",
+    service: tokenServer.service,
+  });
+  await bad.body?.cancel();
+  assertEquals(bad.status, 401);
+});
+
+Deno.test("libtrustKeyId() formats twelve base32 groups of four", () => {
+  assertMatch(libtrustKeyId(new Uint8Array([1, 2, 3])), /^([A-Z2-7]{4}:){11}[A-Z2-7]{4}$/);
+});
+
+Deno.test("startRegistry() in proxy mode serves the small image from an upstream registry", async () => {
+  await using upstream = await startRegistry();
+  const images = await seedImages(upstream, { only: ["small"] });
+  await using proxy = await startRegistry({ proxy: { remoteurl: upstream.url } });
+  const res = await fetch(`${proxy.url}/v2/tug/small/manifests/v1`, { headers: { Accept: ACCEPT } });
+  assertEquals(res.status, 200);
+  assertEquals(new Uint8Array(await res.arrayBuffer()), images.small.manifestBytes);
+  for (const blob of [images.small.config, ...images.small.layers]) {
+    assertEquals((await hashBlob(`${proxy.url}/v2/tug/small/blobs/${blob.digest}`)).digest, blob.digest);
+  }
+  // The upstream's access log shows the proxy's fetches (tests count these to prove caching).
+  const log = await upstream.readLog();
+  assertMatch(log, /"GET \/v2\/tug\/small\/manifests\/v1 HTTP\/1\.1" 200/);
+  assertMatch(log, new RegExp(`"GET /v2/tug/small/blobs/${images.small.layers[0].digest} HTTP/1\\.1" 200`));
+});
+
+Deno.test("startRegistry() serves HTTPS with a certificate from createCertificate()", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cert = await createCertificate(dir);
+    await using registry = await startRegistry({
+      tls: { certificate: cert.certificatePath, key: cert.keyPath },
+    });
+    assertMatch(registry.url, /^https:/);
+    const client = Deno.createHttpClient({ caCerts: [cert.certificatePem] });
+    try {
+      const res = await fetch(`${registry.url}/v2/`, { client });
+      await res.body?.cancel();
+      assertEquals(res.status, 200);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("startRegistry() with schema1 on still takes schema2 pushes from pushImage()", async () => {
+  await using registry = await startRegistry({ schema1: true });
+  assertStringIncludes(await Deno.readTextFile(registry.configPath), '"schema1"');
+  const image = await buildImage({ layers: [{ entries: [{ path: "a.txt", content: "a" }] }] });
+  await pushImage(registry, "custom/one", image, "t");
+  const res = await fetch(`${registry.url}/v2/custom/one/manifests/t`, { headers: { Accept: ACCEPT } });
+  assertEquals(new Uint8Array(await res.arrayBuffer()), image.manifestBytes);
+});
+
+function b64url(text: string): Uint8Array {
+  const s = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+}

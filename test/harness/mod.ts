@@ -15,3 +15,5 @@ export * from "./tar.ts";
 export * from "./images.ts";
 export * from "./seed.ts";
 export * from "./shared_registry.ts";
+export * from "./certificate.ts";
+export * from "./token_server.ts";
