@@ -385,7 +385,11 @@ export class RegistryClient {
     return fail(String(response.status));
   }
 
-  /** `GET /v2/<name>/tags/list`, one page (`n`, `last`), with the next page's `last` from `Link`. */
+  /**
+   * `GET /v2/<name>/tags/list`, one page (`n`, `last`), with the next page's `last` from `Link`. A
+   * registry that ignores `n` and `last` (distribution 2.8 does) is paged here instead, so pages look
+   * the same from every registry.
+   */
   async listTags(options: ListTagsOptions = {}): Promise<TagsPage> {
     const query = new URLSearchParams();
     if (options.n !== undefined) {
@@ -428,8 +432,22 @@ export class RegistryClient {
         },
       );
     }
-    const next = nextFromLink(response.headers.get("link"), this.registry);
-    return { tags: tags as string[], ...(next !== undefined ? { next } : {}) };
+    let list = tags as string[];
+    let next = nextFromLink(response.headers.get("link"), this.registry);
+    const { n, last } = options;
+    if (
+      next === undefined &&
+      ((n !== undefined && list.length > n) || (last !== undefined && list.some((t) => t <= last)))
+    ) {
+      // The registry ignored n/last (distribution 2.8 answers every tag, unsorted, without Link): page
+      // here, in the lexical order the distribution spec gives paginated tag lists.
+      list = list.filter((t) => last === undefined || t > last).sort();
+      if (n !== undefined && list.length > n) {
+        list = list.slice(0, n);
+        if (n > 0) next = list[n - 1];
+      }
+    }
+    return { tags: list, ...(next !== undefined ? { next } : {}) };
   }
 }
 
