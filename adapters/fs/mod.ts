@@ -5,3 +5,4 @@
  */
 
 export * from "./docker_config.ts";
+export * from "./oci_layout_store.ts";
