@@ -399,6 +399,11 @@ Deno.test("startRegistry() in proxy mode serves the small image from an upstream
     assertEquals((await hashBlob(`${proxy.url}/v2/tug/small/blobs/${blob.digest}`)).digest, blob.digest);
   }
   // The upstream's access log shows the proxy's fetches (tests count these to prove caching).
+  const layerPath = `/v2/tug/small/blobs/${images.small.layers[0].digest}`;
+  const gets = (await upstream.accessLog()).filter((e) => e.method === "GET" && e.path === layerPath);
+  // Distribution's own proxy may fetch a blob again while its first copy is still being stored.
+  assert(gets.length >= 1 && gets.every((e) => e.status === 200), "the proxy fetched the layer upstream");
+  assert(gets.every((e) => e.userAgent.startsWith("Go-http-client")), "fetched by the proxy registry");
   const log = await upstream.readLog();
   assertMatch(log, /"GET \/v2\/tug\/small\/manifests\/v1 HTTP\/1\.1" 200/);
   assertMatch(log, new RegExp(`"GET /v2/tug/small/blobs/${images.small.layers[0].digest} HTTP/1\\.1" 200`));
@@ -432,9 +437,45 @@ Deno.test("startRegistry() with schema1 on still takes schema2 pushes from pushI
   await pushImage(registry, "custom/one", image, "t");
   const res = await fetch(`${registry.url}/v2/custom/one/manifests/t`, { headers: { Accept: ACCEPT } });
   assertEquals(new Uint8Array(await res.arrayBuffer()), image.manifestBytes);
+  // Without a schema2 Accept, distribution 2.8 converts to a schema1 manifest signed by itself (how
+  // tests get schema1 content without signing one).
+  const legacy = await fetch(`${registry.url}/v2/custom/one/manifests/t`);
+  assertEquals(
+    legacy.headers.get("Content-Type"),
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+  );
+  const signed = await legacy.json();
+  assertEquals(signed.schemaVersion, 1);
+  assertEquals(signed.fsLayers[0].blobSum, image.layers[0].digest);
+  assert(signed.signatures.length > 0, "signed");
 });
 
 function b64url(text: string): Uint8Array {
   const s = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
 }
+
+Deno.test("startRegistry() registries die with the test process even when nobody stops them", async () => {
+  const script = `
+    import { startRegistry } from ${JSON.stringify(new URL("./harness/registry.ts", import.meta.url).href)};
+    const r = await startRegistry();
+    console.log(r.pid);
+    if (Deno.args[0] === "kill") Deno.kill(Deno.pid, "SIGKILL");
+  `;
+  for (const mode of ["exit", "kill"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--ext=ts", script, mode],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const pid = Number(new TextDecoder().decode(out.stdout).trim());
+    assert(pid > 0, `child printed no pid: ${new TextDecoder().decode(out.stderr)}`);
+    // "exit": the unload listener kills it at once; "kill": the watchdog notices within about a second.
+    let alive = true;
+    for (let i = 0; i < 60 && alive; i++) {
+      alive = (await exists(`/proc/${pid}`)) && !(await isZombie(pid));
+      if (alive) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert(!alive, `registry ${pid} outlived its test process (${mode})`);
+  }
+});

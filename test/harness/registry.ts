@@ -40,6 +40,36 @@ export interface RegistryOptions {
   readyTimeoutMs?: number;
 }
 
+/** One line of the registry's access log (Apache combined format). */
+export interface AccessLogEntry {
+  method: string;
+  /** Request target as sent, e.g. `/v2/tug/small/blobs/sha256:…`. */
+  path: string;
+  status: number;
+  /** Response bytes written. */
+  size: number;
+  userAgent: string;
+}
+
+const ACCESS_LINE = /^\S+ \S+ \S+ \[[^\]]*\] "(\S+) (\S+) [^"]*" (\d{3}) (\d+|-) "[^"]*" "([^"]*)"$/;
+
+/** Parses the access log lines out of a registry log (other lines are skipped). */
+export function parseAccessLog(log: string): AccessLogEntry[] {
+  const out: AccessLogEntry[] = [];
+  for (const line of log.split("\n")) {
+    const m = ACCESS_LINE.exec(line);
+    if (!m) continue;
+    out.push({
+      method: m[1],
+      path: m[2],
+      status: Number(m[3]),
+      size: m[4] === "-" ? 0 : Number(m[4]),
+      userAgent: m[5],
+    });
+  }
+  return out;
+}
+
 /** A running registry. */
 export interface RegistryProcess {
   /** Base URL, `http://127.0.0.1:PORT` (or `https://` with `tls`). */
@@ -56,8 +86,13 @@ export interface RegistryProcess {
   readonly configPath: string;
   /** The file that receives the registry's stdout and stderr (application and access log). */
   readonly logPath: string;
-  /** Reads the whole log so far. */
+  /** Reads the whole log so far (application log lines and access log lines, interleaved). */
   readLog(): Promise<string>;
+  /**
+   * The access log so far, one entry per request, oldest first (includes the harness's own readiness
+   * GET /v2/ and any seeding). To count what a test caused, take `accessLog()` before and after.
+   */
+  accessLog(): Promise<AccessLogEntry[]>;
   /** Kills the registry (SIGTERM, then SIGKILL after 5 s) and removes its temporary folders. Idempotent. */
   stop(): Promise<void>;
   /** Same as `stop()`, for `await using`. */
@@ -379,6 +414,7 @@ function makeProcess(p: {
     configPath: p.configPath,
     logPath: p.logPath,
     readLog: () => Deno.readTextFile(p.logPath),
+    accessLog: async () => parseAccessLog(await Deno.readTextFile(p.logPath)),
     stop,
     [Symbol.asyncDispose]: stop,
   };
