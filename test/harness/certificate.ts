@@ -7,8 +7,11 @@
 
 /** A certificate and its private key, as files and as PEM text. */
 export interface Certificate {
+  /** Path of the PEM certificate. */
   certificatePath: string;
+  /** Path of the PEM private key (PKCS#8). */
   keyPath: string;
+  /** The certificate as PEM text. */
   certificatePem: string;
   /** PKCS#8 PEM (`BEGIN PRIVATE KEY`). */
   keyPem: string;

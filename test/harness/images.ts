@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import type { Descriptor, ImageConfig, Platform } from "../../src/manifest/types.ts";
+export type { Descriptor, ImageConfig, Platform };
 import { createTar, type TarEntry, type TarEntryType } from "./tar.ts";
 
 /** Media types the fixtures use (Docker image-spec v2.2 and OCI image-spec). */
@@ -38,18 +39,27 @@ function sha256Hex(bytes: Uint8Array): string {
 
 /** A blob with its bytes, ready to push. */
 export interface FixtureBlob {
+  /** `sha256:<hex>` of `bytes`. */
   digest: string;
+  /** Length of `bytes`. */
   size: number;
+  /** Media type its descriptor carries. */
   mediaType: string;
+  /** The blob content. */
   bytes: Uint8Array;
 }
 
 /** What a layer holds, one record per tar entry, to compare with what tug unpacked. */
 export interface LayerFile {
+  /** Path as written in the tar, without a trailing slash. */
   path: string;
+  /** Entry type. */
   type: TarEntryType;
+  /** Permission bits. */
   mode: number;
+  /** Owner id. */
   uid: number;
+  /** Group id. */
   gid: number;
   /** Content size (files only; 0 otherwise). */
   size: number;
@@ -73,6 +83,7 @@ export interface LayerSpec {
   mediaType?: string;
   /** Options for the tar writer. */
   omitEndBlocks?: boolean;
+  /** Descriptor annotations for this layer. */
   annotations?: Record<string, string>;
 }
 
@@ -82,7 +93,9 @@ export interface BuiltLayer extends FixtureBlob {
   diffId: string;
   /** Size of the uncompressed tar. */
   tarSize: number;
+  /** One record per tar entry, in archive order. */
   files: LayerFile[];
+  /** Descriptor annotations. */
   annotations?: Record<string, string>;
 }
 
@@ -90,8 +103,10 @@ export interface BuiltLayer extends FixtureBlob {
 export interface ImageSpec {
   /** `"docker"` (schema2 media types, the default) or `"oci"`. */
   format?: "docker" | "oci";
+  /** Layers, bottom first. */
   layers: LayerSpec[];
   /** Default linux/amd64. */
+  /** Platform written to the configuration (default linux/amd64). */
   platform?: Platform;
   /** The runtime config (`config` in the image configuration). */
   config?: ImageConfig["config"];
@@ -113,12 +128,19 @@ export interface ImageSpec {
 
 /** A built image: manifest, config and layers with their bytes. */
 export interface BuiltImage {
+  /** The manifest as an object. */
   manifest: Record<string, unknown>;
+  /** The manifest bytes exactly as pushed. */
   manifestBytes: Uint8Array;
+  /** `sha256:` digest of `manifestBytes`. */
   manifestDigest: string;
+  /** Manifest media type (Docker schema2 or OCI). */
   manifestMediaType: string;
+  /** The configuration blob. */
   config: FixtureBlob;
+  /** Layers, bottom first. */
   layers: BuiltLayer[];
+  /** Platform of the image. */
   platform: Platform;
   /** Config then layers: every blob the manifest references. */
   blobs: FixtureBlob[];
@@ -278,16 +300,23 @@ export async function buildImage(spec: ImageSpec): Promise<BuiltImage> {
 
 /** One entry of an index: a built image or any manifest blob, with its platform. */
 export interface IndexEntry {
+  /** The manifest the entry points at. */
   manifest: { manifestBytes: Uint8Array; manifestDigest: string; manifestMediaType: string };
+  /** Platform for the entry (omitted when undefined). */
   platform?: Platform;
+  /** Entry annotations. */
   annotations?: Record<string, string>;
 }
 
 /** A built index (OCI image index or Docker manifest list). */
 export interface BuiltIndex {
+  /** The index as an object. */
   index: Record<string, unknown>;
+  /** The index bytes exactly as pushed. */
   manifestBytes: Uint8Array;
+  /** `sha256:` digest of `manifestBytes`. */
   manifestDigest: string;
+  /** Index media type. */
   manifestMediaType: string;
 }
 

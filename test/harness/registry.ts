@@ -42,12 +42,15 @@ export interface RegistryOptions {
 
 /** One line of the registry's access log (Apache combined format). */
 export interface AccessLogEntry {
+  /** HTTP method. */
   method: string;
   /** Request target as sent, e.g. `/v2/tug/small/blobs/sha256:…`. */
   path: string;
+  /** Response status. */
   status: number;
   /** Response bytes written. */
   size: number;
+  /** The client's User-Agent (`Go-http-client/1.1` for a proxying registry). */
   userAgent: string;
 }
 

@@ -9,7 +9,9 @@
 
 /** Credentials for {@linkcode registryFetch}. */
 export interface RegistryCredentials {
+  /** User for Basic auth or for the token request. */
   username?: string;
+  /** Password for Basic auth or for the token request. */
   password?: string;
   /** A bearer token to send up front (skips the challenge). */
   token?: string;

@@ -127,19 +127,27 @@ export async function pushImage(
 
 /** A pushed manifest and what a test needs to check a pull of it. */
 export interface SeededManifest {
+  /** Repository name, e.g. `tug/small`. */
   repository: string;
   /** `host/repository@digest`. */
   reference: string;
+  /** `sha256:` digest of `manifestBytes`. */
   manifestDigest: string;
+  /** Manifest bytes exactly as pushed. */
   manifestBytes: Uint8Array;
+  /** Manifest media type. */
   manifestMediaType: string;
+  /** The configuration blob. */
   config: { digest: string; size: number; bytes: Uint8Array; mediaType: string };
+  /** Layers, bottom first, with diff IDs and file lists. */
   layers: Array<{ digest: string; size: number; mediaType: string; diffId: string; files: LayerFile[] }>;
+  /** Platform of the image. */
   platform: Platform;
 }
 
 /** A pushed, tagged image. */
 export interface SeededImage extends Omit<SeededManifest, "reference"> {
+  /** The tag it was pushed under (`v1` by default). */
   tag: string;
   /** `host/repository:tag`. */
   reference: string;
@@ -147,13 +155,17 @@ export interface SeededImage extends Omit<SeededManifest, "reference"> {
 
 /** The pushed `multi` index and its per-platform images. */
 export interface SeededIndex {
+  /** Repository name, `tug/multi` by default. */
   repository: string;
+  /** The tag it was pushed under. */
   tag: string;
   /** `host/repository:tag`. */
   reference: string;
   /** Digest of the index. */
   manifestDigest: string;
+  /** Index bytes exactly as pushed. */
   manifestBytes: Uint8Array;
+  /** `application/vnd.oci.image.index.v1+json`. */
   manifestMediaType: string;
   /** The platform images, keyed `os/architecture[/variant]`. */
   images: { "linux/amd64": SeededManifest; "linux/arm64/v8": SeededManifest };
@@ -175,11 +187,17 @@ export interface SeededImages {
 
 /** Built fixture images, before pushing. */
 export interface FixtureImages {
+  /** Docker schema2, three gzip layers. */
   small: BuiltImage;
+  /** OCI linux/amd64 image of `multi`. */
   multiAmd64: BuiltImage;
+  /** OCI linux/arm64/v8 image of `multi`. */
   multiArm64: BuiltImage;
+  /** Attestation manifest of `multi`. */
   attestation: BuiltImage;
+  /** One 64 MiB random layer. */
   large: BuiltImage;
+  /** OCI image with a zstd layer. */
   zstd: BuiltImage;
 }
 

@@ -16,7 +16,9 @@ import { type SeededImages, seedImages } from "./seed.ts";
 
 /** The shared registry and what was seeded into it. */
 export interface SharedRegistry {
+  /** The running registry (do not stop it). */
   registry: RegistryProcess;
+  /** What was seeded into it. */
   images: SeededImages;
 }
 

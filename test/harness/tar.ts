@@ -28,13 +28,19 @@ export interface TarEntry {
   linkname?: string;
   /** Permission bits (default 0o644 for files, 0o755 for directories, 0o777 for symlinks). */
   mode?: number;
+  /** Owner id (default 0). */
   uid?: number;
+  /** Group id (default 0). */
   gid?: number;
+  /** Owner name (default empty). */
   uname?: string;
+  /** Group name (default empty). */
   gname?: string;
   /** Modification time in seconds since the epoch, or a Date (default 2024-01-01T00:00:00Z). */
   mtime?: number | Date;
+  /** Device major number (char and block devices). */
   devmajor?: number;
+  /** Device minor number (char and block devices). */
   devminor?: number;
   /** Extra PAX records written before this entry (e.g. `SCHILY.xattr.user.x`). */
   pax?: Record<string, string>;

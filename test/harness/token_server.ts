@@ -16,8 +16,11 @@ import { type RegistryOptions, type RegistryProcess, startRegistry } from "./reg
 
 /** A parsed scope, `type:name:actions` (the name may itself hold colons, e.g. a port). */
 export interface ParsedScope {
+  /** Resource type, e.g. `repository`. */
   type: string;
+  /** Resource name, e.g. `tug/small`. */
   name: string;
+  /** Requested actions, e.g. `pull`, `push`. */
   actions: string[];
 }
 
@@ -42,6 +45,7 @@ export interface TokenServerOptions {
 
 /** One request the token server answered. */
 export interface TokenRequest {
+  /** `GET` or `POST`. */
   method: string;
   /** The `account` parameter. */
   account?: string;
@@ -51,7 +55,9 @@ export interface TokenRequest {
   user?: string;
   /** `password` or `refresh_token` for POST. */
   grantType?: string;
+  /** The `service` parameter. */
   service?: string;
+  /** Status the token server answered. */
   status: number;
 }
 
@@ -59,7 +65,9 @@ export interface TokenRequest {
 export interface TokenServer {
   /** The token endpoint (`realm` of the registry's Bearer challenge). */
   readonly realm: string;
+  /** The `service` (JWT `aud`) tokens are issued for. */
   readonly service: string;
+  /** The JWT `iss`. */
   readonly issuer: string;
   /** Path of the PEM certificate to give the registry as `rootcertbundle`. */
   readonly rootCertBundle: string;
@@ -69,7 +77,9 @@ export interface TokenServer {
   readonly requests: TokenRequest[];
   /** Issues a token directly (no HTTP), e.g. to craft one for a test. */
   issue(user: string | undefined, scopes: string[]): Promise<string>;
+  /** Shuts the listener down and removes the key and certificate. */
   stop(): Promise<void>;
+  /** Same as `stop()`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -305,10 +315,13 @@ export async function startTokenServer(options: TokenServerOptions = {}): Promis
 
 /** A registry wired to a token server. */
 export interface TokenRegistry {
+  /** The registry (auth.token pointing at `tokenServer`). */
   registry: RegistryProcess;
+  /** The token server. */
   tokenServer: TokenServer;
   /** Stops both. */
   stop(): Promise<void>;
+  /** Same as `stop()`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
