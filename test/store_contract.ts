@@ -8,7 +8,18 @@
 import { storeContract } from "../src/store/store_contract.ts";
 import type { Store } from "../src/store/types.ts";
 
-/** A fresh store for one contract case, and how to remove it afterwards. */
+/**
+ * A fresh store for one contract case, and how to remove it afterwards.
+ *
+ * @example
+ * ```ts
+ * import type { ContractStore } from "./store_contract.ts";
+ * import { MemoryStore } from "../src/store/memory_store.ts";
+ *
+ * const made: ContractStore = { store: new MemoryStore(), cleanup: () => Promise.resolve() };
+ * await made.cleanup();
+ * ```
+ */
 export interface ContractStore {
   /** The store under test. */
   store: Store;

@@ -11,7 +11,17 @@ import type { Descriptor } from "../manifest/types.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./_checks.ts";
 import type { BlobInfo, BlobStore, BlobWriter, ReferenceRecord, ReferenceStore, Store } from "./types.ts";
 
-/** Options for {@linkcode MemoryStore}. */
+/**
+ * Options for {@linkcode MemoryStore}.
+ *
+ * @example
+ * ```ts
+ * import type { MemoryStoreOptions } from "./memory_store.ts";
+ *
+ * const options: MemoryStoreOptions = { maxBytes: 64 * 1024 * 1024 };
+ * console.assert(options.maxBytes === 67108864);
+ * ```
+ */
 export interface MemoryStoreOptions {
   /**
    * The most bytes of committed blobs to keep. When a commit goes over it, the least recently used blobs

@@ -21,7 +21,18 @@ import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import type { Store } from "./types.ts";
 
-/** One case of the store contract. */
+/**
+ * One case of the store contract.
+ *
+ * @example Run one case by name
+ * ```ts
+ * import { storeContract, type StoreContractCase } from "./store_contract.ts";
+ * import { MemoryStore } from "./memory_store.ts";
+ *
+ * const found: StoreContractCase | undefined = storeContract.find((c) => c.name.startsWith("delete()"));
+ * await found?.fn(new MemoryStore());
+ * ```
+ */
 export interface StoreContractCase {
   /** What the case shows, naming the method and the behaviour. */
   readonly name: string;
