@@ -14,6 +14,15 @@
  * console.assert(ref.familiar === "alpine:3.20");
  * ```
  *
+ * @example Pull an image into memory (needs a reachable registry, so only type-checked)
+ * ```ts ignore
+ * import { MemoryStore, pull } from "./mod.ts";
+ *
+ * const store = new MemoryStore();
+ * const result = await pull("alpine:3.20", { store, platform: "linux/arm64" });
+ * console.log(result.digest, result.status);
+ * ```
+ *
  * @module
  */
 
@@ -23,4 +32,4 @@ export * from "./digest/mod.ts";
 export * from "./manifest/mod.ts";
 export * from "./registry/mod.ts";
 export * from "./store/mod.ts";
-export type * from "./pull/events.ts";
+export * from "./pull/mod.ts";

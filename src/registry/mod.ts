@@ -32,3 +32,4 @@ export * from "./with_auth.ts";
 export * from "./with_redirects.ts";
 export * from "./create_registry_fetch.ts";
 export * from "./registry_client.ts";
+export * from "./lookup_endpoints.ts";

@@ -220,7 +220,13 @@ export class RegistryClient {
       tokenCache: this.#tokenCache,
       scope: [`repository:${options.repository}:pull`],
     });
-    this.#plain = createRegistryFetch({ ...common, anonymous: true });
+    // The ping is one attempt, as Docker's: when it fails the pull moves on to the next endpoint
+    // (https → http for an insecure registry) at once instead of backing off five times.
+    this.#plain = createRegistryFetch({
+      ...common,
+      retry: { ...options.retry, attempts: 1 },
+      anonymous: true,
+    });
     if (options.onRateLimit) this.#onRateLimit = options.onRateLimit;
   }
 

@@ -1,0 +1,239 @@
+/**
+ * The `tug` command line (entry point: main.ts). Runs on Deno (`deno task tug …`) and on Node (the bundle from
+ * `deno task build:node`); everything runtime-specific goes through node:* modules.
+ *
+ * @module
+ */
+import process from "node:process";
+import { readFile } from "node:fs/promises";
+import { parseArgs, UsageError } from "./args.ts";
+import { configFilePath, defaultStoreDir, hostPlatform } from "./host.ts";
+import { createRenderer } from "./progress/mod.ts";
+import { TugError } from "../../src/errors.ts";
+import { pull, type PullAttempt } from "../../src/pull/pull.ts";
+import { DownloadManager } from "../../src/pull/download_manager.ts";
+import { parseReference } from "../../src/reference/parse_reference.ts";
+import type { RegistryConfig } from "../../src/registry/lookup_endpoints.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { dockerCredentials } from "../fs/docker_config.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
+import { imagesCommand, inspectCommand } from "./store_commands.ts";
+
+/** tug's version, sent as the User-Agent too. */
+export const VERSION = "0.1.0";
+
+const USAGE = `Usage: tug COMMAND [OPTIONS]
+
+Pull container images anywhere JavaScript runs.
+
+Commands:
+  pull NAME[:TAG|@DIGEST]   Download an image into the local store (OCI image layout)
+  images                    List the images in the store
+  inspect NAME              Show an image's manifest and config (from the store, or --remote)
+  version                   Show tug's version
+
+Common options:
+  --store DIR               Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
+
+Run 'tug COMMAND --help' for a command's options.`;
+
+const PULL_USAGE = `Usage: tug pull [OPTIONS] NAME[:TAG|@DIGEST]
+
+Download an image from a registry into the local store.
+
+Options:
+      --platform P                  Pick this platform from a multi-platform image (default: ${hostPlatform()})
+      --all-platforms               Pull every platform of a multi-platform image and keep the index
+      --store DIR                   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
+      --max-concurrent-downloads N  Downloads at once (default 3)
+      --registry-mirror URL         Docker Hub mirror to try first (repeatable)
+      --insecure-registry HOST      Registry (host[:port] or CIDR) that may use plain http (repeatable)
+      --enable-legacy-registry      Also try legacy v1 registries
+      --json                        Print progress as Docker Engine JSON messages
+  -q, --quiet                       Print only the image reference
+  -v, --verbose                     Print every endpoint attempt`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE + "\n");
+      return command === undefined ? 2 : 0;
+    case "version":
+    case "--version":
+      process.stdout.write(`tug ${VERSION}\n`);
+      return 0;
+    case "pull":
+      return await pullCommand(rest);
+    case "images":
+      return await imagesCommand(rest);
+    case "inspect":
+      return await inspectCommand(rest);
+    default:
+      throw new UsageError(`unknown command "${command}" (see 'tug --help')`);
+  }
+}
+
+/** The `registry-mirrors`/`insecure-registries` keys of the config file (the same names as Docker's daemon.json). */
+async function readRegistryConfig(): Promise<RegistryConfig & { maxConcurrentDownloads?: number }> {
+  const file = configFilePath();
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return {};
+    throw err;
+  }
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const list = (key: string): string[] | undefined => {
+    const value = json[key];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+      throw new UsageError(`config file ${file}: "${key}" must be a list of strings`);
+    }
+    return value;
+  };
+  const legacy = json["enable-legacy-registry"];
+  if (legacy !== undefined && typeof legacy !== "boolean") {
+    throw new UsageError(`config file ${file}: "enable-legacy-registry" must be true or false`);
+  }
+  const mcd = json["max-concurrent-downloads"];
+  if (mcd !== undefined && (!Number.isInteger(mcd) || (mcd as number) < 1)) {
+    throw new UsageError(`config file ${file}: "max-concurrent-downloads" must be a positive integer`);
+  }
+  return {
+    mirrors: list("registry-mirrors"),
+    insecureRegistries: list("insecure-registries"),
+    legacyRegistry: legacy as boolean | undefined,
+    maxConcurrentDownloads: mcd as number | undefined,
+  };
+}
+
+async function pullCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    help: { type: "boolean", short: "h" },
+    platform: { type: "string" },
+    "all-platforms": { type: "boolean" },
+    store: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+    verbose: { type: "boolean", short: "v" },
+    "max-concurrent-downloads": { type: "string" },
+    "registry-mirror": { type: "list" },
+    "insecure-registry": { type: "list" },
+    "enable-legacy-registry": { type: "boolean" },
+  });
+  if (flags.help) {
+    process.stdout.write(PULL_USAGE + "\n");
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`"tug pull" requires exactly 1 argument (an image reference)\n\n${PULL_USAGE}`);
+  }
+  const fileConfig = await readRegistryConfig();
+  let maxDownloads = fileConfig.maxConcurrentDownloads ?? 3;
+  if (flags["max-concurrent-downloads"] !== undefined) {
+    maxDownloads = Number(flags["max-concurrent-downloads"]);
+    if (!Number.isInteger(maxDownloads) || maxDownloads < 1) {
+      throw new UsageError(
+        `--max-concurrent-downloads must be a positive integer, got "${flags["max-concurrent-downloads"]}"`,
+      );
+    }
+  }
+  const ref = parseReference(positionals[0]);
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
+  const renderer = createRenderer({
+    mode,
+    isTerminal: Boolean(process.stdout.isTTY),
+    columns: process.stdout.columns,
+    write: (text: string) => void process.stdout.write(text),
+  });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new TugError("ABORTED", "The pull was interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let attempts: PullAttempt[] = [];
+  try {
+    const result = await pull(ref, {
+      store,
+      hasher: nodeHasher,
+      credentials: dockerCredentials(),
+      platform: (flags.platform as string | undefined) ?? hostPlatform(),
+      allPlatforms: Boolean(flags["all-platforms"]),
+      downloads: new DownloadManager({ maxConcurrentDownloads: maxDownloads, hasher: nodeHasher }),
+      mirrors: [...(fileConfig.mirrors ?? []), ...((flags["registry-mirror"] as string[] | undefined) ?? [])],
+      insecureRegistries: [
+        ...(fileConfig.insecureRegistries ?? []),
+        ...((flags["insecure-registry"] as string[] | undefined) ?? []),
+      ],
+      legacyRegistry: Boolean(flags["enable-legacy-registry"] ?? fileConfig.legacyRegistry),
+      userAgent: `tug/${VERSION}`,
+      onProgress: renderer.onProgress,
+      signal: controller.signal,
+    });
+    attempts = result.attempts;
+    await renderer.close(result.reference);
+    if (!flags.quiet && !flags.json) process.stdout.write(`${result.reference}\n`);
+    return 0;
+  } catch (err) {
+    attempts = (err as { attempts?: PullAttempt[] }).attempts ?? [];
+    await renderer.close();
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    if (flags.verbose) printAttempts(attempts);
+  }
+}
+
+function printAttempts(attempts: PullAttempt[]): void {
+  for (const a of attempts) {
+    const kind = `${a.mirror ? "mirror " : ""}v${a.version}`;
+    process.stderr.write(`attempt: ${a.endpoint} (${kind}): ${a.outcome}: ${a.reason}\n`);
+  }
+}
+
+/**
+ * Runs the `tug` command line with `argv` (without the program name) and returns the exit code.
+ * Errors are printed to stderr: usage mistakes exit 2, failures 1, an interrupted pull 130.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from "./cli.ts";
+ *
+ * const code = await runCli(["version"]);
+ * console.assert(code === 0);
+ * ```
+ */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    return await main(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`tug: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof TugError && err.code === "ABORTED") {
+      process.stderr.write(`tug: ${err.message}\n`);
+      return 130;
+    }
+    if (
+      err instanceof TugError || err instanceof TypeError || err instanceof RangeError ||
+      err instanceof SyntaxError
+    ) {
+      process.stderr.write(`Error: ${err.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`Error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `tug images` and `tug inspect`: read what is in the store (or, for inspect --remote, the registry).
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs, UsageError } from "./args.ts";
+import { defaultStoreDir, hostPlatform } from "./host.ts";
+import { humanSize } from "./progress/mod.ts";
+import { TugError } from "../../src/errors.ts";
+import { parseManifest } from "../../src/manifest/parse_manifest.ts";
+import { parseImageConfig } from "../../src/manifest/parse_image_config.ts";
+import type { Descriptor } from "../../src/manifest/types.ts";
+import { parseReference } from "../../src/reference/parse_reference.ts";
+import { inspectRemote } from "../../src/pull/inspect_remote.ts";
+import type { Store } from "../../src/store/types.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { dockerCredentials } from "../fs/docker_config.ts";
+
+const MAX_JSON = 4 * 1024 * 1024;
+
+async function readJsonBlob(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
+  if (descriptor.size > MAX_JSON) {
+    throw new TugError("MANIFEST_TOO_LARGE", `Blob ${descriptor.digest} is larger than 4 MiB`);
+  }
+  return new Uint8Array(await new Response(await store.blobs.get(descriptor.digest)).arrayBuffer());
+}
+
+/** Image details read from the store for one reference. */
+interface LocalImage {
+  name: string;
+  descriptor: Descriptor;
+  imageId?: string;
+  size: number;
+  created?: string;
+}
+
+async function describeLocal(store: Store, name: string, descriptor: Descriptor): Promise<LocalImage> {
+  const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
+  if (parsed.kind === "index") {
+    let size = descriptor.size;
+    for (const child of parsed.index.manifests) size += child.size;
+    return { name, descriptor, size };
+  }
+  const m = parsed.manifest;
+  const size = m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
+  let created: string | undefined;
+  try {
+    created = parseImageConfig(await readJsonBlob(store, m.config)).created;
+  } catch {
+    created = undefined;
+  }
+  return { name, descriptor, imageId: m.config.digest, size, created };
+}
+
+/** `tug images [--store DIR] [--digests] [-q] [--json]`. */
+export async function imagesCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    store: { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+    json: { type: "boolean" },
+    digests: { type: "boolean" },
+  });
+  if (positionals.length > 0) throw new UsageError(`"tug images" takes no arguments`);
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const records = (await store.references.list()).filter((r) => flags.digests || !r.name.includes("@"));
+  const images: LocalImage[] = [];
+  for (const r of records) images.push(await describeLocal(store, r.name, r.descriptor));
+  if (flags.json) {
+    for (const i of images) {
+      process.stdout.write(
+        JSON.stringify({
+          reference: i.name,
+          digest: i.descriptor.digest,
+          mediaType: i.descriptor.mediaType,
+          imageId: i.imageId,
+          size: i.size,
+          created: i.created,
+        }) + "\n",
+      );
+    }
+    return 0;
+  }
+  if (flags.quiet) {
+    for (const i of images) process.stdout.write(`${i.name}\n`);
+    return 0;
+  }
+  const rows = [["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "SIZE"]];
+  for (const i of images) {
+    const ref = parseReference(i.name);
+    rows.push([
+      ref.familiarName,
+      ref.tag ?? "<none>",
+      i.descriptor.digest.slice(0, 19),
+      i.imageId ? i.imageId.slice(i.imageId.indexOf(":") + 1, i.imageId.indexOf(":") + 13) : "<index>",
+      humanSize(i.size),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  for (const r of rows) {
+    process.stdout.write(r.map((cell, c) => cell.padEnd(widths[c])).join("   ").trimEnd() + "\n");
+  }
+  return 0;
+}
+
+/** `tug inspect [--store DIR] [--remote] [--platform P] NAME`. */
+export async function inspectCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    store: { type: "string" },
+    remote: { type: "boolean" },
+    platform: { type: "string" },
+    "insecure-registry": { type: "list" },
+  });
+  if (positionals.length !== 1) {
+    throw new UsageError(`"tug inspect" requires exactly 1 argument (an image reference)`);
+  }
+  const ref = parseReference(positionals[0]);
+  if (flags.remote) {
+    const image = await inspectRemote(ref, {
+      platform: (flags.platform as string | undefined) ?? hostPlatform(),
+      credentials: dockerCredentials(),
+      insecureRegistries: flags["insecure-registry"] as string[] | undefined,
+    });
+    process.stdout.write(JSON.stringify(image, null, 2) + "\n");
+    return 0;
+  }
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const full = ref.tag === undefined && ref.digest === undefined ? `${ref.name}:latest` : ref.toString();
+  const key = ref.tag !== undefined && ref.digest !== undefined ? `${ref.name}@${ref.digest}` : full;
+  const descriptor = await store.references.get(key);
+  if (!descriptor) {
+    throw new TugError(
+      "NOT_FOUND",
+      `No such image in the store: ${ref.familiar} (pull it first, or use --remote)`,
+    );
+  }
+  const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
+  const out: Record<string, unknown> = { reference: key, descriptor };
+  if (parsed.kind === "index") {
+    out.index = parsed.index;
+  } else {
+    out.manifest = parsed.manifest;
+    out.config = parseImageConfig(await readJsonBlob(store, parsed.manifest.config));
+  }
+  process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+  return 0;
+}

@@ -1,0 +1,305 @@
+// This module is browser compatible.
+/**
+ * Shared blob downloads: a concurrency limit across every pull that uses the same manager, one download
+ * per digest no matter how many layers or concurrent pulls want it, resume with `Range` after a broken
+ * body, and in-flight verification before anything is committed.
+ *
+ * @module
+ */
+
+import { TugError } from "../errors.ts";
+import type { HasherFactory } from "../digest/hasher.ts";
+import { DigestVerifier } from "../digest/digest_verifier.ts";
+import { wasmHasher } from "../digest/wasm_hasher.ts";
+import type { Descriptor } from "../manifest/types.ts";
+import type { BlobStore, BlobWriter } from "../store/types.ts";
+import type { LayerStatus, ProgressHandler } from "./events.ts";
+import { Semaphore } from "./_semaphore.ts";
+
+/** Where a blob comes from: the part of a registry client the download manager needs. */
+export interface BlobSource {
+  /** Opens the blob body from byte `start` (see RegistryClient.getBlob). */
+  getBlob(
+    digest: string,
+    options?: { start?: number; signal?: AbortSignal },
+  ): Promise<{ body: ReadableStream<Uint8Array>; start: number; size?: number }>;
+}
+
+/** Options for {@linkcode DownloadManager}. */
+export interface DownloadManagerOptions {
+  /** Downloads running at once across every pull sharing this manager (Docker's default: 3). */
+  maxConcurrentDownloads?: number;
+  /** Hasher used to verify blobs in flight. */
+  hasher?: HasherFactory;
+  /** How many times a broken body is resumed before the download fails (default 5). */
+  maxResumes?: number;
+}
+
+/** Options for one {@linkcode DownloadManager.download}. */
+export interface DownloadOptions {
+  /** Receives Waiting / Downloading / Verifying Checksum / Download complete events for this blob. */
+  onProgress?: ProgressHandler;
+  /** Cancels this caller's interest; the download stops when no caller is left. */
+  signal?: AbortSignal;
+  /** Whether to report progress for this blob (config blobs are silent, as in Docker). */
+  silent?: boolean;
+}
+
+/** How a blob came to be in the store. */
+export type DownloadOutcome = "downloaded" | "exists";
+
+interface Job {
+  promise: Promise<DownloadOutcome>;
+  controller: AbortController;
+  waiters: number;
+  listeners: Set<ProgressHandler>;
+}
+
+/** The 12-hex short id Docker shows for a layer. */
+export function shortId(digest: string): string {
+  const hex = digest.slice(digest.indexOf(":") + 1);
+  return hex.slice(0, 12);
+}
+
+/**
+ * Downloads blobs into a store with a shared concurrency limit, deduplication and resume.
+ *
+ * @example
+ * ```ts
+ * import { DownloadManager } from "./download_manager.ts";
+ *
+ * const downloads = new DownloadManager({ maxConcurrentDownloads: 3 });
+ * console.assert(downloads.maxConcurrentDownloads === 3);
+ * ```
+ */
+export class DownloadManager {
+  readonly #slots: Semaphore;
+  readonly #hasher: HasherFactory;
+  readonly #maxResumes: number;
+  readonly #jobs = new Map<string, Job>();
+  readonly #stores = new WeakMap<BlobStore, number>();
+  #nextStoreId = 0;
+  /** The concurrency limit. */
+  readonly maxConcurrentDownloads: number;
+
+  constructor(options: DownloadManagerOptions = {}) {
+    const max = options.maxConcurrentDownloads ?? 3;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`maxConcurrentDownloads must be a positive integer, got ${max}`);
+    }
+    this.maxConcurrentDownloads = max;
+    this.#slots = new Semaphore(max);
+    this.#hasher = options.hasher ?? wasmHasher;
+    this.#maxResumes = options.maxResumes ?? 5;
+  }
+
+  #storeId(store: BlobStore): number {
+    let id = this.#stores.get(store);
+    if (id === undefined) {
+      id = this.#nextStoreId++;
+      this.#stores.set(store, id);
+    }
+    return id;
+  }
+
+  /**
+   * Makes sure `descriptor`'s blob is in `store`, downloading it from `source` when it is not.
+   * Concurrent calls for the same blob and store share one download.
+   */
+  download(
+    source: BlobSource,
+    store: BlobStore,
+    descriptor: Descriptor,
+    options: DownloadOptions = {},
+  ): Promise<DownloadOutcome> {
+    const key = `${this.#storeId(store)}\0${descriptor.digest}`;
+    let job = this.#jobs.get(key);
+    if (!job) {
+      const controller = new AbortController();
+      const listeners = new Set<ProgressHandler>();
+      const emit = (status: LayerStatus, current?: number, total?: number) => {
+        const event = {
+          status,
+          id: shortId(descriptor.digest),
+          digest: descriptor.digest,
+          ...(current === undefined ? {} : { current, total }),
+        };
+        for (const listener of listeners) listener(event);
+      };
+      const created: Job = {
+        controller,
+        listeners,
+        waiters: 0,
+        promise: this.#run(source, store, descriptor, controller.signal, emit).finally(() => {
+          this.#jobs.delete(key);
+        }),
+      };
+      this.#jobs.set(key, created);
+      job = created;
+    }
+    return this.#attach(job, options);
+  }
+
+  #attach(job: Job, options: DownloadOptions): Promise<DownloadOutcome> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    job.waiters++;
+    const listener = onProgress && !options.silent ? onProgress : undefined;
+    if (listener) job.listeners.add(listener);
+    return new Promise<DownloadOutcome>((resolve, reject) => {
+      let done = false;
+      const finish = () => {
+        if (done) return false;
+        done = true;
+        job.waiters--;
+        if (listener) job.listeners.delete(listener);
+        signal?.removeEventListener("abort", onAbort);
+        return true;
+      };
+      const onAbort = () => {
+        if (!finish()) return;
+        // The last caller gone: stop the download itself.
+        if (job.waiters === 0) job.controller.abort(signal!.reason);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      job.promise.then(
+        (outcome) => finish() && resolve(outcome),
+        (err) => finish() && reject(err),
+      );
+    });
+  }
+
+  async #run(
+    source: BlobSource,
+    store: BlobStore,
+    descriptor: Descriptor,
+    signal: AbortSignal,
+    emit: (status: LayerStatus, current?: number, total?: number) => void,
+  ): Promise<DownloadOutcome> {
+    const existing = await store.stat(descriptor.digest);
+    if (existing && existing.size === descriptor.size) return "exists";
+
+    let release: (() => void) | undefined;
+    if (!this.#slots.tryAcquire()) {
+      emit("Waiting");
+      release = await this.#slots.acquire(signal);
+    } else {
+      release = () => this.#slots.release();
+    }
+    try {
+      await this.#fetchInto(source, store, descriptor, signal, emit);
+      return "downloaded";
+    } finally {
+      release();
+    }
+  }
+
+  async #fetchInto(
+    source: BlobSource,
+    store: BlobStore,
+    descriptor: Descriptor,
+    signal: AbortSignal,
+    emit: (status: LayerStatus, current?: number, total?: number) => void,
+  ): Promise<void> {
+    const expected = { digest: descriptor.digest, size: descriptor.size };
+    let writer: BlobWriter = await store.writer(expected, { resume: true });
+    let verifier = await DigestVerifier.create(expected, { hasher: this.#hasher });
+    let committed = false;
+    try {
+      if (writer.offset > 0) {
+        if (writer.offset > descriptor.size) {
+          await writer.abort();
+          writer = await store.writer(expected);
+        } else {
+          // A download interrupted earlier (even in another process): hash what is there and go on.
+          for await (const chunk of iterate(writer.readPartial())) verifier.update(chunk);
+        }
+      }
+      let resumes = 0;
+      let lastEmit = 0;
+      emit("Downloading", verifier.bytes, descriptor.size);
+      while (verifier.bytes < descriptor.size || descriptor.size === 0) {
+        if (signal.aborted) throw abortError(signal);
+        let opened;
+        try {
+          opened = await source.getBlob(descriptor.digest, { start: verifier.bytes, signal });
+        } catch (err) {
+          if (signal.aborted) throw abortError(signal);
+          throw err;
+        }
+        if (opened.start !== verifier.bytes) {
+          // The registry ignored the range (answered 200): start again from zero.
+          await opened.body.cancel().catch(() => {});
+          await writer.abort();
+          writer = await store.writer(expected);
+          verifier = await DigestVerifier.create(expected, { hasher: this.#hasher });
+          opened = await source.getBlob(descriptor.digest, { signal });
+        }
+        try {
+          for await (const chunk of iterate(opened.body)) {
+            verifier.update(chunk); // throws SIZE_MISMATCH as soon as too many bytes arrive
+            await writer.write(chunk);
+            const now = Date.now();
+            if (now - lastEmit >= 50) {
+              lastEmit = now;
+              emit("Downloading", verifier.bytes, descriptor.size);
+            }
+          }
+        } catch (err) {
+          if (signal.aborted) throw abortError(signal);
+          if (err instanceof TugError) throw err;
+          // A broken body: resume from what arrived, a bounded number of times.
+          if (++resumes > this.#maxResumes) {
+            throw new TugError(
+              "NETWORK",
+              `Cannot download blob ${descriptor.digest}: the connection broke ${resumes} times ` +
+                `(last at byte ${verifier.bytes} of ${descriptor.size})`,
+              { cause: err },
+            );
+          }
+          emit("Retrying", verifier.bytes, descriptor.size);
+          continue;
+        }
+        if (verifier.bytes < descriptor.size) {
+          // The body ended early without an error: treat as a broken connection and resume.
+          if (++resumes > this.#maxResumes) break; // verify() below reports the short size
+          continue;
+        }
+        break;
+      }
+      emit("Downloading", verifier.bytes, descriptor.size);
+      emit("Verifying Checksum");
+      verifier.verify();
+      await writer.commit();
+      committed = true;
+      emit("Download complete");
+    } finally {
+      if (!committed) {
+        // Keep a partial download for a later resume only when it was cut short, never bad bytes.
+        await writer.abort({ keepPartial: signal.aborted }).catch(() => {});
+      }
+    }
+  }
+}
+
+function abortError(signal: AbortSignal): TugError {
+  const reason = signal.reason;
+  if (reason instanceof TugError) return reason;
+  return new TugError("ABORTED", "The pull was cancelled", { cause: reason });
+}
+
+async function* iterate(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+    // Cancel a body we stop reading early so the connection is released.
+    stream.cancel().catch(() => {});
+  }
+}

@@ -1,0 +1,156 @@
+// This module is browser compatible.
+/**
+ * Reads an image's manifest and config straight from its registry, without storing anything
+ * (`tug inspect --remote`, the web page). Endpoints are tried in Docker's order; only transport
+ * failures and "not found here" answers move on to the next one.
+ *
+ * @module
+ */
+
+import { TugError } from "../errors.ts";
+import { digestBytes } from "../digest/digest_bytes.ts";
+import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../manifest/types.ts";
+import { MANIFEST_ACCEPT } from "../manifest/mod.ts";
+import { parseManifest } from "../manifest/mod.ts";
+import { parseImageConfig } from "../manifest/mod.ts";
+import { normalizePlatform, parsePlatform } from "../manifest/mod.ts";
+import { selectManifest } from "../manifest/mod.ts";
+import { lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
+import { RegistryClient } from "../registry/registry_client.ts";
+import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
+import { parseReference } from "../reference/parse_reference.ts";
+import type { Reference } from "../reference/reference.ts";
+import { continueOnError } from "./fallback_error.ts";
+import { translatePullError } from "./translate_pull_error.ts";
+
+/** Options for {@linkcode inspectRemote}. */
+export interface InspectRemoteOptions extends RegistryConfig {
+  fetch?: FetchLike;
+  credentials?: Credentials | CredentialProvider;
+  /** Platform to resolve an index to (default `linux/amd64`). */
+  platform?: Platform | string;
+  signal?: AbortSignal;
+  userAgent?: string;
+}
+
+/** What {@linkcode inspectRemote} finds. */
+export interface RemoteImage {
+  /** Canonical reference. */
+  readonly reference: string;
+  /** The registry endpoint that answered. */
+  readonly registry: string;
+  /** Digest and media type of what the reference points at (an index or a manifest). */
+  readonly descriptor: Descriptor;
+  /** The index, when the reference points at one. */
+  readonly index?: ImageIndex;
+  /** The image manifest (for an index: the one picked for the platform). */
+  readonly manifestDescriptor: Descriptor;
+  readonly manifest: ImageManifest;
+  readonly config: ImageConfig;
+}
+
+/**
+ * Fetches an image's manifest (resolving an index to one platform) and config from its registry.
+ *
+ * @example Inspect an image (needs a reachable registry, so not run here)
+ * ```ts ignore
+ * import { inspectRemote } from "./inspect_remote.ts";
+ *
+ * const image = await inspectRemote("alpine:3.20", { platform: "linux/arm64" });
+ * console.log(image.config.config?.Cmd);
+ * ```
+ */
+export async function inspectRemote(
+  reference: string | Reference,
+  options: InspectRemoteOptions = {},
+): Promise<RemoteImage> {
+  const parsed = typeof reference === "string" ? parseReference(reference) : reference;
+  const ref = parsed.tag === undefined && parsed.digest === undefined
+    ? parseReference(`${parsed.name}:latest`)
+    : parsed;
+  let lastErr: Error | undefined;
+  for (const endpoint of lookupEndpoints(ref.domain!, { ...options, legacyRegistry: false })) {
+    const client = new RegistryClient({
+      registry: endpoint.url,
+      repository: ref.path,
+      fetch: options.fetch,
+      credentials: options.credentials,
+      userAgent: options.userAgent,
+    });
+    try {
+      return await inspectFrom(client, endpoint.url, ref, options);
+    } catch (err) {
+      if (options.signal?.aborted || !(err instanceof Error) || !continueOnError(err, endpoint.mirror)) {
+        throw err instanceof Error ? translatePullError(err, ref) : err;
+      }
+      lastErr = err;
+    }
+  }
+  throw translatePullError(
+    lastErr ?? new TugError("NO_ENDPOINTS", `no endpoints found for ${ref.familiar}`),
+    ref,
+  );
+}
+
+async function inspectFrom(
+  client: RegistryClient,
+  registry: string,
+  ref: Reference,
+  options: InspectRemoteOptions,
+): Promise<RemoteImage> {
+  const { signal } = options;
+  const fetchVerified = async (target: string, expected?: string) => {
+    const got = await client.getManifest(target, { accept: [...MANIFEST_ACCEPT], signal });
+    const digest = await digestBytes(got.bytes, expected?.startsWith("sha512:") ? "sha512" : "sha256");
+    if (expected !== undefined && digest !== expected) {
+      throw new TugError("DIGEST_MISMATCH", `Manifest ${ref.name}@${expected} hashes to ${digest}`);
+    }
+    return { ...got, digest, parsed: parseManifest(got.bytes, { contentType: got.contentType }) };
+  };
+  const top = await fetchVerified(ref.digest ?? ref.tag!, ref.digest);
+  const descriptor: Descriptor = {
+    mediaType: top.parsed.mediaType,
+    digest: top.digest,
+    size: top.bytes.length,
+  };
+  let index: ImageIndex | undefined;
+  let manifestDescriptor = descriptor;
+  let manifest: ImageManifest;
+  if (top.parsed.kind === "index") {
+    index = top.parsed.index;
+    const wanted = options.platform === undefined
+      ? normalizePlatform({ os: "linux", architecture: "amd64" })
+      : normalizePlatform(
+        typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform,
+      );
+    manifestDescriptor = selectManifest(index, wanted);
+    const child = await fetchVerified(manifestDescriptor.digest, manifestDescriptor.digest);
+    if (child.parsed.kind !== "manifest") {
+      throw new TugError("MANIFEST_INVALID", `Index ${top.digest} of ${ref.familiar} nests another index`);
+    }
+    manifest = child.parsed.manifest;
+  } else {
+    manifest = top.parsed.manifest;
+  }
+  const blob = await client.getBlob(manifest.config.digest, { signal });
+  const bytes = new Uint8Array(await new Response(blob.body).arrayBuffer());
+  const configDigest = await digestBytes(
+    bytes,
+    manifest.config.digest.startsWith("sha512:") ? "sha512" : "sha256",
+  );
+  if (configDigest !== manifest.config.digest) {
+    throw new TugError(
+      "DIGEST_MISMATCH",
+      `Config ${manifest.config.digest} of ${ref.familiar} hashes to ${configDigest}`,
+    );
+  }
+  return {
+    reference: ref.toString(),
+    registry,
+    descriptor,
+    index,
+    manifestDescriptor,
+    manifest,
+    config: parseImageConfig(bytes),
+  };
+}

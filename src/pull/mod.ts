@@ -1,0 +1,14 @@
+// This module is browser compatible.
+/**
+ * Pulling images: the `pull()` loop with Docker's fallback rules, the v2 puller, the shared download
+ * manager, remote inspection and the progress events.
+ *
+ * @module
+ */
+export * from "./pull.ts";
+export * from "./download_manager.ts";
+export * from "./events.ts";
+export * from "./fallback_error.ts";
+export * from "./inspect_remote.ts";
+export * from "./translate_pull_error.ts";
+export type { PulledImage, V2PullResult } from "./v2_puller.ts";

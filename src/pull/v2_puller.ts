@@ -1,0 +1,300 @@
+// This module is browser compatible.
+/**
+ * The v2 puller (moby distribution/pull_v2.go): ping, manifest by tag or digest with the digest
+ * checked, index → platform, config and layers through the download manager, then commit.
+ *
+ * @module
+ */
+
+import { TugError } from "../errors.ts";
+import { digestBytes } from "../digest/digest_bytes.ts";
+import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
+import { MANIFEST_ACCEPT } from "../manifest/mod.ts";
+import { type ParsedManifest, parseManifest } from "../manifest/mod.ts";
+import { checkImageConfigMediaType } from "../manifest/mod.ts";
+import { parseImageConfig } from "../manifest/mod.ts";
+import { normalizePlatform, parsePlatform } from "../manifest/mod.ts";
+import { selectManifest } from "../manifest/mod.ts";
+import type { Store } from "../store/types.ts";
+import { RegistryClient } from "../registry/registry_client.ts";
+import type { Endpoint } from "../registry/lookup_endpoints.ts";
+import type { Reference } from "../reference/reference.ts";
+import type { DownloadManager } from "./download_manager.ts";
+import { shortId } from "./download_manager.ts";
+import { continueOnError, FallbackError } from "./fallback_error.ts";
+import type { PullOptions, PullResult } from "./pull.ts";
+
+/** One image manifest a pull stored. */
+export interface PulledImage {
+  readonly descriptor: Descriptor;
+  readonly manifest: ImageManifest;
+  readonly platform?: Platform;
+}
+
+/** What the v2 puller hands back to the loop. */
+export interface V2PullResult {
+  readonly images: PulledImage[];
+}
+
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Pulls `ref` from one v2 endpoint. Errors that allow trying the next endpoint come back as
+ * {@linkcode FallbackError}.
+ */
+export async function pullV2(
+  endpoint: Endpoint,
+  ref: Reference,
+  downloads: DownloadManager,
+  options: PullOptions,
+): Promise<Omit<PullResult, "attempts">> {
+  const { signal } = options;
+  const client = new RegistryClient({
+    registry: endpoint.url,
+    repository: ref.path,
+    fetch: options.fetch,
+    credentials: options.credentials,
+    userAgent: options.userAgent,
+    retry: options.retry,
+  });
+
+  // 1. Ping: a transport failure here always falls back; the version header confirms v2.
+  let confirmedV2 = false;
+  try {
+    const ping = await client.ping(signal);
+    confirmedV2 = (ping.apiVersion ?? "").split(/[\s,]+/).includes("registry/2.0");
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new FallbackError(asError(err), { confirmedV2: false, transportOK: false });
+  }
+
+  try {
+    return await pullRepository(client, ref, downloads, options, () => {
+      confirmedV2 = true;
+    });
+  } catch (err) {
+    if (err instanceof FallbackError || signal?.aborted) throw err;
+    if (continueOnError(err, endpoint.mirror)) {
+      throw new FallbackError(asError(err), { confirmedV2, transportOK: true });
+    }
+    throw err;
+  }
+}
+
+async function pullRepository(
+  client: RegistryClient,
+  ref: Reference,
+  downloads: DownloadManager,
+  options: PullOptions,
+  confirmV2: () => void,
+): Promise<Omit<PullResult, "attempts">> {
+  const { signal, store } = options;
+  const onProgress = options.onProgress ?? (() => {});
+  const tagOrDigest = ref.digest ?? ref.tag!;
+  onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
+
+  // 2. The manifest. Tag-level UNAUTHORIZED / MANIFEST_UNKNOWN / NAME_UNKNOWN fall back without
+  //    confirming v2 (Docker's allowV1Fallback).
+  let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
+  try {
+    top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT], signal });
+  } catch (err) {
+    if (err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)) {
+      throw new FallbackError(err, { confirmedV2: false, transportOK: true });
+    }
+    throw err;
+  }
+  // A manifest came back: this endpoint speaks v2.
+  confirmV2();
+  const topDigest = await verifyManifestDigest(top.bytes, ref, tagOrDigest, top.digestHeader);
+  const parsed = parseManifest(top.bytes, { contentType: top.contentType });
+
+  const previous = await store.references.get(referenceKey(ref));
+  let downloaded = false;
+  const images: PulledImage[] = [];
+  const manifestsToStore: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
+
+  const pullImage = async (descriptor: Descriptor, manifestParsed: ParsedManifest & { kind: "manifest" }) => {
+    const manifest = manifestParsed.manifest;
+    // Attestation manifests of buildx (platform unknown/unknown) carry no image config.
+    if (!descriptor.platform || descriptor.platform.os !== "unknown") {
+      checkImageConfigMediaType(manifest.config);
+    }
+    const isImage = !descriptor.platform || descriptor.platform.os !== "unknown";
+    const result = await downloadImage(client, manifest, downloads, store, options, onProgress, isImage);
+    downloaded ||= result;
+    images.push({ descriptor, manifest, platform: descriptor.platform });
+    manifestsToStore.push({ descriptor, bytes: manifestParsed.bytes });
+  };
+
+  let topDescriptor: Descriptor;
+  if (parsed.kind === "index") {
+    topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
+    const children = options.allPlatforms
+      ? parsed.index.manifests
+      : [selectManifest(parsed.index, wantedPlatform(options.platform))];
+    for (const child of children) {
+      const fetched = await client.getManifest(child.digest, { accept: [...MANIFEST_ACCEPT], signal });
+      await verifyManifestDigest(fetched.bytes, ref, child.digest, fetched.digestHeader, child.digest);
+      if (fetched.bytes.length !== child.size) {
+        throw new TugError(
+          "SIZE_MISMATCH",
+          `Manifest ${child.digest} of ${ref.familiar} is ${fetched.bytes.length} bytes, the index says ${child.size}`,
+        );
+      }
+      const childParsed = parseManifest(fetched.bytes, { contentType: fetched.contentType });
+      if (childParsed.kind !== "manifest") {
+        throw new TugError("MANIFEST_INVALID", `Index ${topDigest} of ${ref.familiar} nests another index`);
+      }
+      await pullImage(child, childParsed);
+    }
+    if (options.allPlatforms) manifestsToStore.push({ descriptor: topDescriptor, bytes: top.bytes });
+    else topDescriptor = images[0].descriptor;
+  } else {
+    topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
+    await pullImage(topDescriptor, parsed);
+  }
+
+  // 3. Commit: blobs are in; now the manifests, then the references.
+  for (const { descriptor, bytes } of manifestsToStore) {
+    if (!(await store.blobs.stat(descriptor.digest))) {
+      await putBytes(store, descriptor, bytes);
+      downloaded = true;
+    }
+  }
+  const record: Descriptor = topDescriptor;
+  const names = [referenceKey(ref)];
+  if (ref.tag !== undefined) names.push(`${ref.name}@${record.digest}`);
+  for (const name of names) await store.references.set(name, record);
+
+  const upToDate = !downloaded && previous?.digest === record.digest;
+  const status = upToDate
+    ? `Image is up to date for ${ref.familiar}`
+    : `Downloaded newer image for ${ref.familiar}`;
+  onProgress({ status: `Digest: ${topDigest}` });
+  onProgress({ status: `Status: ${status}` });
+  return {
+    reference: ref.toString(),
+    familiar: ref.familiar,
+    digest: topDigest,
+    status,
+    downloaded: !upToDate,
+    images,
+  };
+}
+
+/** Downloads config and layers; true when anything was fetched. */
+async function downloadImage(
+  client: RegistryClient,
+  manifest: ImageManifest,
+  downloads: DownloadManager,
+  store: Store,
+  options: PullOptions,
+  onProgress: NonNullable<PullOptions["onProgress"]>,
+  isImage: boolean,
+): Promise<boolean> {
+  const { signal } = options;
+  const layers = manifest.layers;
+  const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
+  const seen = new Set<string>();
+  for (let i = 0; i < layers.length; i++) {
+    const id = shortId(layers[i].digest);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    onProgress({
+      status: present[i]?.size === layers[i].size ? "Already exists" : "Pulling fs layer",
+      id,
+      digest: layers[i].digest,
+    });
+  }
+  // The config first and silently, as Docker does; a bad config stops the pull.
+  const configOutcome = downloads.download(client, store.blobs, manifest.config, { signal, silent: true });
+  const layerOutcomes = layers.map((layer, i) =>
+    present[i]?.size === layer.size
+      ? Promise.resolve("exists" as const)
+      : downloads.download(client, store.blobs, layer, { signal, onProgress })
+  );
+  const settled = await Promise.allSettled([configOutcome, ...layerOutcomes]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failed) throw failed.reason;
+  const outcomes = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
+
+  const config = isImage ? parseImageConfig(await readCapped(store, manifest.config)) : undefined;
+  if (config && config.rootfs.diff_ids.length !== layers.length) {
+    throw new TugError(
+      "LAYERS_MISMATCH",
+      `layers from manifest don't match image configuration (${layers.length} layers, ` +
+        `${config.rootfs.diff_ids.length} diff_ids in config ${manifest.config.digest})`,
+    );
+  }
+  const done = new Set<string>();
+  for (let i = 0; i < layers.length; i++) {
+    const id = shortId(layers[i].digest);
+    if (outcomes[i + 1] === "downloaded" && !done.has(id)) {
+      done.add(id);
+      onProgress({ status: "Pull complete", id, digest: layers[i].digest });
+    }
+  }
+  return outcomes.includes("downloaded");
+}
+
+async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
+  if (descriptor.size > MAX_CONFIG_BYTES) {
+    throw new TugError("CONFIG_INVALID", `Image config ${descriptor.digest} is larger than 4 MiB`);
+  }
+  const stream = await store.blobs.get(descriptor.digest);
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function putBytes(store: Store, descriptor: Descriptor, bytes: Uint8Array): Promise<void> {
+  const writer = await store.blobs.writer({ digest: descriptor.digest, size: bytes.length });
+  try {
+    await writer.write(bytes);
+    await writer.commit();
+  } catch (err) {
+    await writer.abort().catch(() => {});
+    throw err;
+  }
+}
+
+async function verifyManifestDigest(
+  bytes: Uint8Array,
+  ref: Reference,
+  requested: string,
+  digestHeader: string | undefined,
+  expected?: string,
+): Promise<string> {
+  const wanted = expected ?? ref.digest;
+  const algorithm = wanted?.startsWith("sha512:") ? "sha512" : "sha256";
+  const actual = await digestBytes(bytes, algorithm);
+  if (wanted !== undefined && actual !== wanted) {
+    throw new TugError(
+      "DIGEST_MISMATCH",
+      `Manifest "${ref.name}@${requested}" does not match its digest: registry sent content hashing to ${actual}`,
+    );
+  }
+  if (
+    wanted === undefined && digestHeader && digestHeader.startsWith(`${algorithm}:`) &&
+    digestHeader !== actual
+  ) {
+    throw new TugError(
+      "DIGEST_MISMATCH",
+      `Manifest "${ref.familiar}": the registry says its digest is ${digestHeader}, the content hashes to ${actual}`,
+    );
+  }
+  return actual;
+}
+
+function wantedPlatform(platform: Platform | string | undefined): Platform {
+  if (platform === undefined) return normalizePlatform({ os: "linux", architecture: "amd64" });
+  return normalizePlatform(typeof platform === "string" ? parsePlatform(platform) : platform);
+}
+
+/** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
+export function referenceKey(ref: Reference): string {
+  return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
