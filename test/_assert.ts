@@ -62,7 +62,9 @@ export function assert(condition: unknown, message = "expected a truthy value"):
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
   if (!equal(actual, expected)) {
     throw new AssertionError(
-      `${message ? message + ": " : ""}values differ\n  actual:   ${show(actual)}\n  expected: ${show(expected)}`,
+      `${message ? message + ": " : ""}values differ\n  actual:   ${show(actual)}\n  expected: ${
+        show(expected)
+      }`,
     );
   }
 }
@@ -77,7 +79,9 @@ export function assertNotEquals(actual: unknown, expected: unknown, message?: st
 /** Asserts that `text` contains `part`. */
 export function assertStringIncludes(text: string, part: string, message?: string): void {
   if (!text.includes(part)) {
-    throw new AssertionError(`${message ? message + ": " : ""}expected ${show(text)} to include ${show(part)}`);
+    throw new AssertionError(
+      `${message ? message + ": " : ""}expected ${show(text)} to include ${show(part)}`,
+    );
   }
 }
 
@@ -104,7 +108,9 @@ function checkError<E extends Error>(
     throw new AssertionError(`expected the error message ${show(err.message)} to include ${show(includes)}`);
   }
   if (code !== undefined && (err as { code?: unknown }).code !== code) {
-    throw new AssertionError(`expected error code ${code}, got ${show((err as { code?: unknown }).code)}: ${err.message}`);
+    throw new AssertionError(
+      `expected error code ${code}, got ${show((err as { code?: unknown }).code)}: ${err.message}`,
+    );
   }
   return err as E;
 }

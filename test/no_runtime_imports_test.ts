@@ -20,9 +20,13 @@ Deno.test("src/ imports no runtime module, uses no Deno.* and nothing from adapt
     // Strip comments so a sentence about Deno.serve in a comment does not count.
     const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
     if (/(from\s+|import\s*\(\s*)["']node:/.test(code)) offences.push(`${file}: imports node:*`);
-    if (/(from\s+|import\s*\(\s*)["'](\.\.\/)+adapters\//.test(code)) offences.push(`${file}: imports adapters/`);
+    if (/(from\s+|import\s*\(\s*)["'](\.\.\/)+adapters\//.test(code)) {
+      offences.push(`${file}: imports adapters/`);
+    }
     if (/\bDeno\s*\.\s*[A-Za-z]/.test(code)) offences.push(`${file}: uses Deno.*`);
-    if (/\bprocess\s*\.\s*(env|argv|exit|stdout|stderr)\b/.test(code)) offences.push(`${file}: uses process.*`);
+    if (/\bprocess\s*\.\s*(env|argv|exit|stdout|stderr)\b/.test(code)) {
+      offences.push(`${file}: uses process.*`);
+    }
     if (!text.startsWith("// This module is browser compatible.")) {
       offences.push(`${file}: lacks the "// This module is browser compatible." header`);
     }
