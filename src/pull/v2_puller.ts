@@ -91,7 +91,6 @@ async function pullRepository(
   const { signal, store } = options;
   const onProgress = options.onProgress ?? (() => {});
   const tagOrDigest = ref.digest ?? ref.tag!;
-  onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
 
   // 2. The manifest. Tag-level UNAUTHORIZED / MANIFEST_UNKNOWN / NAME_UNKNOWN fall back without
   //    confirming v2 (Docker's allowV1Fallback).
@@ -106,6 +105,9 @@ async function pullRepository(
   }
   // A manifest came back: this endpoint speaks v2.
   confirmV2();
+  // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
+  // prints nothing but the error.
+  onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
   const topDigest = await verifyManifestDigest(top.bytes, ref, tagOrDigest, top.digestHeader);
   const parsed = parseManifest(top.bytes, { contentType: top.contentType });
 

@@ -1,0 +1,85 @@
+/**
+ * Helpers for tests that run the real `tug` command as a subprocess (Deno, or Node with the bundle).
+ *
+ * @module
+ */
+import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** Path of the Deno entry point of the command line. */
+export const MAIN = `${ROOT}adapters/cli/main.ts`;
+
+/** What one run of `tug` printed and returned. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** How to run `tug`. */
+export interface RunTugOptions {
+  /** Extra environment (merged over an isolated one: no user docker config, no tug config). */
+  env?: Record<string, string>;
+  /** `deno` (default) runs main.ts; `node` runs the bundle at `bundle`. */
+  runtime?: "deno" | "node";
+  /** The Node bundle (default dist/tug.mjs). */
+  bundle?: string;
+  /** Kill after this many milliseconds (default 120 s). */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `tug ARGS…` and collects its exit code and output. The environment never sees the user's docker or
+ * tug config: DOCKER_CONFIG and TUG_CONFIG point at paths that do not exist unless the test sets them.
+ */
+export async function runTug(args: string[], options: RunTugOptions = {}): Promise<CliRun> {
+  const runtime = options.runtime ?? "deno";
+  const command = runtime === "deno" ? Deno.execPath() : "node";
+  const prefix = runtime === "deno" ? ["run", "-A", MAIN] : [options.bundle ?? `${ROOT}dist/tug.mjs`];
+  const env: Record<string, string> = {
+    DOCKER_CONFIG: "/nonexistent/tug-test-docker-config",
+    TUG_CONFIG: "/nonexistent/tug-test-config.json",
+    ...options.env,
+  };
+  const out = await new Deno.Command(command, {
+    args: [...prefix, ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 120_000),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A throwaway store folder, removed on dispose. */
+export async function tempDir(prefix = "tug-cli-"): Promise<{ dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix });
+  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** Opens the OCI layout a command wrote, to check what it holds. */
+export function openStore(dir: string): Promise<OciLayoutStore> {
+  return OciLayoutStore.open(dir);
+}
+
+/** Reads a blob of the store whole (small blobs only). */
+export async function readBlob(store: OciLayoutStore, digest: string): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(await store.blobs.get(digest)).arrayBuffer());
+}
+
+/** Every file under `dir` (relative path → size), plus index.json's text: to show a store did not change. */
+export async function snapshot(dir: string): Promise<{ files: Record<string, number>; index: string }> {
+  const files: Record<string, number> = {};
+  const walk = async (rel: string) => {
+    for await (const entry of Deno.readDir(`${dir}/${rel}`)) {
+      const path = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory) await walk(path);
+      else files[path] = (await Deno.stat(`${dir}/${path}`)).size;
+    }
+  };
+  await walk("");
+  return { files, index: await Deno.readTextFile(`${dir}/index.json`) };
+}
