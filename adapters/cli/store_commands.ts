@@ -10,6 +10,8 @@ import { humanSize } from "./progress/mod.ts";
 import { TugError } from "../../src/errors.ts";
 import { parseManifest } from "../../src/manifest/parse_manifest.ts";
 import { parseImageConfig } from "../../src/manifest/parse_image_config.ts";
+import { parsePlatform } from "../../src/manifest/parse_platform.ts";
+import { selectManifest } from "../../src/manifest/select_manifest.ts";
 import type { Descriptor } from "../../src/manifest/types.ts";
 import { parseReference } from "../../src/reference/parse_reference.ts";
 import { inspectRemote } from "../../src/pull/inspect_remote.ts";
@@ -38,8 +40,19 @@ interface LocalImage {
 async function describeLocal(store: Store, name: string, descriptor: Descriptor): Promise<LocalImage> {
   const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
   if (parsed.kind === "index") {
-    let size = descriptor.size;
-    for (const child of parsed.index.manifests) size += child.size;
+    // What the index brings to disk: itself, and each platform image the store holds (blobs counted once).
+    const counted = new Map<string, number>([[descriptor.digest, descriptor.size]]);
+    for (const child of parsed.index.manifests) {
+      if (!(await store.blobs.stat(child.digest))) continue;
+      counted.set(child.digest, child.size);
+      const inner = parseManifest(await readJsonBlob(store, child), { contentType: child.mediaType });
+      if (inner.kind !== "manifest") continue;
+      for (const blob of [inner.manifest.config, ...inner.manifest.layers]) {
+        counted.set(blob.digest, blob.size);
+      }
+    }
+    let size = 0;
+    for (const n of counted.values()) size += n;
     return { name, descriptor, size };
   }
   const m = parsed.manifest;
@@ -134,13 +147,28 @@ export async function inspectCommand(argv: string[]): Promise<number> {
       `No such image in the store: ${ref.familiar} (pull it first, or use --remote)`,
     );
   }
+  // The same shape as `--remote` prints: the index (when the reference names one), then the manifest and
+  // config of the platform image (--platform, default the host's) when the store holds it.
   const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
   const out: Record<string, unknown> = { reference: key, descriptor };
+  let manifestDescriptor: Descriptor | undefined = descriptor;
+  let manifest = parsed.kind === "manifest" ? parsed.manifest : undefined;
   if (parsed.kind === "index") {
     out.index = parsed.index;
-  } else {
-    out.manifest = parsed.manifest;
-    out.config = parseImageConfig(await readJsonBlob(store, parsed.manifest.config));
+    const platform = (flags.platform as string | undefined) ?? hostPlatform();
+    manifestDescriptor = selectManifest(parsed.index, parsePlatform(platform));
+    manifest = undefined;
+    if (await store.blobs.stat(manifestDescriptor.digest)) {
+      const child = parseManifest(await readJsonBlob(store, manifestDescriptor), {
+        contentType: manifestDescriptor.mediaType,
+      });
+      if (child.kind === "manifest") manifest = child.manifest;
+    }
+  }
+  if (manifest && manifestDescriptor) {
+    out.manifestDescriptor = manifestDescriptor;
+    out.manifest = manifest;
+    out.config = parseImageConfig(await readJsonBlob(store, manifest.config));
   }
   process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   return 0;

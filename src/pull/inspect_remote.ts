@@ -77,6 +77,15 @@ export async function inspectRemote(
       credentials: options.credentials,
       userAgent: options.userAgent,
     });
+    // Ping first, as the puller does: an endpoint that cannot be reached (https on a plain-http registry)
+    // falls through to the next one at once instead of going through the manifest request's retries.
+    try {
+      await client.ping(options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      lastErr = err instanceof Error ? err : new Error(String(err));
+      continue;
+    }
     try {
       return await inspectFrom(client, endpoint.url, ref, options);
     } catch (err) {
