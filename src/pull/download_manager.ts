@@ -33,6 +33,13 @@ export interface DownloadManagerOptions {
   hasher?: HasherFactory;
   /** How many times a broken body is resumed before the download fails (default 5). */
   maxResumes?: number;
+  /**
+   * Idle read timeout in milliseconds (default 30 000; 0 turns it off): when neither the answer nor
+   * the next body bytes arrive for this long, the request is cancelled and the download resumes from
+   * the last byte received, as after a broken connection. A registry or a network that stalls mid-body
+   * otherwise hangs a pull forever: fetch has no read timeout of its own.
+   */
+  readTimeout?: number;
 }
 
 /** Options for one {@linkcode DownloadManager.download}. */
@@ -76,6 +83,7 @@ export class DownloadManager {
   readonly #slots: Semaphore;
   readonly #hasher: HasherFactory;
   readonly #maxResumes: number;
+  readonly #readTimeout: number;
   readonly #jobs = new Map<string, Job>();
   readonly #stores = new WeakMap<BlobStore, number>();
   #nextStoreId = 0;
@@ -91,6 +99,11 @@ export class DownloadManager {
     this.#slots = new Semaphore(max);
     this.#hasher = options.hasher ?? wasmHasher;
     this.#maxResumes = options.maxResumes ?? 5;
+    const readTimeout = options.readTimeout ?? 30_000;
+    if (!Number.isFinite(readTimeout) || readTimeout < 0) {
+      throw new RangeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
+    }
+    this.#readTimeout = readTimeout;
   }
 
   #storeId(store: BlobStore): number {
@@ -221,23 +234,28 @@ export class DownloadManager {
       emit("Downloading", verifier.bytes, descriptor.size);
       while (verifier.bytes < descriptor.size || descriptor.size === 0) {
         if (signal.aborted) throw abortError(signal);
-        let opened;
+        // One controller per request, so an idle timeout cancels this request only, not the download.
+        const attempt = new AbortController();
+        const idle = this.#readTimeout > 0
+          ? new IdleTimer(this.#readTimeout, () => attempt.abort(new TugError("TIMEOUT", "read timeout")))
+          : undefined;
+        const requestSignal = idle ? AbortSignal.any([signal, attempt.signal]) : signal;
         try {
-          opened = await source.getBlob(descriptor.digest, { start: verifier.bytes, signal });
-        } catch (err) {
-          if (signal.aborted) throw abortError(signal);
-          throw err;
-        }
-        if (opened.start !== verifier.bytes) {
-          // The registry ignored the range (answered 200): start again from zero.
-          await opened.body.cancel().catch(() => {});
-          await writer.abort();
-          writer = await store.writer(expected);
-          verifier = await DigestVerifier.create(expected, { hasher: this.#hasher });
-          opened = await source.getBlob(descriptor.digest, { signal });
-        }
-        try {
+          let opened = await source.getBlob(descriptor.digest, {
+            start: verifier.bytes,
+            signal: requestSignal,
+          });
+          if (opened.start !== verifier.bytes) {
+            // The registry ignored the range (answered 200): start again from zero.
+            await opened.body.cancel().catch(() => {});
+            await writer.abort();
+            writer = await store.writer(expected);
+            verifier = await DigestVerifier.create(expected, { hasher: this.#hasher });
+            idle?.touch();
+            opened = await source.getBlob(descriptor.digest, { signal: requestSignal });
+          }
           for await (const chunk of iterate(opened.body)) {
+            idle?.touch();
             verifier.update(chunk); // throws SIZE_MISMATCH as soon as too many bytes arrive
             await writer.write(chunk);
             const now = Date.now();
@@ -248,18 +266,24 @@ export class DownloadManager {
           }
         } catch (err) {
           if (signal.aborted) throw abortError(signal);
-          if (err instanceof TugError) throw err;
-          // A broken body: resume from what arrived, a bounded number of times.
+          const timedOut = attempt.signal.aborted;
+          if (err instanceof TugError && !timedOut) throw err;
+          // A broken or stalled body: resume from what arrived, a bounded number of times.
           if (++resumes > this.#maxResumes) {
             throw new TugError(
-              "NETWORK",
-              `Cannot download blob ${descriptor.digest}: the connection broke ${resumes} times ` +
-                `(last at byte ${verifier.bytes} of ${descriptor.size})`,
+              timedOut ? "TIMEOUT" : "NETWORK",
+              `Cannot download blob ${descriptor.digest}: ` +
+                (timedOut
+                  ? `no data arrived for ${this.#readTimeout} ms`
+                  : `the connection broke ${resumes} times`) +
+                ` (last at byte ${verifier.bytes} of ${descriptor.size}, after ${resumes} attempts)`,
               { cause: err },
             );
           }
           emit("Retrying", verifier.bytes, descriptor.size);
           continue;
+        } finally {
+          idle?.stop();
         }
         if (verifier.bytes < descriptor.size) {
           // The body ended early without an error: treat as a broken connection and resume.
@@ -280,6 +304,44 @@ export class DownloadManager {
         await writer.abort({ keepPartial: signal.aborted }).catch(() => {});
       }
     }
+  }
+}
+
+/**
+ * Calls `onIdle` once when {@linkcode IdleTimer.touch} has not been called for `ms` milliseconds. One
+ * timer is armed at a time and re-armed lazily, so touching per chunk costs a clock read, not a timer.
+ */
+class IdleTimer {
+  readonly #ms: number;
+  readonly #onIdle: () => void;
+  #last = Date.now();
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number, onIdle: () => void) {
+    this.#ms = ms;
+    this.#onIdle = onIdle;
+    this.#arm(ms);
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      const idle = Date.now() - this.#last;
+      if (idle >= this.#ms) {
+        this.#timer = undefined;
+        this.#onIdle();
+      } else {
+        this.#arm(this.#ms - idle);
+      }
+    }, ms);
+  }
+
+  touch(): void {
+    this.#last = Date.now();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 

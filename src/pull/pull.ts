@@ -39,6 +39,11 @@ export interface PullOptions extends RegistryConfig {
   allPlatforms?: boolean;
   /** Downloads at once (default 3); ignored when `downloads` is given. */
   maxConcurrentDownloads?: number;
+  /**
+   * Idle read timeout for blob downloads in milliseconds (default 30 000; 0: none); a stalled body is
+   * cancelled and resumed. Ignored when `downloads` is given (set it on that manager).
+   */
+  readTimeout?: number;
   /** A download manager shared between pulls (shares the limit and deduplicates blobs). */
   downloads?: DownloadManager;
   /** Receives Docker-style progress events. */
@@ -102,7 +107,11 @@ export async function pull(reference: string | Reference, options: PullOptions):
   validateRepositoryName(ref);
   const named = ref.tag === undefined && ref.digest === undefined ? withLatest(ref) : ref;
   const downloads = options.downloads ??
-    new DownloadManager({ maxConcurrentDownloads: options.maxConcurrentDownloads, hasher: options.hasher });
+    new DownloadManager({
+      maxConcurrentDownloads: options.maxConcurrentDownloads,
+      hasher: options.hasher,
+      readTimeout: options.readTimeout,
+    });
   const endpoints = lookupEndpoints(named.domain!, options);
   const attempts: PullAttempt[] = [];
 

@@ -1,0 +1,270 @@
+// pull() through the fault proxy in front of the real docker-registry: broken, stalled, throttled and
+// lying answers. Each test states the guarantee it proves (docs/guarantees.md lists them).
+import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
+import { sharedRegistry } from "./harness/mod.ts";
+import { type FaultProxy, startFaultProxy } from "./fault_proxy.ts";
+import { pull, type PullOptions } from "../src/pull/pull.ts";
+import { MemoryStore } from "../src/store/memory_store.ts";
+import type { Store } from "../src/store/types.ts";
+import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
+import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
+import { TugError } from "../src/errors.ts";
+
+const MiB = 1024 * 1024;
+
+async function tempStore(): Promise<{ store: OciLayoutStore } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "tug-fault-" });
+  const store = await OciLayoutStore.open(dir, { fsync: false });
+  return { store, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+async function proxied(): Promise<
+  { proxy: FaultProxy; images: Awaited<ReturnType<typeof sharedRegistry>>["images"] }
+> {
+  const { registry, images } = await sharedRegistry();
+  const proxy = await startFaultProxy({ upstream: registry.url });
+  return { proxy, images };
+}
+
+/** The reference of a seeded image, reached through the proxy. */
+function via(proxy: FaultProxy, image: { repository: string; tag: string }): string {
+  return `${proxy.host}/${image.repository}:${image.tag}`;
+}
+
+/** Pull options with the retry sleep recorded instead of waited. */
+function options(store: Store, extra: Partial<PullOptions> = {}): PullOptions & { sleeps: number[] } {
+  const sleeps: number[] = [];
+  return {
+    store,
+    hasher: nodeHasher,
+    retry: { sleep: (ms) => (sleeps.push(ms), Promise.resolve()) },
+    sleeps,
+    ...extra,
+  };
+}
+
+async function sha256(store: Store, digest: string): Promise<string> {
+  const bytes = new Uint8Array(await new Response(await store.blobs.get(digest)).arrayBuffer());
+  return `sha256:${
+    Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)), (b) =>
+      b.toString(16).padStart(2, "0"))
+      .join("")
+  }`;
+}
+
+for (const kind of ["MemoryStore", "OciLayoutStore"] as const) {
+  Deno.test(`pull() into a ${kind} resumes a blob cut mid-body with Range and refetches only the missing part`, async () => {
+    const { proxy, images } = await proxied();
+    await using _proxy = proxy;
+    await using tmp = await tempStore();
+    const store = kind === "MemoryStore" ? new MemoryStore() : tmp.store;
+    const layer = images.large.layers[0];
+    const cut = 10 * MiB + 12_345;
+    const rule = proxy.addRule({ match: layer.digest, fault: { kind: "reset", afterBytes: cut } });
+
+    const result = await pull(via(proxy, images.large), options(store));
+
+    assertEquals(result.digest, images.large.manifestDigest);
+    assertEquals(rule.hits, 1);
+    const gets = proxy.requests(layer.digest);
+    assertEquals(gets.map((r) => r.rangeStart), [0, cut]);
+    assertEquals(gets[1].range, `bytes=${cut}-`);
+    assertEquals(gets[1].status, 206);
+    // Every byte crossed the wire once: the cut part, then exactly the missing rest.
+    assertEquals(proxy.bytesServed(layer.digest), layer.size);
+    assertEquals(await sha256(store, layer.digest), layer.digest);
+    if (store instanceof OciLayoutStore) assertEquals(await store.listTemp(), []);
+  });
+}
+
+Deno.test("pull() resumes a body cut short by a lying Content-Length or a clean truncation, refetching only the rest", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const layer = images.large.layers[0];
+  const cases = [
+    // Shorter than the body: the client stops reading early, the body looks complete but short.
+    { fault: { kind: "content-length", delta: -3 * MiB } as const, resumeAt: layer.size - 3 * MiB },
+    // The body ends cleanly after 20 MiB, Content-Length agreeing.
+    { fault: { kind: "truncate", afterBytes: 20 * MiB } as const, resumeAt: 20 * MiB },
+    // Longer than the body: every byte arrives, then the connection closes early; nothing to refetch.
+    { fault: { kind: "content-length", delta: +4096 } as const, resumeAt: undefined },
+  ];
+  for (const { fault, resumeAt } of cases) {
+    proxy.reset();
+    proxy.addRule({ match: layer.digest, fault });
+    const store = new MemoryStore();
+    await pull(via(proxy, images.large), options(store));
+    const gets = proxy.requests(layer.digest);
+    assertEquals(gets.map((r) => r.rangeStart), resumeAt === undefined ? [0] : [0, resumeAt], fault.kind);
+    // The resume asked for, and got, exactly the bytes still missing.
+    if (resumeAt !== undefined) assertEquals(gets[1].bytes, layer.size - resumeAt);
+    assertEquals(await sha256(store, layer.digest), layer.digest);
+  }
+});
+
+Deno.test("pull() cancels a stalled body after readTimeout and resumes it with Range", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  await using tmp = await tempStore();
+  const layer = images.large.layers[0];
+  const at = 5 * MiB;
+  proxy.addRule({ match: layer.digest, fault: { kind: "stall", afterBytes: at } });
+  const started = Date.now();
+  const result = await pull(via(proxy, images.large), options(tmp.store, { readTimeout: 300 }));
+  const elapsed = Date.now() - started;
+  assertEquals(result.digest, images.large.manifestDigest);
+  assertEquals(proxy.requests(layer.digest).map((r) => r.rangeStart), [0, at]);
+  assertEquals(proxy.bytesServed(layer.digest), layer.size);
+  assert(elapsed < 15_000, `the stall was detected by the read timeout (took ${elapsed} ms)`);
+  assertEquals(await tmp.store.listTemp(), []);
+});
+
+Deno.test("pull() fails with TIMEOUT naming the blob when every attempt stalls, and keeps nothing", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  await using tmp = await tempStore();
+  const layer = images.large.layers[0];
+  proxy.addRule({ match: layer.digest, fault: { kind: "stall", afterBytes: MiB }, times: Infinity });
+  const err = await assertRejects(
+    () => pull(via(proxy, images.large), options(tmp.store, { readTimeout: 200 })),
+    TugError,
+    { code: "TIMEOUT", includes: layer.digest },
+  );
+  assertStringIncludes(err.message, "no data arrived for 200 ms");
+  // 1 request + 5 resumes, each from where the last stalled.
+  assertEquals(proxy.requests(layer.digest).map((r) => r.rangeStart), [0, 1, 2, 3, 4, 5].map((n) => n * MiB));
+  assertEquals(await tmp.store.blobs.stat(layer.digest), undefined);
+  assertEquals(await tmp.store.references.list(), []);
+  assertEquals(await tmp.store.listTemp(), []);
+});
+
+Deno.test("pull() retries 500/502/503 answers with backoff and 429 after its Retry-After, then succeeds", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  const layer = image.layers[1];
+  proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 500 } });
+  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 502 } });
+  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 503 } });
+  proxy.addRule({ match: image.config.digest, fault: { kind: "status", status: 429, retryAfter: "7" } });
+  const store = new MemoryStore();
+  const opts = options(store);
+  const result = await pull(via(proxy, image), opts);
+  assertEquals(result.digest, image.manifestDigest);
+  assertEquals(proxy.requests(layer.digest).map((r) => r.status), [502, 503, 200]);
+  assertEquals(proxy.requests(image.config.digest).map((r) => r.status), [429, 200]);
+  // Retry-After: 7 is honoured exactly; the backoffs grow (500 ms base, doubled, half jittered).
+  assert(opts.sleeps.includes(7000), `sleeps ${opts.sleeps}`);
+  const backoffs = opts.sleeps.filter((ms) => ms !== 7000);
+  assertEquals(backoffs.length, 3);
+  assert(backoffs.every((ms) => ms >= 250 && ms <= 1000), `backoffs ${backoffs}`);
+  for (const l of image.layers) assertEquals(await sha256(store, l.digest), l.digest);
+});
+
+Deno.test("pull() gives up after the last attempt on a blob that keeps answering 503, with a clear error", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  await using tmp = await tempStore();
+  const image = images.small;
+  const layer = image.layers[0];
+  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 503 }, times: Infinity });
+  const opts = options(tmp.store);
+  const err = await assertRejects(() => pull(via(proxy, image), opts), TugError, {
+    includes: "registry returned 503",
+  });
+  assertStringIncludes(err.message, layer.digest);
+  assertStringIncludes(err.message, "after 5 attempts");
+  assertEquals(proxy.requests(layer.digest).length, 5);
+  // Exponential backoff between the attempts: 4 waits, each in [half, full] of 500·2ⁿ ms.
+  const waits = opts.sleeps;
+  assertEquals(waits.length, 4);
+  waits.forEach((ms, i) => assert(ms >= 250 * 2 ** i && ms <= 500 * 2 ** i, `wait ${i}: ${ms}`));
+  assertEquals(await tmp.store.references.list(), []);
+  assertEquals(await tmp.store.blobs.stat(image.manifestDigest), undefined);
+  assertEquals(await tmp.store.listTemp(), []);
+});
+
+Deno.test("pull() gives up on a 429 whose Retry-After is longer than it waits", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  proxy.addRule({ match: image.config.digest, fault: { kind: "status", status: 429, retryAfter: "3600" } });
+  const opts = options(new MemoryStore());
+  await assertRejects(() => pull(via(proxy, image), opts), TugError, { includes: "429" });
+  assertEquals(proxy.requests(image.config.digest).length, 1);
+  assertEquals(opts.sleeps, []);
+});
+
+Deno.test("pull() refuses a blob with a flipped byte (DIGEST_MISMATCH naming it), commits it nowhere, leaves no temp file", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  await using tmp = await tempStore();
+  const image = images.large;
+  const layer = image.layers[0];
+  proxy.addRule({ match: layer.digest, fault: { kind: "flip", atByte: 33 * MiB + 7 } });
+  await assertRejects(() => pull(via(proxy, image), options(tmp.store)), TugError, {
+    code: "DIGEST_MISMATCH",
+    includes: layer.digest,
+  });
+  // The bad bytes were read once and never retried into the store.
+  assertEquals(proxy.requests(layer.digest).length, 1);
+  assertEquals(await tmp.store.blobs.stat(layer.digest), undefined);
+  assertEquals(await tmp.store.blobs.stat(image.manifestDigest), undefined);
+  assertEquals(await tmp.store.references.list(), []);
+  assertEquals(await tmp.store.listTemp(), []);
+  // Only verified blobs are in the store (the config arrived intact).
+  for await (const blob of tmp.store.blobs.list()) {
+    assertEquals(await sha256(tmp.store, blob.digest), blob.digest);
+  }
+});
+
+Deno.test("pull() into a MemoryStore refuses a flipped byte in a small layer and stores nothing of it", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  const layer = image.layers[2];
+  proxy.addRule({ match: layer.digest, fault: { kind: "flip", atByte: 0 } });
+  const store = new MemoryStore();
+  await assertRejects(() => pull(via(proxy, image), options(store)), TugError, {
+    code: "DIGEST_MISMATCH",
+    includes: layer.digest,
+  });
+  assertEquals(await store.blobs.stat(layer.digest), undefined);
+  assertEquals(await store.references.list(), []);
+});
+
+Deno.test("pull() fails with SIZE_MISMATCH naming the blob when every answer is truncated, and keeps nothing", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  await using tmp = await tempStore();
+  const layer = images.large.layers[0];
+  proxy.addRule({ match: layer.digest, fault: { kind: "truncate", afterBytes: MiB }, times: Infinity });
+  await assertRejects(() => pull(via(proxy, images.large), options(tmp.store)), TugError, {
+    code: "SIZE_MISMATCH",
+    includes: layer.digest,
+  });
+  assertEquals(proxy.requests(layer.digest).length, 6);
+  assertEquals(await tmp.store.blobs.stat(layer.digest), undefined);
+  assertEquals(await tmp.store.references.list(), []);
+  assertEquals(await tmp.store.listTemp(), []);
+});
+
+for (const announce of [true, false]) {
+  Deno.test(`pull() refuses a manifest over 4 MiB before reading it whole (${announce ? "announced" : "streamed"})`, async () => {
+    const { proxy, images } = await proxied();
+    await using _proxy = proxy;
+    const size = 64 * MiB;
+    proxy.addRule({ match: "/manifests/", fault: { kind: "oversize", bytes: size, announce } });
+    const store = new MemoryStore();
+    await assertRejects(() => pull(via(proxy, images.small), options(store)), TugError, {
+      code: "MANIFEST_TOO_LARGE",
+      includes: announce ? "announced 67108864 bytes" : "more than the limit of 4194304 bytes",
+    });
+    await proxy.waitFor(() => proxy.requests("/manifests/").every((r) => r.done));
+    const served = proxy.bytesServed("/manifests/");
+    // At most the 4 MiB cap plus what the sockets buffered: far from the 64 MiB sent.
+    assert(served < 16 * MiB, `served ${served} bytes of the ${size}-byte manifest`);
+    assertEquals(proxy.requests("/manifests/").length, 1);
+    assertEquals(await store.references.list(), []);
+  });
+}
