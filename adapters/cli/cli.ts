@@ -18,6 +18,7 @@ import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { dockerCredentials } from "../fs/docker_config.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { imagesCommand, inspectCommand } from "./store_commands.ts";
+import { verifyCommand } from "./verify_command.ts";
 
 /** tug's version, sent as the User-Agent too. */
 export const VERSION = "0.1.0";
@@ -30,6 +31,7 @@ Commands:
   pull NAME[:TAG|@DIGEST]   Download an image into the local store (OCI image layout)
   images                    List the images in the store
   inspect NAME              Show an image's manifest and config (from the store, or --remote)
+  verify                    Re-hash the store and check every reference resolves (--repair, --json)
   version                   Show tug's version
 
 Common options:
@@ -72,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
       return await imagesCommand(rest);
     case "inspect":
       return await inspectCommand(rest);
+    case "verify":
+      return await verifyCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see 'tug --help')`);
   }

@@ -1,0 +1,229 @@
+/**
+ * `verifyStore()`: checks that a store is sound. Every blob is hashed again and compared with its name,
+ * every reference must resolve to a stored manifest or index, and every blob those reference (config,
+ * layers, child manifests, recursively) must be there. Leftovers of interrupted writes under `.tug/` are
+ * reported; they are not corruption (a later pull resumes from them). With `repair`, corrupt blobs and
+ * stale leftovers (of processes no longer running) are removed.
+ *
+ * @module
+ */
+
+import type { HasherFactory } from "../../src/digest/hasher.ts";
+import { parseDigest } from "../../src/digest/parse_digest.ts";
+import { isIndexMediaType, isManifestMediaType, isSchema1MediaType } from "../../src/manifest/media_types.ts";
+import { parseManifest } from "../../src/manifest/parse_manifest.ts";
+import type { Descriptor } from "../../src/manifest/types.ts";
+import type { Store } from "../../src/store/types.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
+import type { OciLayoutStore, TempFile } from "./oci_layout_store.ts";
+
+/** A blob whose bytes do not hash to its name (or that cannot be read). */
+export interface CorruptBlob {
+  readonly digest: string;
+  readonly size: number;
+  /** The digest its bytes hash to, when they could be read. */
+  readonly actual?: string;
+  /** What is wrong, in words. */
+  readonly reason: string;
+}
+
+/** A blob something refers to that is not in the store (or has another size). */
+export interface MissingBlob {
+  readonly digest: string;
+  /** Who refers to it: a reference name, or the digest of the manifest or index that lists it. */
+  readonly referencedBy: string;
+  /** What is wrong, in words. */
+  readonly reason: string;
+}
+
+/** What {@linkcode verifyStore} found (and, with `repair`, did). */
+export interface VerifyReport {
+  /** No corrupt blob, no dangling reference, no missing or unreadable manifest or blob. */
+  readonly sound: boolean;
+  /** Blobs hashed. */
+  readonly blobs: number;
+  /** Bytes hashed. */
+  readonly bytes: number;
+  /** References checked. */
+  readonly references: number;
+  /** Blobs whose content does not match their digest. */
+  readonly corrupt: CorruptBlob[];
+  /** Blobs referenced but absent (or of another size), and manifests that do not parse. */
+  readonly missing: MissingBlob[];
+  /** Leftovers of interrupted writes (partials kept for resumes, temp files of dead or running processes). */
+  readonly temp: TempFile[];
+  /** With `repair`: the corrupt blobs removed. */
+  readonly removedBlobs: string[];
+  /** With `repair`: the leftovers removed (never those of a running process). */
+  readonly removedTemp: TempFile[];
+}
+
+/** Options for {@linkcode verifyStore}. */
+export interface VerifyStoreOptions {
+  /** Hasher for re-hashing blobs (default: node:crypto). */
+  hasher?: HasherFactory;
+  /** Remove corrupt blobs and stale leftovers. */
+  repair?: boolean;
+  /** Called for each blob as it is checked (for progress output). */
+  onBlob?: (digest: string, size: number) => void;
+}
+
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+function isTempStore(store: Store): store is OciLayoutStore {
+  return typeof (store as Partial<OciLayoutStore>).listTemp === "function";
+}
+
+/** Foreign (non-distributable) layers are not downloaded (Docker, image-spec layer.md): not expected here. */
+function isForeign(descriptor: Descriptor): boolean {
+  return /nondistributable|foreign/.test(descriptor.mediaType) && (descriptor.urls?.length ?? 0) > 0;
+}
+
+async function rehash(
+  store: Store,
+  digest: string,
+  size: number,
+  hasher: HasherFactory,
+): Promise<CorruptBlob | undefined> {
+  const parsed = parseDigest(digest);
+  let actualSize = 0;
+  let actual: string;
+  try {
+    const hash = await hasher(parsed.algorithm);
+    const reader = (await store.blobs.get(digest)).getReader();
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      hash.update(value);
+      actualSize += value.byteLength;
+    }
+    actual = `${parsed.algorithm}:${hash.digest()}`;
+  } catch (err) {
+    return { digest, size, reason: `cannot be read: ${(err as Error).message}` };
+  }
+  if (actual !== digest) return { digest, size, actual, reason: `its content hashes to ${actual}` };
+  if (actualSize !== size) {
+    return { digest, size, actual, reason: `read ${actualSize} bytes, listed as ${size}` };
+  }
+  return undefined;
+}
+
+/**
+ * Verifies a store: re-hashes every blob, resolves every reference and every blob a stored manifest or
+ * index lists (recursively), and lists leftovers of interrupted writes (an {@linkcode OciLayoutStore}'s
+ * `.tug/`). With `repair`, removes the corrupt blobs and the leftovers of processes no longer running.
+ *
+ * @example
+ * ```ts
+ * import { OciLayoutStore } from "./oci_layout_store.ts";
+ * import { verifyStore } from "./verify_store.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const report = await verifyStore(await OciLayoutStore.open(dir));
+ * console.assert(report.sound && report.blobs === 0);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function verifyStore(store: Store, options: VerifyStoreOptions = {}): Promise<VerifyReport> {
+  const hasher = options.hasher ?? nodeHasher;
+  const corrupt: CorruptBlob[] = [];
+  const sizes = new Map<string, number>();
+  let blobs = 0;
+  let bytes = 0;
+  for await (const blob of store.blobs.list()) {
+    options.onBlob?.(blob.digest, blob.size);
+    blobs++;
+    bytes += blob.size;
+    const problem = await rehash(store, blob.digest, blob.size, hasher);
+    if (problem) corrupt.push(problem);
+    else sizes.set(blob.digest, blob.size);
+  }
+
+  const removedBlobs: string[] = [];
+  if (options.repair) {
+    for (const blob of corrupt) {
+      if (await store.blobs.delete(blob.digest)) removedBlobs.push(blob.digest);
+    }
+  }
+
+  // Every reference, then every blob a manifest or index lists. A corrupt blob counts as absent.
+  const missing: MissingBlob[] = [];
+  const checked = new Set<string>();
+  const references = await store.references.list();
+  const visit = async (descriptor: Descriptor, referencedBy: string): Promise<void> => {
+    const key = `${descriptor.digest}\0${referencedBy}`;
+    if (checked.has(key)) return;
+    checked.add(key);
+    if (isForeign(descriptor)) return;
+    const size = sizes.get(descriptor.digest);
+    if (size === undefined) {
+      const bad = corrupt.some((c) => c.digest === descriptor.digest);
+      missing.push({
+        digest: descriptor.digest,
+        referencedBy,
+        reason: bad ? "it is corrupt" : "it is not in the store",
+      });
+      return;
+    }
+    if (size !== descriptor.size) {
+      missing.push({
+        digest: descriptor.digest,
+        referencedBy,
+        reason: `it has ${size} bytes, the descriptor says ${descriptor.size}`,
+      });
+      return;
+    }
+    const type = descriptor.mediaType;
+    if (!isManifestMediaType(type) && !isIndexMediaType(type) || isSchema1MediaType(type)) return;
+    // Visit each manifest's children once, whoever refers to it.
+    const childKey = `children\0${descriptor.digest}`;
+    if (checked.has(childKey)) return;
+    checked.add(childKey);
+    if (size > MAX_MANIFEST) {
+      missing.push({ digest: descriptor.digest, referencedBy, reason: "the manifest is larger than 4 MiB" });
+      return;
+    }
+    let children: Descriptor[];
+    try {
+      const body = new Uint8Array(await new Response(await store.blobs.get(descriptor.digest)).arrayBuffer());
+      const parsed = parseManifest(body, { contentType: type, source: descriptor.digest });
+      children = parsed.kind === "index"
+        ? parsed.index.manifests
+        : [parsed.manifest.config, ...parsed.manifest.layers];
+    } catch (err) {
+      missing.push({
+        digest: descriptor.digest,
+        referencedBy,
+        reason: `the manifest cannot be read: ${(err as Error).message}`,
+      });
+      return;
+    }
+    for (const child of children) await visit(child, descriptor.digest);
+  };
+  for (const record of references) await visit(record.descriptor, record.name);
+
+  let temp: TempFile[] = [];
+  let removedTemp: TempFile[] = [];
+  if (isTempStore(store)) {
+    temp = await store.listTemp();
+    if (options.repair) {
+      // Only leftovers of processes no longer running (removeTemp skips files in use).
+      removedTemp = await store.removeTemp();
+      const gone = new Set(removedTemp.map((f) => f.path));
+      temp = temp.filter((f) => !gone.has(f.path));
+    }
+  }
+
+  const remainingCorrupt = options.repair ? corrupt.filter((c) => !removedBlobs.includes(c.digest)) : corrupt;
+  return {
+    sound: remainingCorrupt.length === 0 && missing.length === 0,
+    blobs,
+    bytes,
+    references: references.length,
+    corrupt,
+    missing,
+    temp,
+    removedBlobs,
+    removedTemp,
+  };
+}
