@@ -87,6 +87,10 @@ export interface RequestRecord {
   readonly fault?: Fault["kind"];
   /** Whether the answer is finished (sent, cut or abandoned). */
   done: boolean;
+  /** When the request arrived (`performance.now()`). */
+  readonly startedAt: number;
+  /** When the answer finished (`performance.now()`), once `done`. */
+  endedAt?: number;
 }
 
 /** Options for {@linkcode startFaultProxy}. */
@@ -264,6 +268,7 @@ export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy>
         bytes: 0,
         ...(fault ? { fault: fault.kind } : {}),
         done: false,
+        startedAt: performance.now(),
       };
       log.push(record);
       isBlobGet = method === "GET" && path.includes("/blobs/");
@@ -379,7 +384,10 @@ export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy>
     } catch {
       // The client went away (a cancelled body, a killed process): nothing to answer.
     } finally {
-      if (record) record.done = true;
+      if (record) {
+        record.done = true;
+        record.endedAt = performance.now();
+      }
       if (isBlobGet) blobGets--;
       await upstreamBody?.cancel().catch(() => {});
       conns.delete(conn);
