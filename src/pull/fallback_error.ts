@@ -38,11 +38,83 @@ export class FallbackError extends Error {
 }
 
 /**
- * Docker's `continueOnError`: whether an error from a puller lets the loop try the next endpoint.
- * Registry errors fall back only for UNAUTHORIZED, MANIFEST_UNKNOWN and NAME_UNKNOWN — except that
- * anything from a mirror falls back (Docker 17.12); DENIED, TOOMANYREQUESTS and UNKNOWN stop; image
- * config errors stop unless from a mirror; unexpected HTTP responses and other errors fall back,
- * except running out of disk space.
+ * An error met while fetching an image's configuration blob (Docker's `ImageConfigPullError`): it stops
+ * the pull unless it came from a mirror, since another endpoint would serve the same image config. The
+ * message is Docker's: `error pulling image configuration: …`; the original error is the `cause`.
+ *
+ * @example
+ * ```ts
+ * import { ImageConfigPullError } from "./fallback_error.ts";
+ * import { TugError } from "../errors.ts";
+ *
+ * const err = new ImageConfigPullError(new TugError("DIGEST_MISMATCH", "blob sha256:ab… does not match"));
+ * console.assert(err.message === "error pulling image configuration: blob sha256:ab… does not match");
+ * console.assert(err.code === "DIGEST_MISMATCH");
+ * ```
+ */
+export class ImageConfigPullError extends TugError {
+  constructor(err: Error) {
+    super(
+      err instanceof TugError ? err.code : "CONFIG_INVALID",
+      `error pulling image configuration: ${err.message}`,
+      { cause: err, ...(err instanceof TugError && err.detail !== undefined ? { detail: err.detail } : {}) },
+    );
+    this.name = "ImageConfigPullError";
+  }
+}
+
+/** Options for {@linkcode continueOnError}. */
+export interface ContinueOnErrorOptions {
+  /**
+   * The error came from a layer download. Docker's download manager wraps the registry errors it will
+   * not retry (UNAUTHORIZED, UNSUPPORTED, DENIED, TOOMANYREQUESTS, NAME_UNKNOWN, an unknown blob) in
+   * `xfer.DoNotRetry`, which `continueOnError` then treats as a plain error: the next endpoint is tried.
+   */
+  layer?: boolean;
+}
+
+/** Registry error codes (the distribution spec's `errcode.Error`): they fall back only from a mirror. */
+const REGISTRY_CODES: ReadonlySet<string> = new Set([
+  "DENIED",
+  "TOOMANYREQUESTS",
+  "UNKNOWN",
+  "UNSUPPORTED",
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_UNVERIFIED",
+  "NAME_INVALID",
+  "SIZE_INVALID",
+  "TAG_INVALID",
+]);
+
+/** Layer errors Docker's `retryOnError` wraps in `xfer.DoNotRetry` (distribution/errors.go). */
+const DO_NOT_RETRY_CODES: ReadonlySet<string> = new Set([
+  "UNAUTHORIZED",
+  "UNSUPPORTED",
+  "DENIED",
+  "TOOMANYREQUESTS",
+  "NAME_UNKNOWN",
+  "BLOB_UNKNOWN",
+]);
+
+/**
+ * Docker's `continueOnError` (distribution/errors.go): whether an error from a puller lets the loop try
+ * the next endpoint.
+ *
+ * - Registry errors fall back for UNAUTHORIZED, MANIFEST_UNKNOWN and NAME_UNKNOWN (`shouldV2Fallback`);
+ *   every other registry code (DENIED, TOOMANYREQUESTS, UNKNOWN, …) stops the pull — except that
+ *   anything from a mirror falls back (Docker 17.12).
+ * - Image config errors ({@linkcode ImageConfigPullError}) stop unless from a mirror.
+ * - Unexpected HTTP responses, transport failures and every other error fall back, except running out
+ *   of disk space and a cancelled pull.
+ * - With `layer: true`, registry errors Docker does not retry fall back like plain errors.
+ *
+ * A registry answer that carried no `MANIFEST_INVALID` code but whose manifest failed tug's own parsing
+ * is a plain error (fallback); `MANIFEST_INVALID` here is the registry's code.
  *
  * @example
  * ```ts
@@ -54,43 +126,41 @@ export class FallbackError extends Error {
  * console.assert(continueOnError(new TugError("DENIED", "denied"), true));
  * ```
  */
-export function continueOnError(err: unknown, mirror: boolean): boolean {
+export function continueOnError(
+  err: unknown,
+  mirror: boolean,
+  options: ContinueOnErrorOptions = {},
+): boolean {
+  if (err instanceof FallbackError) return true;
+  if (err instanceof ImageConfigPullError) return mirror;
   if (err instanceof TugError) {
+    if (err.code === "ABORTED") return false;
+    // ErrNoSupport: decided by the error it carries.
+    if (err.code === "NO_SUPPORT" && err.cause instanceof Error) {
+      return continueOnError(err.cause, mirror, options);
+    }
+    if (options.layer && DO_NOT_RETRY_CODES.has(err.code)) return !isNoSpace(err);
     switch (err.code) {
       case "UNAUTHORIZED":
       case "MANIFEST_UNKNOWN":
       case "NAME_UNKNOWN":
         return true;
-      case "UNEXPECTED_STATUS":
-      case "NETWORK":
-      case "TIMEOUT":
-        return true;
-      case "ABORTED":
-        return false;
       case "CONFIG_INVALID":
         return mirror;
-      case "STORE_IO":
-        return mirror || !isNoSpace(err);
-      // The remaining registry error codes (errcode.Error in Docker) fall back only from a mirror.
-      case "DENIED":
-      case "TOOMANYREQUESTS":
-      case "UNKNOWN":
-      case "UNSUPPORTED":
-      case "BLOB_UNKNOWN":
-      case "BLOB_UPLOAD_INVALID":
-      case "BLOB_UPLOAD_UNKNOWN":
-      case "DIGEST_INVALID":
-      case "MANIFEST_BLOB_UNKNOWN":
-      case "MANIFEST_UNVERIFIED":
-      case "NAME_INVALID":
-      case "SIZE_INVALID":
-      case "TAG_INVALID":
-        return mirror;
     }
+    if (REGISTRY_CODES.has(err.code) && isRegistryAnswer(err)) return mirror;
   }
+  // Docker's catch-all: a plain error falls back; running out of disk space would fail anywhere.
   return !isNoSpace(err);
 }
 
+/**
+ * Whether a TugError carrying a registry code came from a registry's error body (`detail.errors`) or
+ * status, rather than from tug's own checks that reuse the name (e.g. a manifest tug could not parse).
+ */
+function isRegistryAnswer(err: TugError): boolean {
+  return err.code !== "MANIFEST_INVALID" || typeof (err.detail as { status?: unknown })?.status === "number";
+}
 function isNoSpace(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;

@@ -1,12 +1,14 @@
 // This module is browser compatible.
 /**
- * Docker's `TranslatePullError`: registry answers that mean "not there or not yours" become the
- * messages Docker users know.
+ * Docker's `TranslatePullError` (distribution/errors.go, `notFoundError`): the registry answers that
+ * mean "not there or not yours" — DENIED, MANIFEST_UNKNOWN, NAME_UNKNOWN — become the messages Docker
+ * users know; every other error is passed through.
  *
  * @module
  */
 
 import { TugError } from "../errors.ts";
+import { FallbackError, ImageConfigPullError } from "./fallback_error.ts";
 import type { Reference } from "../reference/reference.ts";
 
 /**
@@ -23,7 +25,10 @@ import type { Reference } from "../reference/reference.ts";
  * ```
  */
 export function translatePullError(err: Error, ref: Reference): Error {
-  if (!(err instanceof TugError)) return err;
+  if (err instanceof FallbackError) err = err.err;
+  // Only the registry's own error codes are translated; an image config failure keeps Docker's
+  // "error pulling image configuration: …" whatever its code.
+  if (!(err instanceof TugError) || err instanceof ImageConfigPullError) return err;
   switch (err.code) {
     case "DENIED":
       return new TugError(
@@ -36,10 +41,12 @@ export function translatePullError(err: Error, ref: Reference): Error {
         cause: err,
         detail: err.detail,
       });
+    // Docker 17.12 to 24: "repository X not found" (17.06 and older said "…: does not exist or no pull
+    // access" for DENIED, which 17.09 replaced with the "pull access denied" message above).
     case "NAME_UNKNOWN":
       return new TugError(
         "NAME_UNKNOWN",
-        `repository ${ref.familiarName} not found: does not exist or no pull access`,
+        `repository ${ref.familiarName} not found`,
         { cause: err, detail: err.detail },
       );
   }

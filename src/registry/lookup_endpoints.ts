@@ -1,9 +1,10 @@
 // This module is browser compatible.
 /**
- * Which endpoints a pull tries, in Docker's order (moby registry/service_v2.go, service_v1.go):
- * Docker Hub goes to each configured mirror, then to https://registry-1.docker.io; any other host to
- * https, then plain http only when the host is insecure; legacy v1 endpoints come last and only when
- * legacy registries are enabled, never for Docker Hub.
+ * Which endpoints a pull tries, in Docker's order (moby registry/service.go `lookupEndpoints`,
+ * service_v2.go, service_v1.go): Docker Hub (`docker.io`, `index.docker.io`) goes to each configured
+ * mirror, then to https://registry-1.docker.io; any other host to https, then plain http only when the
+ * host is insecure; legacy v1 endpoints come last and only when legacy registries are enabled, never for
+ * Docker Hub.
  *
  * @module
  */
@@ -22,51 +23,88 @@ export interface Endpoint {
 
 /** How registries are reached: mirrors, insecure registries and legacy v1 support. */
 export interface RegistryConfig {
-  /** Docker Hub mirrors, tried in order before Docker Hub (`registry-mirrors`). */
+  /**
+   * Docker Hub mirrors (`http://` or `https://` URLs without a path), tried in order before Docker Hub
+   * (`registry-mirrors`). Duplicates are dropped, as Docker does.
+   */
   mirrors?: readonly string[];
-  /** Hosts (`host[:port]`) or IP ranges (CIDR) that may be reached over plain http (`insecure-registries`). */
+  /**
+   * Registries (`host[:port]`, matched exactly) or IP ranges (CIDR) that may be reached over plain http
+   * (`insecure-registries`). A leading `http://` or `https://` is ignored, as Docker does.
+   */
   insecureRegistries?: readonly string[];
   /** Whether legacy v1 registries are tried after v2 (off by default, as in Docker 17.06 and later). */
   legacyRegistry?: boolean;
+  /**
+   * Where Docker Hub's v2 API is reached (default `https://registry-1.docker.io`). Meant for tests and
+   * air-gapped setups that stand in a local registry for Docker Hub; mirrors still come first.
+   */
+  hubRegistry?: string;
 }
 
-/** Docker Hub's names for itself. */
-export const DOCKER_HUB_DOMAINS: readonly string[] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+/** The names that mean Docker Hub in a reference (distribution's `docker.io` and the legacy `index.docker.io`). */
+export const DOCKER_HUB_DOMAINS: readonly string[] = ["docker.io", "index.docker.io"];
 /** Where Docker Hub's v2 API lives. */
 export const DOCKER_HUB_REGISTRY = "https://registry-1.docker.io";
+/** Hosts that never get legacy v1 endpoints (service_v1.go: Docker Hub and its v2 host). */
+const NO_V1: readonly string[] = [...DOCKER_HUB_DOMAINS, "registry-1.docker.io"];
 
 /**
- * Lists the endpoints for a registry domain, in the order a pull tries them.
+ * Lists the endpoints for a registry domain (`host[:port]` as in a reference), in the order a pull
+ * tries them.
+ *
+ * @throws {TypeError} When a mirror, an insecure registry entry or `hubRegistry` is malformed.
  *
  * @example
  * ```ts
  * import { lookupEndpoints } from "./lookup_endpoints.ts";
  *
- * const endpoints = lookupEndpoints("127.0.0.1:5000");
- * console.assert(endpoints.map((e) => e.url).join(" ") === "https://127.0.0.1:5000 http://127.0.0.1:5000");
+ * const local = lookupEndpoints("127.0.0.1:5000");
+ * console.assert(local.map((e) => e.url).join(" ") === "https://127.0.0.1:5000 http://127.0.0.1:5000");
+ *
+ * const hub = lookupEndpoints("docker.io", { mirrors: ["https://mirror.example.com"] });
+ * console.assert(hub.map((e) => e.url).join(" ") === "https://mirror.example.com https://registry-1.docker.io");
  * ```
  */
 export function lookupEndpoints(domain: string, config: RegistryConfig = {}): Endpoint[] {
   const endpoints: Endpoint[] = [];
   if (DOCKER_HUB_DOMAINS.includes(domain)) {
+    // service_v2.go: mirrors are for Docker Hub only, and are assumed to speak v2.
+    const seen = new Set<string>();
     for (const mirror of config.mirrors ?? []) {
-      endpoints.push({ url: normalizeMirror(mirror), version: 2, mirror: true, official: false });
+      const url = normalizeMirror(mirror);
+      if (seen.has(url)) continue;
+      seen.add(url);
+      endpoints.push({ url, version: 2, mirror: true, official: false });
     }
-    endpoints.push({ url: DOCKER_HUB_REGISTRY, version: 2, mirror: false, official: true });
+    const hub = config.hubRegistry === undefined ? DOCKER_HUB_REGISTRY : normalizeMirror(config.hubRegistry);
+    endpoints.push({ url: hub, version: 2, mirror: false, official: true });
     // Docker Hub never gets v1 or plain-http endpoints.
     return endpoints;
   }
   const insecure = isInsecureRegistry(domain, config.insecureRegistries);
   endpoints.push({ url: `https://${domain}`, version: 2, mirror: false, official: false });
   if (insecure) endpoints.push({ url: `http://${domain}`, version: 2, mirror: false, official: false });
-  if (config.legacyRegistry) {
+  if (config.legacyRegistry && !NO_V1.includes(domain)) {
     endpoints.push({ url: `https://${domain}`, version: 1, mirror: false, official: false });
     if (insecure) endpoints.push({ url: `http://${domain}`, version: 1, mirror: false, official: false });
   }
   return endpoints;
 }
 
-/** Checks and normalizes a mirror URL as Docker's ValidateMirror does (http or https, no path). */
+/**
+ * Checks and normalizes a mirror URL as Docker's `ValidateMirror` does: http or https, no path (a lone
+ * `/` is fine), query, fragment or credentials. Returns the URL without a trailing slash.
+ *
+ * @throws {TypeError} When the mirror is not such a URL.
+ *
+ * @example
+ * ```ts
+ * import { normalizeMirror } from "./lookup_endpoints.ts";
+ *
+ * console.assert(normalizeMirror("https://mirror.example.com/") === "https://mirror.example.com");
+ * ```
+ */
 export function normalizeMirror(mirror: string): string {
   let url: URL;
   try {
@@ -90,9 +128,15 @@ export function normalizeMirror(mirror: string): string {
 }
 
 /**
- * Whether plain http may be used for `domain` (`host[:port]`): loopback (127.0.0.0/8, ::1, localhost)
- * always, Docker Hub never, otherwise when listed by host or covered by a CIDR range. Without DNS in the
- * core, CIDR ranges match IP literals only.
+ * Whether plain http may be used for `domain` (`host[:port]`), following Docker's `isSecureIndex`:
+ * Docker Hub (`docker.io`, `index.docker.io`) never; a `host[:port]` entry when it equals `domain`
+ * exactly (`myhost` does not cover `myhost:5000`); a CIDR entry when the host is an IP address in the
+ * range; loopback always (Docker adds `127.0.0.0/8`; tug also treats `::1` and `localhost`, which
+ * Docker resolves to 127.0.0.1, as loopback). Docker resolves host names to match CIDR ranges; the
+ * core has no DNS, so ranges match IP addresses only — list such hosts by name.
+ *
+ * @throws {TypeError} When an entry is malformed (a scheme other than http/https, a bad CIDR range, a
+ * name that begins or ends with a hyphen).
  *
  * @example
  * ```ts
@@ -100,27 +144,51 @@ export function normalizeMirror(mirror: string): string {
  *
  * console.assert(isInsecureRegistry("127.0.0.1:5000"));
  * console.assert(isInsecureRegistry("10.1.2.3:5000", ["10.0.0.0/8"]));
+ * console.assert(isInsecureRegistry("myhost:5000", ["myhost:5000"]));
+ * console.assert(!isInsecureRegistry("myhost:5000", ["myhost"]));
  * console.assert(!isInsecureRegistry("docker.io", ["docker.io"]));
  * ```
  */
 export function isInsecureRegistry(domain: string, insecure: readonly string[] = []): boolean {
+  const entries = insecure.map(normalizeInsecureEntry);
+  // config.go LoadInsecureRegistries: docker.io is configured as secure after the user's entries.
   if (DOCKER_HUB_DOMAINS.includes(domain)) return false;
+  // isSecureIndex looks the exact name up first.
+  if (entries.some((e) => e.kind === "host" && e.host === domain)) return true;
   const host = hostOf(domain);
   if (host === "localhost") return true;
   const ip = parseIp(host);
-  if (ip && (inCidr(ip, parseCidr("127.0.0.0/8")!) || inCidr(ip, parseCidr("::1/128")!))) return true;
-  for (const entry of insecure) {
-    if (entry.includes("/")) {
-      const cidr = parseCidr(entry);
-      if (!cidr) throw new TypeError(`Invalid insecure registry "${entry}": not a valid CIDR range`);
-      if (ip && inCidr(ip, cidr)) return true;
-    } else if (entry === domain || entry === host) {
-      return true;
-    }
-  }
-  return false;
+  if (!ip) return false;
+  if (inCidr(ip, LOOPBACK_V4) || inCidr(ip, LOOPBACK_V6)) return true;
+  return entries.some((e) => e.kind === "cidr" && inCidr(ip, e.cidr));
 }
 
+type InsecureEntry = { kind: "host"; host: string } | { kind: "cidr"; cidr: Cidr };
+
+/** config.go LoadInsecureRegistries + ValidateIndexName. */
+function normalizeInsecureEntry(entry: string): InsecureEntry {
+  if (typeof entry !== "string") {
+    throw new TypeError(`Invalid insecure registry ${String(entry)}: not a string`);
+  }
+  let value = entry;
+  if (/^https?:\/\//i.test(value)) value = value.slice(value.indexOf("//") + 2);
+  else if (value.includes("://")) {
+    throw new TypeError(`Invalid insecure registry "${entry}": it should not contain '://'`);
+  }
+  if (value === "index.docker.io") value = "docker.io";
+  if (value.startsWith("-") || value.endsWith("-")) {
+    throw new TypeError(`Invalid insecure registry "${entry}": it cannot begin or end with a hyphen`);
+  }
+  if (value.includes("/")) {
+    const cidr = parseCidr(value);
+    if (!cidr) throw new TypeError(`Invalid insecure registry "${entry}": not a valid CIDR range`);
+    return { kind: "cidr", cidr };
+  }
+  if (value === "" || /[\s/?#@]/.test(value)) {
+    throw new TypeError(`Invalid insecure registry "${entry}": expected host[:port] or a CIDR range`);
+  }
+  return { kind: "host", host: value };
+}
 function hostOf(domain: string): string {
   if (domain.startsWith("[")) return domain.slice(1, domain.indexOf("]"));
   const colon = domain.lastIndexOf(":");
@@ -160,7 +228,12 @@ function parseIp(text: string): Uint8Array | undefined {
   return bytes;
 }
 
-function parseCidr(text: string): { ip: Uint8Array; bits: number } | undefined {
+interface Cidr {
+  readonly ip: Uint8Array;
+  readonly bits: number;
+}
+
+function parseCidr(text: string): Cidr | undefined {
   const [addr, bitsText] = text.split("/");
   const ip = parseIp(addr);
   const bits = Number(bitsText);
@@ -170,10 +243,13 @@ function parseCidr(text: string): { ip: Uint8Array; bits: number } | undefined {
   return { ip, bits: isV4 ? bits + 96 : bits };
 }
 
-function inCidr(ip: Uint8Array, cidr: { ip: Uint8Array; bits: number }): boolean {
+function inCidr(ip: Uint8Array, cidr: Cidr): boolean {
   for (let bit = 0; bit < cidr.bits; bit++) {
     const mask = 0x80 >> (bit % 8);
     if ((ip[bit >> 3] & mask) !== (cidr.ip[bit >> 3] & mask)) return false;
   }
   return true;
 }
+
+const LOOPBACK_V4 = parseCidr("127.0.0.0/8")!;
+const LOOPBACK_V6 = parseCidr("::1/128")!;
