@@ -40,6 +40,8 @@ export interface LaunchOptions {
   timeoutMs?: number;
   /** Flags added to {@linkcode CHROMIUM_ARGS}. */
   args?: string[];
+  /** The browser binary (default {@linkcode CHROMIUM_PATH}); never a downloaded one. */
+  executablePath?: string;
 }
 
 /**
@@ -59,16 +61,17 @@ export interface LaunchOptions {
  * ```
  */
 export async function launchChromium(options: LaunchOptions = {}): Promise<Browser> {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
   try {
-    await Deno.stat(CHROMIUM_PATH);
+    await Deno.stat(executablePath);
   } catch {
     throw new Error(
-      `Cannot start the browser tests: ${CHROMIUM_PATH} is missing. Install Debian's chromium package ` +
+      `Cannot start the browser tests: ${executablePath} is missing. Install Debian's chromium package ` +
         "(apt-get install chromium); tug's tests never download a browser.",
     );
   }
   return await chromium.launch({
-    executablePath: CHROMIUM_PATH,
+    executablePath,
     headless: true,
     args: [...CHROMIUM_ARGS, ...options.args ?? []],
     timeout: options.timeoutMs ?? 30_000,
