@@ -2,16 +2,19 @@
  * Bundles the `tug` command for Node 20 into `dist/tug.mjs` with esbuild (npm): the TypeScript sources
  * and npm packages go in one ES module; node:* modules stay imports.
  *
- * Run: `deno task build:node`, then `node dist/tug.mjs pull …`.
+ * Run: `deno task build:node`, then `node dist/tug.mjs pull …`. An argument names another output file
+ * (tests build into a temporary folder): `deno run -A adapters/cli/build_node.ts /tmp/x/tug.mjs`.
  *
  * @module
  */
+import process from "node:process";
 import * as esbuild from "esbuild";
 
 const root = new URL("../../", import.meta.url).pathname;
+const outfile = process.argv[2] ?? `${root}dist/tug.mjs`;
 const result = await esbuild.build({
   entryPoints: [`${root}adapters/cli/main.ts`],
-  outfile: `${root}dist/tug.mjs`,
+  outfile,
   bundle: true,
   format: "esm",
   platform: "node",
@@ -22,4 +25,4 @@ const result = await esbuild.build({
 });
 await esbuild.stop();
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.log(`dist/tug.mjs: ${(bytes / 1024).toFixed(0)} KiB`);
+console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB`);
