@@ -369,14 +369,17 @@ export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy>
           const slice = rate === undefined ? chunk.length : Math.max(1024, Math.floor(rate / 20));
           for (let i = 0; i < chunk.length && !stopping; i += slice) {
             const part = chunk.subarray(i, i + slice);
-            await writeAll(conn, part);
-            sent += part.length;
-            record.bytes = sent;
             if (rate !== undefined) {
+              // Wait before a slice, never after the last one: the answer ends as soon as its bytes are out.
               const due = started + (sent / rate) * 1000 - Date.now();
               if (due > 0) await delay(due, stopped);
             }
+            await writeAll(conn, part);
+            sent += part.length;
+            record.bytes = sent;
           }
+          // The announced length is out: the answer is over for the client, whatever upstream does next.
+          if (length !== undefined && sent >= length) break;
         }
       } finally {
         reader.releaseLock();
