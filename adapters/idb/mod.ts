@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /// <reference lib="dom" />
 /**
  * The IndexedDB store for browsers: {@linkcode IdbStore} keeps pulled blobs and references across page

@@ -23,6 +23,14 @@
  * });
  * ```
  *
+ * - Pages that must share IndexedDB (reload, a second tab) use one context: `page.reload()`, or
+ *   `openPage(browser, url, { context: first.context })`.
+ * - Block the network to one server while the page keeps working (offline from IndexedDB):
+ *   `await page.route(`${proxy}/**`, (route) => route.abort())`.
+ * - Screenshots: `await saveScreenshot(page, "layers-view", { fullPage: true })` writes
+ *   `test/artifacts/layers-view.png` (git-ignored; CI keeps the folder as an artifact).
+ * - `withChromium()` closes the browser whatever happens; `runPageModule()` and page cases are time-bounded.
+ *
  * @module
  */
 
