@@ -1,0 +1,126 @@
+// This module is browser compatible.
+/**
+ * A size cap with least-recently-used eviction for any {@linkcode Store}.
+ *
+ * @module
+ */
+
+import type { BlobInfo, BlobStore, BlobWriter, Store } from "../store/types.ts";
+
+/** Options for {@linkcode lruStore}. */
+export interface LruStoreOptions {
+  /** The most bytes of committed blobs to keep. */
+  maxBytes: number;
+}
+
+/**
+ * Wraps a store so its committed blobs stay under `maxBytes`: each commit that goes over evicts the least
+ * recently used blobs (by `commit`, `get` and `stat` through this wrapper) until the total fits, never the
+ * blob just committed. The sizes are read once from the store's `list()` on first use. References are left
+ * alone: a tag whose manifest was evicted reads as absent and is fetched again.
+ *
+ * @example Keep at most 1 KiB of blobs
+ * ```ts
+ * import { lruStore } from "./lru_store.ts";
+ * import { MemoryStore } from "../store/memory_store.ts";
+ *
+ * const store = lruStore(new MemoryStore(), { maxBytes: 1024 });
+ * console.assert((await store.blobs.stat("sha256:" + "0".repeat(64))) === undefined);
+ * ```
+ */
+export function lruStore(store: Store, options: LruStoreOptions): Store {
+  const { maxBytes } = options;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+    throw new RangeError(`Invalid cache size ${maxBytes}: expected a non-negative integer of bytes`);
+  }
+  return { blobs: new LruBlobStore(store.blobs, maxBytes), references: store.references };
+}
+
+class LruBlobStore implements BlobStore {
+  readonly #inner: BlobStore;
+  readonly #max: number;
+  #sizes: Map<string, number> | undefined;
+  #loading: Promise<Map<string, number>> | undefined;
+  #total = 0;
+
+  constructor(inner: BlobStore, max: number) {
+    this.#inner = inner;
+    this.#max = max;
+  }
+
+  #load(): Promise<Map<string, number>> {
+    if (this.#sizes) return Promise.resolve(this.#sizes);
+    this.#loading ??= (async () => {
+      const sizes = new Map<string, number>();
+      for await (const info of this.#inner.list()) {
+        sizes.set(info.digest, info.size);
+        this.#total += info.size;
+      }
+      this.#sizes = sizes;
+      return sizes;
+    })();
+    return this.#loading;
+  }
+
+  async #touch(digest: string): Promise<void> {
+    const sizes = await this.#load();
+    const size = sizes.get(digest);
+    if (size === undefined) return;
+    sizes.delete(digest);
+    sizes.set(digest, size);
+  }
+
+  async #added(info: BlobInfo): Promise<void> {
+    const sizes = await this.#load();
+    if (!sizes.has(info.digest)) this.#total += info.size;
+    sizes.delete(info.digest);
+    sizes.set(info.digest, info.size);
+    for (const [digest, size] of sizes) {
+      if (this.#total <= this.#max) break;
+      if (digest === info.digest) continue;
+      sizes.delete(digest);
+      this.#total -= size;
+      await this.#inner.delete(digest).catch(() => false);
+    }
+  }
+
+  async stat(digest: string): Promise<BlobInfo | undefined> {
+    const info = await this.#inner.stat(digest);
+    if (info !== undefined) await this.#touch(digest);
+    return info;
+  }
+
+  async get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>> {
+    const stream = await this.#inner.get(digest, range);
+    await this.#touch(digest);
+    return stream;
+  }
+
+  async writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter> {
+    const inner = await this.#inner.writer(expected, options);
+    return {
+      offset: inner.offset,
+      readPartial: () => inner.readPartial(),
+      write: (chunk) => inner.write(chunk),
+      commit: async () => {
+        await inner.commit();
+        await this.#added(expected);
+      },
+      abort: (o) => inner.abort(o),
+    };
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    const sizes = await this.#load();
+    const size = sizes.get(digest);
+    if (size !== undefined) {
+      sizes.delete(digest);
+      this.#total -= size;
+    }
+    return this.#inner.delete(digest);
+  }
+
+  list(): AsyncIterable<BlobInfo> {
+    return this.#inner.list();
+  }
+}
