@@ -30,6 +30,7 @@ export * from "./errors.ts";
 export * from "./reference/mod.ts";
 export * from "./digest/mod.ts";
 export * from "./manifest/mod.ts";
+export * from "./manifest/schema1.ts";
 export * from "./registry/mod.ts";
 export * from "./store/mod.ts";
 export * from "./pull/mod.ts";
