@@ -21,6 +21,7 @@ import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { pullV2, type V2PullResult } from "./v2_puller.ts";
+import { pullV1 } from "./v1_puller.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 
 /** Options for {@linkcode pull}. */
@@ -170,12 +171,9 @@ async function pullFrom(
   downloads: DownloadManager,
   options: PullOptions,
 ): Promise<Omit<PullResult, "attempts">> {
-  if (endpoint.version === 1) {
-    throw new FallbackError(
-      new TugError("NO_SUPPORT", `legacy v1 registries are not supported yet (${endpoint.url})`),
-      { confirmedV2: false, transportOK: false },
-    );
-  }
+  // The v1 puller decides itself what falls back (pull_v1.go): a digest reference and a failed
+  // connection do; anything after the registry answered stops the pull.
+  if (endpoint.version === 1) return await pullV1(endpoint, ref, downloads, options);
   try {
     return await pullV2(endpoint, ref, downloads, options);
   } catch (err) {

@@ -9,7 +9,11 @@
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
-import { MANIFEST_ACCEPT } from "../manifest/mod.ts";
+import {
+  MANIFEST_ACCEPT,
+  MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
+  MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST,
+} from "../manifest/mod.ts";
 import { type ParsedManifest, parseManifest } from "../manifest/mod.ts";
 import { checkImageConfigMediaType } from "../manifest/mod.ts";
 import { parseImageConfig } from "../manifest/mod.ts";
@@ -23,6 +27,11 @@ import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
 import { continueOnError, FallbackError } from "./fallback_error.ts";
 import type { PullOptions, PullResult } from "./pull.ts";
+import { isSchema1Manifest } from "../manifest/schema1.ts";
+import { pullSchema1 } from "./_schema1_puller.ts";
+
+// Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
+const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
 
 /** One image manifest a pull stored. */
 export interface PulledImage {
@@ -96,7 +105,7 @@ async function pullRepository(
   //    confirming v2 (Docker's allowV1Fallback).
   let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
   try {
-    top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT], signal });
+    top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT], signal });
   } catch (err) {
     if (err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)) {
       throw new FallbackError(err, { confirmedV2: false, transportOK: true });
@@ -105,6 +114,10 @@ async function pullRepository(
   }
   // A manifest came back: this endpoint speaks v2.
   confirmV2();
+  // Legacy schema 1 is checked by its canonical payload and converted to an OCI image.
+  if (isSchema1Manifest(top.bytes, top.contentType)) {
+    return await pullSchema1(client, ref, top, downloads, options);
+  }
   // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
   // prints nothing but the error.
   onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
