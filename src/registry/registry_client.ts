@@ -6,6 +6,7 @@
  */
 
 import { TugError } from "../errors.ts";
+import { parseDigest } from "../digest/parse_digest.ts";
 import { discard, readLimited } from "./_read_limited.ts";
 import { createRegistryFetch } from "./create_registry_fetch.ts";
 import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.ts";
@@ -350,7 +351,7 @@ export class RegistryClient {
    * the range, and the whole blob comes back with `start: 0`. Anything else rejects with a `TugError`.
    */
   async getBlob(digest: string, options: GetBlobOptions = {}): Promise<BlobResponse> {
-    if (!DIGEST.test(digest)) throw new TypeError(`Invalid digest "${digest}"`);
+    checkDigest(digest);
     const start = options.start ?? 0;
     if (!Number.isSafeInteger(start) || start < 0) {
       throw new RangeError(`Invalid blob offset ${start}: expected a non-negative integer`);
@@ -458,9 +459,30 @@ export class RegistryClient {
 }
 
 function checkReference(reference: string): void {
-  if (!TAG.test(reference) && !DIGEST.test(reference)) {
-    throw new TypeError(`Invalid manifest reference "${reference}": expected a tag or a digest`);
+  if (typeof reference === "string" && reference.includes(":")) return checkDigest(reference);
+  if (typeof reference !== "string" || !TAG.test(reference)) {
+    throw new TypeError(`Invalid manifest reference ${quote(reference)}: expected a tag or a digest`);
   }
+}
+
+/**
+ * A digest must be one tug can verify (sha256 or sha512, lowercase hex of the exact length) before it
+ * goes into a URL: an unknown algorithm or a malformed value is refused here, never sent.
+ */
+function checkDigest(digest: string): void {
+  if (typeof digest !== "string" || !DIGEST.test(digest)) {
+    throw new TypeError(`Invalid digest ${quote(digest)}`);
+  }
+  try {
+    parseDigest(digest);
+  } catch (err) {
+    throw new TypeError((err as Error).message, { cause: err });
+  }
+}
+
+function quote(value: unknown): string {
+  const text = String(value);
+  return JSON.stringify(text.length > 200 ? `${text.slice(0, 200)}…` : text);
 }
 
 /** The `last` of a `Link: <url>; rel="next"` header (RFC 8288; the distribution spec's tag paging). */
