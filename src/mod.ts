@@ -34,3 +34,4 @@ export * from "./manifest/schema1.ts";
 export * from "./registry/mod.ts";
 export * from "./store/mod.ts";
 export * from "./pull/mod.ts";
+export * from "./image/mod.ts";
