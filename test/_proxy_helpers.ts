@@ -48,8 +48,15 @@ export async function run(cmd: string, args: string[], timeoutMs = 120_000): Pro
 }
 
 /** `skopeo copy docker://SRC oci:DIR:ref` over plain http. */
-export function skopeoCopy(source: string, dir: string): Promise<string> {
-  return run("skopeo", ["copy", "--quiet", "--src-tls-verify=false", `docker://${source}`, `oci:${dir}:img`]);
+export function skopeoCopy(source: string, dir: string, extra: string[] = []): Promise<string> {
+  return run("skopeo", [
+    "copy",
+    "--quiet",
+    "--src-tls-verify=false",
+    ...extra,
+    `docker://${source}`,
+    `oci:${dir}:img`,
+  ]);
 }
 
 /** Every file under `blobs/` of an OCI layout, by digest, with its bytes. */

@@ -90,8 +90,11 @@ function domainOf(hostname: string): string {
  */
 export function guardFetch(base: FetchLike, url: URL, allowHosts: readonly string[]): FetchLike {
   const allowed = new Set(allowHosts.map((h) => h.toLowerCase()));
+  // Token realms the upstream named and that passed realmOk: the token requests go there next.
+  const realms = new Set<string>();
   const permits = (target: URL): boolean => {
     if (target.host === url.host || allowed.has(target.host) || allowed.has(target.hostname)) return true;
+    if (realms.has(target.origin)) return true;
     if (target.protocol !== "https:" && target.protocol !== "http:") return false;
     return !isPrivateHost(target.hostname);
   };
@@ -117,9 +120,12 @@ export function guardFetch(base: FetchLike, url: URL, allowHosts: readonly strin
     if (response.status === 401 && target.host === url.host) {
       const header = response.headers.get("www-authenticate");
       if (header !== null) {
-        const bad = parseWwwAuthenticate(header).some((c) =>
-          c.scheme === "bearer" && c.params.realm !== undefined && !realmOk(c.params.realm)
-        );
+        let bad = false;
+        for (const c of parseWwwAuthenticate(header)) {
+          if (c.scheme !== "bearer" || c.params.realm === undefined) continue;
+          if (realmOk(c.params.realm)) realms.add(new URL(c.params.realm).origin);
+          else bad = true;
+        }
         if (bad) {
           const headers = new Headers(response.headers);
           headers.delete("www-authenticate");
