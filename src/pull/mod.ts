@@ -12,3 +12,4 @@ export * from "./fallback_error.ts";
 export * from "./inspect_remote.ts";
 export * from "./translate_pull_error.ts";
 export type { PulledImage, V2PullResult } from "./v2_puller.ts";
+export * from "./pull_all_tags.ts";

@@ -8,7 +8,6 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import type { Platform } from "../manifest/types.ts";
 import type { Store } from "../store/types.ts";
@@ -20,6 +19,7 @@ import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
+import { type PullAttempt, runEndpointLoop } from "./_endpoint_loop.ts";
 import { pullV2, type V2PullResult } from "./v2_puller.ts";
 import { pullV1 } from "./v1_puller.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
@@ -59,18 +59,7 @@ export interface PullOptions extends RegistryConfig {
   retry?: { attempts?: number; sleep?: (ms: number) => Promise<void> };
 }
 
-/** One endpoint the pull loop considered, and what happened there. */
-export interface PullAttempt {
-  readonly endpoint: string;
-  readonly version: 1 | 2;
-  readonly mirror: boolean;
-  /** `pulled`: done; `fallback`: failed, next endpoint tried; `stopped`: failed, the pull ended; `skipped`. */
-  readonly outcome: "pulled" | "fallback" | "stopped" | "skipped";
-  /** Why the loop moved on, stopped or skipped. */
-  readonly reason: string;
-  /** The error met there. */
-  readonly error?: Error;
-}
+export type { PullAttempt } from "./_endpoint_loop.ts";
 
 /** What a successful pull returns. */
 export interface PullResult {
@@ -114,55 +103,15 @@ export async function pull(reference: string | Reference, options: PullOptions):
       readTimeout: options.readTimeout,
     });
   const endpoints = lookupEndpoints(named.domain!, options);
-  const attempts: PullAttempt[] = [];
-
-  let lastErr: Error | undefined;
-  let discardNoSupportErrors = false;
-  let confirmedV2 = false;
-  const confirmedTLS = new Set<string>();
-
-  for (const endpoint of endpoints) {
-    const host = new URL(endpoint.url).host;
-    if (confirmedV2 && endpoint.version === 1) {
-      attempts.push(skip(endpoint, "an earlier endpoint confirmed it speaks v2"));
-      continue;
-    }
-    if (endpoint.url.startsWith("http:") && confirmedTLS.has(host)) {
-      attempts.push(skip(endpoint, `${host} already answered over TLS`));
-      continue;
-    }
-    options.signal?.throwIfAborted();
-    try {
-      const result = await pullFrom(endpoint, named, downloads, options);
-      attempts.push({ ...describe(endpoint), outcome: "pulled", reason: "pulled" });
-      options.onEvent?.({ action: "pull", id: result.familiar, name: familiarName(named) });
-      return { ...result, attempts };
-    } catch (caught) {
-      let err = caught instanceof Error ? caught : new Error(String(caught));
-      let fallback = false;
-      if (!options.signal?.aborted && err instanceof FallbackError) {
-        fallback = true;
-        confirmedV2 = confirmedV2 || err.confirmedV2;
-        if (err.transportOK && endpoint.url.startsWith("https:")) confirmedTLS.add(host);
-        err = err.err;
-      }
-      if (fallback) {
-        // ErrNoSupport is kept only while every error seen is one (distribution/pull.go).
-        if (!(err instanceof TugError && err.code === "NO_SUPPORT")) {
-          discardNoSupportErrors = true;
-          lastErr = err;
-        } else if (!discardNoSupportErrors) {
-          lastErr = err;
-        }
-        attempts.push({ ...describe(endpoint), outcome: "fallback", reason: err.message, error: err });
-        continue;
-      }
-      attempts.push({ ...describe(endpoint), outcome: "stopped", reason: err.message, error: err });
-      throw attach(translatePullError(err, named), attempts);
-    }
-  }
-  lastErr ??= new TugError("NO_ENDPOINTS", `no endpoints found for ${named.familiar}`);
-  throw attach(translatePullError(lastErr, named), attempts);
+  const { value, attempts } = await runEndpointLoop(
+    endpoints,
+    named.familiar,
+    (endpoint) => pullFrom(endpoint, named, downloads, options),
+    { signal: options.signal, finish: (err) => translatePullError(err, named) },
+  );
+  // Docker's image event logger: FamiliarString(ref), FamiliarName(repoInfo.Name), "pull".
+  options.onEvent?.({ action: "pull", id: named.familiar, name: named.familiarName });
+  return { ...value, attempts };
 }
 
 async function pullFrom(
@@ -188,21 +137,4 @@ async function pullFrom(
 
 function withLatest(ref: Reference): Reference {
   return parseReference(`${ref.name}:latest`);
-}
-
-function familiarName(ref: Reference): string {
-  return ref.familiarName;
-}
-
-function describe(endpoint: Endpoint) {
-  return { endpoint: endpoint.url, version: endpoint.version, mirror: endpoint.mirror };
-}
-
-function skip(endpoint: Endpoint, reason: string): PullAttempt {
-  return { ...describe(endpoint), outcome: "skipped", reason };
-}
-
-function attach(err: Error, attempts: PullAttempt[]): Error {
-  Object.defineProperty(err, "attempts", { value: attempts, enumerable: false });
-  return err;
 }

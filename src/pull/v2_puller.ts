@@ -23,9 +23,10 @@ import type { Store } from "../store/types.ts";
 import { RegistryClient } from "../registry/registry_client.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 import type { Reference } from "../reference/reference.ts";
+import { parseReference } from "../reference/parse_reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
-import { continueOnError, FallbackError } from "./fallback_error.ts";
+import { continueOnError, FallbackError, ImageConfigPullError } from "./fallback_error.ts";
 import type { PullOptions, PullResult } from "./pull.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./_schema1_puller.ts";
@@ -46,17 +47,115 @@ export interface V2PullResult {
 }
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+/** Errors that came from a layer download (Docker judges those after its download manager's wrapping). */
+const layerErrors = new WeakSet<object>();
 
 /**
  * Pulls `ref` from one v2 endpoint. Errors that allow trying the next endpoint come back as
  * {@linkcode FallbackError}.
  */
-export async function pullV2(
+export function pullV2(
   endpoint: Endpoint,
   ref: Reference,
   downloads: DownloadManager,
   options: PullOptions,
 ): Promise<Omit<PullResult, "attempts">> {
+  return withV2Endpoint(
+    endpoint,
+    ref,
+    options,
+    (client, confirmV2) => pullRepository(client, ref, downloads, options, confirmV2),
+  );
+}
+
+/** What {@linkcode pullV2AllTags} hands back to the loop. */
+export interface V2AllTagsResult {
+  /** One result per tag, in the registry's order. */
+  readonly tags: Omit<PullResult, "attempts">[];
+  /** Whether anything new came into the store. */
+  readonly downloaded: boolean;
+  /** `Downloaded newer image for NAME` or `Image is up to date for NAME`. */
+  readonly status: string;
+}
+
+/** Upper bound on tag pages followed, so a registry that keeps sending `Link` cannot loop forever. */
+const MAX_TAG_PAGES = 100_000;
+
+/**
+ * Pulls every tag of the repository `ref` (a name without tag or digest) from one v2 endpoint, as
+ * Docker's `pullV2Repository` does for `docker pull --all-tags`: the tag list is read first (following
+ * its pages); a missing repository falls back without confirming v2; once the list is in, the endpoint
+ * counts as v2 and a failing tag no longer falls back to v1. One `Status:` line ends the pull.
+ */
+export function pullV2AllTags(
+  endpoint: Endpoint,
+  ref: Reference,
+  downloads: DownloadManager,
+  options: PullOptions & { tagsPageSize?: number },
+): Promise<V2AllTagsResult> {
+  return withV2Endpoint(endpoint, ref, options, async (client, confirmV2) => {
+    const { signal } = options;
+    const tags: string[] = [];
+    try {
+      let last: string | undefined;
+      for (let page = 0; page < MAX_TAG_PAGES; page++) {
+        const got = await client.listTags({
+          ...(options.tagsPageSize !== undefined ? { n: options.tagsPageSize } : {}),
+          ...(last !== undefined ? { last } : {}),
+          ...(signal ? { signal } : {}),
+        });
+        tags.push(...got.tags);
+        if (got.next === undefined || got.next === last || got.tags.length === 0) break;
+        last = got.next;
+      }
+    } catch (err) {
+      // allowV1Fallback: the repository may exist on a v1 endpoint.
+      if (
+        err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
+      ) {
+        throw new FallbackError(err, { confirmedV2: false, transportOK: true });
+      }
+      throw err;
+    }
+    // The v2 registry knows this repository: no v1 fallback from here on.
+    confirmV2();
+    const onProgress = options.onProgress ?? (() => {});
+    // Per-tag pulls report Digest lines; the single Status line comes at the end (writeStatus).
+    const perTag: PullOptions = {
+      ...options,
+      onProgress: (event) => {
+        if (!event.status.startsWith("Status: ")) onProgress(event);
+      },
+    };
+    const results: Omit<PullResult, "attempts">[] = [];
+    for (const tag of tags) {
+      const tagRef = parseReference(`${ref.name}:${tag}`);
+      try {
+        results.push(await pullRepository(client, tagRef, downloads, perTag, () => {}));
+      } catch (err) {
+        // A failing tag must not make the whole pull fall back to v1 (pull_v2.go).
+        throw err instanceof FallbackError ? err.err : err;
+      }
+    }
+    const downloaded = results.some((r) => r.downloaded);
+    const status = downloaded
+      ? `Downloaded newer image for ${ref.familiar}`
+      : `Image is up to date for ${ref.familiar}`;
+    onProgress({ status: `Status: ${status}` });
+    return { tags: results, downloaded, status };
+  });
+}
+
+/**
+ * NewV2Repository + v2Puller.Pull: ping, then run `body`; errors Docker falls back on come back as
+ * {@linkcode FallbackError} carrying whether v2 was confirmed.
+ */
+async function withV2Endpoint<T>(
+  endpoint: Endpoint,
+  ref: Reference,
+  options: PullOptions,
+  body: (client: RegistryClient, confirmV2: () => void) => Promise<T>,
+): Promise<T> {
   const { signal } = options;
   const client = new RegistryClient({
     registry: endpoint.url,
@@ -67,7 +166,8 @@ export async function pullV2(
     retry: options.retry,
   });
 
-  // 1. Ping: a transport failure here always falls back; the version header confirms v2.
+  // 1. Ping: a transport failure here always falls back; the version header confirms v2. Any HTTP
+  //    answer (even an error status) counts as a working transport, as Docker's PingV2Registry.
   let confirmedV2 = false;
   try {
     const ping = await client.ping(signal);
@@ -78,12 +178,12 @@ export async function pullV2(
   }
 
   try {
-    return await pullRepository(client, ref, downloads, options, () => {
+    return await body(client, () => {
       confirmedV2 = true;
     });
   } catch (err) {
     if (err instanceof FallbackError || signal?.aborted) throw err;
-    if (continueOnError(err, endpoint.mirror)) {
+    if (continueOnError(err, endpoint.mirror, { layer: layerErrors.has(err as object) })) {
       throw new FallbackError(asError(err), { confirmedV2, transportOK: true });
     }
     throw err;
@@ -102,12 +202,16 @@ async function pullRepository(
   const tagOrDigest = ref.digest ?? ref.tag!;
 
   // 2. The manifest. Tag-level UNAUTHORIZED / MANIFEST_UNKNOWN / NAME_UNKNOWN fall back without
-  //    confirming v2 (Docker's allowV1Fallback).
+  //    confirming v2 (Docker's allowV1Fallback); by digest, the error goes through continueOnError and
+  //    keeps what the ping confirmed (pull_v2.go pullV2Tag).
   let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
   try {
     top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT], signal });
   } catch (err) {
-    if (err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)) {
+    if (
+      ref.digest === undefined && err instanceof TugError &&
+      ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
+    ) {
       throw new FallbackError(err, { confirmedV2: false, transportOK: true });
     }
     throw err;
@@ -230,8 +334,17 @@ async function downloadImage(
       : downloads.download(client, store.blobs, layer, { signal, onProgress })
   );
   const settled = await Promise.allSettled([configOutcome, ...layerOutcomes]);
+  // Docker's ImageConfigPullError: a failed config fetch stops the pull unless from a mirror. A failed
+  // layer is judged as Docker's download manager reports it (see continueOnError's `layer`).
+  if (settled[0].status === "rejected") {
+    const reason = settled[0].reason;
+    throw signal?.aborted || !(reason instanceof Error) ? reason : new ImageConfigPullError(reason);
+  }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) throw failed.reason;
+  if (failed) {
+    if (failed.reason instanceof Error) layerErrors.add(failed.reason);
+    throw failed.reason;
+  }
   const outcomes = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
 
   const config = isImage ? parseImageConfig(await readCapped(store, manifest.config)) : undefined;
