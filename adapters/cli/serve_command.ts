@@ -1,0 +1,118 @@
+/**
+ * `tug serve`: runs the pull-through registry proxy on this machine, caching into an OCI image layout.
+ * Runs on Deno (Deno.serve) and on Node 20 (@hono/node-server, in the `dist/tug.mjs` bundle).
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs, UsageError } from "./args.ts";
+import { defaultStoreDir } from "./host.ts";
+import { createProxy } from "../../src/proxy/create_proxy.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
+import { serveDeno } from "../serve/deno.ts";
+import { serveNode } from "../serve/node.ts";
+import type { RunningServer } from "../serve/types.ts";
+
+const SERVE_USAGE = `Usage: tug serve [OPTIONS]
+
+Run a pull-through registry cache (a registry mirror) in front of Docker Hub or other registries.
+
+Options:
+      --listen HOST:PORT        Address to listen on (default 127.0.0.1:5000)
+      --store DIR               Cache folder, an OCI image layout (default: $TUG_STORE or ~/.local/share/tug/store)
+      --upstream NAME=URL       An upstream registry (repeatable; default docker.io=https://registry-1.docker.io)
+      --default-upstream NAME   The upstream for names without an upstream prefix (default: docker.io, else the first)
+      --tag-ttl SECONDS         How long a cached tag is used before it is checked upstream (default 60)
+      --cache-max-bytes N       Cap the cached blob bytes, evicting the least recently used
+      --allow-origin ORIGIN     Let web pages from ORIGIN call the proxy (repeatable; * for any)`;
+
+/** Parses `HOST:PORT` (`[::1]:5000` for IPv6; a bare port binds 127.0.0.1). */
+function parseListen(value: string): { hostname: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (m === null || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`--listen must be HOST:PORT, got "${value}"`);
+  }
+  return { hostname: m[1] || m[2] || "127.0.0.1", port };
+}
+
+function positiveNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`--${flag} must be a non-negative integer, got "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * Runs `tug serve` with `argv` (after the command name) until SIGINT or SIGTERM; returns the exit code.
+ *
+ * @example Show the help (starts nothing)
+ * ```ts
+ * import { serveCommand } from "./serve_command.ts";
+ *
+ * console.assert((await serveCommand(["--help"])) === 0);
+ * ```
+ */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    help: { type: "boolean", short: "h" },
+    listen: { type: "string" },
+    store: { type: "string" },
+    upstream: { type: "list" },
+    "default-upstream": { type: "string" },
+    "tag-ttl": { type: "string" },
+    "cache-max-bytes": { type: "string" },
+    "allow-origin": { type: "list" },
+  });
+  if (flags.help) {
+    process.stdout.write(SERVE_USAGE + "\n");
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`"tug serve" takes no arguments\n\n${SERVE_USAGE}`);
+  const upstreams: Record<string, string> = {};
+  for (
+    const entry of (flags.upstream as string[] | undefined) ?? ["docker.io=https://registry-1.docker.io"]
+  ) {
+    const eq = entry.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--upstream must be NAME=URL, got "${entry}"`);
+    upstreams[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  const listen = parseListen((flags.listen as string | undefined) ?? "127.0.0.1:5000");
+  const origins = flags["allow-origin"] as string[] | undefined;
+  const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"] as string | undefined);
+  const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"] as string | undefined);
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  let app;
+  try {
+    app = createProxy({
+      store,
+      upstreams,
+      hasher: nodeHasher,
+      userAgent: "tug-proxy",
+      ...(flags["default-upstream"] !== undefined
+        ? { defaultUpstream: flags["default-upstream"] as string }
+        : {}),
+      ...(tagTtl !== undefined ? { tagTtl } : {}),
+      ...(cacheMaxBytes !== undefined ? { cacheMaxBytes } : {}),
+      ...(origins !== undefined ? { allowOrigins: origins.includes("*") ? "*" as const : origins } : {}),
+    });
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+  const server: RunningServer = "Deno" in globalThis
+    ? await serveDeno(app, listen)
+    : await serveNode(app, listen);
+  process.stdout.write(
+    `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await server.shutdown();
+  return 0;
+}
