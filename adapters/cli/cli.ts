@@ -32,6 +32,7 @@ Commands:
   images                    List the images in the store
   inspect NAME              Show an image's manifest and config (from the store, or --remote)
   verify                    Re-hash the store and check every reference resolves (--repair, --json)
+  serve                     Run a pull-through registry cache (registry mirror)
   version                   Show tug's version
 
 Common options:
@@ -74,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
       return await imagesCommand(rest);
     case "inspect":
       return await inspectCommand(rest);
+    case "serve":
+      return await (await import("./serve_command.ts")).serveCommand(rest);
     case "verify":
       return await verifyCommand(rest);
     default:
