@@ -10,10 +10,15 @@ import { parseArgs, UsageError } from "./args.ts";
 import { configFilePath, defaultStoreDir, hostPlatform } from "./host.ts";
 import { createRenderer } from "./progress/mod.ts";
 import { TugError } from "../../src/errors.ts";
-import { pull, type PullAttempt } from "../../src/pull/pull.ts";
+import { pull, type PullAttempt, type PullOptions } from "../../src/pull/pull.ts";
+import { pullAllTags } from "../../src/pull/pull_all_tags.ts";
 import { DownloadManager } from "../../src/pull/download_manager.ts";
 import { parseReference } from "../../src/reference/parse_reference.ts";
-import type { RegistryConfig } from "../../src/registry/lookup_endpoints.ts";
+import {
+  isInsecureRegistry,
+  normalizeMirror,
+  type RegistryConfig,
+} from "../../src/registry/lookup_endpoints.ts";
 import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { dockerCredentials } from "../fs/docker_config.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
@@ -52,6 +57,7 @@ Options:
       --registry-mirror URL         Docker Hub mirror to try first (repeatable)
       --insecure-registry HOST      Registry (host[:port] or CIDR) that may use plain http (repeatable)
       --enable-legacy-registry      Also try legacy v1 registries
+  -a, --all-tags                    Pull every tag of the repository (NAME without a tag or digest)
       --json                        Print progress as Docker Engine JSON messages
   -q, --quiet                       Print only the image reference
   -v, --verbose                     Print every endpoint attempt`;
@@ -116,9 +122,18 @@ async function readRegistryConfig(): Promise<RegistryConfig & { maxConcurrentDow
   if (mcd !== undefined && (!Number.isInteger(mcd) || (mcd as number) < 1)) {
     throw new UsageError(`config file ${file}: "max-concurrent-downloads" must be a positive integer`);
   }
+  const mirrors = list("registry-mirrors");
+  const insecureRegistries = list("insecure-registries");
+  // Checked when the configuration is loaded, as Docker's daemon does, not only when Docker Hub is pulled.
+  try {
+    mirrors?.forEach((m) => normalizeMirror(m));
+    isInsecureRegistry("", insecureRegistries);
+  } catch (err) {
+    throw new UsageError(`config file ${file}: ${(err as Error).message}`);
+  }
   return {
-    mirrors: list("registry-mirrors"),
-    insecureRegistries: list("insecure-registries"),
+    mirrors,
+    insecureRegistries,
     legacyRegistry: legacy as boolean | undefined,
     maxConcurrentDownloads: mcd as number | undefined,
   };
@@ -137,6 +152,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     "registry-mirror": { type: "list" },
     "insecure-registry": { type: "list" },
     "enable-legacy-registry": { type: "boolean" },
+    "all-tags": { type: "boolean", short: "a" },
   });
   if (flags.help) {
     process.stdout.write(PULL_USAGE + "\n");
@@ -156,6 +172,11 @@ async function pullCommand(argv: string[]): Promise<number> {
     }
   }
   const ref = parseReference(positionals[0]);
+  const allTags = Boolean(flags["all-tags"]);
+  // docker/cli image pull: --all-tags takes a bare repository name.
+  if (allTags && (ref.tag !== undefined || ref.digest !== undefined)) {
+    throw new UsageError("tag can't be used with --all-tags/-a");
+  }
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
   const renderer = createRenderer({
@@ -170,7 +191,7 @@ async function pullCommand(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   let attempts: PullAttempt[] = [];
   try {
-    const result = await pull(ref, {
+    const options: PullOptions = {
       store,
       hasher: nodeHasher,
       credentials: dockerCredentials(),
@@ -186,7 +207,8 @@ async function pullCommand(argv: string[]): Promise<number> {
       userAgent: `tug/${VERSION}`,
       onProgress: renderer.onProgress,
       signal: controller.signal,
-    });
+    };
+    const result = allTags ? await pullAllTags(ref, options) : await pull(ref, options);
     attempts = result.attempts;
     await renderer.close(result.reference);
     if (!flags.quiet && !flags.json) process.stdout.write(`${result.reference}\n`);
