@@ -158,10 +158,15 @@ export async function verifyStore(store: Store, options: VerifyStoreOptions = {}
     const size = sizes.get(descriptor.digest);
     if (size === undefined) {
       const bad = corrupt.some((c) => c.digest === descriptor.digest);
+      const removed = removedBlobs.includes(descriptor.digest);
       missing.push({
         digest: descriptor.digest,
         referencedBy,
-        reason: bad ? "it is corrupt" : "it is not in the store",
+        reason: removed
+          ? "it was corrupt and has been removed"
+          : bad
+          ? "it is corrupt"
+          : "it is not in the store",
       });
       return;
     }
