@@ -579,7 +579,13 @@ export function createProxy(options: ProxyOptions): Hono {
     return pending;
   };
 
-  const blobs = async (request: Request, target: Target, caller: Caller, digest: string) => {
+  const blobs = async (
+    request: Request,
+    target: Target,
+    caller: Caller,
+    digest: string,
+    defer: (work: Promise<unknown>) => void,
+  ) => {
     if (!DIGEST.test(digest)) return errorResponse(400, "DIGEST_INVALID", `Invalid digest "${digest}"`);
     const authorized = () => access.fresh(caller.key, target.key) && access.isMember(target.key, digest);
     /** A HEAD upstream with the caller's credentials; undefined when it allowed, else the answer. */
@@ -630,7 +636,7 @@ export function createProxy(options: ProxyOptions): Hono {
     if (pending === undefined && wanted !== undefined && wanted.start >= RANGE_FROM_FILL) {
       // Far into a blob nobody is downloading: forward the range, and fill the cache alongside.
       const forwarded = await forwardRange(request, target, caller, digest);
-      if (forwarded.ok) startFill(target, caller, digest).catch(() => {});
+      if (forwarded.ok) defer(startFill(target, caller, digest).then((fill) => fill.done).catch(() => {}));
       return forwarded;
     }
     let joined = false;
@@ -644,6 +650,8 @@ export function createProxy(options: ProxyOptions): Hono {
     } catch (err) {
       return refused(err, request, target, caller);
     }
+    // On workerd, a fill must outlive the response that started it (the other clients, the cache).
+    defer(fill.done.catch(() => {}));
     if (!joined) {
       const denied = await check(false);
       if (denied) return denied;
@@ -860,7 +868,16 @@ export function createProxy(options: ProxyOptions): Hono {
     if (caller instanceof Response) return caller;
     try {
       if (kind === "manifests") return await manifests(request, target, caller, reference);
-      if (kind === "blobs") return await blobs(request, target, caller, reference);
+      if (kind === "blobs") {
+        const defer = (work: Promise<unknown>) => {
+          try {
+            c.executionCtx.waitUntil(work);
+          } catch {
+            // No execution context (Deno, Node): promises run to the end on their own.
+          }
+        };
+        return await blobs(request, target, caller, reference, defer);
+      }
       return await tagsList(request, target, caller, name);
     } catch (err) {
       if (err instanceof TugError && err.code === "NOT_FOUND") {

@@ -1,0 +1,89 @@
+/**
+ * The proxy on workerd (Cloudflare's runtime; the npm `workerd` package runs it locally). Bundle this
+ * module with `buildWorker()` (adapters/serve/build_workerd.ts) and start workerd with a config from
+ * `workerdConfig()` (adapters/serve/workerd_config.ts).
+ *
+ * Configuration comes from text bindings: `UPSTREAMS` (JSON, `{"name": "url" | {url, …}}`),
+ * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`).
+ * The cache is in memory, per isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB). Hashing uses
+ * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
+ * WebAssembly at run time, which the portable hasher would need).
+ *
+ * @module
+ */
+
+import type { ExecutionContext, Hono } from "hono";
+import { createProxy } from "../../src/proxy/create_proxy.ts";
+import type { UpstreamConfig } from "../../src/proxy/create_proxy.ts";
+import { MemoryStore } from "../../src/store/memory_store.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
+
+/** The bindings the worker reads. */
+export interface WorkerEnv {
+  /** JSON: upstream name → URL or `UpstreamConfig`. */
+  UPSTREAMS?: string;
+  /** The upstream for names without a prefix. */
+  DEFAULT_UPSTREAM?: string;
+  /** Seconds a cached tag is used before a HEAD upstream revalidates it. */
+  TAG_TTL?: string;
+  /** The most bytes the in-memory cache keeps (default 256 MiB). */
+  CACHE_MAX_BYTES?: string;
+  /** Origins allowed by CORS, comma separated, or `*`. */
+  ALLOW_ORIGINS?: string;
+}
+
+/**
+ * Builds the proxy app from the worker's bindings (exported for tests; the worker calls it once per isolate).
+ *
+ * @example
+ * ```ts
+ * import { proxyFromEnv } from "./workerd.ts";
+ *
+ * const app = proxyFromEnv({ UPSTREAMS: '{"hub":"https://registry.example"}' });
+ * const res = await app.fetch(new Request("http://worker.test/healthz"));
+ * console.assert((await res.text()) === "ok");
+ * ```
+ */
+export function proxyFromEnv(env: WorkerEnv): Hono {
+  const upstreams = env.UPSTREAMS
+    ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
+    : { "docker.io": "https://registry-1.docker.io" };
+  const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
+  return createProxy({
+    store: new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) }),
+    upstreams,
+    hasher: nodeHasher,
+    ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
+    ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
+    ...(origins && origins.length > 0
+      ? { allowOrigins: origins.includes("*") ? "*" as const : origins }
+      : {}),
+  });
+}
+
+// One app per isolate, built on the first request: it holds the cache, the single-flight table of blob
+// downloads and the upstream grants, which must outlive a request. Nothing request-scoped lives here.
+let app: Hono | undefined;
+
+/**
+ * The worker. workerd's module format requires the handler object as the module's default export.
+ *
+ * @example
+ * ```ts
+ * import worker from "./workerd.ts";
+ *
+ * const res = await worker.fetch(new Request("http://worker.test/healthz"), {}, {
+ *   waitUntil: () => {},
+ *   passThroughOnException: () => {},
+ *   props: {},
+ * });
+ * console.assert(res.status === 200);
+ * ```
+ */
+const worker = {
+  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
+    app ??= proxyFromEnv(env);
+    return app.fetch(request, env, ctx);
+  },
+};
+export default worker;

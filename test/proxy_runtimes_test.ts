@@ -1,0 +1,190 @@
+// The same pull through the proxy on each runtime: Deno (tug serve), Node 20 (the esbuild bundle of tug)
+// and workerd (the npm workerd binary), plus podman pulling through it.
+import * as esbuild from "esbuild";
+import workerdPackage from "workerd";
+import { assert, assertEquals } from "./_assert.ts";
+import { sharedRegistry } from "./harness/mod.ts";
+import { layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
+import { buildWorker } from "../adapters/serve/build_workerd.ts";
+import { workerdConfig } from "../adapters/serve/workerd_config.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A process started through `sh -c exec …` with its output in a log file; killed on dispose. */
+async function startProcess(command: string[], log: string, url: string) {
+  const line = command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const child = new Deno.Command("sh", {
+    args: ["-c", `exec ${line} >'${log}' 2>&1`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+  let ready = false;
+  for (let i = 0; i < 150 && !ready; i++) {
+    try {
+      const res = await fetch(`${url}/healthz`);
+      ready = res.ok;
+      await res.body?.cancel();
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  if (!ready) {
+    await stop();
+    throw new Error(
+      `${command[0]} did not answer on ${url}: ${await Deno.readTextFile(log).catch(() => "")}`,
+    );
+  }
+  return { [Symbol.asyncDispose]: stop };
+}
+
+/** skopeo copies tug/small and tug/multi through `host`; the blobs equal a direct copy's. */
+async function assertPullThrough(host: string, tmp: string, label: string): Promise<void> {
+  const { registry, images } = await sharedRegistry();
+  for (const image of [images.small, images.multi]) {
+    const name = `${image.repository}:${image.tag}`;
+    const direct = `${tmp}/direct-${label}-${image.repository.replace("/", "-")}`;
+    const proxied = `${tmp}/proxied-${label}-${image.repository.replace("/", "-")}`;
+    await skopeoCopy(`${registry.host}/${name}`, direct);
+    await skopeoCopy(`${host}/${name}`, proxied);
+    const a = await layoutBlobs(direct);
+    const b = await layoutBlobs(proxied);
+    assertEquals([...b.keys()].sort(), [...a.keys()].sort(), `${label} ${name}`);
+    for (const [digest, bytes] of a) assertEquals(b.get(digest), bytes, `${label} ${digest}`);
+  }
+  // Second time from the warm cache.
+  const again = `${tmp}/again-${label}`;
+  await skopeoCopy(`${host}/${images.small.repository}:${images.small.tag}`, again);
+  for (const layer of images.small.layers) assert((await layoutBlobs(again)).has(layer.digest));
+}
+
+Deno.test("tug serve on Deno: skopeo copies through the proxy, cached on disk", async () => {
+  const { registry } = await sharedRegistry();
+  const tmp = await Deno.makeTempDir({ prefix: "tug-serve-deno-" });
+  try {
+    const port = freePort();
+    {
+      await using _server = await startProcess(
+        [
+          Deno.execPath(),
+          "run",
+          "-A",
+          `${root}adapters/cli/main.ts`,
+          "serve",
+          "--listen",
+          `127.0.0.1:${port}`,
+          "--store",
+          `${tmp}/store`,
+          "--upstream",
+          `local=${registry.url}`,
+          "--tag-ttl",
+          "5",
+        ],
+        `${tmp}/serve.log`,
+        `http://127.0.0.1:${port}`,
+      );
+      await assertPullThrough(`127.0.0.1:${port}`, tmp, "deno");
+    }
+    // The cache is an OCI layout: its index names the tags it holds.
+    const index = JSON.parse(await Deno.readTextFile(`${tmp}/store/index.json`));
+    assert(index.manifests.length > 0);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("tug serve on Node 20 (esbuild bundle): skopeo copies through the proxy", async () => {
+  const { registry } = await sharedRegistry();
+  const tmp = await Deno.makeTempDir({ prefix: "tug-serve-node-" });
+  try {
+    await esbuild.build({
+      entryPoints: [`${root}adapters/cli/main.ts`],
+      outfile: `${tmp}/tug.mjs`,
+      bundle: true,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "warning",
+    });
+    await esbuild.stop();
+    const port = freePort();
+    await using _server = await startProcess(
+      [
+        "node",
+        `${tmp}/tug.mjs`,
+        "serve",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--store",
+        `${tmp}/store`,
+        "--upstream",
+        `local=${registry.url}`,
+      ],
+      `${tmp}/serve.log`,
+      `http://127.0.0.1:${port}`,
+    );
+    await assertPullThrough(`127.0.0.1:${port}`, tmp, "node");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("the proxy worker on workerd: skopeo copies through it", async () => {
+  const { registry } = await sharedRegistry();
+  const tmp = await Deno.makeTempDir({ prefix: "tug-serve-workerd-" });
+  try {
+    await buildWorker(`${tmp}/worker.js`);
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${tmp}/config.capnp`,
+      workerdConfig({
+        worker: "worker.js",
+        address: `127.0.0.1:${port}`,
+        bindings: { UPSTREAMS: JSON.stringify({ local: registry.url }), TAG_TTL: "5" },
+        allow: ["public", "private", "local"],
+      }),
+    );
+    const binary = (workerdPackage as unknown as { default: string }).default;
+    await using _server = await startProcess(
+      [binary, "serve", `${tmp}/config.capnp`, "--experimental"],
+      `${tmp}/workerd.log`,
+      `http://127.0.0.1:${port}`,
+    );
+    await assertPullThrough(`127.0.0.1:${port}`, tmp, "workerd");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("podman pull through the proxy gets the image", async () => {
+  const { images } = await sharedRegistry();
+  const { registry } = await sharedRegistry();
+  await using proxy = await startProxy({ upstreams: { local: registry.url } });
+  const tmp = await Deno.makeTempDir({ prefix: "tug-proxy-podman-" });
+  const podman = ["--root", `${tmp}/root`, "--runroot", `${tmp}/runroot`, "--storage-driver", "vfs"];
+  try {
+    const ref = `${proxy.host}/${images.small.repository}:${images.small.tag}`;
+    await run("podman", [...podman, "pull", "--tls-verify=false", "--quiet", ref]);
+    const inspect = JSON.parse(await run("podman", [...podman, "image", "inspect", ref]));
+    assertEquals(inspect[0].Digest, images.small.manifestDigest);
+  } finally {
+    await run("podman", [...podman, "rmi", "--all", "--force"]).catch(() => "");
+    await new Deno.Command("sh", { args: ["-c", `chmod -R u+w '${tmp}' 2>/dev/null; rm -rf '${tmp}'`] })
+      .output();
+  }
+});
