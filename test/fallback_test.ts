@@ -62,6 +62,27 @@ function errorFront(
   return Object.assign(server, { url: `${tls ? "https" : "http"}://${host}`, host, requests });
 }
 
+/**
+ * A front that forwards to a real registry, except for the requests `override` answers itself (faults a
+ * real registry cannot be made to produce on demand).
+ */
+function faultFront(
+  target: string,
+  override: (method: string, path: string) => Response | undefined,
+): Deno.HttpServer<Deno.NetAddr> & { url: string; host: string } {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const answer = override(req.method, url.pathname);
+    if (answer) return answer;
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const upstream = await fetch(`${target}${url.pathname}${url.search}`, { method: req.method, headers });
+    return new Response(upstream.body, { status: upstream.status, headers: upstream.headers });
+  });
+  const host = `127.0.0.1:${server.addr.port}`;
+  return Object.assign(server, { url: `http://${host}`, host });
+}
+
 /** A TLS certificate for 127.0.0.1 and a fetch that trusts it and resolves `*.tug.test` to 127.0.0.1. */
 async function tlsSetup(): Promise<
   { cert: string; key: string; certPath: string; keyPath: string; fetch: FetchLike } & AsyncDisposable
@@ -364,4 +385,109 @@ Deno.test("pullAllTags() pulls every tag, paging the tag list, and refuses a tag
   ) {
     await assertRejects(() => pullAllTags(bad, { store }), TypeError);
   }
+});
+
+Deno.test("pull() stops when the image config cannot be fetched, except from a mirror (ImageConfigPullError)", async () => {
+  const { registry, images } = await sharedRegistry();
+  const configPath = `/v2/tug/small/blobs/${images.small.config.digest}`;
+  await using front = faultFront(
+    registry.url,
+    (method, path) =>
+      method === "GET" && path === configPath ? new Response("bad gateway", { status: 502 }) : undefined,
+  );
+  const err = await assertRejects(
+    () =>
+      pull(`${front.host}/tug/small:v1`, {
+        store: new MemoryStore(),
+        legacyRegistry: true,
+        retry: { attempts: 1 },
+      }),
+    TugError,
+  );
+  assert(err.message.startsWith("error pulling image configuration: "), err.message);
+  assertEquals(outline(attemptsOf(err)), [
+    `https://${front.host} v2: fallback`,
+    `http://${front.host} v2: stopped`,
+  ]);
+
+  // From a mirror, the same failure falls back to Docker Hub.
+  const viaMirror = await pull("docker.io/tug/small:v1", {
+    store: new MemoryStore(),
+    mirrors: [front.url],
+    hubRegistry: registry.url,
+    retry: { attempts: 1 },
+  });
+  assertEquals(viaMirror.digest, images.small.manifestDigest);
+  assertEquals(outline(viaMirror.attempts), [
+    `${front.url} v2 mirror: fallback`,
+    `${registry.url} v2: pulled`,
+  ]);
+});
+
+Deno.test("pull() falls back after a layer download answered DENIED, as Docker's download manager reports it", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layerPath = `/v2/tug/small/blobs/${images.small.layers[0].digest}`;
+  const denied = JSON.stringify({
+    errors: [{ code: "DENIED", message: "requested access to the resource is denied" }],
+  });
+  await using front = faultFront(
+    registry.url,
+    (method, path) =>
+      method === "GET" && path === layerPath
+        ? new Response(denied, { status: 403, headers: { "content-type": "application/json" } })
+        : undefined,
+  );
+  const store = new MemoryStore();
+  const err = await assertRejects(
+    () => pull(`${front.host}/tug/small:v1`, { store, retry: { attempts: 1 } }),
+    TugError,
+    {
+      code: "DENIED",
+    },
+  );
+  assertEquals(outline(attemptsOf(err)), [
+    `https://${front.host} v2: fallback`,
+    `http://${front.host} v2: fallback`,
+  ]);
+  assertEquals(
+    err.message,
+    `pull access denied for ${front.host}/tug/small, repository does not exist or may require 'docker login'`,
+  );
+  assertEquals(await store.references.list(), []);
+});
+
+Deno.test("pullAllTags() follows the registry's Link pages of the tag list", async () => {
+  const { registry } = await sharedRegistry();
+  const fixtures = await fixtureImages();
+  const repo = `alltags/linked${crypto.randomUUID().slice(0, 8)}`;
+  const all = ["x1", "x2", "x3"];
+  for (const tag of all) await pushImage(registry, repo, fixtures.small, tag);
+  const asked: string[] = [];
+  // distribution 2.8 ignores n/last; this front pages the list one tag at a time with Link headers, as
+  // the distribution spec allows, and forwards everything else to the real registry.
+  const tagsList = (search: URLSearchParams) => {
+    asked.push(search.toString());
+    const last = search.get("last");
+    const rest = all.filter((t) => last === null || t > last);
+    const headers = new Headers({ "content-type": "application/json" });
+    if (rest.length > 1) headers.set("link", `</v2/${repo}/tags/list?n=1&last=${rest[0]}>; rel="next"`);
+    return new Response(JSON.stringify({ name: repo, tags: rest.slice(0, 1) }), { headers });
+  };
+  let search = new URLSearchParams();
+  await using front = faultFront(registry.url, (method, path) => {
+    if (method !== "GET" || path !== `/v2/${repo}/tags/list`) return undefined;
+    return tagsList(search);
+  });
+  // faultFront sees only the path; keep the query of the last tag-list request through a fetch wrapper.
+  const fetchWithQuery: FetchLike = (request) => {
+    const url = new URL(request.url);
+    if (url.pathname.endsWith("/tags/list")) search = url.searchParams;
+    return fetch(request);
+  };
+  const result = await pullAllTags(`${front.host}/${repo}`, {
+    store: new MemoryStore(),
+    fetch: fetchWithQuery,
+  });
+  assertEquals(result.tags.map((t) => t.familiar), all.map((t) => `${front.host}/${repo}:${t}`));
+  assertEquals(asked, ["", "last=x1", "last=x2"]);
 });
