@@ -83,3 +83,36 @@ export async function snapshot(dir: string): Promise<{ files: Record<string, num
   await walk("");
   return { files, index: await Deno.readTextFile(`${dir}/index.json`) };
 }
+
+/** Forwards every request to `upstream`, pacing response bodies to `rate` bytes per second. */
+export function throttlingProxy(upstream: string, rate: number): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      redirect: "manual",
+    });
+    if (!res.body) return new Response(null, { status: res.status, headers: res.headers });
+    const start = performance.now();
+    let sent = 0;
+    const paced = res.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        async transform(chunk, controller) {
+          // Hand bytes on in slices of at most 64 KiB, each no earlier than the rate allows.
+          for (let at = 0; at < chunk.length; at += 64 * 1024) {
+            const part = chunk.subarray(at, at + 64 * 1024);
+            sent += part.length;
+            const due = start + (sent / rate) * 1000;
+            const wait = due - performance.now();
+            if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+            controller.enqueue(part);
+          }
+        },
+      }),
+    );
+    return new Response(paced, { status: res.status, headers: res.headers });
+  });
+}

@@ -1,7 +1,7 @@
 // `tug pull` run as a real subprocess (deno run adapters/cli/main.ts) against the harness's real registry.
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
-import { openStore, readBlob, runTug, snapshot, tempDir } from "./_cli.ts";
+import { MAIN, openStore, readBlob, runTug, snapshot, tempDir, throttlingProxy } from "./_cli.ts";
 
 // deno-lint-ignore no-control-regex
 const ANSI = /\x1b\[/;
@@ -231,4 +231,55 @@ Deno.test("tug pull --max-concurrent-downloads 1 pulls every layer", async () =>
   for (const layer of images.small.layers) {
     assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
   }
+});
+
+Deno.test("tug pull interrupted by SIGINT exits 130, keeps the partial layer, and the next pull resumes it", async () => {
+  const { registry, images } = await sharedRegistry();
+  await using proxy = throttlingProxy(registry.url, 16 * 1024 * 1024);
+  await using tmp = await tempDir();
+  const reference = images.large.reference.replace(registry.host, `127.0.0.1:${proxy.addr.port}`);
+  const layer = images.large.layers[0];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "pull", "--json", "--store", tmp.dir, reference],
+    env: { DOCKER_CONFIG: "/nonexistent/tug-test-docker-config", TUG_CONFIG: "/nonexistent/tug-config.json" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  // Interrupt once at least 8 MiB of the layer arrived (bounded: the layer takes ~4 s at this rate).
+  let output = "";
+  let interrupted = false;
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    output += decoder.decode(chunk, { stream: true });
+    if (interrupted) continue;
+    const current = [...output.matchAll(/"current":(\d+)/g)].map((m) => Number(m[1])).at(-1) ?? 0;
+    if (current >= 8 << 20) {
+      child.kill("SIGINT");
+      interrupted = true;
+    }
+  }
+  const status = await child.status;
+  assert(interrupted, `the pull finished before it could be interrupted:\n${output}`);
+  assertEquals(status.code, 130, await stderr);
+  assertEquals(await stderr, "tug: The pull was interrupted\n");
+  const store = await openStore(tmp.dir);
+  assertEquals(await store.references.get(reference), undefined);
+  assertEquals(await store.blobs.stat(layer.digest), undefined);
+  const partial = (await store.listTemp()).filter((t) => t.kind === "partial");
+  assertEquals(partial.length, 1, JSON.stringify(await store.listTemp()));
+
+  // The second pull asks for the rest only (a 206 for the remaining bytes) and verifies the whole layer.
+  const before = (await registry.accessLog()).length;
+  const again = await runTug(["pull", "-q", "--store", tmp.dir, reference]);
+  assertEquals(again.code, 0, again.stderr);
+  const blobGets = (await registry.accessLog()).slice(before).filter((e) =>
+    e.method === "GET" && e.path.endsWith(`/blobs/${layer.digest}`)
+  );
+  assertEquals(blobGets.map((e) => e.status), [206]);
+  assert(blobGets[0].size < layer.size - (8 << 20), `resumed with ${blobGets[0].size} bytes`);
+  assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
+  assertEquals((await store.references.get(reference))?.digest, images.large.manifestDigest);
+  assertEquals((await store.listTemp()).length, 0);
 });

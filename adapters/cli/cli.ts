@@ -182,7 +182,8 @@ async function pullCommand(argv: string[]): Promise<number> {
   const renderer = createRenderer({
     mode,
     isTerminal: Boolean(process.stdout.isTTY),
-    columns: process.stdout.columns,
+    // Read at every frame, so the bars follow a resized window.
+    columns: () => process.stdout.columns,
     write: (text: string) => void process.stdout.write(text),
   });
   const controller = new AbortController();
