@@ -293,7 +293,7 @@ class V1Session {
     const response = await this.#get(url, `list the images of ${path}`, { "x-docker-token": "true" });
     if (response.status === 404) {
       await response.body?.cancel();
-      throw new TugError("NOT_FOUND", `Error: image ${path}:${tag} not found`, { detail: { status: 404 } });
+      throw new TugError("NOT_FOUND", `image ${path}:${tag} not found`, { detail: { status: 404 } });
     }
     if (response.status === 401) {
       await response.body?.cancel();
