@@ -35,3 +35,4 @@ export * from "./registry/mod.ts";
 export * from "./store/mod.ts";
 export * from "./pull/mod.ts";
 export * from "./image/mod.ts";
+export * from "./proxy/mod.ts";
