@@ -592,8 +592,16 @@ class FsReferenceStore implements ReferenceStore {
     // the path and matches ref.name whole), umoci lists it, and containerd's import reads the full name.
     entry.annotations = { ...entry.annotations, [REF_NAME]: name, [IMAGE_NAME]: name };
     return this.update((index) => {
-      index.manifests = index.manifests.filter((e) => entryName(e) !== name);
-      index.manifests.push(entry);
+      const at = index.manifests.findIndex((e) => entryName(e) === name);
+      // An unchanged entry is left alone: a repeated pull does not rewrite index.json or reorder it.
+      if (at >= 0 && JSON.stringify(index.manifests[at]) === JSON.stringify(entry)) {
+        return { write: false, result: undefined };
+      }
+      if (at >= 0) index.manifests[at] = entry;
+      else index.manifests.push(entry);
+      index.manifests = index.manifests.filter((e, i) =>
+        i === (at >= 0 ? at : index.manifests.length - 1) || entryName(e) !== name
+      );
       return { write: true, result: undefined };
     });
   }
