@@ -83,3 +83,13 @@ export function countRequests(
 export async function bytesOf(response: Response): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await response.arrayBuffer());
 }
+
+/** Waits (bounded, 2 s) until the store holds `digest`: a fill commits just after its last byte was sent. */
+export async function waitForBlob(store: Store, digest: string): Promise<number | undefined> {
+  for (let i = 0; i < 100; i++) {
+    const info = await store.blobs.stat(digest);
+    if (info !== undefined) return info.size;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return undefined;
+}

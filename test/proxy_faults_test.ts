@@ -1,7 +1,7 @@
 // The proxy when things go wrong: upstream down (stale serving), a corrupting hop, private repositories.
 import { assert, assertEquals } from "./_assert.ts";
 import { buildImage, pushImage, startRegistry, startTokenRegistry } from "./harness/mod.ts";
-import { bytesOf, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
+import { bytesOf, skopeoCopy, startProxy, waitForBlob } from "./_proxy_helpers.ts";
 
 function basic(user: string, password: string): string {
   return `Basic ${btoa(`${user}:${password}`)}`;
@@ -129,7 +129,7 @@ Deno.test("createProxy() keeps a private repository private: 401 for others afte
   assertEquals(await bytesOf(m), secret.manifestBytes);
   const b = await fetch(`${proxy.url}/v2/private/app/blobs/${layer.digest}`, { headers: authed });
   assertEquals(await bytesOf(b), new Uint8Array(layer.bytes));
-  assert(await proxy.store.blobs.stat(layer.digest));
+  assertEquals(await waitForBlob(proxy.store, layer.digest), layer.size);
 
   // Anonymous: 401 with a challenge, for the tag, the digest and the blob.
   for (const path of ["manifests/v1", `manifests/${secret.manifestDigest}`, `blobs/${layer.digest}`]) {

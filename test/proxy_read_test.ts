@@ -1,7 +1,14 @@
 // The proxy's registry read API against the real docker-registry from the harness, with real clients.
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
-import { bytesOf, countRequests, layoutBlobs, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
+import {
+  bytesOf,
+  countRequests,
+  layoutBlobs,
+  skopeoCopy,
+  startProxy,
+  waitForBlob,
+} from "./_proxy_helpers.ts";
 
 Deno.test("createProxy() serves skopeo copy byte-identical to a direct copy", async () => {
   const { registry, images } = await sharedRegistry();
@@ -202,7 +209,7 @@ Deno.test("createProxy() counts one upstream GET per blob for 8 concurrent cold 
   const after = await registry.accessLog();
   const log = after.slice(before.length);
   assertEquals(countRequests(log, "GET", `/blobs/${layer.digest}`), 1);
-  assertEquals((await proxy.store.blobs.stat(layer.digest))?.size, layer.size);
+  assertEquals(await waitForBlob(proxy.store, layer.digest), layer.size);
   // Served from the cache now: no new upstream GET.
   const again = await fetch(url);
   assertEquals((await bytesOf(again)).length, layer.size);

@@ -31,8 +31,7 @@ export interface BlobFillOptions {
  * subscribers stream it while it arrives. The chunks read so far are kept until the fill ends, so a
  * client that joins late (or asks for a range) starts at once from the bytes already there.
  *
- * The last chunk received is held back from subscribers until the whole blob has been verified and
- * committed: a client never receives all `size` bytes of a blob that failed its digest check, so a
+ * The last chunk received is held back from subscribers until the whole blob has been verified: a client never receives all `size` bytes of a blob that failed its digest check, so a
  * failure always shows as a truncated (aborted) response, never as a complete one.
  */
 export class BlobFill {
@@ -110,16 +109,18 @@ export class BlobFill {
         }
       }
       verifier.verify();
+      // Verified: the clients get the last chunk now; the commit (an fsync on disk stores) happens
+      // meanwhile, and `done` settles after it.
+      this.#state = "complete";
+      this.#notify();
       if (writer !== undefined) {
         try {
           await writer.commit();
           this.#cached = true;
         } catch {
-          // Not cached; the clients still get verified bytes.
+          // Not cached; the clients still got verified bytes.
         }
       }
-      this.#state = "complete";
-      this.#notify();
     } catch (err) {
       this.#state = "failed";
       this.#error = err;

@@ -57,7 +57,11 @@ export class Metrics {
       "",
       this.upstreamBytes,
     ]]);
-    counter("tug_proxy_client_bytes_total", "Body bytes sent to clients.", [["", this.clientBytes]]);
+    counter(
+      "tug_proxy_client_bytes_total",
+      "Body bytes sent to clients (as announced by Content-Length where known).",
+      [["", this.clientBytes]],
+    );
     counter("tug_proxy_fills_in_flight", "Blob downloads from upstreams in progress.", [[
       "",
       this.fillsInFlight,
