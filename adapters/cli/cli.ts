@@ -24,6 +24,7 @@ import { dockerCredentials } from "../fs/docker_config.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { imagesCommand, inspectCommand } from "./store_commands.ts";
 import { verifyCommand } from "./verify_command.ts";
+import { pullUnpacker, unpackCommand } from "./unpack_command.ts";
 
 /** tug's version, sent as the User-Agent too. */
 export const VERSION = "0.1.0";
@@ -37,6 +38,8 @@ Commands:
   images                    List the images in the store
   inspect NAME              Show an image's manifest and config (from the store, or --remote)
   verify                    Re-hash the store and check every reference resolves (--repair, --json)
+  unpack NAME DIR           Unpack an image from the store into DIR as a root filesystem
+  save NAME -o FILE         Write an image as a docker-archive (or --format oci-archive) tar
   serve                     Run a pull-through registry cache (registry mirror)
   version                   Show tug's version
 
@@ -58,6 +61,7 @@ Options:
       --insecure-registry HOST      Registry (host[:port] or CIDR) that may use plain http (repeatable)
       --enable-legacy-registry      Also try legacy v1 registries
   -a, --all-tags                    Pull every tag of the repository (NAME without a tag or digest)
+      --unpack DIR                  Also unpack the image into DIR (new or empty) as a root filesystem
       --json                        Print progress as Docker Engine JSON messages
   -q, --quiet                       Print only the image reference
   -v, --verbose                     Print every endpoint attempt`;
@@ -85,6 +89,10 @@ async function main(argv: string[]): Promise<number> {
       return await (await import("./serve_command.ts")).serveCommand(rest);
     case "verify":
       return await verifyCommand(rest);
+    case "unpack":
+      return await unpackCommand(rest);
+    case "save":
+      return await (await import("./save_command.ts")).saveCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see 'tug --help')`);
   }
@@ -153,6 +161,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     "insecure-registry": { type: "list" },
     "enable-legacy-registry": { type: "boolean" },
     "all-tags": { type: "boolean", short: "a" },
+    unpack: { type: "string" },
   });
   if (flags.help) {
     process.stdout.write(PULL_USAGE + "\n");
@@ -177,6 +186,9 @@ async function pullCommand(argv: string[]): Promise<number> {
   if (allTags && (ref.tag !== undefined || ref.digest !== undefined)) {
     throw new UsageError("tag can't be used with --all-tags/-a");
   }
+  if (flags.unpack !== undefined && (allTags || flags["all-platforms"])) {
+    throw new UsageError("--unpack takes one image: it cannot be used with --all-tags or --all-platforms");
+  }
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
   const renderer = createRenderer({
@@ -191,6 +203,9 @@ async function pullCommand(argv: string[]): Promise<number> {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   let attempts: PullAttempt[] = [];
+  const unpacker = flags.unpack === undefined
+    ? undefined
+    : await pullUnpacker(flags.unpack as string, renderer.onProgress);
   try {
     const options: PullOptions = {
       store,
@@ -206,11 +221,14 @@ async function pullCommand(argv: string[]): Promise<number> {
       ],
       legacyRegistry: Boolean(flags["enable-legacy-registry"] ?? fileConfig.legacyRegistry),
       userAgent: `tug/${VERSION}`,
-      onProgress: renderer.onProgress,
+      onProgress: unpacker?.onProgress ?? renderer.onProgress,
       signal: controller.signal,
     };
     const result = allTags ? await pullAllTags(ref, options) : await pull(ref, options);
     attempts = result.attempts;
+    if (unpacker && "images" in result) {
+      await unpacker.finish(store, result.images[0].descriptor, controller.signal);
+    }
     await renderer.close(result.reference);
     if (!flags.quiet && !flags.json) process.stdout.write(`${result.reference}\n`);
     return 0;

@@ -1,0 +1,82 @@
+/**
+ * `tug save [--store DIR] [--platform P] [--format docker-archive|oci-archive] NAME [-o FILE]`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { Writable } from "node:stream";
+import { parseArgs, UsageError } from "./args.ts";
+import { defaultStoreDir, hostPlatform } from "./host.ts";
+import { TugError } from "../../src/errors.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { save } from "../fs/save.ts";
+
+const SAVE_USAGE = `Usage: tug save [OPTIONS] NAME[:TAG|@DIGEST]
+
+Write an image from the local store as a tar archive (to STDOUT by default).
+
+Options:
+  -o, --output FILE   Write to FILE instead of STDOUT (written whole, then renamed into place)
+      --format F      docker-archive (default; for docker/podman load) or oci-archive (an OCI image layout)
+      --platform P    Platform to save when NAME is a multi-platform image (default: ${hostPlatform()})
+      --store DIR     Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+
+/**
+ * `tug save`: exit 0 when the archive is written, 1 on failure, 2 on usage errors.
+ *
+ * @param argv The arguments after `save`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { saveCommand } from "./save_command.ts";
+ *
+ * await saveCommand(["--store", "/tmp/store", "-o", "/tmp/small.tar", "localhost:5000/tug/small:v1"]);
+ * ```
+ */
+export async function saveCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    help: { type: "boolean", short: "h" },
+    output: { type: "string", short: "o" },
+    format: { type: "string" },
+    platform: { type: "string" },
+    store: { type: "string" },
+  });
+  if (flags.help) {
+    process.stdout.write(SAVE_USAGE + "\n");
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`"tug save" requires exactly 1 argument (an image reference)\n\n${SAVE_USAGE}`);
+  }
+  const format = (flags.format as string | undefined) ?? "docker-archive";
+  if (format !== "docker-archive" && format !== "oci-archive") {
+    throw new UsageError(`--format must be docker-archive or oci-archive, got "${format}"`);
+  }
+  const output = flags.output as string | undefined;
+  // docker save's own refusal when neither -o nor a redirect is given.
+  if (output === undefined && process.stdout.isTTY) {
+    throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
+  }
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new TugError("ABORTED", "The save was interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await save(
+      store,
+      positionals[0],
+      output ?? (Writable.toWeb(process.stdout) as WritableStream<Uint8Array>),
+      {
+        format,
+        platform: (flags.platform as string | undefined) ?? hostPlatform(),
+        signal: controller.signal,
+      },
+    );
+    return 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * `tug unpack [--store DIR] [--platform P] NAME DIR`, and the `--unpack DIR` step of `tug pull`.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs, UsageError } from "./args.ts";
+import { defaultStoreDir, hostPlatform } from "./host.ts";
+import { createRenderer } from "./progress/mod.ts";
+import { TugError } from "../../src/errors.ts";
+import type { Descriptor } from "../../src/manifest/types.ts";
+import type { ProgressEvent, ProgressHandler } from "../../src/pull/events.ts";
+import type { Store } from "../../src/store/types.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { checkUnpackTarget, unpack } from "../fs/unpack.ts";
+
+const UNPACK_USAGE = `Usage: tug unpack [OPTIONS] NAME[:TAG|@DIGEST] DIR
+
+Unpack an image from the local store into DIR as a root filesystem (DIR must be new or empty).
+
+Options:
+      --platform P   Platform to unpack when NAME is a multi-platform image (default: ${hostPlatform()})
+      --store DIR    Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
+      --json         Print progress as Docker Engine JSON messages
+  -q, --quiet        Print nothing but errors`;
+
+/**
+ * `tug unpack`: exit 0 when the image is unpacked, 1 on failure (DIR left as it was), 2 on usage errors.
+ *
+ * @param argv The arguments after `unpack`.
+ * @returns The exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { unpackCommand } from "./unpack_command.ts";
+ *
+ * await unpackCommand(["--store", "/tmp/store", "localhost:5000/tug/small:v1", "/tmp/rootfs"]);
+ * ```
+ */
+export async function unpackCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    help: { type: "boolean", short: "h" },
+    platform: { type: "string" },
+    store: { type: "string" },
+    json: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+  });
+  if (flags.help) {
+    process.stdout.write(UNPACK_USAGE + "\n");
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    throw new UsageError(
+      `"tug unpack" requires exactly 2 arguments (an image and a folder)\n\n${UNPACK_USAGE}`,
+    );
+  }
+  const [name, dir] = positionals;
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const renderer = createRenderer({
+    mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
+    isTerminal: Boolean(process.stdout.isTTY),
+    columns: () => process.stdout.columns,
+    write: (text: string) => void process.stdout.write(text),
+  });
+  const controller = new AbortController();
+  const onSignal = () => controller.abort(new TugError("ABORTED", "The unpack was interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await unpack(store, name, dir, {
+      platform: (flags.platform as string | undefined) ?? hostPlatform(),
+      hasher: nodeHasher,
+      onProgress: renderer.onProgress,
+      signal: controller.signal,
+    });
+    await renderer.close();
+    if (!flags.quiet && !flags.json) process.stdout.write(`Unpacked ${name} into ${result.dir}\n`);
+    return 0;
+  } catch (err) {
+    await renderer.close();
+    throw err;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+/** What `tug pull --unpack DIR` needs around a pull. */
+export interface PullUnpacker {
+  /** Progress handler for the pull: holds back its final "Digest:"/"Status:" lines until the unpack. */
+  readonly onProgress: ProgressHandler;
+  /** Unpacks the pulled image, then lets the held lines through (Docker prints them after extracting). */
+  finish(store: Store, image: Descriptor, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Prepares `tug pull --unpack DIR`: checks DIR before anything is downloaded, and orders the progress
+ * lines as `docker pull` prints them (layers' "Extracting"/"Pull complete" before "Digest:" and "Status:").
+ *
+ * @param dir The target folder (new or empty).
+ * @param onProgress The renderer's handler.
+ * @returns The wrapped handler and the step to run after the pull.
+ *
+ * @example
+ * ```ts ignore
+ * const unpacker = await pullUnpacker("/tmp/rootfs", renderer.onProgress);
+ * const result = await pull(ref, { store, onProgress: unpacker.onProgress });
+ * await unpacker.finish(store, result.images[0].descriptor);
+ * ```
+ */
+export async function pullUnpacker(dir: string, onProgress: ProgressHandler): Promise<PullUnpacker> {
+  await checkUnpackTarget(dir);
+  const held: ProgressEvent[] = [];
+  return {
+    onProgress(event) {
+      if (event.id === undefined && /^(Digest|Status): /.test(event.status)) held.push(event);
+      else onProgress(event);
+    },
+    async finish(store, image, signal) {
+      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal });
+      for (const event of held) onProgress(event);
+    },
+  };
+}
