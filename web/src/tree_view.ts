@@ -1,0 +1,257 @@
+/// <reference lib="dom" />
+/**
+ * The file tree widget: an ARIA tree (WAI-ARIA APG "Tree View" pattern) with a roving tabindex, arrow-key
+ * navigation, and columns for mode, owner, size, link target and (merged view) the layer.
+ *
+ * @module
+ */
+
+import { h } from "./dom.ts";
+import {
+  type FileTree,
+  filterTree,
+  findNode,
+  isDirectory,
+  sortedChildren,
+  type TreeNode,
+} from "./file_tree.ts";
+import { formatBytes, formatMode } from "./format.ts";
+import { isWhiteout } from "../../src/mod.ts";
+
+/** Options for {@linkcode TreeView}. */
+export interface TreeViewOptions {
+  /** Called when a node is chosen (click, Enter or Space). */
+  onSelect: (node: TreeNode) => void;
+  /** Show the layer column (merged view). */
+  merged: boolean;
+  /** Short labels of the layers, for the layer column. */
+  layerLabels?: readonly string[];
+}
+
+/** Most rows shown for a filter. */
+const FILTER_LIMIT = 2000;
+
+/**
+ * A tree of one layer or of the merged image.
+ *
+ * @example
+ * ```ts ignore
+ * const view = new TreeView(tree, { merged: false, onSelect: (node) => console.log(node.path) });
+ * document.body.append(view.element);
+ * ```
+ */
+export class TreeView {
+  /** The element to put on the page. */
+  readonly element: HTMLElement;
+  readonly #tree: FileTree;
+  readonly #options: TreeViewOptions;
+  readonly #expanded = new Set<string>([""]);
+  #selected = "";
+  #focused = "";
+  #filter = "";
+  #rows: TreeNode[] = [];
+
+  constructor(tree: FileTree, options: TreeViewOptions) {
+    this.#tree = tree;
+    this.#options = options;
+    this.element = h("div", {
+      class: "tree",
+      role: "tree",
+      "aria-label": options.merged ? "Files of the whole image" : "Files of the layer",
+      "aria-multiselectable": "false",
+    });
+    this.element.addEventListener("keydown", (event) => this.#key(event));
+    this.element.addEventListener("click", (event) => {
+      const row = (event.target as Element).closest<HTMLElement>("[role=treeitem]");
+      if (row?.dataset.path !== undefined) this.#choose(row.dataset.path, true);
+    });
+    // Top-level directories start open when there are few of them (a typical image has ~20).
+    const top = sortedChildren(tree.root);
+    if (top.length === 1) this.#expanded.add(top[0].path);
+    this.#render();
+  }
+
+  /** The path of the selected node. */
+  get selected(): string {
+    return this.#selected;
+  }
+
+  /** Shows only paths containing `text` (a flat list), or the tree again when empty. */
+  setFilter(text: string): void {
+    this.#filter = text.trim();
+    this.#render();
+  }
+
+  /** Selects `path` and opens its parents (without calling onSelect). */
+  select(path: string): void {
+    const parts = path.split("/");
+    for (let i = 1; i < parts.length; i++) this.#expanded.add(parts.slice(0, i).join("/"));
+    this.#selected = path;
+    this.#focused = path;
+    this.#render();
+    this.#row(path)?.scrollIntoView({ block: "nearest" });
+  }
+
+  /** Moves keyboard focus into the tree (to the focused row). */
+  focus(): void {
+    this.#row(this.#focused)?.focus();
+  }
+
+  #row(path: string): HTMLElement | null {
+    return this.element.querySelector<HTMLElement>(`[role=treeitem][data-path="${CSS.escape(path)}"]`);
+  }
+
+  #visible(): TreeNode[] {
+    if (this.#filter !== "") return filterTree(this.#tree.root, this.#filter, FILTER_LIMIT);
+    const out: TreeNode[] = [];
+    const walk = (node: TreeNode) => {
+      for (const child of sortedChildren(node)) {
+        out.push(child);
+        if (child.children && this.#expanded.has(child.path)) walk(child);
+      }
+    };
+    walk(this.#tree.root);
+    return out;
+  }
+
+  #render(): void {
+    this.#rows = this.#visible();
+    if (!this.#rows.some((n) => n.path === this.#focused)) this.#focused = this.#rows[0]?.path ?? "";
+    const flat = this.#filter !== "";
+    const rows = this.#rows.map((node) => this.#rowOf(node, flat));
+    if (rows.length === 0) {
+      rows.push(
+        h("p", { class: "empty" }, flat ? `No path contains “${this.#filter}”.` : "This layer has no files."),
+      );
+    } else if (flat && rows.length >= FILTER_LIMIT) {
+      rows.push(
+        h("p", { class: "empty" }, `Showing the first ${FILTER_LIMIT} matches; type more to narrow.`),
+      );
+    }
+    this.element.replaceChildren(...rows);
+  }
+
+  #rowOf(node: TreeNode, flat: boolean): HTMLElement {
+    const entry = node.entry;
+    const dir = isDirectory(node);
+    const level = flat ? 1 : node.path.split("/").length;
+    const whiteout = isWhiteout(node.name);
+    const expandable = dir && node.children !== undefined && !flat;
+    const expanded = expandable && this.#expanded.has(node.path);
+    const label = flat ? node.path : node.name;
+    const link = entry && (entry.type === "symlink" || entry.type === "hardlink")
+      ? h("span", { class: "link" }, entry.type === "symlink" ? " → " : " ⇒ ", entry.linkname)
+      : null;
+    const owner = entry ? `${entry.uname || entry.uid}:${entry.gname || entry.gid}` : "";
+    const layers = this.#options.layerLabels;
+    return h(
+      "div",
+      {
+        role: "treeitem",
+        class: `row${dir ? " dir" : ""}${whiteout ? " whiteout" : ""}`,
+        "data-path": node.path,
+        "aria-level": level,
+        "aria-selected": node.path === this.#selected ? "true" : "false",
+        "aria-expanded": expandable ? String(expanded) : undefined,
+        tabindex: node.path === this.#focused ? 0 : -1,
+        style: `--level:${level - 1}`,
+      },
+      h(
+        "span",
+        { class: "name" },
+        h("span", { class: "twisty", "aria-hidden": "true" }, expandable ? (expanded ? "▾" : "▸") : ""),
+        h("span", { class: "label" }, label, dir && !flat ? "/" : ""),
+        link,
+        whiteout ? h("span", { class: "tag" }, "whiteout") : null,
+      ),
+      h("span", { class: "mode" }, entry ? formatMode(entry.type, entry.mode) : ""),
+      h("span", { class: "owner" }, owner),
+      h(
+        "span",
+        { class: "size" },
+        dir ? formatBytes(node.total) : entry?.type === "file" ? formatBytes(entry.size) : "",
+      ),
+      this.#options.merged
+        ? h(
+          "span",
+          { class: "layer" },
+          node.layer !== undefined ? (layers?.[node.layer] ?? `#${node.layer + 1}`) : "",
+        )
+        : null,
+    );
+  }
+
+  #choose(path: string, toggle: boolean): void {
+    const node = findNode(this.#tree.root, path);
+    if (!node) return;
+    this.#focused = path;
+    this.#selected = path;
+    if (toggle && node.children && this.#filter === "") {
+      if (this.#expanded.has(path)) this.#expanded.delete(path);
+      else this.#expanded.add(path);
+    }
+    this.#render();
+    this.#row(path)?.focus();
+    this.#options.onSelect(node);
+  }
+
+  #move(path: string | undefined): void {
+    if (path === undefined) return;
+    this.#focused = path;
+    for (const row of this.element.querySelectorAll<HTMLElement>("[role=treeitem]")) {
+      row.tabIndex = row.dataset.path === path ? 0 : -1;
+    }
+    const row = this.#row(path);
+    row?.focus();
+    row?.scrollIntoView({ block: "nearest" });
+  }
+
+  #key(event: KeyboardEvent): void {
+    const index = this.#rows.findIndex((n) => n.path === this.#focused);
+    if (index < 0) return;
+    const node = this.#rows[index];
+    const flat = this.#filter !== "";
+    let handled = true;
+    switch (event.key) {
+      case "ArrowDown":
+        this.#move(this.#rows[index + 1]?.path);
+        break;
+      case "ArrowUp":
+        this.#move(this.#rows[index - 1]?.path);
+        break;
+      case "Home":
+        this.#move(this.#rows[0]?.path);
+        break;
+      case "End":
+        this.#move(this.#rows[this.#rows.length - 1]?.path);
+        break;
+      case "ArrowRight":
+        if (!flat && node.children) {
+          if (!this.#expanded.has(node.path)) {
+            this.#expanded.add(node.path);
+            this.#render();
+            this.#move(node.path);
+          } else {
+            this.#move(this.#rows[index + 1]?.path);
+          }
+        }
+        break;
+      case "ArrowLeft":
+        if (!flat && node.children && this.#expanded.has(node.path)) {
+          this.#expanded.delete(node.path);
+          this.#render();
+          this.#move(node.path);
+        } else if (!flat && node.path.includes("/")) {
+          this.#move(node.path.slice(0, node.path.lastIndexOf("/")));
+        }
+        break;
+      case "Enter":
+      case " ":
+        this.#choose(node.path, true);
+        break;
+      default:
+        handled = false;
+    }
+    if (handled) event.preventDefault();
+  }
+}
