@@ -6,3 +6,5 @@
 
 export * from "./docker_config.ts";
 export * from "./oci_layout_store.ts";
+export * from "./unpack.ts";
+export * from "./save.ts";

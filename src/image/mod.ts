@@ -21,3 +21,4 @@ export * from "./tar_reader.ts";
 export * from "./normalize_tar_path.ts";
 export * from "./whiteouts.ts";
 export * from "./layer_files.ts";
+export * from "./write_tar.ts";
