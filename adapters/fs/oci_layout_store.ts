@@ -17,6 +17,7 @@ import {
   checkDigest,
   checkExpected,
   checkName,
+  checkWrittenRange,
   resolveRange,
 } from "../../src/store/_checks.ts";
 import type {
@@ -247,6 +248,52 @@ class FsBlobWriter implements BlobWriter {
         await reader?.cancel(reason);
       },
     });
+  }
+
+  /** Bytes on disk (in the temp file): those written, less the ones still in the coalescing buffer. */
+  get readable(): number {
+    return this.#position;
+  }
+
+  readWritten(start: number, end: number): ReadableStream<Uint8Array> {
+    checkWrittenRange(this.#expected.digest, start, end, this.#position);
+    const temp = this.#temp;
+    const committed = blobPath(this.#paths, this.#digest);
+    const isCommitted = () => this.#state === "committed";
+    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // A handle of its own, opened on the first read: bytes before `#position` never change, and an open
+    // handle keeps reading them even after commit() renames the temp file or abort() removes it.
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          if (!reader) {
+            if (start === end) {
+              controller.close();
+              return;
+            }
+            let handle: FileHandle;
+            let path = temp;
+            try {
+              handle = await open(temp, "r");
+            } catch (err) {
+              // Committed meanwhile: the same bytes are now under the blob's own name.
+              if (errno(err) !== "ENOENT" || !isCommitted()) throw err;
+              path = committed;
+              handle = await open(committed, "r");
+            }
+            reader = fileStream(handle, start, end, path).getReader();
+          }
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        } catch (err) {
+          controller.error(ioError(`Cannot read back blob ${temp} while it is written`, err));
+        }
+      },
+      async cancel(reason) {
+        await reader?.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
   }
 
   write(chunk: Uint8Array): Promise<void> {

@@ -29,6 +29,7 @@ import {
   checkDigest,
   checkExpected,
   checkName,
+  checkWrittenRange,
   resolveRange,
 } from "../../src/store/_checks.ts";
 import type {
@@ -132,6 +133,9 @@ class IdbBlobWriter implements BlobWriter {
   #inflight: Promise<void> = Promise.resolve();
   #error: unknown = undefined;
   #state: "open" | "committed" | "aborted" = "open";
+  // The chunks IndexedDB has taken so far (a prefix of #chunks) and their bytes: what readWritten() reads.
+  #storedChunks: number;
+  #stored: number;
 
   constructor(blobs: IdbBlobStore, expected: BlobInfo, partial: Chunked | undefined, chunkSize: number) {
     this.#blobs = blobs;
@@ -142,6 +146,28 @@ class IdbBlobWriter implements BlobWriter {
     this.#chunks = [...this.#partialChunks];
     this.offset = partial?.size ?? 0;
     this.#written = this.offset;
+    this.#storedChunks = this.#partialChunks.length;
+    this.#stored = this.offset;
+  }
+
+  /** Bytes in chunks IndexedDB has stored (a chunk is stored once full, or at commit). */
+  get readable(): number {
+    return this.#stored;
+  }
+
+  readWritten(start: number, end: number): ReadableStream<Uint8Array> {
+    checkWrittenRange(this.#expected.digest, start, end, this.#stored);
+    // Stored chunks never change; they stay after commit() (the blob's record points at them).
+    return this.#blobs.stream(
+      {
+        digest: this.#expected.digest,
+        size: this.#stored,
+        write: this.#write,
+        chunks: this.#chunks.slice(0, this.#storedChunks),
+      },
+      start,
+      end,
+    );
   }
 
   readPartial(): ReadableStream<Uint8Array> {
@@ -201,6 +227,8 @@ class IdbBlobWriter implements BlobWriter {
       if (this.#error !== undefined) return;
       try {
         await setMany(batch, this.#blobs.chunkStore);
+        this.#storedChunks += batch.length;
+        for (const [, block] of batch) this.#stored += block.length;
       } catch (err) {
         this.#error = err;
       }

@@ -98,7 +98,7 @@ class LruBlobStore implements BlobStore {
 
   async writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter> {
     const inner = await this.#inner.writer(expected, options);
-    return {
+    const writer: BlobWriter = {
       offset: inner.offset,
       readPartial: () => inner.readPartial(),
       write: (chunk) => inner.write(chunk),
@@ -108,6 +108,15 @@ class LruBlobStore implements BlobStore {
       },
       abort: (o) => inner.abort(o),
     };
+    // The optional read-back capability passes through only when the inner store has it.
+    if (inner.readWritten === undefined) return writer;
+    return Object.defineProperties(writer, {
+      readable: { get: () => inner.readable, enumerable: true },
+      readWritten: {
+        value: (start: number, end: number) => inner.readWritten!(start, end),
+        enumerable: true,
+      },
+    });
   }
 
   async delete(digest: string): Promise<boolean> {

@@ -56,6 +56,20 @@ export function resolveRange(
   return { start, end: Math.min(end, size) };
 }
 
+/**
+ * Checks the range given to `BlobWriter.readWritten()`: `0 ≤ start ≤ end ≤ readable` (the bytes the write
+ * can give back now; unlike a committed blob's range, `end` is not clamped: bytes past it do not exist yet).
+ */
+export function checkWrittenRange(digest: string, start: number, end: number, readable: number): void {
+  if (
+    !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > readable
+  ) {
+    throw new RangeError(
+      `Cannot read back bytes ${start}-${end} of blob ${digest} being written: ${readable} are readable`,
+    );
+  }
+}
+
 /** Checks a reference name (any non-empty string; stores do not parse references). */
 export function checkName(name: string): void {
   if (typeof name !== "string" || name.length === 0) {

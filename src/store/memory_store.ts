@@ -8,7 +8,14 @@
 
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
-import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./_checks.ts";
+import {
+  checkDescriptor,
+  checkDigest,
+  checkExpected,
+  checkName,
+  checkWrittenRange,
+  resolveRange,
+} from "./_checks.ts";
 import type { BlobInfo, BlobStore, BlobWriter, ReferenceRecord, ReferenceStore, Store } from "./types.ts";
 
 /**
@@ -93,6 +100,21 @@ class MemoryBlobWriter implements BlobWriter {
 
   readPartial(): ReadableStream<Uint8Array> {
     return streamBlocks(this.#partialBlocks, 0, this.offset);
+  }
+
+  /** Every byte written is in memory at once: all of them can be read back. */
+  get readable(): number {
+    return this.#written;
+  }
+
+  readWritten(start: number, end: number): ReadableStream<Uint8Array> {
+    checkWrittenRange(this.#expected.digest, start, end, this.#written);
+    // A snapshot of the blocks: the bytes before `#used` of the open block never change, later writes go
+    // after them or into new blocks.
+    const blocks = this.#block !== undefined && this.#used > 0
+      ? [...this.#blocks, this.#block.subarray(0, this.#used)]
+      : [...this.#blocks];
+    return streamBlocks(blocks, start, end);
   }
 
   write(chunk: Uint8Array): Promise<void> {

@@ -316,6 +316,49 @@ export const storeContract: readonly StoreContractCase[] = [
     },
   },
   {
+    name:
+      "readWritten() (optional capability) reads a write's bytes back while it goes on and after commit()",
+    fn: async (store) => {
+      const { data, digest } = await blob(3 * MiB + 1234, 21);
+      const writer = await store.blobs.writer({ digest, size: data.length });
+      if (writer.readWritten === undefined) {
+        // Without the capability a store has neither half of it.
+        same(writer.readable, undefined, "readable of a writer without readWritten()");
+        await writer.abort();
+        return;
+      }
+      ok(typeof writer.readable === "number", "a writer with readWritten() has a numeric readable");
+      same(writer.readable, 0, "readable of a fresh writer");
+      let readable = 0;
+      for (let at = 0; at < data.length; at += 65536) {
+        await writer.write(data.subarray(at, at + 65536));
+        const now = writer.readable!;
+        const written = Math.min(data.length, at + 65536);
+        ok(now >= readable && now <= written, `readable ${now} after ${written} bytes (was ${readable})`);
+        readable = now;
+      }
+      ok(readable > 0, "readable advanced while 3 MiB were written");
+      ok(data.length - readable <= 4 * MiB, `readable ${readable} lags the write by at most 4 MiB`);
+      sameBytes(await readAll(writer.readWritten!(0, readable)), data.subarray(0, readable), "[0, readable)");
+      const mid = Math.min(readable, 700_000);
+      sameBytes(await readAll(writer.readWritten!(1000, mid)), data.subarray(1000, mid), "a middle range");
+      sameBytes(await readAll(writer.readWritten!(mid, mid)), new Uint8Array(0), "an empty range");
+      await rejects(
+        // Past every byte written (`readable` itself may grow meanwhile where a store writes in the background).
+        async () => await readAll(writer.readWritten!(0, data.length + 1)),
+        (err) => err instanceof RangeError,
+        "readWritten() past readable",
+      );
+      // Opened before the commit, read after it: the same bytes.
+      const early = writer.readWritten!(0, readable);
+      await writer.commit();
+      same(writer.readable, data.length, "readable after commit()");
+      sameBytes(await readAll(early), data.subarray(0, readable), "a read-back opened before commit()");
+      sameBytes(await readAll(writer.readWritten!(0, data.length)), data, "a read-back after commit()");
+      sameBytes(await readAll(await store.blobs.get(digest)), data, "get() after commit()");
+    },
+  },
+  {
     name: "abort() leaves nothing behind",
     fn: async (store) => {
       const { data, digest } = await blob(3000, 9);

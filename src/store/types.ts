@@ -27,6 +27,19 @@ export interface BlobWriter {
   commit(): Promise<void>;
   /** Drops the write. With `keepPartial`, the bytes stay for a later resume. */
   abort(options?: { keepPartial?: boolean }): Promise<void>;
+  /**
+   * Optional capability (present together with `readWritten`): how many bytes of this write, counted from
+   * byte 0 of the blob (a resumed `offset` included), `readWritten` can read back now. It lags `write()`
+   * where a store buffers (the disk store coalesces writes of up to 1 MiB) and never decreases.
+   */
+  readonly readable?: number;
+  /**
+   * Optional capability: reads bytes `[start, end)` of this write while it goes on, `end` at most
+   * `readable` when called (else RangeError). After `commit()` the stream still yields those bytes; after
+   * `abort()` it may fail. A single-flight cache (the proxy) uses it to let a client that fell behind the
+   * bytes it keeps in memory read the older ones back from the store instead of keeping the whole blob.
+   */
+  readWritten?(start: number, end: number): ReadableStream<Uint8Array>;
 }
 
 /** Content-addressed blobs. */
