@@ -290,3 +290,29 @@ Deno.test("web page: errors are said in words (unknown image, denied registry, p
     }
   });
 });
+
+Deno.test("web page: on a phone-sized screen the views fit the width", async () => {
+  await using server = await startWebServer();
+  const small = server.images.small;
+  await withChromium(async (browser) => {
+    const url = `${server.url}/?image=${small.reference}&view=files&layer=merged&path=etc/os-release`;
+    const { page, errors, close } = await openPage(browser, url, { viewport: { width: 390, height: 844 } });
+    try {
+      assertStringIncludes(await viewedText(page), "PRETTY_NAME");
+      const width = async () => Number(await page.evaluate("document.documentElement.scrollWidth"));
+      assert((await width()) <= 390, `the files view fits: ${await width()} px`);
+      await saveScreenshot(page, "web-phone-files", { fullPage: true });
+      for (const view of ["layers", "config", "history", "manifest"]) {
+        await page.click(`a[data-view="${view}"]`);
+        await page.locator(`a[data-view="${view}"][aria-current="page"]`).waitFor();
+        assert((await width()) <= 390, `the ${view} view fits: ${await width()} px`);
+      }
+      await page.click('a[data-view="layers"]');
+      await page.locator("tr[data-layer]").first().waitFor();
+      await saveScreenshot(page, "web-phone-layers", { fullPage: true });
+      assertEquals(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});
