@@ -488,3 +488,23 @@ Deno.test("tug unpack and tug pull --unpack write the root filesystem; a non-emp
   const usage = await runTug(["unpack", "--store", store, images.zstd.reference]);
   assertEquals(usage.code, 2);
 });
+
+Deno.test("unpack() cancelled while extracting leaves neither the folder nor its staging copy", async () => {
+  const { images } = await sharedRegistry();
+  await using tmp = await tempDir("tug-unpack-abort-");
+  const store = new MemoryStore();
+  await pull(images.large.reference, { store, hasher: nodeHasher });
+  const controller = new AbortController();
+  await assertRejects(
+    () =>
+      unpack(store, images.large.reference, `${tmp.dir}/rootfs`, {
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.status === "Extracting") controller.abort(new TugError("ABORTED", "stop"));
+        },
+      }),
+    TugError,
+    { code: "ABORTED" },
+  );
+  await assertOnly(tmp.dir, []);
+});

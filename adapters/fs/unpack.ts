@@ -594,6 +594,8 @@ export async function unpack(
       // layer stream so whatever follows those blocks is still read and hashed, as Docker does.
       const tarInput = new ReadableStream<Uint8Array>({
         async pull(controller) {
+          // Checked per chunk, so a cancel stops inside a big file too.
+          signal?.throwIfAborted();
           const r = await current.reader.read();
           if (r.done) {
             controller.close();
