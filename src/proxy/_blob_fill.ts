@@ -8,7 +8,11 @@
 
 import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
+import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
+
+/** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
+export const FILL_WINDOW = 8 << 20;
 
 /** Options for {@linkcode BlobFill.start}. */
 export interface BlobFillOptions {
@@ -24,32 +28,56 @@ export interface BlobFillOptions {
   hasher?: HasherFactory;
   /** Called with the length of every chunk read from upstream. */
   onBytes?: (n: number) => void;
+  /** Bytes of recent chunks kept in memory (default {@linkcode FILL_WINDOW}). */
+  window?: number;
 }
 
 /**
  * Reads one upstream body, verifies it in flight, writes it to the store and lets any number of
- * subscribers stream it while it arrives. The chunks read so far are kept until the fill ends, so a
- * client that joins late (or asks for a range) starts at once from the bytes already there.
+ * subscribers stream it while it arrives.
  *
- * The last chunk received is held back from subscribers until the whole blob has been verified: a client never receives all `size` bytes of a blob that failed its digest check, so a
- * failure always shows as a truncated (aborted) response, never as a complete one.
+ * Memory: when the store's writer can read its bytes back (`BlobWriter.readWritten`), only the most recent
+ * chunks are kept, about `window` bytes plus what the store has not made readable yet (the disk store's
+ * 1 MiB write buffer): a subscriber that joins late, asks for a range, or reads slower than the upstream
+ * sends reads the older bytes back from the store and then catches up with the chunks in memory. The
+ * upstream read never waits for a subscriber. With a store that cannot read back (or that refused the
+ * write from the start), every chunk is kept until the fill ends, so a late subscriber can still start
+ * from byte 0. If the store fails part way, older bytes are gone: subscribers behind the window fail, and
+ * `canServe()` tells the proxy to send new clients upstream instead.
+ *
+ * The last chunk received is held back from subscribers until the whole blob has been verified: a client
+ * never receives all `size` bytes of a blob that failed its digest check, so a failure always shows as a
+ * truncated (aborted) response, never as a complete one.
  */
 export class BlobFill {
   readonly digest: string;
   readonly size: number;
   /** Settles when the fill ends: resolves after the commit, rejects with the verification or read error. */
   readonly done: Promise<void>;
+  // The chunks in memory (a suffix of the blob: all of it without read-back) and their offsets.
   #chunks: Uint8Array[] = [];
   #starts: number[] = [];
+  #kept = 0;
+  #window: number;
   #received = 0;
   #state: "running" | "complete" | "failed" = "running";
   #error: unknown;
   #wake: Array<() => void> = [];
   #cached = false;
+  // The writer subscribers read older bytes back from; undefined when the store cannot read back.
+  #readBack: BlobWriter | undefined;
+  // The store failed part way after chunks were dropped from memory: bytes before the window are gone.
+  #lost = false;
 
-  private constructor(digest: string, size: number, run: (fill: BlobFill) => Promise<void>) {
+  private constructor(
+    digest: string,
+    size: number,
+    window: number,
+    run: (fill: BlobFill) => Promise<void>,
+  ) {
     this.digest = digest;
     this.size = size;
+    this.#window = window;
     this.done = run(this);
     // The rejection is seen by subscribers; nobody has to await `done`.
     this.done.catch(() => {});
@@ -57,7 +85,11 @@ export class BlobFill {
 
   /** Starts reading `body` at once; bytes go to the store and to subscribers as they arrive. */
   static start(options: BlobFillOptions): BlobFill {
-    return new BlobFill(options.digest, options.size, (fill) => fill.#run(options));
+    const window = options.window ?? FILL_WINDOW;
+    if (!Number.isSafeInteger(window) || window < 0) {
+      throw new RangeError(`Invalid fill window ${window}: expected a non-negative integer of bytes`);
+    }
+    return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options));
   }
 
   /** Whether the fill verified the blob and the store committed it. */
@@ -70,9 +102,19 @@ export class BlobFill {
     return this.#received;
   }
 
+  /** Bytes of chunks held in memory now. */
+  get kept(): number {
+    return this.#kept;
+  }
+
   /** Whether the fill is still reading. */
   get running(): boolean {
     return this.#state === "running";
+  }
+
+  /** Whether a subscription starting at `start` can be served (false only after the store failed). */
+  canServe(start: number): boolean {
+    return !this.#lost || start >= this.#windowStart();
   }
 
   async #run(options: BlobFillOptions): Promise<void> {
@@ -87,6 +129,7 @@ export class BlobFill {
       // A store that cannot take the blob (full, read-only) does not stop the clients from getting it.
       writer = undefined;
     }
+    if (writer?.readWritten !== undefined && writer.readable !== undefined) this.#readBack = writer;
     const reader = options.body.getReader();
     try {
       for (;;) {
@@ -97,6 +140,7 @@ export class BlobFill {
         options.onBytes?.(value.byteLength);
         this.#starts.push(this.#received);
         this.#chunks.push(value);
+        this.#kept += value.byteLength;
         this.#received += value.byteLength;
         this.#notify();
         if (writer !== undefined) {
@@ -105,8 +149,14 @@ export class BlobFill {
           } catch {
             await writer.abort().catch(() => {});
             writer = undefined;
+            if (this.#readBack !== undefined) {
+              // Memory stays bounded: the chunks before the window are dropped all the same.
+              this.#readBack = undefined;
+              this.#lost = true;
+            }
           }
         }
+        this.#trim();
       }
       verifier.verify();
       // Verified: the clients get the last chunk now; the commit (an fsync on disk stores) happens
@@ -131,6 +181,34 @@ export class BlobFill {
     }
   }
 
+  /**
+   * Drops the oldest chunks while more than the window is kept, never the last one (held back until
+   * verified) and never one the store cannot give back yet.
+   */
+  #trim(): void {
+    if (this.#readBack === undefined && !this.#lost) return;
+    const readable = this.#readBack?.readable ?? Infinity;
+    let drop = 0;
+    while (this.#kept > this.#window && drop < this.#chunks.length - 1) {
+      const chunk = this.#chunks[drop];
+      if (this.#starts[drop] + chunk.byteLength > readable) break;
+      this.#kept -= chunk.byteLength;
+      drop++;
+    }
+    if (drop > 0) {
+      this.#chunks.splice(0, drop);
+      this.#starts.splice(0, drop);
+    }
+  }
+
+  #failed(): boolean {
+    return this.#state === "failed";
+  }
+
+  #windowStart(): number {
+    return this.#chunks.length === 0 ? this.#received : this.#starts[0];
+  }
+
   #notify(): void {
     const wake = this.#wake;
     this.#wake = [];
@@ -150,29 +228,80 @@ export class BlobFill {
    */
   subscribe(start = 0, end = this.size): ReadableStream<Uint8Array> {
     let pos = start;
-    let index = -1;
+    // Reads older bytes back from the store, up to `backEnd`, while this subscriber is behind the window.
+    let back: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    const dropBack = () => {
+      back?.cancel().catch(() => {});
+      back = undefined;
+    };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
-        // Bounded: each round either enqueues, ends, fails or waits for the fill to change state.
+        // Bounded: each round either enqueues, ends, fails, opens a read-back or waits for the fill.
         for (;;) {
+          if (this.#state === "failed") {
+            dropBack();
+            controller.error(this.#error);
+            return;
+          }
           if (pos >= end) {
+            dropBack();
             controller.close();
             return;
           }
-          if (this.#state === "failed") {
-            controller.error(this.#error);
+          if (back !== undefined) {
+            let result: ReadableStreamReadResult<Uint8Array>;
+            try {
+              result = await back.read();
+            } catch (err) {
+              back = undefined;
+              if (this.#failed()) continue;
+              controller.error(err);
+              return;
+            }
+            if (result.done) {
+              back = undefined;
+              continue;
+            }
+            // Checked again: the fill may have failed while the store was read.
+            if (this.#failed()) continue;
+            const value = result.value.byteLength > end - pos
+              ? result.value.subarray(0, end - pos)
+              : result.value;
+            pos += value.byteLength;
+            controller.enqueue(value);
             return;
           }
           const limit = Math.min(end, this.#releasable());
           if (pos < limit) {
-            if (index < 0) index = this.#chunkAt(pos);
-            while (this.#starts[index] + this.#chunks[index].byteLength <= pos) index++;
-            const chunk = this.#chunks[index];
-            const from = pos - this.#starts[index];
-            const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
-            controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
-            pos += to - from;
-            return;
+            const first = this.#windowStart();
+            if (pos >= first) {
+              const index = this.#chunkAt(pos);
+              const chunk = this.#chunks[index];
+              const from = pos - this.#starts[index];
+              const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
+              controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
+              pos += to - from;
+              return;
+            }
+            // Behind the bytes in memory: read them back from the store, as far as it can give now.
+            const writer = this.#readBack;
+            if (writer === undefined) {
+              controller.error(
+                new TugError(
+                  "STORE_IO",
+                  `Cannot stream blob ${this.digest} from byte ${pos}: the store failed while it was ` +
+                    `filled and the bytes before ${first} are no longer kept`,
+                ),
+              );
+              return;
+            }
+            try {
+              back = writer.readWritten!(pos, Math.min(limit, writer.readable!)).getReader();
+            } catch (err) {
+              controller.error(err);
+              return;
+            }
+            continue;
           }
           if (this.#state === "complete") {
             // The blob is shorter than the range asked for (clamped by the caller; defensive).
@@ -182,6 +311,7 @@ export class BlobFill {
           await new Promise<void>((resolve) => this.#wake.push(resolve));
         }
       },
+      cancel: () => dropBack(),
     }, { highWaterMark: 0 });
   }
 

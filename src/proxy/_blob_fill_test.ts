@@ -76,3 +76,137 @@ Deno.test("BlobFill errors every subscriber and commits nothing on a digest mism
   await assertRejects(() => b);
   assertEquals(await store.blobs.stat(digest), undefined);
 });
+
+/** A blob of `n` deterministic bytes. */
+function blobBytes(n: number, seed: number): Uint8Array {
+  return Uint8Array.from({ length: n }, (_, i) => (i * seed + (i >> 8)) & 255);
+}
+
+async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+Deno.test("BlobFill keeps only its window in memory; a late subscriber reads the older bytes back from the store", async () => {
+  const store = new MemoryStore();
+  const data = blobBytes(100_000, 7);
+  const digest = await digestBytes(data);
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: source.body,
+    blobs: store.blobs,
+    window: 4096,
+  });
+  for (let at = 0; at < 90_000; at += 1000) source.push(data.subarray(at, at + 1000));
+  // Bounded: wait (≤ 2 s) until the fill read what was pushed.
+  for (let i = 0; i < 200 && fill.received < 90_000; i++) await new Promise((r) => setTimeout(r, 10));
+  assertEquals(fill.received, 90_000);
+  assert(fill.kept <= 4096 + 1000, `kept ${fill.kept} bytes`);
+  const late = readAll(fill.subscribe());
+  const ranged = readAll(fill.subscribe(12_345, 88_000));
+  for (let at = 90_000; at < data.length; at += 1000) source.push(data.subarray(at, at + 1000));
+  source.end();
+  await fill.done;
+  assertEquals(await late, data);
+  assertEquals(await ranged, data.subarray(12_345, 88_000));
+  assert(fill.cached);
+});
+
+Deno.test("BlobFill does not hold the upstream back for a slow subscriber, which still gets every byte", async () => {
+  const store = new MemoryStore();
+  const data = blobBytes(64_000, 13);
+  const digest = await digestBytes(data);
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: source.body,
+    blobs: store.blobs,
+    window: 2048,
+  });
+  const slow = fill.subscribe().getReader();
+  const fast = readAll(fill.subscribe());
+  source.push(data.subarray(0, 1000));
+  source.push(data.subarray(1000, 2000));
+  const first = await slow.read();
+  assertEquals(first.value, data.subarray(0, 1000));
+  for (let at = 2000; at < data.length; at += 1000) source.push(data.subarray(at, at + 1000));
+  source.end();
+  // The whole blob arrives and is committed while the slow subscriber has read one chunk.
+  await fill.done;
+  assertEquals(await fast, data);
+  assert(fill.kept <= 2048 + 1000, `kept ${fill.kept} bytes`);
+  const rest: Uint8Array[] = [first.value!];
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await slow.read();
+    if (done) break;
+    rest.push(value);
+  }
+  assertEquals(new Uint8Array(await new Blob(rest as Uint8Array<ArrayBuffer>[]).arrayBuffer()), data);
+});
+
+Deno.test("BlobFill keeps every chunk when the store cannot read a write back", async () => {
+  const inner = new MemoryStore();
+  // The same store without the optional capability.
+  const blobs = {
+    ...inner.blobs,
+    stat: (d: string) => inner.blobs.stat(d),
+    get: (d: string, r?: { start: number; end?: number }) => inner.blobs.get(d, r),
+    delete: (d: string) => inner.blobs.delete(d),
+    list: () => inner.blobs.list(),
+    writer: async (e: { digest: string; size: number }) => {
+      const w = await inner.blobs.writer(e);
+      return {
+        offset: w.offset,
+        readPartial: () => w.readPartial(),
+        write: (c: Uint8Array) => w.write(c),
+        commit: () => w.commit(),
+        abort: (o?: { keepPartial?: boolean }) => w.abort(o),
+      };
+    },
+  };
+  const data = blobBytes(20_000, 3);
+  const digest = await digestBytes(data);
+  const source = feed();
+  const fill = BlobFill.start({ digest, size: data.length, body: source.body, blobs, window: 1024 });
+  for (let at = 0; at < data.length; at += 1000) source.push(data.subarray(at, at + 1000));
+  for (let i = 0; i < 200 && fill.received < data.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assertEquals(fill.kept, data.length);
+  const late = readAll(fill.subscribe());
+  source.end();
+  await fill.done;
+  assertEquals(await late, data);
+});
+
+Deno.test("BlobFill errors a subscriber reading back from the store on a digest mismatch", async () => {
+  const store = new MemoryStore();
+  const data = blobBytes(50_000, 5);
+  const digest = await digestBytes(data);
+  const wrong = data.slice();
+  wrong[49_999] ^= 1;
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: source.body,
+    blobs: store.blobs,
+    window: 1024,
+  });
+  const slow = fill.subscribe().getReader();
+  for (let at = 0; at < 30_000; at += 1000) source.push(wrong.subarray(at, at + 1000));
+  assertEquals((await slow.read()).value?.byteLength, 1000);
+  for (let at = 30_000; at < data.length; at += 1000) source.push(wrong.subarray(at, at + 1000));
+  source.end();
+  await assertRejects(() => fill.done, undefined, { code: "DIGEST_MISMATCH" });
+  let got = 1000;
+  await assertRejects(async () => {
+    for (let i = 0; i < 1000; i++) {
+      const { done, value } = await slow.read();
+      if (done) break;
+      got += value.byteLength;
+    }
+  });
+  assert(got < data.length, `the slow subscriber got ${got} bytes`);
+  assertEquals(await store.blobs.stat(digest), undefined);
+});

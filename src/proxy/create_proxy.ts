@@ -87,8 +87,9 @@ interface Caller {
 const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
-// A Range on a miss that starts this close to the beginning is served from a new fill (its bytes come
-// soon); further in, it is forwarded upstream so the client does not wait for the bytes before it.
+// A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
+// received) is served from the fill (its bytes come soon); further in, it is forwarded upstream so the
+// client does not wait for the bytes before it.
 const RANGE_FROM_FILL = 4 * 1024 * 1024;
 const STALE_WARNING = '110 tug "Response is Stale"';
 const EXPOSED_HEADERS = [
@@ -659,6 +660,15 @@ export function createProxy(options: ProxyOptions): Hono {
     }
     // On workerd, a fill must outlive the response that started it (the other clients, the cache).
     defer(fill.done.catch(() => {}));
+    if (
+      !joined && request.method === "GET" && wanted !== undefined && fill.running &&
+      (wanted.start >= fill.received + RANGE_FROM_FILL || !fill.canServe(wanted.start))
+    ) {
+      // Far beyond the bytes the fill has (or before those it still has, if its store failed): forwarded,
+      // with the caller's credentials, so the client does not wait. Any offset the fill already passed is
+      // served from it (read back from the store).
+      return await forwardRange(request, target, caller, digest);
+    }
     if (!joined) {
       const denied = await check(false);
       if (denied) return denied;
