@@ -228,6 +228,8 @@ export class App {
       explained.hint ? h("p", {}, explained.hint) : null,
       h("p", { class: "detail" }, explained.detail),
     );
+    const opening = this.#root.querySelector(".image-head > p.muted");
+    if (opening?.textContent === "Opening…") opening.textContent = "Could not open it.";
     const existing = this.#root.querySelector(".view");
     if (existing && state.image) replace(existing, box);
     else replace(this.#root, box);
