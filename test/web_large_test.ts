@@ -39,7 +39,10 @@ Deno.test("web page: the 64 MiB layer streams with a progress bar and Cancel, wi
       }
       const value = Number(await bar.evaluate((el) => (el as unknown as { value: number }).value));
       assert(value > 0 && value < layer.size, `the bar shows part of the layer: ${value} of ${layer.size}`);
-      assertMatch(await page.locator(".progress-text").innerText(), /^Downloading and verifying: .* of 6\d\.\d MiB/);
+      assertMatch(
+        await page.locator(".progress-text").innerText(),
+        /^Downloading and verifying: .* of 6\d\.\d MiB/,
+      );
       await saveScreenshot(page, "web-streaming");
       assertEquals(await box(), before, "the tree box keeps its place while streaming");
       await page.click(".progress .cancel");
