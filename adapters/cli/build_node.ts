@@ -12,6 +12,9 @@ import * as esbuild from "esbuild";
 
 const root = new URL("../../", import.meta.url).pathname;
 const outfile = process.argv[2] ?? `${root}dist/tug.mjs`;
+// The inspection page goes into the bundle, so `node tug.mjs serve` serves it at / like the Deno command.
+const { buildWebPage } = await import("../../web/build.ts");
+const webFiles = await buildWebPage({ minify: true });
 const result = await esbuild.build({
   entryPoints: [`${root}adapters/cli/main.ts`],
   outfile,
@@ -22,6 +25,7 @@ const result = await esbuild.build({
   banner: { js: "#!/usr/bin/env node" },
   logLevel: "warning",
   metafile: true,
+  define: { __TUG_WEB_FILES__: JSON.stringify(webFiles) },
 });
 await esbuild.stop();
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);

@@ -12,6 +12,7 @@ import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { serveDeno } from "../serve/deno.ts";
 import { serveNode } from "../serve/node.ts";
+import { type WebPageSource, withWebPage } from "../serve/with_web_page.ts";
 import type { RunningServer } from "../serve/types.ts";
 
 const SERVE_USAGE = `Usage: tug serve [OPTIONS]
@@ -25,7 +26,9 @@ Options:
       --default-upstream NAME   The upstream for names without an upstream prefix (default: docker.io, else the first)
       --tag-ttl SECONDS         How long a cached tag is used before it is checked upstream (default 60)
       --cache-max-bytes N       Cap the cached blob bytes, evicting the least recently used
-      --allow-origin ORIGIN     Let web pages from ORIGIN call the proxy (repeatable; * for any)`;
+      --allow-origin ORIGIN     Let web pages from ORIGIN call the proxy (repeatable; * for any)
+      --web DIR                 Serve the inspection page at / from DIR (deno task build:web); default: built in
+      --no-web                  Serve the registry API only`;
 
 /** Parses `HOST:PORT` (`[::1]:5000` for IPv6; a bare port binds 127.0.0.1). */
 function parseListen(value: string): { hostname: string; port: number } {
@@ -56,6 +59,29 @@ function positiveNumber(flag: string, value: string | undefined): number | undef
  * console.assert((await serveCommand(["--help"])) === 0);
  * ```
  */
+/** The page's files, embedded by `deno task build:node` into the Node bundle. */
+declare const __TUG_WEB_FILES__: Record<string, string> | undefined;
+
+/**
+ * Where the inspection page served at `/` comes from: `--web DIR` (a built page, `deno task build:web`),
+ * the files embedded in the Node bundle, or, running from source on Deno, a build made at start-up.
+ * `--no-web` serves the registry API only.
+ */
+async function webPageSource(dir: string | undefined, off: boolean): Promise<WebPageSource | undefined> {
+  if (off) return undefined;
+  if (dir !== undefined) return { dir };
+  if (typeof __TUG_WEB_FILES__ !== "undefined") return { files: __TUG_WEB_FILES__ };
+  // From source: build the page now. The specifier is not a literal so bundlers leave web/ (and esbuild) out.
+  const builder = "../../web/build.ts";
+  try {
+    const { buildWebPage } = await import(builder) as typeof import("../../web/build.ts");
+    return { files: await buildWebPage({ minify: true }) };
+  } catch (err) {
+    process.stderr.write(`tug serve: the web page is not served (${(err as Error).message})\n`);
+    return undefined;
+  }
+}
+
 export async function serveCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, {
     help: { type: "boolean", short: "h" },
@@ -66,6 +92,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     "tag-ttl": { type: "string" },
     "cache-max-bytes": { type: "string" },
     "allow-origin": { type: "list" },
+    web: { type: "string" },
+    "no-web": { type: "boolean" },
   });
   if (flags.help) {
     process.stdout.write(SERVE_USAGE + "\n");
@@ -103,9 +131,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
   }
+  const page = await webPageSource(flags.web as string | undefined, Boolean(flags["no-web"]));
+  const served = page ? withWebPage(app, page) : app;
   const server: RunningServer = "Deno" in globalThis
-    ? await serveDeno(app, listen)
-    : await serveNode(app, listen);
+    ? await serveDeno(served, listen)
+    : await serveNode(served, listen);
   process.stdout.write(
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );
