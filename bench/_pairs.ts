@@ -1,0 +1,269 @@
+/**
+ * The command-line pairs of the benchmark: tug pull vs skopeo copy, tug serve vs docker-registry in proxy
+ * mode (client: skopeo copy), tug unpack vs umoci unpack. Each contender runs as its own process, as a user
+ * would run it; outputs go to fresh folders that are removed right before the next run (see `Outputs`).
+ *
+ * @module
+ */
+
+import { type RegistryProcess, startRegistry } from "../test/harness/mod.ts";
+import { type Contender, peakRss, removeAll, type Sample, timed } from "./_measure.ts";
+
+/** What every pair needs to know. */
+export interface PairContext {
+  /** The repository root (where adapters/cli/main.ts is). */
+  repo: string;
+  /** Scratch folder for outputs. */
+  work: string;
+  /** The registry that holds the benchmark image. */
+  upstream: RegistryProcess;
+  /** `host/bench/image:v1` on `upstream`. */
+  reference: string;
+  /** Repository path of the image (`bench/image`). */
+  repository: string;
+  /** Layer digests and sizes, to check what each tool wrote. */
+  layers: Array<{ digest: string; size: number }>;
+  log: (line: string) => void;
+}
+
+const deno = Deno.execPath();
+
+function tugArgs(ctx: PairContext, ...args: string[]): string[] {
+  return ["run", "-A", `${ctx.repo}/adapters/cli/main.ts`, ...args];
+}
+
+/**
+ * Output folders of one contender. The previous run's output is removed right before the next run starts,
+ * not right after it ends: this VM's balloon driver hands freed memory back to the host within seconds,
+ * and a run that must fault ~700 MB of fresh page cache back in loses 0.7–1.3 s to it (measured: the same
+ * 600 MB write took 110 ms right after a delete and 800–1400 ms a few seconds later). Both sides of every
+ * pair get the same treatment.
+ */
+class Outputs {
+  #previous: string[] = [];
+  readonly #root: string;
+  readonly #name: string;
+  #n = 0;
+  constructor(root: string, name: string) {
+    this.#root = root;
+    this.#name = name;
+  }
+  /** Removes the previous outputs and returns `count` new (not yet existing) paths. */
+  async next(count = 1): Promise<string[]> {
+    for (const p of this.#previous) await removeAll(p);
+    this.#previous = Array.from({ length: count }, () => `${this.#root}/${this.#name}-${this.#n++}`);
+    return this.#previous;
+  }
+  async clear(): Promise<void> {
+    for (const p of this.#previous) await removeAll(p);
+    this.#previous = [];
+  }
+}
+
+/** Checks that an OCI layout holds every layer blob at its size (once per contender, outside timing). */
+async function checkLayout(dir: string, layers: PairContext["layers"], who: string): Promise<void> {
+  for (const l of layers) {
+    const path = `${dir}/blobs/sha256/${l.digest.slice(7)}`;
+    let size = -1;
+    try {
+      size = (await Deno.stat(path)).size;
+    } catch {
+      // reported below
+    }
+    if (size !== l.size) throw new Error(`${who} did not store layer ${l.digest} (${path}: ${size} bytes)`);
+  }
+}
+
+/** (a) Cold pull into an empty store: `tug pull` vs `skopeo copy docker://… oci:…`. */
+export function pullPair(ctx: PairContext): [Contender, Contender] {
+  const tugOut = new Outputs(ctx.work, "tug-pull");
+  const skopeoOut = new Outputs(ctx.work, "skopeo-pull");
+  let checkedA = false;
+  let checkedB = false;
+  return [{
+    label: "tug pull",
+    async run() {
+      const [store] = await tugOut.next();
+      const s = await timed(deno, tugArgs(ctx, "pull", "--store", store, "-q", ctx.reference), {
+        cwd: ctx.repo,
+      });
+      if (!checkedA) await checkLayout(store, ctx.layers, "tug pull");
+      checkedA = true;
+      return s;
+    },
+  }, {
+    label: "skopeo copy",
+    async run() {
+      const [dir] = await skopeoOut.next();
+      const s = await timed("skopeo", [
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        `docker://${ctx.reference}`,
+        `oci:${dir}:bench`,
+      ]);
+      if (!checkedB) await checkLayout(dir, ctx.layers, "skopeo copy");
+      checkedB = true;
+      return s;
+    },
+  }];
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitHttp(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`nothing answered ${url} within ${timeoutMs} ms`);
+}
+
+/** GETs of each layer blob in the upstream's access log since `from`. */
+async function upstreamBlobGets(ctx: PairContext, from: number): Promise<{ max: number; total: number }> {
+  const entries = (await ctx.upstream.accessLog()).slice(from);
+  let max = 0;
+  let total = 0;
+  for (const l of ctx.layers) {
+    const n = entries.filter((e) => e.method === "GET" && e.path.endsWith(`/blobs/${l.digest}`)).length;
+    max = Math.max(max, n);
+    total += n;
+  }
+  return { max, total };
+}
+
+/** A proxy process that one round pulls through twice (cold, then warm). */
+interface RunningProxy {
+  host: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+function proxyContender(
+  ctx: PairContext,
+  label: string,
+  name: string,
+  start: (cache: string) => Promise<RunningProxy>,
+): Contender {
+  const out = new Outputs(ctx.work, name);
+  return {
+    label,
+    async run() {
+      const [cache, coldDir, warmDir] = await out.next(3);
+      const proxy = await start(cache);
+      try {
+        const ref = `${proxy.host}/${ctx.repository}:v1`;
+        const copy = (dir: string) =>
+          timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${ref}`, `oci:${dir}:bench`]);
+        const before = (await ctx.upstream.accessLog()).length;
+        const cold: Sample = await copy(coldDir);
+        const afterCold = (await ctx.upstream.accessLog()).length;
+        const coldGets = await upstreamBlobGets(ctx, before);
+        await checkLayout(coldDir, ctx.layers, `skopeo through ${label}`);
+        const warm: Sample = await copy(warmDir);
+        const warmGets = await upstreamBlobGets(ctx, afterCold);
+        const rss = peakRss(proxy.pid);
+        // The client's RSS is skopeo's; the figure that matters is the proxy's own peak.
+        return {
+          cold: {
+            wall: cold.wall,
+            rss,
+            extra: { upstreamGetsPerBlobMax: coldGets.max, upstreamBlobGets: coldGets.total },
+          },
+          warm: { wall: warm.wall, rss, extra: { upstreamBlobGets: warmGets.total } },
+        };
+      } finally {
+        await proxy.stop();
+      }
+    },
+  };
+}
+
+/** (b) Pulls through a pull-through cache, cold then warm: `tug serve` vs docker-registry in proxy mode. */
+export function proxyPair(ctx: PairContext): [Contender, Contender] {
+  const tug = proxyContender(ctx, "tug serve", "tug-proxy", async (cache) => {
+    const port = freePort();
+    const child = new Deno.Command(deno, {
+      args: tugArgs(
+        ctx,
+        "serve",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--store",
+        cache,
+        "--upstream",
+        `up=${ctx.upstream.url}`,
+        "--default-upstream",
+        "up",
+      ),
+      cwd: ctx.repo,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    try {
+      await waitHttp(`http://127.0.0.1:${port}/v2/`, 20_000);
+    } catch (err) {
+      child.kill("SIGKILL");
+      const { stderr } = await child.output();
+      throw new Error(`tug serve did not start: ${new TextDecoder().decode(stderr)}`, { cause: err });
+    }
+    return {
+      host: `127.0.0.1:${port}`,
+      pid: child.pid,
+      async stop() {
+        try {
+          child.kill("SIGTERM");
+        } catch {
+          // already gone
+        }
+        const timer = setTimeout(() => {
+          try {
+            child.kill("SIGKILL");
+          } catch {
+            // gone
+          }
+        }, 5000);
+        await child.output();
+        clearTimeout(timer);
+      },
+    };
+  });
+  const distribution = proxyContender(ctx, "registry proxy", "registry-proxy", async (cache) => {
+    const registry = await startRegistry({ proxy: { remoteurl: ctx.upstream.url }, storageDir: cache });
+    return { host: registry.host, pid: registry.pid, stop: () => registry.stop() };
+  });
+  return [tug, distribution];
+}
+
+/** (c) Unpacks the image from one OCI layout (a tug store): `tug unpack` vs `umoci unpack --rootless`. */
+export function unpackPair(ctx: PairContext, store: string): [Contender, Contender] {
+  const tugOut = new Outputs(ctx.work, "tug-unpack");
+  const umociOut = new Outputs(ctx.work, "umoci-unpack");
+  return [{
+    label: "tug unpack",
+    async run() {
+      const [dir] = await tugOut.next();
+      return await timed(deno, tugArgs(ctx, "unpack", "--store", store, "-q", ctx.reference, dir), {
+        cwd: ctx.repo,
+      });
+    },
+  }, {
+    label: "umoci unpack",
+    async run() {
+      const [bundle] = await umociOut.next();
+      return await timed("umoci", ["unpack", "--rootless", "--image", `${store}:${ctx.reference}`, bundle]);
+    },
+  }];
+}

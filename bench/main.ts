@@ -1,0 +1,291 @@
+/**
+ * tug's benchmark against the tools users would pick instead, on the same machine in the same run:
+ *
+ * - (a) cold `tug pull` vs `skopeo copy docker://… oci:…` — wall time and peak RSS;
+ * - (b) a pull through `tug serve` vs through docker-registry in proxy mode (client: skopeo copy), cold and
+ *   warm, with the upstream GETs per blob counted in the upstream registry's access log;
+ * - (c) `tug unpack` vs `umoci unpack --rootless`;
+ * - (d) in headless Chromium, listing a gzip layer's files with tug vs a bare DecompressionStream drain.
+ *
+ * Self-contained: it starts its own docker-registry, builds the image from real files under /usr (cached in
+ * `~/.cache/tug-bench`, or `$TUG_BENCH_CACHE`), pushes it, and runs each pair A B A B … after a warm-up.
+ * Ratios are of medians (tug / peer), which holds up on a shared, noisy machine better than any single
+ * time. Results go to the terminal and to `bench/results/<date>-<mode>.json`.
+ *
+ * ```sh
+ * deno task bench                 # ~680 MB image, 5 rounds (about 10 minutes; the first run builds the image)
+ * deno task bench:quick           # ~70 MB image, 3 rounds (smoke run)
+ * deno task bench --only pull,unpack --rounds 7
+ * ```
+ *
+ * @module
+ */
+
+import { startRegistry } from "../test/harness/mod.ts";
+import { benchImage, type ImageSpec, pushBenchImage } from "./_image.ts";
+import { type PairResult, removeAll, runPair, timed } from "./_measure.ts";
+import { type PairContext, proxyPair, pullPair, unpackPair } from "./_pairs.ts";
+import { browserPair } from "./_browser.ts";
+
+const PAIRS = ["pull", "proxy", "unpack", "browser"] as const;
+type PairName = typeof PAIRS[number];
+
+interface Options {
+  quick: boolean;
+  rounds: number;
+  warmup: number;
+  only: PairName[];
+  cache: string;
+  write: boolean;
+}
+
+function parseOptions(args: string[]): Options {
+  const quick = args.includes("--quick");
+  const value = (flag: string) => {
+    const i = args.indexOf(flag);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const known = new Set(["--quick", "--rounds", "--warmup", "--only", "--no-write", "--help"]);
+  for (let i = 0; i < args.length; i++) {
+    if (!known.has(args[i])) throw new Error(`unknown option ${args[i]} (see bench/main.ts)`);
+    if (["--rounds", "--warmup", "--only"].includes(args[i])) i++;
+  }
+  if (args.includes("--help")) {
+    console.log(
+      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,proxy,unpack,browser] [--no-write]",
+    );
+    Deno.exit(0);
+  }
+  const only = (value("--only")?.split(",") ?? [...PAIRS]) as PairName[];
+  for (const p of only) if (!PAIRS.includes(p)) throw new Error(`unknown pair "${p}": ${PAIRS.join(", ")}`);
+  const rounds = Number(value("--rounds") ?? (quick ? 3 : 5));
+  const warmup = Number(value("--warmup") ?? 1);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error("--rounds must be a positive integer");
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error("--warmup must be a non-negative integer");
+  const cache = Deno.env.get("TUG_BENCH_CACHE") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache/tug-bench`;
+  return { quick, rounds, warmup, only, cache, write: !args.includes("--no-write") };
+}
+
+const FULL: ImageSpec = { name: "full-v1", layers: 5, layerBytes: 120e6, browserLayerBytes: 250e6 };
+const QUICK: ImageSpec = { name: "quick-v1", layers: 5, layerBytes: 12e6, browserLayerBytes: 25e6 };
+
+/** Targets from the benchmark's brief (ratios of medians, tug / peer). */
+const TARGETS: Record<string, { max?: number; min?: number; rssMax?: number; text: string }> = {
+  "cold pull": { max: 0.5, rssMax: 80 * 1024 * 1024, text: "≤ 0.5 × skopeo, peak RSS ≤ 80 MiB" },
+  "pull through a proxy (cold)": { max: 0.5, text: "≤ 0.5 ×, one upstream GET per blob" },
+  "pull through a proxy (warm)": { max: 0.7, text: "≤ 0.7 ×" },
+  "unpack": { max: 0.7, text: "≤ 0.7 × umoci" },
+  // Time ratio ≤ 1/0.7 is throughput ≥ 0.7 × the bare decoder; heap flat: under 32 MB at the peak.
+  "browser: list a gzip layer": { max: 1 / 0.7, text: "throughput ≥ 0.7 × DecompressionStream, flat heap" },
+};
+
+async function version(cmd: string, args: string[]): Promise<string> {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+    return new TextDecoder().decode(out.stdout).trim().split("\n")[0];
+  } catch {
+    return "missing";
+  }
+}
+
+async function machine(): Promise<Record<string, unknown>> {
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo").catch(() => "");
+  const meminfo = await Deno.readTextFile("/proc/meminfo").catch(() => "");
+  const load = await Deno.readTextFile("/proc/loadavg").catch(() => "");
+  return {
+    cpu: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? "unknown",
+    cores: navigator.hardwareConcurrency,
+    memTotalKiB: Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0),
+    loadAverageAtStart: load.trim(),
+    kernel: Deno.osRelease(),
+  };
+}
+
+async function tools(): Promise<Record<string, string>> {
+  return {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    skopeo: await version("skopeo", ["--version"]),
+    umoci: await version("umoci", ["--version"]),
+    "docker-registry": await version("docker-registry", ["--version"]),
+    chromium: await version("chromium", ["--version"]),
+    tug: await version(Deno.execPath(), ["run", "-A", "adapters/cli/main.ts", "version"]),
+    tugCommit: await version("git", ["rev-parse", "--short", "HEAD"]),
+  };
+}
+
+const mb = (bytes?: number) => bytes === undefined ? "—" : `${(bytes / 1048576).toFixed(0)} MiB`;
+const s = (x: number) => `${x.toFixed(2)} s`;
+
+function judge(result: PairResult): void {
+  const base = result.name.replace(/ \((cold|warm)\)$/, "");
+  const t = TARGETS[result.name] ?? TARGETS[base];
+  if (!t) return;
+  result.target = { max: t.max, min: t.min, text: t.text };
+  const notes: string[] = [];
+  let met = t.max === undefined || result.ratio <= t.max;
+  if (t.rssMax !== undefined) {
+    const ok = (result.a.rssMax ?? Infinity) <= t.rssMax;
+    if (!ok) notes.push(`peak RSS ${mb(result.a.rssMax)} > ${mb(t.rssMax)}`);
+    met &&= ok;
+  }
+  const gets = result.a.extra?.upstreamGetsPerBlobMax;
+  if (gets !== undefined) {
+    const ok = gets.max === 1 && gets.min === 1;
+    notes.push(
+      `upstream GETs per blob: tug ${gets.max}, peer ${result.b.extra?.upstreamGetsPerBlobMax?.max ?? "?"}`,
+    );
+    met &&= ok;
+  }
+  const heap = result.a.extra?.heapPeakMB;
+  if (heap !== undefined) {
+    notes.push(
+      `JS heap peak growth: tug ${heap.max.toFixed(1)} MB, bare ${
+        result.b.extra?.heapPeakMB?.max.toFixed(1)
+      } MB`,
+    );
+    met &&= heap.max <= 32;
+  }
+  result.notes = [...(result.notes ?? []), ...notes];
+  result.met = met;
+}
+
+function print(result: PairResult): void {
+  const row = (x: PairResult["a"]) =>
+    `    ${x.label.padEnd(22)} min ${s(x.wall.min)}  median ${s(x.wall.median)}  max ${s(x.wall.max)}` +
+    (x.rssMax !== undefined ? `  peak RSS ${mb(x.rssMax)}` : "");
+  console.log(`\n  ${result.name}`);
+  console.log(row(result.a));
+  console.log(row(result.b));
+  const verdict = result.met === undefined ? "" : result.met ? "  (target met)" : "  (target NOT met)";
+  console.log(`    ratio (median tug / median peer): ${result.ratio.toFixed(2)}${verdict}`);
+  if (result.target) console.log(`    target: ${result.target.text}`);
+  for (const n of result.notes ?? []) console.log(`    ${n}`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(Deno.args);
+  const repo = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  Deno.chdir(repo);
+  const log = (line: string) => console.log(line);
+  const spec = options.quick ? QUICK : FULL;
+  const image = await benchImage(spec, options.cache, log);
+  log(
+    `image: ${image.layers.length} gzip layers, ${(image.compressedBytes / 1e6).toFixed(0)} MB compressed, ` +
+      `${(image.uncompressedBytes / 1e6).toFixed(0)} MB of tar; browser layer ${
+        (image.browserLayer.size / 1e6).toFixed(0)
+      } MB gzip`,
+  );
+  const work = await Deno.makeTempDir({ prefix: "tug-bench-" });
+  const results: PairResult[] = [];
+  const unavailable: Record<string, string> = {};
+  await using upstream = await startRegistry();
+  try {
+    const repository = "bench/image";
+    let started = performance.now();
+    const reference = await pushBenchImage(image, upstream.host, repository);
+    log(`pushed ${reference} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    const ctx: PairContext = {
+      repo,
+      work,
+      upstream,
+      reference,
+      repository,
+      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size })),
+      log,
+    };
+    const pairOptions = { rounds: options.rounds, warmup: options.warmup, log };
+    for (const name of options.only) {
+      started = performance.now();
+      log(`\n== ${name} (${options.warmup} warm-up, ${options.rounds} rounds, A B A B)`);
+      const pairWork = `${work}/${name}`;
+      await Deno.mkdir(pairWork);
+      const pctx = { ...ctx, work: pairWork };
+      let got: PairResult[] = [];
+      if (name === "pull") {
+        const [a, b] = pullPair(pctx);
+        got = await runPair("cold pull", a, b, pairOptions);
+      } else if (name === "proxy") {
+        const [a, b] = proxyPair(pctx);
+        got = await runPair("pull through a proxy", a, b, pairOptions);
+      } else if (name === "unpack") {
+        const help = await new Deno.Command(Deno.execPath(), {
+          args: ["run", "-A", "adapters/cli/main.ts", "unpack", "--help"],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        if (!help.success) {
+          unavailable.unpack = "not available yet: this checkout has no `tug unpack`";
+        } else {
+          const store = `${pairWork}/store`;
+          await timed(Deno.execPath(), [
+            "run",
+            "-A",
+            "adapters/cli/main.ts",
+            "pull",
+            "--store",
+            store,
+            "-q",
+            reference,
+          ]);
+          const [a, b] = unpackPair(pctx, store);
+          got = await runPair("unpack", a, b, pairOptions);
+        }
+      } else if (name === "browser") {
+        got = await browserPair(image.browserLayer.path, pairOptions);
+      }
+      await removeAll(pairWork);
+      for (const r of got) {
+        judge(r);
+        print(r);
+        results.push(r);
+      }
+      if (unavailable[name]) console.log(`\n  ${name}: ${unavailable[name]}`);
+      log(`  (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    }
+  } finally {
+    await removeAll(work);
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    mode: options.quick ? "quick" : "full",
+    command: `deno task bench${options.quick ? ":quick" : ""} ${
+      Deno.args.filter((a) => a !== "--quick").join(" ")
+    }`
+      .trim(),
+    machine: await machine(),
+    tools: await tools(),
+    image: {
+      layers: image.layers.map((l) => ({ digest: l.digest, size: l.size, tarSize: l.tarSize })),
+      compressedBytes: image.compressedBytes,
+      uncompressedBytes: image.uncompressedBytes,
+      browserLayer: { size: image.browserLayer.size, tarSize: image.browserLayer.tarSize },
+      source: "files under /usr (lib, share, bin, libexec, sbin), shuffled with a fixed seed, gzip -6",
+    },
+    rounds: options.rounds,
+    warmup: options.warmup,
+    results: results.map((r) => ({
+      ...r,
+      a: { ...r.a, samples: r.a.samples },
+      b: { ...r.b, samples: r.b.samples },
+    })),
+    unavailable,
+  };
+  console.log("\nsummary (ratio = median tug / median peer; lower is better, except the browser row)");
+  for (const r of results) {
+    console.log(
+      `  ${r.name.padEnd(32)} ${r.ratio.toFixed(2)}  ${r.met === undefined ? "" : r.met ? "met" : "NOT met"}`,
+    );
+  }
+  for (const [k, v] of Object.entries(unavailable)) console.log(`  ${k.padEnd(32)} ${v}`);
+  if (options.write) {
+    await Deno.mkdir(`${repo}/bench/results`, { recursive: true });
+    const stamp = report.date.replace(/[:.]/g, "-").slice(0, 19);
+    const path = `${repo}/bench/results/${stamp}-${report.mode}.json`;
+    await Deno.writeTextFile(path, JSON.stringify(report, null, 2) + "\n");
+    console.log(`\nwrote ${path}`);
+  }
+}
+
+await main();
