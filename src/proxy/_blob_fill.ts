@@ -14,6 +14,34 @@ import type { BlobStore, BlobWriter } from "../store/types.ts";
 /** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
 export const FILL_WINDOW = 8 << 20;
 
+/** Subscribers behind the window read the store back in aligned blocks of this size… */
+const READ_BACK_BLOCK = 1 << 20;
+/** …and share the last few blocks read (clients behind the window usually move at similar speeds). */
+const READ_BACK_BLOCKS = 8;
+
+/** Reads a block's stream into one buffer; no copy when the store gives it as one chunk (the disk store). */
+async function readBlock(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = stream.getReader();
+  // Bounded by the block's size: every chunk holds at least one byte.
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (value.byteLength === 0) continue;
+    chunks.push(value);
+    total += value.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
 /** Options for {@linkcode BlobFill.start}. */
 export interface BlobFillOptions {
   /** The blob's digest. */
@@ -68,6 +96,8 @@ export class BlobFill {
   #readBack: BlobWriter | undefined;
   // The store failed part way after chunks were dropped from memory: bytes before the window are gone.
   #lost = false;
+  // Blocks read back from the store, by block number, least recently used first.
+  #blocks = new Map<number, Promise<Uint8Array>>();
 
   private constructor(
     digest: string,
@@ -201,6 +231,26 @@ export class BlobFill {
     }
   }
 
+  /** Block `n` of the blob read back from the store, shared by subscribers (the last few are kept). */
+  #readBlock(writer: BlobWriter, n: number): Promise<Uint8Array> {
+    let block = this.#blocks.get(n);
+    if (block === undefined) {
+      block = readBlock(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
+      this.#blocks.set(n, block);
+      // Dropped from the cache when it fails: the next reader tries again (or the fill has failed).
+      block.catch(() => this.#blocks.delete(n));
+      for (const old of this.#blocks.keys()) {
+        if (this.#blocks.size <= READ_BACK_BLOCKS) break;
+        this.#blocks.delete(old);
+      }
+    } else {
+      // Most recently used last.
+      this.#blocks.delete(n);
+      this.#blocks.set(n, block);
+    }
+    return block;
+  }
+
   #failed(): boolean {
     return this.#state === "failed";
   }
@@ -295,9 +345,25 @@ export class BlobFill {
               );
               return;
             }
+            const block = Math.floor(pos / READ_BACK_BLOCK);
+            const blockEnd = (block + 1) * READ_BACK_BLOCK;
             try {
+              if (blockEnd <= Math.min(limit, writer.readable!)) {
+                // A whole block: read once and shared by the clients behind the window, which usually
+                // move together, so they do not each allocate (and leave to the GC) a copy of the blob.
+                const bytes = await this.#readBlock(writer, block);
+                if (this.#failed()) continue;
+                const value = bytes.subarray(
+                  pos - block * READ_BACK_BLOCK,
+                  Math.min(end, blockEnd) - block * READ_BACK_BLOCK,
+                );
+                pos += value.byteLength;
+                controller.enqueue(value);
+                return;
+              }
               back = writer.readWritten!(pos, Math.min(limit, writer.readable!)).getReader();
             } catch (err) {
+              if (this.#failed()) continue;
               controller.error(err);
               return;
             }
