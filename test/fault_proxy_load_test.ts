@@ -155,8 +155,11 @@ Deno.test("tug serve answers 200 concurrent clients, cached and uncached: zero w
     }
     assert(elapsed < 120_000, `the load took ${elapsed} ms`);
     // The 67 MiB layer went to 10 clients at once: a proxy that buffered it per client would need
-    // more than 670 MiB; a streaming one stays near its idle footprint.
-    assert(peak < 400 * MiB, `proxy peak RSS ${(peak / MiB).toFixed(0)} MiB`);
+    // more than 670 MiB. The fill keeps an 8 MiB window (older bytes are read back from the store), so
+    // the growth is mostly chunks V8 has not collected yet (it lets ~64 MiB pile up): measured 208–235 MiB
+    // peak from ~80 MiB idle (245–277 MiB when a fill kept the whole layer). test/proxy_fill_window_test.ts
+    // shows the growth does not follow the blob's size.
+    assert(peak < 320 * MiB, `proxy peak RSS ${(peak / MiB).toFixed(0)} MiB`);
   } finally {
     server.kill("SIGTERM");
     const status = await Promise.race([
