@@ -21,6 +21,7 @@ import {
 } from "../../src/registry/lookup_endpoints.ts";
 import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { dockerCredentials } from "../fs/docker_config.ts";
+import { acquireStoreLease } from "../fs/store_lease.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { imagesCommand, inspectCommand } from "./store_commands.ts";
 import { verifyCommand } from "./verify_command.ts";
@@ -40,6 +41,10 @@ Commands:
   verify                    Re-hash the store and check every reference resolves (--repair, --json)
   unpack NAME DIR           Unpack an image from the store into DIR as a root filesystem
   save NAME -o FILE         Write an image as a docker-archive (or --format oci-archive) tar
+  rmi NAME…                 Remove images from the store (untag, delete blobs no other image uses)
+  prune                     Delete blobs no image uses and leftovers of interrupted pulls
+  login [SERVER]            Check and store registry credentials (as docker login does)
+  logout [SERVER]           Remove stored registry credentials
   serve                     Run a pull-through registry cache (registry mirror)
   version                   Show tug's version
 
@@ -73,8 +78,9 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
+      // As `docker` with no arguments: the help, exit code 0.
       process.stdout.write(USAGE + "\n");
-      return command === undefined ? 2 : 0;
+      return 0;
     case "version":
     case "--version":
       process.stdout.write(`tug ${VERSION}\n`);
@@ -93,6 +99,16 @@ async function main(argv: string[]): Promise<number> {
       return await unpackCommand(rest);
     case "save":
       return await (await import("./save_command.ts")).saveCommand(rest);
+    case "rmi":
+      return await (await import("./rmi_command.ts")).rmiCommand(rest);
+    case "prune":
+      return await (await import("./prune_command.ts")).pruneCommand(rest);
+    case "image":
+      return await (await import("./image_command.ts")).imageCommand(rest);
+    case "login":
+      return await (await import("./login_command.ts")).loginCommand(rest);
+    case "logout":
+      return await (await import("./logout_command.ts")).logoutCommand(rest);
     default:
       throw new UsageError(`unknown command "${command}" (see 'tug --help')`);
   }
@@ -206,6 +222,8 @@ async function pullCommand(argv: string[]): Promise<number> {
   const unpacker = flags.unpack === undefined
     ? undefined
     : await pullUnpacker(flags.unpack as string, renderer.onProgress);
+  // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
+  const lease = await acquireStoreLease(store.dir);
   try {
     const options: PullOptions = {
       store,
@@ -237,6 +255,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     await renderer.close();
     throw err;
   } finally {
+    await lease.release();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (flags.verbose) printAttempts(attempts);
@@ -267,7 +286,12 @@ export async function runCli(argv: string[]): Promise<number> {
     return await main(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`tug: ${err.message}\n`);
+      // docker's hint after a usage mistake: where to read how the command is called.
+      const known = argv[0] !== undefined && !argv[0].startsWith("-") && !/unknown command/.test(err.message);
+      const hint = /Usage:|--help/.test(err.message)
+        ? ""
+        : `\nSee 'tug ${known ? `${argv[0]} ` : ""}--help'.`;
+      process.stderr.write(`tug: ${err.message}${hint}\n`);
       return 2;
     }
     if (err instanceof TugError && err.code === "ABORTED") {

@@ -21,6 +21,26 @@ import { dockerCredentials } from "../fs/docker_config.ts";
 
 const MAX_JSON = 4 * 1024 * 1024;
 
+const IMAGES_USAGE = `Usage: tug images [OPTIONS]
+
+List the images in the store.
+
+Options:
+      --digests     Also list digest references (NAME@sha256:…)
+      --json        One JSON object per line
+  -q, --quiet       Only the references
+      --store DIR   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+
+const INSPECT_USAGE = `Usage: tug inspect [OPTIONS] NAME[:TAG|@DIGEST]
+
+Show an image's manifest and config as JSON, from the store (or from the registry with --remote).
+
+Options:
+      --remote                Ask the registry instead of the store
+      --platform P            The platform image of a multi-platform index (default: the host's)
+      --insecure-registry H   With --remote: a registry that may use plain http (repeatable)
+      --store DIR             Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+
 async function readJsonBlob(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
   if (descriptor.size > MAX_JSON) {
     throw new TugError("MANIFEST_TOO_LARGE", `Blob ${descriptor.digest} is larger than 4 MiB`);
@@ -73,7 +93,12 @@ export async function imagesCommand(argv: string[]): Promise<number> {
     quiet: { type: "boolean", short: "q" },
     json: { type: "boolean" },
     digests: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
   });
+  if (flags.help) {
+    process.stdout.write(IMAGES_USAGE + "\n");
+    return 0;
+  }
   if (positionals.length > 0) throw new UsageError(`"tug images" takes no arguments`);
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const records = (await store.references.list()).filter((r) => flags.digests || !r.name.includes("@"));
@@ -123,7 +148,12 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     remote: { type: "boolean" },
     platform: { type: "string" },
     "insecure-registry": { type: "list" },
+    help: { type: "boolean", short: "h" },
   });
+  if (flags.help) {
+    process.stdout.write(INSPECT_USAGE + "\n");
+    return 0;
+  }
   if (positionals.length !== 1) {
     throw new UsageError(`"tug inspect" requires exactly 1 argument (an image reference)`);
   }

@@ -1,0 +1,106 @@
+/**
+ * `tug prune [--store DIR] [--all] [--dry-run] [--force]` (also `tug image prune`): deletes blobs no
+ * reference reaches and leftovers of interrupted pulls, as `docker image prune` does for dangling layers.
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs, UsageError } from "./args.ts";
+import { defaultStoreDir } from "./host.ts";
+import { humanSize } from "./progress/mod.ts";
+import { parseReference } from "../../src/reference/parse_reference.ts";
+import { OciLayoutStore } from "../fs/oci_layout_store.ts";
+import { collectGarbage, DEFAULT_GRACE_MS } from "../fs/collect_garbage.ts";
+
+const MINUTES = DEFAULT_GRACE_MS / 60_000;
+
+const USAGE = `Usage: tug prune [OPTIONS]
+
+Remove what no image in the store uses: blobs no reference reaches (left by 'tug rmi', by a tag that moved
+to a new image, or by an interrupted pull) and leftovers of pulls that are no longer running (including
+partial downloads kept for a resume). Files written in the last ${MINUTES} minutes are kept (a pull in another
+process may be about to use them), and nothing is deleted while a pull runs on the same store.
+
+Aliases: tug image prune
+
+Options:
+  -a, --all         Also remove untagged images: digest references (NAME@sha256:…) of a manifest no tag
+                    points at ('tug images --digests' lists them)
+      --dry-run     Print what would be removed, change nothing
+  -f, --force       Also remove files written in the last ${MINUTES} minutes
+      --store DIR   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+
+/**
+ * Runs `tug prune` with `argv` (the arguments after `prune`) and returns the exit code.
+ *
+ * @example
+ * ```ts
+ * import { pruneCommand } from "./prune_command.ts";
+ *
+ * console.assert((await pruneCommand(["--help"])) === 0);
+ * ```
+ */
+export async function pruneCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseArgs(argv, {
+    help: { type: "boolean", short: "h" },
+    store: { type: "string" },
+    all: { type: "boolean", short: "a" },
+    "dry-run": { type: "boolean" },
+    force: { type: "boolean", short: "f" },
+  });
+  if (flags.help) {
+    process.stdout.write(USAGE + "\n");
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`"tug prune" takes no arguments\n\n${USAGE}`);
+  const dryRun = Boolean(flags["dry-run"]);
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const verb = dryRun ? "Would delete" : "Deleted";
+
+  const untagged: string[] = [];
+  if (flags.all) {
+    // Untagged images: what docker lists as `<none>` once a tag moved on, here digest references of a
+    // manifest no tag reference (of any repository) points at.
+    const records = await store.references.list();
+    const tagged = new Set(
+      records.filter((r) => parseReference(r.name).tag !== undefined).map((r) => r.descriptor.digest),
+    );
+    for (const r of records) {
+      if (parseReference(r.name).tag !== undefined || tagged.has(r.descriptor.digest)) continue;
+      if (!dryRun) await store.references.delete(r.name);
+      untagged.push(r.name);
+      process.stdout.write(`${dryRun ? "Would untag" : "Untagged"}: ${parseReference(r.name).familiar}\n`);
+    }
+  }
+
+  const report = await collectGarbage(store, {
+    graceMs: flags.force ? 0 : DEFAULT_GRACE_MS,
+    dryRun,
+    ignoreReferences: untagged,
+    removeTemp: true,
+    onDelete: (digest) => void process.stdout.write(`${verb}: ${digest}\n`),
+  });
+  for (const file of report.removedTemp) {
+    process.stdout.write(
+      `${verb}: ${file.path} (${file.kind === "partial" ? "partial download" : "leftover"})\n`,
+    );
+  }
+  if (report.blockedBy.length > 0) {
+    const pids = [...new Set(report.blockedBy.map((l) => l.pid))].join(", ");
+    process.stderr.write(
+      `Nothing was deleted: a pull is running on this store (process ${pids}). Run 'tug prune' when it is done.\n`,
+    );
+  } else if (report.recent.length > 0) {
+    const bytes = report.recent.reduce((n, b) => n + b.size, 0);
+    process.stderr.write(
+      `Kept ${report.recent.length} unused blob${report.recent.length === 1 ? "" : "s"} (${
+        humanSize(bytes)
+      }) ` +
+        `written in the last ${MINUTES} minutes; 'tug prune --force' removes them too.\n`,
+    );
+  }
+  process.stdout.write(
+    `${dryRun ? "Space that would be reclaimed" : "Total reclaimed space"}: ${humanSize(report.reclaimed)}\n`,
+  );
+  return 0;
+}
