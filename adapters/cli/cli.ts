@@ -25,7 +25,6 @@ import { acquireStoreLease } from "../fs/store_lease.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { imagesCommand, inspectCommand } from "./store_commands.ts";
 import { verifyCommand } from "./verify_command.ts";
-import { pullUnpacker, unpackCommand } from "./unpack_command.ts";
 
 /** tug's version, sent as the User-Agent too. */
 export const VERSION = "0.1.0";
@@ -96,7 +95,7 @@ async function main(argv: string[]): Promise<number> {
     case "verify":
       return await verifyCommand(rest);
     case "unpack":
-      return await unpackCommand(rest);
+      return await (await import("./unpack_command.ts")).unpackCommand(rest);
     case "save":
       return await (await import("./save_command.ts")).saveCommand(rest);
     case "rmi":
@@ -221,7 +220,8 @@ async function pullCommand(argv: string[]): Promise<number> {
   let attempts: PullAttempt[] = [];
   const unpacker = flags.unpack === undefined
     ? undefined
-    : await pullUnpacker(flags.unpack as string, renderer.onProgress);
+    // Loaded only when asked for: the layer readers (fflate, fzstd) cost a pull ~10 MB of RSS otherwise.
+    : await (await import("./unpack_command.ts")).pullUnpacker(flags.unpack as string, renderer.onProgress);
   // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
   const lease = await acquireStoreLease(store.dir);
   try {
@@ -286,11 +286,11 @@ export async function runCli(argv: string[]): Promise<number> {
     return await main(argv);
   } catch (err) {
     if (err instanceof UsageError) {
-      // docker's hint after a usage mistake: where to read how the command is called.
-      const known = argv[0] !== undefined && !argv[0].startsWith("-") && !/unknown command/.test(err.message);
-      const hint = /Usage:|--help/.test(err.message)
-        ? ""
-        : `\nSee 'tug ${known ? `${argv[0]} ` : ""}--help'.`;
+      // docker's hint after a flag or argument-count mistake: where to read how the command is called.
+      const flagMistake =
+        /^(unknown (shorthand )?flag|flag needs an argument|invalid value|"tug [a-z]+" (requires|takes))/
+          .test(err.message);
+      const hint = flagMistake && !/Usage:/.test(err.message) ? `\nSee 'tug ${argv[0]} --help'.` : "";
       process.stderr.write(`tug: ${err.message}${hint}\n`);
       return 2;
     }

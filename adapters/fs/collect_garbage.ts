@@ -57,6 +57,18 @@ export interface CollectGarbageReport {
  * layers, the child manifests of an index the store holds (recursively), schema1 `fsLayers`, and a
  * `subject`. A manifest that is in the store but cannot be read as JSON stops the collection: what it
  * keeps alive cannot be known, so nothing may be deleted.
+ *
+ * @example
+ * ```ts
+ * import { OciLayoutStore } from "./oci_layout_store.ts";
+ * import { reachableBlobs } from "./collect_garbage.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const store = await OciLayoutStore.open(dir);
+ * const live = await reachableBlobs(store, (await store.references.list()).map((r) => r.descriptor));
+ * console.assert(live.size === 0);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export async function reachableBlobs(
   store: OciLayoutStore,
