@@ -29,6 +29,7 @@ import type {
   Store,
 } from "../../src/store/types.ts";
 import { isProcessAlive, withLockFile } from "./_lock_file.ts";
+import { type BlobFile, openBlobFile } from "./_blob_file.ts";
 
 /**
  * Options for {@linkcode OciLayoutStore.open}.
@@ -191,7 +192,7 @@ class FsBlobWriter implements BlobWriter {
   readonly #digest: Digest;
   readonly #expected: BlobInfo;
   readonly #temp: string;
-  readonly #handle: FileHandle;
+  readonly #handle: BlobFile;
   #position: number;
   #pending: Uint8Array | undefined;
   #pendingUsed = 0;
@@ -203,7 +204,7 @@ class FsBlobWriter implements BlobWriter {
     digest: Digest,
     expected: BlobInfo,
     temp: string,
-    handle: FileHandle,
+    handle: BlobFile,
     offset: number,
   ) {
     this.#paths = paths;
@@ -453,9 +454,9 @@ class FsBlobStore implements BlobStore {
     try {
       const offset = options.resume ? await this.#claimPartial(digest, temp) : -1;
       if (offset >= 0) {
-        return new FsBlobWriter(this.#paths, digest, info, temp, await open(temp, "r+"), offset);
+        return new FsBlobWriter(this.#paths, digest, info, temp, await openBlobFile(temp, "r+"), offset);
       }
-      return new FsBlobWriter(this.#paths, digest, info, temp, await open(temp, "wx"), 0);
+      return new FsBlobWriter(this.#paths, digest, info, temp, await openBlobFile(temp, "wx"), 0);
     } catch (err) {
       throw ioError(`Cannot open a writer for blob ${expected.digest} at ${temp}`, err);
     }
