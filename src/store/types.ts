@@ -21,7 +21,10 @@ export interface BlobWriter {
   readonly offset: number;
   /** The bytes written by that earlier attempt (`offset` bytes), so the caller can hash them again. */
   readPartial(): ReadableStream<Uint8Array>;
-  /** Appends bytes. */
+  /**
+   * Appends bytes. The caller may reuse `chunk`'s memory once the returned promise settles (the download
+   * manager reads every body into one buffer), so a writer copies whatever it keeps past that point.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Makes the blob visible under its digest, atomically. Throws if fewer or more bytes than expected arrived. */
   commit(): Promise<void>;
