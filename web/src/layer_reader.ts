@@ -6,31 +6,11 @@
  */
 
 import { decompressLayer, normalizeTarPath, readTar, type TarHeader, TugError } from "../../src/mod.ts";
+import { headerOf } from "../../src/image/_header_of.ts";
 
 /** Whether a tar member name is the normalized `path` (`./etc/x`, `etc/x` and `etc/x/` are all `etc/x`). */
 function isPath(name: string, path: string): boolean {
   return name === path || normalizeTarPath(name).path === path;
-}
-
-/** Copies the metadata of a tar entry (nothing tied to the stream, no body). */
-function header(entry: TarHeader): TarHeader {
-  const h: TarHeader = {
-    name: entry.name,
-    type: entry.type,
-    typeflag: entry.typeflag,
-    size: entry.size,
-    mode: entry.mode,
-    uid: entry.uid,
-    gid: entry.gid,
-    uname: entry.uname,
-    gname: entry.gname,
-    mtime: entry.mtime,
-    linkname: entry.linkname,
-    devmajor: entry.devmajor,
-    devminor: entry.devminor,
-    offset: entry.offset,
-  };
-  return h;
 }
 
 /** Stops a stream when `signal` aborts, with a TugError ABORTED (the reader sees it as the stream's error). */
@@ -75,7 +55,7 @@ export async function listEntries(
   let reported = 0;
   const tar = decompressLayer(abortable(blob, options.signal), "auto");
   for await (const entry of readTar(tar)) {
-    entries.push(header(entry));
+    entries.push(headerOf(entry));
     const now = Date.now();
     if (options.onEntries && now - reported > 100) {
       reported = now;
@@ -127,7 +107,7 @@ export async function extractFile(
       at += take;
     }
     reader.releaseLock();
-    found = { entry: header(entry), data: data.subarray(0, at), truncated: entry.size > keep };
+    found = { entry: headerOf(entry), data: data.subarray(0, at), truncated: entry.size > keep };
     // Later entries with the same name replace earlier ones in a tar; keep reading only when that matters
     // is not worth a second pass over a large layer: image builders write one entry per path.
     break;
