@@ -12,6 +12,7 @@ import { IdbStore } from "../../adapters/idb/mod.ts";
 import { TugError } from "../../src/errors.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import { storeContract } from "../../src/store/store_contract.ts";
+import { blob, put as putBlob } from "../../src/store/_contract_blobs.ts";
 import type { Store } from "../../src/store/types.ts";
 import { type PageCaseResult, runCases } from "./page_cases.ts";
 
@@ -43,35 +44,9 @@ function sameBytes(actual: Uint8Array, expected: Uint8Array, what: string): void
   }
 }
 
-/** Deterministic bytes, different per seed (so a reloaded page can regenerate what it wrote). */
-function bytes(length: number, seed: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let x = seed * 2654435761 >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 255;
-  }
-  return out;
-}
-
-async function sha256(data: Uint8Array): Promise<string> {
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
-  return "sha256:" + Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-async function blob(length: number, seed: number): Promise<{ data: Uint8Array; digest: string }> {
-  const data = bytes(length, seed);
-  return { data, digest: await sha256(data) };
-}
-
-async function put(store: Store, data: Uint8Array, digest: string, chunk = 300_000): Promise<void> {
-  const writer = await store.blobs.writer({ digest, size: data.length });
-  for (let at = 0; at < data.length; at += chunk) await writer.write(data.subarray(at, at + chunk));
-  await writer.commit();
+// Writes of 300 000 bytes by default: not a multiple of any chunk size an IdbStore is given.
+function put(store: Store, data: Uint8Array, digest: string, chunk = 300_000): Promise<void> {
+  return putBlob(store, data, digest, chunk);
 }
 
 async function readChunks(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
