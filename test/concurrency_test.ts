@@ -3,6 +3,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { buildImage, pushImage, sharedRegistry } from "./harness/mod.ts";
 import { startFaultProxy } from "./fault_proxy.ts";
+import { slowLargeLayer } from "./_slow_layer.ts";
 import { pull } from "../src/pull/pull.ts";
 import { DownloadManager } from "../src/pull/download_manager.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
@@ -29,41 +30,28 @@ function tugPull(dir: string, reference: string): Promise<Deno.CommandOutput> {
 }
 
 Deno.test("two tug pull processes of the same image into the same store both succeed and leave it sound", async () => {
-  const { registry, images } = await sharedRegistry();
-  await using proxy = await startFaultProxy({ upstream: registry.url });
-  const dir = await Deno.makeTempDir({ prefix: "tug-race-" });
-  try {
-    const image = images.large;
-    const layer = image.layers[0];
-    const reference = `${proxy.host}/${image.repository}:${image.tag}`;
-    // Slow enough (about 1.5 s per copy) that the two downloads overlap whatever the start-up times.
-    proxy.addRule({
-      match: layer.digest,
-      fault: { kind: "throttle", bytesPerSecond: 48 * MiB },
-      times: Infinity,
-    });
-    const [a, b] = await Promise.all([tugPull(dir, reference), tugPull(dir, reference)]);
-    const decoder = new TextDecoder();
-    assertEquals(a.code, 0, decoder.decode(a.stderr));
-    assertEquals(b.code, 0, decoder.decode(b.stderr));
-    assertEquals(decoder.decode(a.stdout).trim(), reference);
-    assertEquals(decoder.decode(b.stdout).trim(), reference);
+  // Slow enough (about 1.5 s per copy) that the two downloads overlap whatever the start-up times.
+  await using slow = await slowLargeLayer(48 * MiB, "tug-race-");
+  const { proxy, dir, image, layer, reference } = slow;
+  const [a, b] = await Promise.all([tugPull(dir, reference), tugPull(dir, reference)]);
+  const decoder = new TextDecoder();
+  assertEquals(a.code, 0, decoder.decode(a.stderr));
+  assertEquals(b.code, 0, decoder.decode(b.stderr));
+  assertEquals(decoder.decode(a.stdout).trim(), reference);
+  assertEquals(decoder.decode(b.stdout).trim(), reference);
 
-    // They did race: both downloaded the layer, at the same time.
-    const gets = proxy.requests(layer.digest);
-    assertEquals(gets.length, 2);
-    assert(gets[1].startedAt < gets[0].endedAt!, "the two layer downloads overlapped");
+  // They did race: both downloaded the layer, at the same time.
+  const gets = proxy.requests(layer.digest);
+  assertEquals(gets.length, 2);
+  assert(gets[1].startedAt < gets[0].endedAt!, "the two layer downloads overlapped");
 
-    const store = await OciLayoutStore.open(dir, { fsync: false });
-    const report = await verifyStore(store);
-    assertEquals(report.sound, true);
-    assertEquals(report.temp, []);
-    const names = (await store.references.list()).map((r) => r.name).sort();
-    assertEquals(names, [reference, `${proxy.host}/${image.repository}@${image.manifestDigest}`].sort());
-    assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const store = await OciLayoutStore.open(dir, { fsync: false });
+  const report = await verifyStore(store);
+  assertEquals(report.sound, true);
+  assertEquals(report.temp, []);
+  const names = (await store.references.list()).map((r) => r.name).sort();
+  assertEquals(names, [reference, `${proxy.host}/${image.repository}@${image.manifestDigest}`].sort());
+  assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
 });
 
 Deno.test("ten pulls of different images in one process share one DownloadManager's limit", async () => {
