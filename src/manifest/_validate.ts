@@ -28,6 +28,22 @@ export function describe(value: unknown): string {
   return `${typeof value} ${text.length > 80 ? text.slice(0, 77) + "..." : text}`;
 }
 
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Refuses a document of more than `max` bytes with TugError MANIFEST_TOO_LARGE before it is decoded (the
+ * 4 MiB cap on manifests and configs); `what` names the document (`manifest "x"`).
+ */
+export function checkDocumentSize(bytes: Uint8Array, max: number, what: string): void {
+  if (bytes.byteLength > max) {
+    const mib = max / 1048576;
+    throw new TugError(
+      "MANIFEST_TOO_LARGE",
+      `Cannot read ${what}: it is ${bytes.byteLength} bytes, more than the ${max} (${mib} MiB) tug accepts`,
+    );
+  }
+}
+
 /** Throws the domain error for one document; `what` names the document (`manifest "x"`). */
 export class Checker {
   readonly #code: TugErrorCode;
@@ -40,6 +56,18 @@ export class Checker {
 
   fail(message: string, cause?: unknown): never {
     throw new TugError(this.#code, `Invalid ${this.#what}: ${message}`, { cause });
+  }
+
+  /** Decodes `bytes` (strict UTF-8) as a JSON object; `where` prefixes the failure (`the signed payload: `). */
+  jsonObject(bytes: Uint8Array, where = ""): Record<string, unknown> {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(decoder.decode(bytes));
+    } catch (err) {
+      this.fail(`${where}not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
+    }
+    if (!isObject(doc)) this.fail(`${where}expected a JSON object, got ${describe(doc)}`);
+    return doc;
   }
 
   string(value: unknown, field: string, { optional = false, nonEmpty = false } = {}): void {

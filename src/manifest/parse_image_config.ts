@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { TugError } from "../errors.ts";
-import { Checker, describe, isObject } from "./_validate.ts";
+import { checkDocumentSize, Checker, describe, isObject } from "./_validate.ts";
 import { MAX_MANIFEST_SIZE } from "./parse_manifest.ts";
 import type { ImageConfig } from "./types.ts";
 
@@ -14,8 +13,6 @@ export interface ParseImageConfigOptions {
   /** What the bytes are, for error messages: usually the config's digest. */
   source?: string;
 }
-
-const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * Parses and validates an image configuration, capped at the manifest limit (4 MiB).
@@ -49,20 +46,9 @@ export function parseImageConfig(bytes: Uint8Array, options: ParseImageConfigOpt
   const what = options.source === undefined
     ? "image config"
     : `image config ${JSON.stringify(options.source)}`;
-  if (bytes.byteLength > MAX_MANIFEST_SIZE) {
-    throw new TugError(
-      "MANIFEST_TOO_LARGE",
-      `Cannot read ${what}: it is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_SIZE} (4 MiB) tug accepts`,
-    );
-  }
+  checkDocumentSize(bytes, MAX_MANIFEST_SIZE, what);
   const check: Checker = new Checker("CONFIG_INVALID", what);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    check.fail(`not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
-  }
-  if (!isObject(doc)) check.fail(`expected a JSON object, got ${describe(doc)}`);
+  const doc = check.jsonObject(bytes);
 
   check.string(doc.os, "os", { nonEmpty: true });
   check.string(doc.architecture, "architecture", { nonEmpty: true });

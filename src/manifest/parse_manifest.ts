@@ -5,7 +5,7 @@
  * @module
  */
 import { TugError } from "../errors.ts";
-import { Checker, describe, isObject } from "./_validate.ts";
+import { checkDocumentSize, Checker, describe } from "./_validate.ts";
 import {
   isIndexMediaType,
   isManifestMediaType,
@@ -67,8 +67,6 @@ function knownManifestType(contentType: string | undefined): string | undefined 
   return undefined;
 }
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * Parses and validates an image manifest or index.
  *
@@ -112,21 +110,10 @@ export function parseManifest(bytes: Uint8Array, options: ParseManifestOptions =
     throw new TypeError(`parseManifest() expects a Uint8Array, got ${describe(bytes)}`);
   }
   const what = options.source === undefined ? "manifest" : `manifest ${JSON.stringify(options.source)}`;
-  if (bytes.byteLength > MAX_MANIFEST_SIZE) {
-    throw new TugError(
-      "MANIFEST_TOO_LARGE",
-      `Cannot read ${what}: it is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_SIZE} (4 MiB) tug accepts`,
-    );
-  }
+  checkDocumentSize(bytes, MAX_MANIFEST_SIZE, what);
   const check: Checker = new Checker("MANIFEST_INVALID", what);
 
-  let doc: unknown;
-  try {
-    doc = JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    check.fail(`not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
-  }
-  if (!isObject(doc)) check.fail(`expected a JSON object, got ${describe(doc)}`);
+  const doc = check.jsonObject(bytes);
 
   const bodyType = doc.mediaType;
   if (bodyType !== undefined && typeof bodyType !== "string") {

@@ -8,8 +8,7 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
-import { Checker, describe, isDigest, isObject } from "./_validate.ts";
+import { checkDocumentSize, Checker, describe, isDigest, isObject } from "./_validate.ts";
 import { isSchema1MediaType } from "./media_types.ts";
 import { MAX_MANIFEST_SIZE } from "./parse_manifest.ts";
 
@@ -130,17 +129,12 @@ export function parseSchema1Manifest(
   const what = options.source === undefined
     ? "schema 1 manifest"
     : `schema 1 manifest ${JSON.stringify(options.source)}`;
-  if (bytes.byteLength > MAX_MANIFEST_SIZE) {
-    throw new TugError(
-      "MANIFEST_TOO_LARGE",
-      `Cannot read ${what}: it is ${bytes.byteLength} bytes, more than the ${MAX_MANIFEST_SIZE} (4 MiB) tug accepts`,
-    );
-  }
+  checkDocumentSize(bytes, MAX_MANIFEST_SIZE, what);
   const check: Checker = new Checker("MANIFEST_INVALID", what);
-  const outer = parseJson(check, bytes, "");
+  const outer = check.jsonObject(bytes);
   const signed = outer.signatures !== undefined;
   const canonical = signed ? canonicalPayload(check, bytes, outer.signatures) : bytes;
-  const doc = signed ? parseJson(check, canonical, "the signed payload: ") : outer;
+  const doc = signed ? check.jsonObject(canonical, "the signed payload: ") : outer;
 
   // moby verifySchema1Manifest.
   if (doc.schemaVersion !== 1) check.fail(`unsupported schema version ${describe(doc.schemaVersion)}`);
@@ -221,17 +215,6 @@ export function parseSchema1Manifest(
     canonical,
     bytes,
   };
-}
-
-function parseJson(check: Checker, bytes: Uint8Array, where: string): Record<string, unknown> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(decoder.decode(bytes));
-  } catch (err) {
-    check.fail(`${where}not valid JSON (${err instanceof Error ? err.message : String(err)})`, err);
-  }
-  if (!isObject(doc)) check.fail(`${where}expected a JSON object, got ${describe(doc)}`);
-  return doc;
 }
 
 // libtrust's ParsePrettySignature: every signature's protected header must agree on formatLength and
