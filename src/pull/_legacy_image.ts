@@ -14,7 +14,6 @@ import {
   MEDIA_TYPE_OCI_LAYER_GZIP,
   MEDIA_TYPE_OCI_MANIFEST,
 } from "../manifest/media_types.ts";
-import type { Store } from "../store/types.ts";
 
 type History = NonNullable<ImageConfig["history"]>[number];
 
@@ -202,24 +201,6 @@ export async function buildLegacyImage(
     size: manifestBytes.length,
   };
   return { configBytes, config, manifestBytes, manifest, layers };
-}
-
-/** Writes small, already-hashed bytes (a config or a manifest) unless the store has them; true when written. */
-export async function putSmallBlob(
-  store: Store,
-  descriptor: Descriptor,
-  bytes: Uint8Array,
-): Promise<boolean> {
-  if ((await store.blobs.stat(descriptor.digest))?.size === bytes.length) return false;
-  const writer = await store.blobs.writer({ digest: descriptor.digest, size: bytes.length });
-  try {
-    await writer.write(bytes);
-    await writer.commit();
-  } catch (err) {
-    await writer.abort().catch(() => {});
-    throw err;
-  }
-  return true;
 }
 
 /**

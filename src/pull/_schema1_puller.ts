@@ -13,13 +13,8 @@ import type { Reference } from "../reference/reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
 import type { PullOptions, PullResult } from "./pull.ts";
-import {
-  buildLegacyImage,
-  hashLayer,
-  layerMediaType,
-  type LegacyEntry,
-  putSmallBlob,
-} from "./_legacy_image.ts";
+import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
+import { putSmallBlob } from "./_small_blob.ts";
 
 /** Pulls an image whose manifest came back as schema 1; `top` is the manifest as fetched. */
 export async function pullSchema1(

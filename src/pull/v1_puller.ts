@@ -36,9 +36,9 @@ import {
   hashLayer,
   layerMediaType,
   type LegacyEntry,
-  putSmallBlob,
   resumableBody,
 } from "./_legacy_image.ts";
+import { putSmallBlob } from "./_small_blob.ts";
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 const V1_ID = /^[a-f0-9]{64}$/;

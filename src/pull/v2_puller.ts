@@ -30,6 +30,7 @@ import { continueOnError, FallbackError, ImageConfigPullError } from "./fallback
 import type { PullOptions, PullResult } from "./pull.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./_schema1_puller.ts";
+import { writeSmallBlob } from "./_small_blob.ts";
 
 // Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
 const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
@@ -277,7 +278,7 @@ async function pullRepository(
   // 3. Commit: blobs are in; now the manifests, then the references.
   for (const { descriptor, bytes } of manifestsToStore) {
     if (!(await store.blobs.stat(descriptor.digest))) {
-      await putBytes(store, descriptor, bytes);
+      await writeSmallBlob(store, descriptor, bytes);
       downloaded = true;
     }
   }
@@ -372,17 +373,6 @@ async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Ar
   }
   const stream = await store.blobs.get(descriptor.digest);
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-async function putBytes(store: Store, descriptor: Descriptor, bytes: Uint8Array): Promise<void> {
-  const writer = await store.blobs.writer({ digest: descriptor.digest, size: bytes.length });
-  try {
-    await writer.write(bytes);
-    await writer.commit();
-  } catch (err) {
-    await writer.abort().catch(() => {});
-    throw err;
-  }
 }
 
 async function verifyManifestDigest(
