@@ -13,15 +13,15 @@ import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } fro
 import { MANIFEST_ACCEPT } from "../manifest/mod.ts";
 import { parseManifest } from "../manifest/mod.ts";
 import { parseImageConfig } from "../manifest/mod.ts";
-import { normalizePlatform, parsePlatform } from "../manifest/mod.ts";
 import { selectManifest } from "../manifest/mod.ts";
 import { lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
-import { RegistryClient } from "../registry/registry_client.ts";
+import type { RegistryClient } from "../registry/registry_client.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { continueOnError } from "./fallback_error.ts";
 import { translatePullError } from "./translate_pull_error.ts";
+import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 /** Options for {@linkcode inspectRemote}. */
 export interface InspectRemoteOptions extends RegistryConfig {
@@ -70,13 +70,7 @@ export async function inspectRemote(
     : parsed;
   let lastErr: Error | undefined;
   for (const endpoint of lookupEndpoints(ref.domain!, { ...options, legacyRegistry: false })) {
-    const client = new RegistryClient({
-      registry: endpoint.url,
-      repository: ref.path,
-      fetch: options.fetch,
-      credentials: options.credentials,
-      userAgent: options.userAgent,
-    });
+    const client = endpointClient(endpoint, ref, options);
     // Ping first, as the puller does: an endpoint that cannot be reached (https on a plain-http registry)
     // falls through to the next one at once instead of going through the manifest request's retries.
     try {
@@ -127,12 +121,7 @@ async function inspectFrom(
   let manifest: ImageManifest;
   if (top.parsed.kind === "index") {
     index = top.parsed.index;
-    const wanted = options.platform === undefined
-      ? normalizePlatform({ os: "linux", architecture: "amd64" })
-      : normalizePlatform(
-        typeof options.platform === "string" ? parsePlatform(options.platform) : options.platform,
-      );
-    manifestDescriptor = selectManifest(index, wanted);
+    manifestDescriptor = selectManifest(index, wantedPlatform(options.platform));
     const child = await fetchVerified(manifestDescriptor.digest, manifestDescriptor.digest);
     if (child.parsed.kind !== "manifest") {
       throw new TugError("MANIFEST_INVALID", `Index ${top.digest} of ${ref.familiar} nests another index`);

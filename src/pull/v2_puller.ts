@@ -17,10 +17,9 @@ import {
 import { type ParsedManifest, parseManifest } from "../manifest/mod.ts";
 import { checkImageConfigMediaType } from "../manifest/mod.ts";
 import { parseImageConfig } from "../manifest/mod.ts";
-import { normalizePlatform, parsePlatform } from "../manifest/mod.ts";
 import { selectManifest } from "../manifest/mod.ts";
 import type { Store } from "../store/types.ts";
-import { RegistryClient } from "../registry/registry_client.ts";
+import type { RegistryClient } from "../registry/registry_client.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 import type { Reference } from "../reference/reference.ts";
 import { parseReference } from "../reference/parse_reference.ts";
@@ -31,6 +30,7 @@ import type { PullOptions, PullResult } from "./pull.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./_schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
+import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 // Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
 const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
@@ -158,14 +158,7 @@ async function withV2Endpoint<T>(
   body: (client: RegistryClient, confirmV2: () => void) => Promise<T>,
 ): Promise<T> {
   const { signal } = options;
-  const client = new RegistryClient({
-    registry: endpoint.url,
-    repository: ref.path,
-    fetch: options.fetch,
-    credentials: options.credentials,
-    userAgent: options.userAgent,
-    retry: options.retry,
-  });
+  const client = endpointClient(endpoint, ref, options);
 
   // 1. Ping: a transport failure here always falls back; the version header confirms v2. Any HTTP
   //    answer (even an error status) counts as a working transport, as Docker's PingV2Registry.
@@ -401,11 +394,6 @@ async function verifyManifestDigest(
     );
   }
   return actual;
-}
-
-function wantedPlatform(platform: Platform | string | undefined): Platform {
-  if (platform === undefined) return normalizePlatform({ os: "linux", architecture: "amd64" });
-  return normalizePlatform(typeof platform === "string" ? parsePlatform(platform) : platform);
 }
 
 /** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
