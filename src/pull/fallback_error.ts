@@ -8,6 +8,7 @@
  */
 
 import { TugError } from "../errors.ts";
+import { REGISTRY_ERROR_CODES } from "../registry/_error_body.ts";
 
 /**
  * Wraps an error that lets the pull move on to the next endpoint.
@@ -73,24 +74,6 @@ export interface ContinueOnErrorOptions {
   layer?: boolean;
 }
 
-/** Registry error codes (the distribution spec's `errcode.Error`): they fall back only from a mirror. */
-const REGISTRY_CODES: ReadonlySet<string> = new Set([
-  "DENIED",
-  "TOOMANYREQUESTS",
-  "UNKNOWN",
-  "UNSUPPORTED",
-  "BLOB_UNKNOWN",
-  "BLOB_UPLOAD_INVALID",
-  "BLOB_UPLOAD_UNKNOWN",
-  "DIGEST_INVALID",
-  "MANIFEST_BLOB_UNKNOWN",
-  "MANIFEST_INVALID",
-  "MANIFEST_UNVERIFIED",
-  "NAME_INVALID",
-  "SIZE_INVALID",
-  "TAG_INVALID",
-]);
-
 /** Layer errors Docker's `retryOnError` wraps in `xfer.DoNotRetry` (distribution/errors.go). */
 const DO_NOT_RETRY_CODES: ReadonlySet<string> = new Set([
   "UNAUTHORIZED",
@@ -148,7 +131,8 @@ export function continueOnError(
       case "CONFIG_INVALID":
         return mirror;
     }
-    if (REGISTRY_CODES.has(err.code) && isRegistryAnswer(err)) return mirror;
+    // Any other registry code (the distribution spec's `errcode.Error`) falls back only from a mirror.
+    if (REGISTRY_ERROR_CODES.has(err.code) && isRegistryAnswer(err)) return mirror;
   }
   // Docker's catch-all: a plain error falls back; running out of disk space would fail anywhere.
   return !isNoSpace(err);

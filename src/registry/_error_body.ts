@@ -6,10 +6,35 @@
  * @module
  */
 
+import type { TugErrorCode } from "../errors.ts";
 import { readLimited } from "./_read_limited.ts";
 
 /** Error bodies are small; a registry that sends more than this is not sending an error body. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
+
+/**
+ * The distribution spec's error codes (`errcode`), which tug's error union carries under the same name.
+ * Shared with the pull loop's `continueOnError`, which tells a registry's answer from other failures by them.
+ */
+export const REGISTRY_ERROR_CODES: ReadonlySet<string> = new Set<TugErrorCode>([
+  "BLOB_UNKNOWN",
+  "BLOB_UPLOAD_INVALID",
+  "BLOB_UPLOAD_UNKNOWN",
+  "DIGEST_INVALID",
+  "MANIFEST_BLOB_UNKNOWN",
+  "MANIFEST_INVALID",
+  "MANIFEST_UNKNOWN",
+  "MANIFEST_UNVERIFIED",
+  "NAME_INVALID",
+  "NAME_UNKNOWN",
+  "SIZE_INVALID",
+  "TAG_INVALID",
+  "UNAUTHORIZED",
+  "DENIED",
+  "UNSUPPORTED",
+  "TOOMANYREQUESTS",
+  "UNKNOWN",
+]);
 
 /** One entry of a registry's error body. */
 export interface RegistryErrorEntry {

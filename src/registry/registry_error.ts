@@ -7,7 +7,7 @@
  */
 
 import { TugError, type TugErrorCode } from "../errors.ts";
-import { attemptsMade, readErrorBody, type RegistryErrorEntry } from "./_error_body.ts";
+import { attemptsMade, readErrorBody, REGISTRY_ERROR_CODES, type RegistryErrorEntry } from "./_error_body.ts";
 
 export type { RegistryErrorEntry } from "./_error_body.ts";
 
@@ -28,27 +28,6 @@ export interface RegistryErrorContext {
   /** The code of a 404 without an error body: `MANIFEST_UNKNOWN` for manifests, … (default `NAME_UNKNOWN`). */
   notFound?: TugErrorCode;
 }
-
-// The distribution spec's codes that tug's error union carries under the same name.
-const KNOWN_CODES: ReadonlySet<string> = new Set<TugErrorCode>([
-  "BLOB_UNKNOWN",
-  "BLOB_UPLOAD_INVALID",
-  "BLOB_UPLOAD_UNKNOWN",
-  "DIGEST_INVALID",
-  "MANIFEST_BLOB_UNKNOWN",
-  "MANIFEST_INVALID",
-  "MANIFEST_UNKNOWN",
-  "MANIFEST_UNVERIFIED",
-  "NAME_INVALID",
-  "NAME_UNKNOWN",
-  "SIZE_INVALID",
-  "TAG_INVALID",
-  "UNAUTHORIZED",
-  "DENIED",
-  "UNSUPPORTED",
-  "TOOMANYREQUESTS",
-  "UNKNOWN",
-]);
 
 /** The code for a response without a usable error body. */
 function codeForStatus(status: number, notFound: TugErrorCode): TugErrorCode {
@@ -95,7 +74,7 @@ export async function registryError(response: Response, context: RegistryErrorCo
   let code: TugErrorCode;
   let what: string;
   if (errors.length > 0) {
-    code = KNOWN_CODES.has(errors[0].code) ? errors[0].code as TugErrorCode : "UNKNOWN";
+    code = REGISTRY_ERROR_CODES.has(errors[0].code) ? errors[0].code as TugErrorCode : "UNKNOWN";
     what = `${status} ${errors.map((e) => `${e.code}${e.message ? ` (${e.message})` : ""}`).join(", ")}`;
   } else {
     code = codeForStatus(status, context.notFound ?? "NAME_UNKNOWN");
