@@ -312,6 +312,16 @@ export function createProxy(options: ProxyOptions): Hono {
       userAgent,
     });
 
+  /** The upstream's fetch with auth, retries and user agent, for requests the RegistryClient does not make. */
+  const transportFor = (target: Target, caller: Caller) =>
+    createRegistryFetch({
+      fetch: target.upstream.fetch,
+      ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
+      tokenCache: tokenCacheFor(target.upstream, caller),
+      retry,
+      userAgent,
+    });
+
   /** Records an upstream refusal (the grant is dropped) and turns the error into the client's answer. */
   const refused = (err: unknown, request: Request, target: Target, caller: Caller): Response => {
     const status = statusOf(err);
@@ -683,13 +693,7 @@ export function createProxy(options: ProxyOptions): Hono {
 
   /** HEAD of a blob upstream with the caller's credentials: its size, or a TugError. */
   const headBlob = async (target: Target, caller: Caller, digest: string): Promise<{ size: number }> => {
-    const transport = createRegistryFetch({
-      fetch: target.upstream.fetch,
-      ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
-      tokenCache: tokenCacheFor(target.upstream, caller),
-      retry,
-      userAgent,
-    });
+    const transport = transportFor(target, caller);
     const response = await transport(
       new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, { method: "HEAD" }),
     );
@@ -710,13 +714,7 @@ export function createProxy(options: ProxyOptions): Hono {
 
   /** Relays a range request upstream (206 as it comes), with the caller's credentials. */
   const forwardRange = async (request: Request, target: Target, caller: Caller, digest: string) => {
-    const transport = createRegistryFetch({
-      fetch: target.upstream.fetch,
-      ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
-      tokenCache: tokenCacheFor(target.upstream, caller),
-      retry,
-      userAgent,
-    });
+    const transport = transportFor(target, caller);
     let response: Response;
     try {
       response = await transport(
