@@ -2,10 +2,10 @@
 // pulling a mix of cached and uncached manifests and blobs, including one 67 MiB layer that is not cached
 // yet. Every byte is checked against its digest; the proxy's peak resident memory is read from /proc.
 import { assert, assertEquals } from "./_assert.ts";
+import { memory, startTugServe } from "./_tug_serve.ts";
 import { buildImage, type BuiltImage, pushImage, sharedRegistry } from "./harness/mod.ts";
 import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 
-const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const CLIENTS = 200;
 const verbose = Deno.env.get("TUG_TEST_VERBOSE") === "1";
@@ -14,20 +14,6 @@ function randomBytes(length: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
   return out;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Peak and current resident memory of a process, in bytes (Linux /proc). */
-async function memory(pid: number): Promise<{ peak: number; now: number }> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { peak: kb("VmHWM"), now: kb("VmRSS") };
 }
 
 /** GETs `path` from the proxy and checks the body hashes to `digest`; returns the bytes read. */
@@ -63,114 +49,67 @@ Deno.test("tug serve answers 200 concurrent clients, cached and uncached: zero w
     })));
   await Promise.all(built.map((image, n) => pushImage(registry, `faults/load${n}`, image, "v1")));
 
-  const dir = await Deno.makeTempDir({ prefix: "tug-load-" });
-  const port = freePort();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-check",
-      MAIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      dir,
-      "--upstream",
-      `local=${registry.url}`,
-      "--default-upstream",
-      "local",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    // Ready when /healthz answers (bounded: 30 s).
-    for (let i = 0;; i++) {
-      try {
-        const res = await fetch(`${base}/healthz`);
-        await res.body?.cancel();
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      assert(i < 300, "tug serve did not start within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  await using serve = await startTugServe(registry.url, "tug-load-");
+  const { server, base } = serve;
 
-    // Each client fetches one image: manifest, config, layers (or the big layer alone).
-    type Job = Array<{ path: string; digest: string; accept?: string }>;
-    const imageJob = (repo: string, image: BuiltImage): Job => [
-      { path: `/v2/${repo}/manifests/v1`, digest: image.manifestDigest, accept: image.manifestMediaType },
-      { path: `/v2/${repo}/blobs/${image.config.digest}`, digest: image.config.digest },
-      ...image.layers.map((l) => ({ path: `/v2/${repo}/blobs/${l.digest}`, digest: l.digest })),
-    ];
-    // Half the images are cached before the load starts; the other half and the big layer are not.
-    for (let n = 0; n < 4; n++) {
-      for (const step of imageJob(`faults/load${n}`, built[n])) {
-        await fetchVerified(base, step.path, step.digest, step.accept);
-      }
+  // Each client fetches one image: manifest, config, layers (or the big layer alone).
+  type Job = Array<{ path: string; digest: string; accept?: string }>;
+  const imageJob = (repo: string, image: BuiltImage): Job => [
+    { path: `/v2/${repo}/manifests/v1`, digest: image.manifestDigest, accept: image.manifestMediaType },
+    { path: `/v2/${repo}/blobs/${image.config.digest}`, digest: image.config.digest },
+    ...image.layers.map((l) => ({ path: `/v2/${repo}/blobs/${l.digest}`, digest: l.digest })),
+  ];
+  // Half the images are cached before the load starts; the other half and the big layer are not.
+  for (let n = 0; n < 4; n++) {
+    for (const step of imageJob(`faults/load${n}`, built[n])) {
+      await fetchVerified(base, step.path, step.digest, step.accept);
     }
-    const large = images.large.layers[0];
-    const jobs: Job[] = Array.from(
-      { length: CLIENTS },
-      (_, i) =>
-        i % 20 === 0
-          ? [{ path: `/v2/${images.large.repository}/blobs/${large.digest}`, digest: large.digest }]
-          : imageJob(`faults/load${i % 8}`, built[i % 8]),
-    );
-
-    const before = await memory(server.pid);
-    let peakDuring = 0;
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        peakDuring = Math.max(peakDuring, (await memory(server.pid)).now);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
-    const started = performance.now();
-    const results = await Promise.allSettled(jobs.map(async (job) => {
-      let bytes = 0;
-      for (const step of job) bytes += await fetchVerified(base, step.path, step.digest, step.accept);
-      return bytes;
-    }));
-    const elapsed = performance.now() - started;
-    sampling = false;
-    await sampler;
-
-    const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    assertEquals(failures.map((f) => String(f.reason)), [], "zero errors and zero wrong bytes");
-    const total = results.reduce((n, r) => n + (r as PromiseFulfilledResult<number>).value, 0);
-    const { peak } = await memory(server.pid);
-    if (verbose) {
-      console.log(
-        `${CLIENTS} clients, ${(total / MiB).toFixed(0)} MiB verified in ${(elapsed / 1000).toFixed(1)} s; ` +
-          `proxy RSS peak ${(peak / MiB).toFixed(0)} MiB (sampled during load ${
-            (peakDuring / MiB).toFixed(0)
-          } MiB; ${(before.now / MiB).toFixed(0)} MiB before the load)`,
-      );
-    }
-    assert(elapsed < 120_000, `the load took ${elapsed} ms`);
-    // The 67 MiB layer went to 10 clients at once: a proxy that buffered it per client would need
-    // more than 670 MiB. The fill keeps an 8 MiB window (older bytes are read back from the store), so
-    // the growth is mostly chunks V8 has not collected yet (it lets ~64 MiB pile up): measured 208–235 MiB
-    // peak from ~80 MiB idle (245–277 MiB when a fill kept the whole layer). test/proxy_fill_window_test.ts
-    // shows the growth does not follow the blob's size.
-    assert(peak < 320 * MiB, `proxy peak RSS ${(peak / MiB).toFixed(0)} MiB`);
-  } finally {
-    server.kill("SIGTERM");
-    const status = await Promise.race([
-      server.status,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000)),
-    ]);
-    if (status === undefined) {
-      server.kill("SIGKILL");
-      await server.status;
-    }
-    await server.stderr.cancel();
-    await Deno.remove(dir, { recursive: true });
   }
+  const large = images.large.layers[0];
+  const jobs: Job[] = Array.from(
+    { length: CLIENTS },
+    (_, i) =>
+      i % 20 === 0
+        ? [{ path: `/v2/${images.large.repository}/blobs/${large.digest}`, digest: large.digest }]
+        : imageJob(`faults/load${i % 8}`, built[i % 8]),
+  );
+
+  const before = await memory(server.pid);
+  let peakDuring = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakDuring = Math.max(peakDuring, (await memory(server.pid)).now);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const started = performance.now();
+  const results = await Promise.allSettled(jobs.map(async (job) => {
+    let bytes = 0;
+    for (const step of job) bytes += await fetchVerified(base, step.path, step.digest, step.accept);
+    return bytes;
+  }));
+  const elapsed = performance.now() - started;
+  sampling = false;
+  await sampler;
+
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  assertEquals(failures.map((f) => String(f.reason)), [], "zero errors and zero wrong bytes");
+  const total = results.reduce((n, r) => n + (r as PromiseFulfilledResult<number>).value, 0);
+  const { peak } = await memory(server.pid);
+  if (verbose) {
+    console.log(
+      `${CLIENTS} clients, ${(total / MiB).toFixed(0)} MiB verified in ${(elapsed / 1000).toFixed(1)} s; ` +
+        `proxy RSS peak ${(peak / MiB).toFixed(0)} MiB (sampled during load ${
+          (peakDuring / MiB).toFixed(0)
+        } MiB; ${(before.now / MiB).toFixed(0)} MiB before the load)`,
+    );
+  }
+  assert(elapsed < 120_000, `the load took ${elapsed} ms`);
+  // The 67 MiB layer went to 10 clients at once: a proxy that buffered it per client would need
+  // more than 670 MiB. The fill keeps an 8 MiB window (older bytes are read back from the store), so
+  // the growth is mostly chunks V8 has not collected yet (it lets ~64 MiB pile up): measured 208–235 MiB
+  // peak from ~80 MiB idle (245–277 MiB when a fill kept the whole layer). test/proxy_fill_window_test.ts
+  // shows the growth does not follow the blob's size.
+  assert(peak < 320 * MiB, `proxy peak RSS ${(peak / MiB).toFixed(0)} MiB`);
 });

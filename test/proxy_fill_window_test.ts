@@ -3,12 +3,12 @@
 // (an OCI layout on disk here), while the upstream is read once and never waits for a client. The last test
 // measures the resident memory of `tug serve` (its own process) filling a 256 MiB blob for 10 clients.
 import { assert, assertEquals } from "./_assert.ts";
+import { memory, startTugServe } from "./_tug_serve.ts";
 import { pushBlob, sharedRegistry, startRegistry } from "./harness/mod.ts";
 import { bytesOf, countRequests, startProxy, waitForBlob } from "./_proxy_helpers.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
 import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 
-const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const verbose = Deno.env.get("TUG_TEST_VERBOSE") === "1";
 
@@ -204,20 +204,6 @@ Deno.test("createProxy() does not hold a fast client back for a slow one, and th
   }
 });
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Peak and current resident memory of a process, in bytes (Linux /proc). */
-async function memory(pid: number): Promise<{ peak: number; now: number }> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
-  return { peak: kb("VmHWM"), now: kb("VmRSS") };
-}
-
 // Why 384 MiB and not the 64 MiB fixture: V8 frees the upstream's chunks (external memory) only when a
 // GC runs, and it lets about 64 MiB of such garbage pile up before it starts one, so the proxy's RSS grows
 // by 100–190 MiB while it streams a blob to 10 clients, whatever the blob's size (measured: the same for
@@ -241,84 +227,38 @@ Deno.test("tug serve fills a 384 MiB blob for 10 concurrent cold clients in far 
   await pushBlob(registry, "tug/bigfill", { digest, bytes });
   bytes = undefined;
 
-  const dir = await Deno.makeTempDir({ prefix: "tug-fill-rss-" });
-  const port = freePort();
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-check",
-      MAIN,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--store",
-      dir,
-      "--upstream",
-      `local=${registry.url}`,
-      "--default-upstream",
-      "local",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    for (let i = 0;; i++) {
-      try {
-        const res = await fetch(`${base}/healthz`);
-        await res.body?.cancel();
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      assert(i < 300, "tug serve did not start within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const idle = await memory(server.pid);
-    const before = await registry.accessLog();
-    const url = `${base}/v2/tug/bigfill/blobs/${digest}`;
-    const started = performance.now();
-    const results = await Promise.all(Array.from({ length: 10 }, async () => {
-      const res = await fetch(url, { signal: AbortSignal.timeout(300_000) });
-      assertEquals(res.status, 200);
-      return await hashBody(res.body!);
-    }));
-    const elapsed = performance.now() - started;
-    for (const r of results) assertEquals(r, { digest, bytes: BIG });
-    const { peak } = await memory(server.pid);
-    const log = (await registry.accessLog()).slice(before.length);
-    assertEquals(countRequests(log, "GET", `/blobs/${digest}`), 1);
-    const growth = peak - idle.now;
-    if (verbose) {
-      console.log(
-        `10 cold clients of a ${BIG / MiB} MiB blob in ${(elapsed / 1000).toFixed(1)} s: proxy RSS peak ` +
-          `${(peak / MiB).toFixed(0)} MiB, ${(idle.now / MiB).toFixed(0)} MiB idle, growth ${
-            (growth / MiB).toFixed(0)
-          } MiB`,
-      );
-    }
-    // A fill that kept the blob would grow by more than 384 MiB. With the 8 MiB window the growth is
-    // V8's uncollected chunks (about 64 MiB before it collects), the window, the 1 MiB write buffer, the
-    // shared read-back blocks (8 × 1 MiB) and each connection's buffers: measured 100–190 MiB, on a
-    // 2-core machine shared with other work. Two thirds of the blob leaves room for a slower GC and
-    // still fails for any fill that holds the blob.
-    assert(
-      growth < BIG * 2 / 3,
-      `proxy RSS grew by ${(growth / MiB).toFixed(0)} MiB for a ${BIG / MiB} MiB blob`,
+  await using serve = await startTugServe(registry.url, "tug-fill-rss-");
+  const { server, base } = serve;
+  const idle = await memory(server.pid);
+  const before = await registry.accessLog();
+  const url = `${base}/v2/tug/bigfill/blobs/${digest}`;
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: 10 }, async () => {
+    const res = await fetch(url, { signal: AbortSignal.timeout(300_000) });
+    assertEquals(res.status, 200);
+    return await hashBody(res.body!);
+  }));
+  const elapsed = performance.now() - started;
+  for (const r of results) assertEquals(r, { digest, bytes: BIG });
+  const { peak } = await memory(server.pid);
+  const log = (await registry.accessLog()).slice(before.length);
+  assertEquals(countRequests(log, "GET", `/blobs/${digest}`), 1);
+  const growth = peak - idle.now;
+  if (verbose) {
+    console.log(
+      `10 cold clients of a ${BIG / MiB} MiB blob in ${(elapsed / 1000).toFixed(1)} s: proxy RSS peak ` +
+        `${(peak / MiB).toFixed(0)} MiB, ${(idle.now / MiB).toFixed(0)} MiB idle, growth ${
+          (growth / MiB).toFixed(0)
+        } MiB`,
     );
-  } finally {
-    server.kill("SIGTERM");
-    const status = await Promise.race([
-      server.status,
-      new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000)),
-    ]);
-    if (status === undefined) {
-      server.kill("SIGKILL");
-      await server.status;
-    }
-    await server.stderr.cancel();
-    await Deno.remove(dir, { recursive: true });
   }
+  // A fill that kept the blob would grow by more than 384 MiB. With the 8 MiB window the growth is
+  // V8's uncollected chunks (about 64 MiB before it collects), the window, the 1 MiB write buffer, the
+  // shared read-back blocks (8 × 1 MiB) and each connection's buffers: measured 100–190 MiB, on a
+  // 2-core machine shared with other work. Two thirds of the blob leaves room for a slower GC and
+  // still fails for any fill that holds the blob.
+  assert(
+    growth < BIG * 2 / 3,
+    `proxy RSS grew by ${(growth / MiB).toFixed(0)} MiB for a ${BIG / MiB} MiB blob`,
+  );
 });
