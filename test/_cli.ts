@@ -4,6 +4,7 @@
  * @module
  */
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
+import { assertEquals } from "./_assert.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -52,6 +53,20 @@ export async function runTug(args: string[], options: RunTugOptions = {}): Promi
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs another program (skopeo, podman, umoci) and returns its stdout; fails the test when it exits non-zero. */
+export async function runTool(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(180_000),
+  }).output();
+  const dec = new TextDecoder();
+  assertEquals(out.code, 0, `${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout);
 }
 
 /** A throwaway store folder, removed on dispose. */

@@ -2,29 +2,11 @@
 // --root/--runroot folders, vfs driver, so the host's podman storage is never touched).
 import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
-import { MAIN, runTug } from "./_cli.ts";
+import { MAIN, runTool as run, runTug, tempDir } from "./_cli.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
 import { save } from "../adapters/fs/save.ts";
 import { readTar } from "../src/image/tar_reader.ts";
 import { TugError } from "../src/errors.ts";
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(180_000),
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, `${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
-  return dec.decode(out.stdout);
-}
-
-async function tempDir(prefix: string): Promise<{ dir: string } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix });
-  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
-}
 
 async function tug(...args: string[]): Promise<void> {
   const out = await runTug(args);

@@ -17,25 +17,7 @@ import { TugError } from "../src/errors.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
 import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 import { unpack } from "../adapters/fs/unpack.ts";
-import { runTug } from "./_cli.ts";
-
-async function run(cmd: string, args: string[]): Promise<string> {
-  const out = await new Deno.Command(cmd, {
-    args,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(180_000),
-  }).output();
-  const dec = new TextDecoder();
-  assertEquals(out.code, 0, `${cmd} ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
-  return dec.decode(out.stdout);
-}
-
-async function tempDir(prefix: string): Promise<{ dir: string } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix });
-  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
-}
+import { runTool as run, runTug, tempDir } from "./_cli.ts";
 
 async function sha256(path: string): Promise<string> {
   const file = await Deno.open(path);
