@@ -418,7 +418,9 @@ async function* iterate(
         // A read that failed or was cancelled keeps the buffer it was given: start a new one.
         if (buffer.bytes.buffer.byteLength === 0) buffer.bytes = new Uint8Array(READ_BUFFER);
         const bytes = buffer.bytes;
-        const { done, value } = await byob.read(new Uint8Array(bytes.buffer as ArrayBuffer, 0, bytes.buffer.byteLength));
+        const { done, value } = await byob.read(
+          new Uint8Array(bytes.buffer as ArrayBuffer, 0, bytes.buffer.byteLength),
+        );
         // A read transfers the buffer: keep the one it came back in for the next read.
         if (value) buffer.bytes = new Uint8Array(value.buffer);
         if (done) return;
