@@ -97,6 +97,8 @@ export interface PairResult {
   a: SideResult;
   b: SideResult;
   ratio: number;
+  /** min(a) / min(b): a second view when one side had a noisy run or two. */
+  ratioMin: number;
   target?: { max?: number; min?: number; text: string };
   met?: boolean;
   notes?: string[];
@@ -162,7 +164,13 @@ export async function runPair(
   for (const [k, samplesA] of as) {
     const A = side(a.label, samplesA);
     const B = side(b.label, bs.get(k) ?? []);
-    out.push({ name: k ? `${name} (${k})` : name, a: A, b: B, ratio: A.wall.median / B.wall.median });
+    out.push({
+      name: k ? `${name} (${k})` : name,
+      a: A,
+      b: B,
+      ratio: A.wall.median / B.wall.median,
+      ratioMin: A.wall.min / B.wall.min,
+    });
   }
   return out;
 }

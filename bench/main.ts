@@ -159,7 +159,10 @@ function print(result: PairResult): void {
   console.log(row(result.a));
   console.log(row(result.b));
   const verdict = result.met === undefined ? "" : result.met ? "  (target met)" : "  (target NOT met)";
-  console.log(`    ratio (median tug / median peer): ${result.ratio.toFixed(2)}${verdict}`);
+  console.log(
+    `    ratio (median tug / median peer): ${result.ratio.toFixed(2)}${verdict}; ` +
+      `of the minimums: ${result.ratioMin.toFixed(2)}`,
+  );
   if (result.target) console.log(`    target: ${result.target.text}`);
   for (const n of result.notes ?? []) console.log(`    ${n}`);
 }
