@@ -37,7 +37,7 @@ export async function timed(
   cmd: string,
   args: string[],
   options: { cwd?: string; env?: Record<string, string> } = {},
-): Promise<Sample> {
+): Promise<Sample & { stdout: string }> {
   const rssFile = await Deno.makeTempFile({ prefix: "tug-bench-rss-" });
   try {
     const started = performance.now();
@@ -55,7 +55,11 @@ export async function timed(
       throw new Error(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${err}`);
     }
     const kb = Number((await Deno.readTextFile(rssFile)).trim().split("\n").pop());
-    return { wall, rss: Number.isFinite(kb) ? kb * 1024 : undefined };
+    return {
+      wall,
+      rss: Number.isFinite(kb) ? kb * 1024 : undefined,
+      stdout: new TextDecoder().decode(out.stdout),
+    };
   } finally {
     await Deno.remove(rssFile).catch(() => {});
   }

@@ -23,6 +23,8 @@ export interface PairContext {
   repository: string;
   /** Layer digests and sizes, to check what each tool wrote. */
   layers: Array<{ digest: string; size: number }>;
+  /** The image configuration blob. */
+  config: { digest: string; size: number };
   log: (line: string) => void;
 }
 
@@ -154,10 +156,46 @@ interface RunningProxy {
   stop(): Promise<void>;
 }
 
+/** Who pulls through the proxies: skopeo (a real client), or curl fetching every blob, 3 at a time. */
+export type ProxyClient = "skopeo" | "curl";
+
+/**
+ * GETs the manifest, the config and every layer through `host` with curl, 3 transfers at a time, into
+ * /dev/null, and checks every byte count: the proxy's own speed without a client's hashing and writing.
+ */
+async function curlPull(ctx: PairContext, host: string): Promise<Sample> {
+  const base = `http://${host}/v2/${ctx.repository}`;
+  const blobs = [ctx.config, ...ctx.layers];
+  const args = [
+    "-s",
+    "--fail",
+    "--parallel",
+    "--parallel-max",
+    "3",
+    "-w",
+    "%{url_effective} %{size_download}\n",
+  ];
+  args.push(
+    "-H",
+    "Accept: application/vnd.oci.image.manifest.v1+json",
+    "-o",
+    "/dev/null",
+    `${base}/manifests/v1`,
+  );
+  for (const b of blobs) args.push("-o", "/dev/null", `${base}/blobs/${b.digest}`);
+  const { stdout, ...sample } = await timed("curl", args);
+  for (const b of blobs) {
+    const line = stdout.split("\n").find((l) => l.includes(b.digest));
+    if (Number(line?.split(" ")[1]) !== b.size) throw new Error(`curl through ${host}: ${b.digest}: ${line}`);
+  }
+  return sample;
+}
+
 function proxyContender(
   ctx: PairContext,
   label: string,
   name: string,
+  client: ProxyClient,
   start: (cache: string) => Promise<RunningProxy>,
 ): Contender {
   const out = new Outputs(ctx.work, name);
@@ -168,13 +206,19 @@ function proxyContender(
       const proxy = await start(cache);
       try {
         const ref = `${proxy.host}/${ctx.repository}:v1`;
-        const copy = (dir: string) =>
-          timed("skopeo", ["copy", "-q", "--src-tls-verify=false", `docker://${ref}`, `oci:${dir}:bench`]);
+        const copy = (dir: string): Promise<Sample> =>
+          client === "curl" ? curlPull(ctx, proxy.host) : timed("skopeo", [
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            `docker://${ref}`,
+            `oci:${dir}:bench`,
+          ]);
         const before = (await ctx.upstream.accessLog()).length;
         const cold: Sample = await copy(coldDir);
         const afterCold = (await ctx.upstream.accessLog()).length;
         const coldGets = await upstreamBlobGets(ctx, before);
-        await checkLayout(coldDir, ctx.layers, `skopeo through ${label}`);
+        if (client === "skopeo") await checkLayout(coldDir, ctx.layers, `skopeo through ${label}`);
         const warm: Sample = await copy(warmDir);
         const warmGets = await upstreamBlobGets(ctx, afterCold);
         const rss = peakRss(proxy.pid);
@@ -195,8 +239,8 @@ function proxyContender(
 }
 
 /** (b) Pulls through a pull-through cache, cold then warm: `tug serve` vs docker-registry in proxy mode. */
-export function proxyPair(ctx: PairContext): [Contender, Contender] {
-  const tug = proxyContender(ctx, "tug serve", "tug-proxy", async (cache) => {
+export function proxyPair(ctx: PairContext, client: ProxyClient = "skopeo"): [Contender, Contender] {
+  const tug = proxyContender(ctx, "tug serve", "tug-proxy", client, async (cache) => {
     const port = freePort();
     const child = new Deno.Command(deno, {
       args: tugArgs(
@@ -244,7 +288,7 @@ export function proxyPair(ctx: PairContext): [Contender, Contender] {
       },
     };
   });
-  const distribution = proxyContender(ctx, "registry proxy", "registry-proxy", async (cache) => {
+  const distribution = proxyContender(ctx, "registry proxy", "registry-proxy", client, async (cache) => {
     const registry = await startRegistry({ proxy: { remoteurl: ctx.upstream.url }, storageDir: cache });
     return { host: registry.host, pid: registry.pid, stop: () => registry.stop() };
   });

@@ -3,7 +3,9 @@
  *
  * - (a) cold `tug pull` vs `skopeo copy docker://… oci:…` — wall time and peak RSS;
  * - (b) a pull through `tug serve` vs through docker-registry in proxy mode (client: skopeo copy), cold and
- *   warm, with the upstream GETs per blob counted in the upstream registry's access log;
+ *   warm, with the upstream GETs per blob counted in the upstream registry's access log; the same with curl
+ *   as the client (`proxy-curl`: every blob, 3 at a time, into /dev/null), which leaves the client's own
+ *   hashing and writing out and so shows the proxies themselves;
  * - (c) `tug unpack` vs `umoci unpack --rootless`;
  * - (d) in headless Chromium, listing a gzip layer's files with tug vs a bare DecompressionStream drain.
  *
@@ -27,7 +29,7 @@ import { type PairResult, removeAll, runPair, timed } from "./_measure.ts";
 import { type PairContext, proxyPair, pullPair, unpackPair } from "./_pairs.ts";
 import { browserPair } from "./_browser.ts";
 
-const PAIRS = ["pull", "proxy", "unpack", "browser"] as const;
+const PAIRS = ["pull", "proxy", "proxy-curl", "unpack", "browser"] as const;
 type PairName = typeof PAIRS[number];
 
 interface Options {
@@ -52,7 +54,7 @@ function parseOptions(args: string[]): Options {
   }
   if (args.includes("--help")) {
     console.log(
-      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,proxy,unpack,browser] [--no-write]",
+      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,proxy,proxy-curl,unpack,browser] [--no-write]",
     );
     Deno.exit(0);
   }
@@ -74,6 +76,8 @@ const TARGETS: Record<string, { max?: number; min?: number; rssMax?: number; tex
   "cold pull": { max: 0.5, rssMax: 80 * 1024 * 1024, text: "≤ 0.5 × skopeo, peak RSS ≤ 80 MiB" },
   "pull through a proxy (cold)": { max: 0.5, text: "≤ 0.5 ×, one upstream GET per blob" },
   "pull through a proxy (warm)": { max: 0.7, text: "≤ 0.7 ×" },
+  "proxy, curl client (cold)": { max: 0.5, text: "≤ 0.5 ×, one upstream GET per blob" },
+  "proxy, curl client (warm)": { max: 0.7, text: "≤ 0.7 ×" },
   "unpack": { max: 0.7, text: "≤ 0.7 × umoci" },
   // Time ratio ≤ 1/0.7 is throughput ≥ 0.7 × the bare decoder; heap flat: under 32 MB at the peak.
   "browser: list a gzip layer": { max: 1 / 0.7, text: "throughput ≥ 0.7 × DecompressionStream, flat heap" },
@@ -196,6 +200,7 @@ async function main(): Promise<void> {
       reference,
       repository,
       layers: image.layers.map((l) => ({ digest: l.digest, size: l.size })),
+      config: { digest: image.config.digest, size: image.config.size },
       log,
     };
     const pairOptions = { rounds: options.rounds, warmup: options.warmup, log };
@@ -212,6 +217,9 @@ async function main(): Promise<void> {
       } else if (name === "proxy") {
         const [a, b] = proxyPair(pctx);
         got = await runPair("pull through a proxy", a, b, pairOptions);
+      } else if (name === "proxy-curl") {
+        const [a, b] = proxyPair(pctx, "curl");
+        got = await runPair("proxy, curl client", a, b, pairOptions);
       } else if (name === "unpack") {
         const help = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", "adapters/cli/main.ts", "unpack", "--help"],
