@@ -184,7 +184,12 @@ Deno.test("OciLayoutStore writer({ resume }) adopts the temp file of a dead proc
     const orphan = join(dir, ".tug", "tmp", `sha256-${hex}.${pid}.dead1`);
     await Deno.writeFile(orphan, data.subarray(0, 3000));
     const listed = await store.listTemp();
-    assertEquals(listed.map((t) => [t.path, t.pid, t.inUse]), [[live, Deno.pid, true], [orphan, pid, false]]);
+    // listTemp() sorts by path, and the PIDs in the names decide that order: compare as sets.
+    const byPath = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    assertEquals(
+      listed.map((t) => [t.path, t.pid, t.inUse]).sort(byPath),
+      [[live, Deno.pid, true], [orphan, pid, false]].sort(byPath),
+    );
 
     const resumed = await store.blobs.writer({ digest, size: data.length }, { resume: true });
     assertEquals(resumed.offset, 3000);
