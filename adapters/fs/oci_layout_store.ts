@@ -6,7 +6,6 @@
  */
 
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { TugError } from "../../src/errors.ts";
@@ -29,7 +28,7 @@ import type {
   Store,
 } from "../../src/store/types.ts";
 import { isProcessAlive, withLockFile } from "./_lock_file.ts";
-import { type BlobFile, openBlobFile } from "./_blob_file.ts";
+import { type BlobFile, type BlobReadFile, openBlobFile, openBlobReadFile } from "./_blob_file.ts";
 
 /**
  * Options for {@linkcode OciLayoutStore.open}.
@@ -56,6 +55,16 @@ export interface OciLayoutStoreOptions {
   lockTimeout?: number;
   /** A lock older than this is taken to be left by a crash, in ms (default 30000). */
   staleLockAge?: number;
+  /**
+   * For stores whose blobs mostly go straight into an HTTP response (`tug serve`), default false. When
+   * true, on Deno a `blobs.get()` that reads to the end of the blob returns the file's own stream
+   * (`Deno.FsFile.readable`), which `Deno.serve` sends from the file to the socket without a JavaScript
+   * call per chunk: warm pulls of a 683 MB image through `tug serve` took 0.23 s instead of 0.33 s. That
+   * stream comes in 64 KiB chunks, which costs JavaScript consumers (gunzip of a 183 MB layer: 1.0 s
+   * instead of 0.77 s), and a file shorter than its recorded size ends early rather than failing with
+   * STORE_CORRUPT (an HTTP client sees fewer bytes than the Content-Length). No effect on Node.
+   */
+  responseStreams?: boolean;
 }
 
 /**
@@ -123,31 +132,37 @@ async function ignoreMissing(p: Promise<unknown>): Promise<void> {
   }
 }
 
-/** Streams bytes [start, end) of an open file in reads of up to 1 MiB; closes the file at the end. */
+/**
+ * Streams bytes [start, end) of an open file in reads of up to 1 MiB; closes the file at the end, on an
+ * error and on cancel. A byte stream: a BYOB reader reads straight into its own buffer; a default reader gets
+ * a fresh 1 MiB buffer per chunk (the consumer owns what it is given). One chunk is read ahead, so the disk
+ * works while the consumer sends the previous one.
+ */
 function fileStream(
-  handle: FileHandle,
+  file: BlobReadFile,
   start: number,
   end: number,
   path: string,
 ): ReadableStream<Uint8Array> {
   let position = start;
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await handle.close().catch(() => {});
-  };
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: BUFFER,
     async pull(controller) {
       try {
         if (position >= end) {
-          await close();
+          await file.close().catch(() => {});
           controller.close();
+          controller.byobRequest?.respond(0);
           return;
         }
-        // A fresh buffer per chunk: the consumer owns what it is given.
-        const buffer = new Uint8Array(Math.min(BUFFER, end - position));
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+        const request = controller.byobRequest;
+        const view = request?.view;
+        // A read-ahead pull (no reader waiting) has no BYOB request: it fills a buffer of its own.
+        const buffer = view
+          ? new Uint8Array(view.buffer, view.byteOffset, Math.min(view.byteLength, end - position))
+          : new Uint8Array(Math.min(BUFFER, end - position));
+        const bytesRead = await file.read(buffer, position);
         if (bytesRead === 0) {
           throw new TugError(
             "STORE_CORRUPT",
@@ -155,16 +170,22 @@ function fileStream(
           );
         }
         position += bytesRead;
-        controller.enqueue(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+        if (request) request.respond(bytesRead);
+        else controller.enqueue(bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+        if (position >= end) {
+          // Closed as soon as the last byte is read, not on the next pull.
+          await file.close().catch(() => {});
+          controller.close();
+        }
       } catch (err) {
-        await close();
+        await file.close().catch(() => {});
         controller.error(ioError(`Cannot read ${path}`, err));
       }
     },
     async cancel() {
-      await close();
+      await file.close().catch(() => {});
     },
-  });
+  }, { highWaterMark: BUFFER });
 }
 
 interface Paths {
@@ -172,6 +193,7 @@ interface Paths {
   readonly tmp: string;
   readonly partial: string;
   readonly fsync: boolean;
+  readonly responseStreams: boolean;
 }
 
 function blobPath(paths: Paths, digest: Digest): string {
@@ -231,7 +253,7 @@ class FsBlobWriter implements BlobWriter {
         try {
           if (!reader) {
             inner = end === 0 ? new ReadableStream({ start: (c) => c.close() }) : fileStream(
-              await open(path, "r"),
+              await openBlobReadFile(path),
               0,
               end,
               path,
@@ -272,15 +294,15 @@ class FsBlobWriter implements BlobWriter {
               controller.close();
               return;
             }
-            let handle: FileHandle;
+            let handle: BlobReadFile;
             let path = temp;
             try {
-              handle = await open(temp, "r");
+              handle = await openBlobReadFile(temp);
             } catch (err) {
               // Committed meanwhile: the same bytes are now under the blob's own name.
               if (errno(err) !== "ENOENT" || !isCommitted()) throw err;
               path = committed;
-              handle = await open(committed, "r");
+              handle = await openBlobReadFile(committed);
             }
             reader = fileStream(handle, start, end, path).getReader();
           }
@@ -428,9 +450,9 @@ class FsBlobStore implements BlobStore {
 
   async get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>> {
     const path = blobPath(this.#paths, checkDigest(digest));
-    let handle: FileHandle;
+    let handle: BlobReadFile;
     try {
-      handle = await open(path, "r");
+      handle = await openBlobReadFile(path);
     } catch (err) {
       if (errno(err) === "ENOENT") {
         throw new TugError("NOT_FOUND", `Cannot read blob ${digest}: it is not in the store (${path})`);
@@ -438,8 +460,12 @@ class FsBlobStore implements BlobStore {
       throw ioError(`Cannot open blob ${digest} at ${path}`, err);
     }
     try {
-      const { size } = await handle.stat();
+      const size = await handle.size();
       const { start, end } = resolveRange(digest, size, range);
+      if (this.#paths.responseStreams && end === size && start < end) {
+        const own = await handle.readableFrom(start);
+        if (own !== undefined) return own;
+      }
       return fileStream(handle, start, end, path);
     } catch (err) {
       await handle.close().catch(() => {});
@@ -768,6 +794,7 @@ export class OciLayoutStore implements Store {
       tmp: join(root, ".tug", "tmp"),
       partial: join(root, ".tug", "partial"),
       fsync: options.fsync ?? true,
+      responseStreams: options.responseStreams ?? false,
     };
     const store = new OciLayoutStore(paths, {
       lockTimeout: options.lockTimeout ?? 10_000,

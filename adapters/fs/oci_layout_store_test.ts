@@ -3,6 +3,7 @@ import { assert, assertEquals, assertRejects, assertStringIncludes } from "../..
 import { buildImage, type BuiltImage, sha256Digest } from "../../test/harness/images.ts";
 import { runStoreContract } from "../../test/store_contract.ts";
 import { OciLayoutStore } from "./oci_layout_store.ts";
+import { TugError } from "../../src/errors.ts";
 import type { Descriptor } from "../../src/manifest/types.ts";
 
 runStoreContract("OciLayoutStore", async () => {
@@ -355,5 +356,41 @@ Deno.test("OciLayoutStore holding a Docker schema2 image: skopeo reads it withou
     const raw = await runOk("skopeo", ["inspect", "--raw", `oci:${dir}`]);
     assertEquals(encoder.encode(raw), image.manifestBytes);
     assertStringIncludes(await runOk("umoci", ["ls", "--layout", dir]), "127.0.0.1:5000/docker-typed:v1");
+  });
+});
+
+Deno.test("OciLayoutStore blobs.get() reads multi-MiB blobs and ranges, with responseStreams off and on", async () => {
+  await withLayout(async (dir) => {
+    // 3 MiB + 17 bytes: several 1 MiB reads and a short last one.
+    const data = new Uint8Array(3 * (1 << 20) + 17).map((_, i) => (i * 7) % 251);
+    const digest = await sha256Digest(data);
+    for (const responseStreams of [false, true]) {
+      const store = await OciLayoutStore.open(dir, { fsync: false, responseStreams });
+      if ((await store.blobs.stat(digest)) === undefined) {
+        const writer = await store.blobs.writer({ digest, size: data.length });
+        await writer.write(data);
+        await writer.commit();
+      }
+      const cases: [{ start: number; end?: number } | undefined, Uint8Array][] = [
+        [undefined, data],
+        [{ start: 1000 }, data.subarray(1000)],
+        [{ start: 5, end: 2_500_000 }, data.subarray(5, 2_500_000)],
+        [{ start: data.length }, new Uint8Array(0)],
+      ];
+      for (const [range, expected] of cases) {
+        const got = new Uint8Array(await new Response(await store.blobs.get(digest, range)).arrayBuffer());
+        assertEquals(
+          got.length,
+          expected.length,
+          `responseStreams ${responseStreams}, ${JSON.stringify(range)}`,
+        );
+        assert(got.every((b, i) => b === expected[i]), `bytes differ: ${JSON.stringify(range)}`);
+      }
+      // Cancelled after one chunk: the file is closed (the test's resource sanitizer checks it).
+      const reader = (await store.blobs.get(digest)).getReader();
+      assert(!(await reader.read()).done);
+      await reader.cancel();
+      await assertRejects(() => store.blobs.get(`sha256:${"0".repeat(64)}`), TugError, { code: "NOT_FOUND" });
+    }
   });
 });
