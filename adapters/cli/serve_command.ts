@@ -112,7 +112,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const origins = flags["allow-origin"] as string[] | undefined;
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"] as string | undefined);
   const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"] as string | undefined);
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  // Cached blobs go from file to socket without a JavaScript call per chunk on Deno (warm pulls 0.33 → 0.23 s
+  // on the 683 MB benchmark image); clients still check sizes and digests of what they receive.
+  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir(), {
+    responseStreams: true,
+  });
   let app;
   try {
     app = createProxy({
