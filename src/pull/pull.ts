@@ -13,7 +13,6 @@ import type { Platform } from "../manifest/types.ts";
 import type { Store } from "../store/types.ts";
 import type { ProgressHandler } from "./events.ts";
 import { DownloadManager } from "./download_manager.ts";
-import { continueOnError, FallbackError } from "./fallback_error.ts";
 import { type Endpoint, lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
@@ -123,16 +122,8 @@ async function pullFrom(
   // The v1 puller decides itself what falls back (pull_v1.go): a digest reference and a failed
   // connection do; anything after the registry answered stops the pull.
   if (endpoint.version === 1) return await pullV1(endpoint, ref, downloads, options);
-  try {
-    return await pullV2(endpoint, ref, downloads, options);
-  } catch (err) {
-    if (err instanceof FallbackError) throw err;
-    if (options.signal?.aborted) throw err;
-    if (err instanceof Error && continueOnError(err, endpoint.mirror)) {
-      throw new FallbackError(err, { confirmedV2: false, transportOK: true });
-    }
-    throw err;
-  }
+  // pullV2 itself turns the errors Docker falls back on into FallbackError (withV2Endpoint).
+  return await pullV2(endpoint, ref, downloads, options);
 }
 
 function withLatest(ref: Reference): Reference {
