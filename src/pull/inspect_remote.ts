@@ -10,12 +10,16 @@
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../manifest/types.ts";
-import { MANIFEST_ACCEPT } from "../manifest/mod.ts";
-import { parseManifest } from "../manifest/mod.ts";
-import { parseImageConfig } from "../manifest/mod.ts";
-import { selectManifest } from "../manifest/mod.ts";
+import {
+  MANIFEST_ACCEPT,
+  MAX_MANIFEST_SIZE,
+  parseImageConfig,
+  parseManifest,
+  selectManifest,
+} from "../manifest/mod.ts";
 import { lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
 import type { RegistryClient } from "../registry/registry_client.ts";
+import { readLimited } from "../registry/_read_limited.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
@@ -130,8 +134,15 @@ async function inspectFrom(
   } else {
     manifest = top.parsed.manifest;
   }
+  // Configs are buffered, so capped like manifests (the same 4 MiB parseImageConfig accepts).
+  if (manifest.config.size > MAX_MANIFEST_SIZE) {
+    throw new TugError("CONFIG_INVALID", `Image config ${manifest.config.digest} is larger than 4 MiB`);
+  }
   const blob = await client.getBlob(manifest.config.digest, { signal });
-  const bytes = new Uint8Array(await new Response(blob.body).arrayBuffer());
+  const { bytes, truncated } = await readLimited(blob.body, MAX_MANIFEST_SIZE);
+  if (truncated) {
+    throw new TugError("CONFIG_INVALID", `Image config ${manifest.config.digest} is larger than 4 MiB`);
+  }
   const configDigest = await digestBytes(
     bytes,
     manifest.config.digest.startsWith("sha512:") ? "sha512" : "sha256",

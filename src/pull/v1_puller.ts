@@ -26,6 +26,7 @@ import { TugError } from "../errors.ts";
 import { wasmHasher } from "../digest/wasm_hasher.ts";
 import type { Descriptor, ImageManifest } from "../manifest/types.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
+import { readLimited } from "../registry/_read_limited.ts";
 import type { Credentials } from "../registry/types.ts";
 import type { Reference } from "../reference/reference.ts";
 import type { BlobSource, DownloadManager } from "./download_manager.ts";
@@ -434,25 +435,9 @@ class V1Session {
 }
 
 async function readCapped(response: Response, max: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw new TugError("UNEXPECTED_STATUS", `the v1 registry sent more than ${max} bytes of JSON`);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
+  const { bytes, truncated } = await readLimited(response.body, max);
+  if (truncated) {
+    throw new TugError("UNEXPECTED_STATUS", `the v1 registry sent more than ${max} bytes of JSON`);
   }
   return new TextDecoder().decode(bytes);
 }
