@@ -12,6 +12,7 @@
 import { assert, assertEquals } from "./_assert.ts";
 import {
   bundleForBrowser,
+  corsPassThrough,
   openPage,
   runPageModule,
   serveStatic,
@@ -20,39 +21,6 @@ import {
 } from "./browser/mod.ts";
 import type { PagePullReport } from "./browser/pull_page.ts";
 import { sharedRegistry } from "./harness/mod.ts";
-
-/** Forwards every request to `upstream` and adds the CORS headers a cross-origin page needs. */
-async function corsPassThrough(upstream: string): Promise<{ host: string; close(): Promise<void> }> {
-  const cors = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-methods": "GET, HEAD, OPTIONS",
-    "access-control-allow-headers": "*",
-    // Without these the page cannot read the digest, the auth challenge or the range of a response.
-    "access-control-expose-headers": "*",
-    "access-control-max-age": "600",
-  };
-  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, async (request) => {
-    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
-    const url = new URL(request.url);
-    const headers = new Headers(request.headers);
-    for (const name of ["host", "origin", "referer"]) headers.delete(name);
-    const response = await fetch(`${upstream}${url.pathname}${url.search}`, {
-      method: request.method,
-      headers,
-      redirect: "manual",
-    });
-    const out = new Headers(response.headers);
-    for (const [name, value] of Object.entries(cors)) out.set(name, value);
-    return new Response(response.body, { status: response.status, headers: out });
-  });
-  const addr = await promise;
-  return { host: `127.0.0.1:${addr.port}`, close: () => server.shutdown() };
-}
 
 let bundle: Promise<string> | undefined;
 

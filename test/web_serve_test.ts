@@ -7,7 +7,7 @@
  */
 
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
-import { openPage, saveScreenshot, serveStatic, withChromium } from "./browser/mod.ts";
+import { corsPassThrough, openPage, saveScreenshot, serveStatic, withChromium } from "./browser/mod.ts";
 import { MAIN } from "./_cli.ts";
 import { openPath, viewedText, webPageFiles } from "./_web.ts";
 import { sharedRegistry } from "./harness/mod.ts";
@@ -91,40 +91,10 @@ Deno.test("web page: hosted statically, it opens an image through a `tug serve` 
   });
 });
 
-/** A pass-through to `upstream` that adds the CORS headers a registry must send for direct access. */
-async function corsRegistry(upstream: string): Promise<{ host: string } & AsyncDisposable> {
-  const cors = {
-    "access-control-allow-origin": "*",
-    "access-control-allow-methods": "GET, HEAD, OPTIONS",
-    "access-control-allow-headers": "*",
-    "access-control-expose-headers": "*",
-  };
-  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => resolve(addr as Deno.NetAddr),
-  }, async (request) => {
-    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
-    const url = new URL(request.url);
-    const headers = new Headers(request.headers);
-    for (const name of ["host", "origin", "referer"]) headers.delete(name);
-    const response = await fetch(`${upstream}${url.pathname}${url.search}`, {
-      method: request.method,
-      headers,
-    });
-    const out = new Headers(response.headers);
-    for (const [name, value] of Object.entries(cors)) out.set(name, value);
-    return new Response(response.body, { status: response.status, headers: out });
-  });
-  const addr = await promise;
-  return { host: `127.0.0.1:${addr.port}`, [Symbol.asyncDispose]: () => server.shutdown() };
-}
-
 Deno.test("web page: registry=direct reads a registry that sends CORS headers, and explains one that does not", async () => {
   const { registry, images } = await sharedRegistry();
   const zstd = images.zstd;
-  await using cors = await corsRegistry(registry.url);
+  await using cors = await corsPassThrough(registry.url);
   await using site = await serveStatic(await webPageFiles());
   await withChromium(async (browser) => {
     const reference = `${cors.host}/${zstd.repository}:${zstd.tag}`;

@@ -126,3 +126,49 @@ export async function serveStatic(
     [Symbol.asyncDispose]: close,
   };
 }
+
+/** A pass-through with CORS, see {@linkcode corsPassThrough}. */
+export interface CorsPassThrough extends AsyncDisposable {
+  /** `127.0.0.1:PORT` to use as the registry host in references. */
+  readonly host: string;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Forwards every request to `upstream` (a registry without CORS, such as docker-registry) and adds the CORS
+ * headers a cross-origin page needs, so a page can talk to that registry directly. Redirects are handed to
+ * the page as they are.
+ */
+export async function corsPassThrough(upstream: string): Promise<CorsPassThrough> {
+  const cors = {
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": "GET, HEAD, OPTIONS",
+    "access-control-allow-headers": "*",
+    // Without these the page cannot read the digest, the auth challenge or the range of a response.
+    "access-control-expose-headers": "*",
+    "access-control-max-age": "600",
+  };
+  const { promise, resolve } = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: (addr) => resolve(addr as Deno.NetAddr),
+  }, async (request) => {
+    if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: cors });
+    const url = new URL(request.url);
+    const headers = new Headers(request.headers);
+    for (const name of ["host", "origin", "referer"]) headers.delete(name);
+    const response = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      redirect: "manual",
+    });
+    const out = new Headers(response.headers);
+    for (const [name, value] of Object.entries(cors)) out.set(name, value);
+    return new Response(response.body, { status: response.status, headers: out });
+  });
+  const addr = await promise;
+  const close = () => server.shutdown();
+  return { host: `127.0.0.1:${addr.port}`, close, [Symbol.asyncDispose]: close };
+}
