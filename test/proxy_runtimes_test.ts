@@ -172,8 +172,7 @@ Deno.test("the proxy worker on workerd: skopeo copies through it", async () => {
 });
 
 Deno.test("podman pull through the proxy gets the image", async () => {
-  const { images } = await sharedRegistry();
-  const { registry } = await sharedRegistry();
+  const { images, registry } = await sharedRegistry();
   await using proxy = await startProxy({ upstreams: { local: registry.url } });
   const tmp = await Deno.makeTempDir({ prefix: "tug-proxy-podman-" });
   const podman = ["--root", `${tmp}/root`, "--runroot", `${tmp}/runroot`, "--storage-driver", "vfs"];
