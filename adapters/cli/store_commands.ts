@@ -18,8 +18,7 @@ import { inspectRemote } from "../../src/pull/inspect_remote.ts";
 import type { Store } from "../../src/store/types.ts";
 import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { dockerCredentials } from "../fs/docker_config.ts";
-
-const MAX_JSON = 4 * 1024 * 1024;
+import { readSmallBlob } from "../fs/_resolve_image.ts";
 
 const IMAGES_USAGE = `Usage: tug images [OPTIONS]
 
@@ -41,13 +40,6 @@ Options:
       --insecure-registry H   With --remote: a registry that may use plain http (repeatable)
       --store DIR             Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
 
-async function readJsonBlob(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
-  if (descriptor.size > MAX_JSON) {
-    throw new TugError("MANIFEST_TOO_LARGE", `Blob ${descriptor.digest} is larger than 4 MiB`);
-  }
-  return new Uint8Array(await new Response(await store.blobs.get(descriptor.digest)).arrayBuffer());
-}
-
 /** Image details read from the store for one reference. */
 interface LocalImage {
   name: string;
@@ -58,14 +50,14 @@ interface LocalImage {
 }
 
 async function describeLocal(store: Store, name: string, descriptor: Descriptor): Promise<LocalImage> {
-  const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
+  const parsed = parseManifest(await readSmallBlob(store, descriptor), { contentType: descriptor.mediaType });
   if (parsed.kind === "index") {
     // What the index brings to disk: itself, and each platform image the store holds (blobs counted once).
     const counted = new Map<string, number>([[descriptor.digest, descriptor.size]]);
     for (const child of parsed.index.manifests) {
       if (!(await store.blobs.stat(child.digest))) continue;
       counted.set(child.digest, child.size);
-      const inner = parseManifest(await readJsonBlob(store, child), { contentType: child.mediaType });
+      const inner = parseManifest(await readSmallBlob(store, child), { contentType: child.mediaType });
       if (inner.kind !== "manifest") continue;
       for (const blob of [inner.manifest.config, ...inner.manifest.layers]) {
         counted.set(blob.digest, blob.size);
@@ -79,7 +71,7 @@ async function describeLocal(store: Store, name: string, descriptor: Descriptor)
   const size = m.config.size + m.layers.reduce((n, l) => n + l.size, 0);
   let created: string | undefined;
   try {
-    created = parseImageConfig(await readJsonBlob(store, m.config)).created;
+    created = parseImageConfig(await readSmallBlob(store, m.config)).created;
   } catch {
     created = undefined;
   }
@@ -179,7 +171,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   }
   // The same shape as `--remote` prints: the index (when the reference names one), then the manifest and
   // config of the platform image (--platform, default the host's) when the store holds it.
-  const parsed = parseManifest(await readJsonBlob(store, descriptor), { contentType: descriptor.mediaType });
+  const parsed = parseManifest(await readSmallBlob(store, descriptor), { contentType: descriptor.mediaType });
   const out: Record<string, unknown> = { reference: key, descriptor };
   let manifestDescriptor: Descriptor | undefined = descriptor;
   let manifest = parsed.kind === "manifest" ? parsed.manifest : undefined;
@@ -189,7 +181,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     manifestDescriptor = selectManifest(parsed.index, parsePlatform(platform));
     manifest = undefined;
     if (await store.blobs.stat(manifestDescriptor.digest)) {
-      const child = parseManifest(await readJsonBlob(store, manifestDescriptor), {
+      const child = parseManifest(await readSmallBlob(store, manifestDescriptor), {
         contentType: manifestDescriptor.mediaType,
       });
       if (child.kind === "manifest") manifest = child.manifest;
@@ -198,7 +190,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   if (manifest && manifestDescriptor) {
     out.manifestDescriptor = manifestDescriptor;
     out.manifest = manifest;
-    out.config = parseImageConfig(await readJsonBlob(store, manifest.config));
+    out.config = parseImageConfig(await readSmallBlob(store, manifest.config));
   }
   process.stdout.write(JSON.stringify(out, null, 2) + "\n");
   return 0;
