@@ -1,5 +1,5 @@
 // pull() through the fault proxy in front of the real docker-registry: broken, stalled, throttled and
-// lying answers. Each test states the guarantee it proves (README.md "Guarantees" lists them).
+// lying answers. Each test states the guarantee it proves (docs/testing.md "Guarantees" lists them).
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { type FaultProxy, startFaultProxy } from "./fault_proxy.ts";

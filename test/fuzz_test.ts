@@ -1,7 +1,7 @@
 // Fuzzing the parsers that read untrusted input: reference strings (from users and scripts), manifests,
 // indexes and image configs (from registries). A seeded PRNG makes every run reproducible; the counts
 // and a time budget keep the CI run to a few seconds. `TUG_FUZZ_SEED=n` replays a seed;
-// `TUG_FUZZ_SCALE=k` multiplies the counts and budgets for a soak run (see README.md "Guarantees").
+// `TUG_FUZZ_SCALE=k` multiplies the counts and budgets for a soak run (see docs/testing.md "Guarantees").
 //
 // The contract: only typed errors (TugError, TypeError, RangeError, SyntaxError), never another
 // exception, never a hang (each call is timed), and parse(toString(x)) round-trips for every accepted
