@@ -4,15 +4,15 @@
  * (downloaded, verified, cached in IndexedDB), then again from IndexedDB after a reload.
  *
  * ```sh
- * deno run -A test/web_measure.ts
+ * deno run -A bench/web_measure.ts
  * ```
  *
  * @module
  */
 
-import { openPage, withChromium } from "./browser/mod.ts";
-import type { Browser, Page } from "./browser/mod.ts";
-import { startWebServer } from "./_web.ts";
+import { openPage, withChromium } from "../test/browser/mod.ts";
+import type { Browser, Page } from "../test/browser/mod.ts";
+import { startWebServer } from "../test/_web.ts";
 
 const MiB = 1024 * 1024;
 
