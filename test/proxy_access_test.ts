@@ -420,3 +420,56 @@ Deno.test("createProxy() asks the upstream again once a caller's confirmation is
   assertEquals((await headsAfter(read)).filter((s) => s.endsWith("200")), ["HEAD 200"]);
   assertEquals(await headsAfter(read), []);
 });
+
+Deno.test("createProxy() POST /images/create confirms only what the upstream served the caller: nothing for a refused pull, no subject", async () => {
+  await using upstream = await startUpstream();
+  const secret = await privateImage("pulled by the engine API\n");
+  const open = await buildImage({
+    format: "oci",
+    layers: [{ entries: [{ path: "open.txt", content: "hi\n" }] }],
+  });
+  await pushImage(upstream.registry, "private/app", secret, "v1", ALICE);
+  const tags = await pushNamingManifests(upstream, open, secret);
+  await using proxy = await startProxy({ upstreams: { up: upstream.registry.url } });
+  await alicePulls(proxy, secret);
+  const create = async (image: string, tag: string) => {
+    const res = await fetch(`${proxy.url}/images/create?fromImage=${image}&tag=${tag}`, { method: "POST" });
+    return (await res.text()).trim().split("\r\n").map((line) => JSON.parse(line));
+  };
+  const refusedPull = await create("private/app", "v1");
+  assert(refusedPull.some((m) => m.error !== undefined), JSON.stringify(refusedPull));
+  const layer = secret.layers[0];
+  assertEquals(await tryRead(proxy, `private/app/blobs/${layer.digest}`), refused(401, "UNAUTHORIZED"));
+  const pulled = await create("public/app", tags[0]);
+  assert(pulled.every((m) => m.error === undefined), JSON.stringify(pulled));
+  assertEquals(await tryRead(proxy, `public/app/blobs/${layer.digest}`), refused(404, "BLOB_UNKNOWN"));
+  // What the pull did confirm is served without asking: the public layer.
+  const before = (await upstream.registry.accessLog()).length;
+  const own = await fetch(`${proxy.url}/v2/public/app/blobs/${open.layers[0].digest}`);
+  assertEquals(await bytesOf(own), new Uint8Array(open.layers[0].bytes));
+  assertEquals(
+    (await upstream.registry.accessLog()).slice(before).filter((e) => e.path.includes("/blobs/")),
+    [],
+  );
+});
+
+Deno.test("createProxy() checks a client's own credentials, never the operator's, once it sends some (distribution #1899 class)", async () => {
+  await using upstream = await startUpstream();
+  const secret = await privateImage("operator's\n");
+  await pushImage(upstream.registry, "private/app", secret, "v1", ALICE);
+  // The operator configured alice's account: clients without credentials read what alice reads (documented).
+  await using proxy = await startProxy({
+    upstreams: { up: { url: upstream.registry.url, credentials: ALICE } },
+  });
+  const layer = secret.layers[0];
+  const anonymous = await fetch(`${proxy.url}/v2/private/app/blobs/${layer.digest}`);
+  assertEquals(await bytesOf(anonymous), new Uint8Array(layer.bytes));
+  assertEquals(await waitForBlob(proxy.store, layer.digest), layer.size);
+  // bob and a wrong password are checked as themselves: refused, although the blob is cached.
+  for (const who of [AUTH.bob, basic("alice", "guess")]) {
+    assertEquals(
+      await tryRead(proxy, `private/app/blobs/${layer.digest}`, who),
+      refused(401, "UNAUTHORIZED"),
+    );
+  }
+});

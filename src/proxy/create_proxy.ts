@@ -329,9 +329,10 @@ export function createProxy(options: ProxyOptions): Hono {
   });
 
   /**
-   * Records an upstream refusal of this caller (its grant and confirmations in the repository end; a 404
-   * for `digest`, the upstream's own answer for it, ends every caller's confirmation of it there) and turns
-   * the error into the client's answer.
+   * Records an upstream refusal of this caller and turns the error into the client's answer. A 401/403 (or a
+   * 404 for a tag or the repository) ends the caller's grant and every confirmation under it; a 404 for
+   * `digest`, the upstream's own answer for this repository's content, ends every caller's confirmation of
+   * that digest there (GHSA-f2g3-hh2r-cwgc) and leaves the caller's other confirmations alone.
    */
   const refused = (
     err: unknown,
@@ -342,7 +343,7 @@ export function createProxy(options: ProxyOptions): Hono {
   ): Response => {
     const status = statusOf(err);
     if (
-      status === 401 || status === 403 || status === 404 ||
+      status === 401 || status === 403 || (status === 404 && digest === undefined) ||
       (err instanceof TugError && err.code === "AUTH_FAILED")
     ) {
       access.revoke(scopeOf(target, caller));
