@@ -51,13 +51,6 @@ export interface ReadScope {
 /** What {@linkcode AccessCache.authorize} decided: serve (maybe stale, the upstream being down), or the upstream's error. */
 export type ReadDecision = { ok: true; stale: boolean } | { ok: false; error: unknown };
 
-interface Grant {
-  /** When the upstream last answered this caller 2xx for this repository. */
-  at: number;
-  /** Confirmations made before this sequence number belong to an earlier, revoked grant. */
-  epoch: number;
-}
-
 /**
  * Upstream confirmations, the ground of every answer served from the cache (issue H, finding 2). The one
  * rule: cached content D is served to caller C through repository R only when the upstream confirmed, for
@@ -69,7 +62,8 @@ interface Grant {
  *
  * Lifetime: a confirmation serves without asking for `ttl` ms after the upstream answer that made it (the
  * upstream may revoke access or delete content meanwhile; the TTL bounds how long the proxy may lag). It
- * dies at once when the upstream refuses C anything in R (401/403/404: the grant's epoch ends), and for
+ * dies at once when the upstream refuses C in R (401/403, or 404 for a tag or the repository: the grant's
+ * epoch ends), and for
  * every caller when the upstream answers 404 for R's D (distribution GHSA-f2g3-hh2r-cwgc: a delete in one
  * repository must not be undone by a cached membership). Older confirmations of the same caller and epoch
  * still let the proxy serve while the upstream is down (stale serving, never to another caller).
@@ -80,7 +74,9 @@ export class AccessCache {
   // Confirmations are ordered by a counter, not the clock: a revocation and a confirmation in the same
   // millisecond must still be told apart.
   #seq = 0;
-  readonly #grants = new BoundedMap<string, Grant>(100_000);
+  // caller + repository → the sequence number the current grant began at: confirmations made before it
+  // belong to an earlier, revoked grant.
+  readonly #grants = new BoundedMap<string, number>(100_000);
   readonly #confirmed = new BoundedMap<string, { at: number; seq: number }>(1_000_000);
   readonly #gone = new BoundedMap<string, number>(100_000);
 
@@ -92,8 +88,8 @@ export class AccessCache {
   /** Records an upstream 2xx for the caller in the repository (any request: tags, manifests, blobs). */
   grant(scope: ReadScope): void {
     const key = `${scope.caller}\n${scope.repository}`;
-    const grant = this.#grants.get(key);
-    this.#grants.set(key, { at: this.#now(), epoch: grant?.epoch ?? ++this.#seq });
+    // set() refreshes the key's place in the bounded map; the epoch stays until a revocation.
+    this.#grants.set(key, this.#grants.get(key) ?? ++this.#seq);
   }
 
   /** The upstream refused the caller in the repository: the grant and every confirmation under it end. */
@@ -104,12 +100,6 @@ export class AccessCache {
   /** The upstream answered 404 for the repository's `digest`: no caller's older confirmation of it counts. */
   gone(repository: string, digest: string): void {
     this.#gone.set(`${repository}\n${digest}`, ++this.#seq);
-  }
-
-  /** Whether the caller's grant is younger than the TTL. */
-  fresh(scope: ReadScope): boolean {
-    const grant = this.#grants.get(`${scope.caller}\n${scope.repository}`);
-    return grant !== undefined && this.#now() - grant.at < this.#ttl;
   }
 
   /** Records the upstream's own 2xx for the caller on the repository's blob or manifest `digest`. */
@@ -136,17 +126,12 @@ export class AccessCache {
    * upstream is down), any such confirmation of this caller counts, however old.
    */
   mayRead(scope: ReadScope, digest: string, stale = false): boolean {
-    const grant = this.#grants.get(`${scope.caller}\n${scope.repository}`);
+    const epoch = this.#grants.get(`${scope.caller}\n${scope.repository}`);
     const confirmed = this.#confirmed.get(`${scope.caller}\n${scope.repository}\n${digest}`);
-    if (grant === undefined || confirmed === undefined || confirmed.seq <= grant.epoch) return false;
+    if (epoch === undefined || confirmed === undefined || confirmed.seq <= epoch) return false;
     const gone = this.#gone.get(`${scope.repository}\n${digest}`);
     if (gone !== undefined && confirmed.seq <= gone) return false;
     return stale || this.#now() - confirmed.at < this.#ttl;
-  }
-
-  /** Whether the upstream ever granted the caller the repository (and did not refuse it since). */
-  confirmedOnce(scope: ReadScope): boolean {
-    return this.#grants.has(`${scope.caller}\n${scope.repository}`);
   }
 
   /**

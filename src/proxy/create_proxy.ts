@@ -691,8 +691,8 @@ export function createProxy(options: ProxyOptions): Hono {
     try {
       fill = await pending;
     } catch (err) {
-      // A joined fill's error is the answer to whoever started it (maybe through another repository): it
-      // says nothing about this digest in this repository.
+      // The error of a fill another request started (maybe through another repository) says nothing about
+      // this digest in this repository: only the starter's own 404 marks it gone.
       return refused(err, request, target, caller, joined ? digest : undefined);
     }
     // On workerd, a fill must outlive the response that started it (the other clients, the cache).
