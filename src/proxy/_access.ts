@@ -40,79 +40,173 @@ export class BoundedMap<K, V> {
   }
 }
 
+/** The key of a caller (credentials hash, `operator` or `anonymous`) and of a repository (`refHost/repo`). */
+export interface ReadScope {
+  /** Who asks: a key naming the credentials sent upstream, never the credentials themselves. */
+  readonly caller: string;
+  /** Where: the upstream and the repository, e.g. `registry-1.docker.io/library/alpine`. */
+  readonly repository: string;
+}
+
+/** What {@linkcode AccessCache.authorize} decided: serve (maybe stale, the upstream being down), or the upstream's error. */
+export type ReadDecision = { ok: true; stale: boolean } | { ok: false; error: unknown };
+
 /**
- * Upstream confirmations, the ground of every answer served from the cache:
- * - access: this credential may read this repository (a 2xx from upstream for it), fresh for `ttl` ms;
- *   remembered longer as "confirmed once", which is enough to serve stale content while the upstream is
- *   down;
- * - membership: this digest belongs to this repository upstream (the upstream served it under the
- *   repository, or it is referenced by a manifest the upstream served there). Blobs are immutable, so
- *   membership does not expire.
+ * Upstream confirmations, the ground of every answer served from the cache (issue H, finding 2). The one
+ * rule: cached content D is served to caller C through repository R only when the upstream confirmed, for
+ * C's credentials, that R holds D. A confirmation is made only by
+ * - the upstream's own 2xx for C on `R/blobs/D` or `R/manifests/D` (HEAD or GET), or
+ * - D being the config or a layer of a manifest, or a child manifest of an index, that the upstream served
+ *   (or confirmed by digest) to C from R — {@linkcode confirmedChildren} — and nothing else: never
+ *   `subject`, `blobs`, annotations, foreign layers (`urls`), nor another caller's confirmation.
+ *
+ * Lifetime: a confirmation serves without asking for `ttl` ms after the upstream answer that made it (the
+ * upstream may revoke access or delete content meanwhile; the TTL bounds how long the proxy may lag). It
+ * dies at once when the upstream refuses C in R (401/403, or 404 for a tag or the repository: the grant's
+ * epoch ends), and for
+ * every caller when the upstream answers 404 for R's D (distribution GHSA-f2g3-hh2r-cwgc: a delete in one
+ * repository must not be undone by a cached membership). Older confirmations of the same caller and epoch
+ * still let the proxy serve while the upstream is down (stale serving, never to another caller).
  */
 export class AccessCache {
   readonly #ttl: number;
   readonly #now: () => number;
-  readonly #access = new BoundedMap<string, number>(100_000);
-  readonly #member = new BoundedMap<string, true>(1_000_000);
+  // Confirmations are ordered by a counter, not the clock: a revocation and a confirmation in the same
+  // millisecond must still be told apart.
+  #seq = 0;
+  // caller + repository → the sequence number the current grant began at: confirmations made before it
+  // belong to an earlier, revoked grant.
+  readonly #grants = new BoundedMap<string, number>(100_000);
+  readonly #confirmed = new BoundedMap<string, { at: number; seq: number }>(1_000_000);
+  readonly #gone = new BoundedMap<string, number>(100_000);
 
   constructor(ttlMs: number, now: () => number) {
     this.#ttl = ttlMs;
     this.#now = now;
   }
 
-  /** Records that `credential` may read `repository` (a key naming the upstream and the repository). */
-  grant(credential: string, repository: string): void {
-    this.#access.set(`${credential}\n${repository}`, this.#now());
+  /** Records an upstream 2xx for the caller in the repository (any request: tags, manifests, blobs). */
+  grant(scope: ReadScope): void {
+    const key = `${scope.caller}\n${scope.repository}`;
+    // set() refreshes the key's place in the bounded map; the epoch stays until a revocation.
+    this.#grants.set(key, this.#grants.get(key) ?? ++this.#seq);
   }
 
-  /** Forgets a grant (the upstream refused it since). */
-  revoke(credential: string, repository: string): void {
-    this.#access.delete(`${credential}\n${repository}`);
+  /** The upstream refused the caller in the repository: the grant and every confirmation under it end. */
+  revoke(scope: ReadScope): void {
+    this.#grants.delete(`${scope.caller}\n${scope.repository}`);
   }
 
-  /** Whether the grant is younger than the TTL. */
-  fresh(credential: string, repository: string): boolean {
-    const at = this.#access.get(`${credential}\n${repository}`);
-    return at !== undefined && this.#now() - at < this.#ttl;
+  /** The upstream answered 404 for the repository's `digest`: no caller's older confirmation of it counts. */
+  gone(repository: string, digest: string): void {
+    this.#gone.set(`${repository}\n${digest}`, ++this.#seq);
   }
 
-  /** Whether a grant was ever recorded (and not revoked). */
-  confirmedOnce(credential: string, repository: string): boolean {
-    return this.#access.has(`${credential}\n${repository}`);
+  /** Records the upstream's own 2xx for the caller on the repository's blob or manifest `digest`. */
+  confirm(scope: ReadScope, digest: string): void {
+    this.grant(scope);
+    this.#confirmed.set(`${scope.caller}\n${scope.repository}\n${digest}`, {
+      at: this.#now(),
+      seq: ++this.#seq,
+    });
   }
 
-  /** Records that `digest` belongs to `repository`. */
-  addMember(repository: string, digest: string): void {
-    this.#member.set(`${repository}\n${digest}`, true);
+  /**
+   * Records a manifest or index the upstream served (or confirmed by digest) to the caller from the
+   * repository: its digest, and the digests its typed fields make the repository hold.
+   */
+  confirmManifest(scope: ReadScope, digest: string, manifest: Uint8Array | object): void {
+    this.confirm(scope, digest);
+    for (const child of confirmedChildren(manifest)) this.confirm(scope, child);
   }
 
-  /** Whether `digest` is known to belong to `repository`. */
-  isMember(repository: string, digest: string): boolean {
-    return this.#member.has(`${repository}\n${digest}`);
+  /**
+   * Whether the caller may be served `digest` through the repository without asking the upstream: a
+   * confirmation younger than the TTL, under the caller's current grant, not gone since. With `stale` (the
+   * upstream is down), any such confirmation of this caller counts, however old.
+   */
+  mayRead(scope: ReadScope, digest: string, stale = false): boolean {
+    const epoch = this.#grants.get(`${scope.caller}\n${scope.repository}`);
+    const confirmed = this.#confirmed.get(`${scope.caller}\n${scope.repository}\n${digest}`);
+    if (epoch === undefined || confirmed === undefined || confirmed.seq <= epoch) return false;
+    const gone = this.#gone.get(`${scope.repository}\n${digest}`);
+    if (gone !== undefined && confirmed.seq <= gone) return false;
+    return stale || this.#now() - confirmed.at < this.#ttl;
+  }
+
+  /**
+   * The one decision "may this caller read `digest` through this repository", for every path that serves
+   * cached content (blobs GET/HEAD/Range, manifests by digest and by tag, joined fills): served when
+   * {@linkcode mayRead}; else `ask` (a HEAD of `R/blobs/D` or `R/manifests/D` upstream with the caller's
+   * credentials) decides — its success confirms (served from the cache, never fetched again; a manifest's
+   * cached bytes returned by `ask` confirm its typed children too, as the upstream vouched for them); an upstream
+   * that is down lets a caller with an older confirmation be served stale; any other failure is returned
+   * for the caller's answer. The caller of this function turns the error into a response and revokes.
+   */
+  async authorize(
+    scope: ReadScope,
+    digest: string,
+    ask: () => Promise<Uint8Array | void>,
+    isDown: (err: unknown) => boolean,
+  ): Promise<ReadDecision> {
+    if (this.mayRead(scope, digest)) return { ok: true, stale: false };
+    let manifest: Uint8Array | void;
+    try {
+      manifest = await ask();
+    } catch (error) {
+      if (isDown(error) && this.mayRead(scope, digest, true)) return { ok: true, stale: true };
+      return { ok: false, error };
+    }
+    if (manifest) this.confirmManifest(scope, digest, manifest);
+    else this.confirm(scope, digest);
+    return { ok: true, stale: false };
   }
 }
 
-/** The digests a manifest or index references (config, layers, child manifests, schema1 layers). */
-export function referencedDigests(bytes: Uint8Array): string[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    return [];
+// Layers a registry need not hold: Docker's foreign layers and OCI's non-distributable ones are fetched
+// from their `urls`, and distribution accepts them without the blob (schema2/ocischema verifyManifest).
+const FOREIGN = /(?:\.foreign\.|nondistributable)/;
+
+/**
+ * The digests a manifest or index makes its repository hold, by its typed fields only: `config` and
+ * `layers` (OCI / Docker v2 image manifest), `manifests` (index / manifest list), `fsLayers[].blobSum`
+ * (schema1). A registry refuses such a manifest when it does not hold them (distribution's verifyManifest);
+ * it does not check `subject` (OCI 1.1 accepts a subject it does not hold), `blobs`, annotations, or
+ * descriptors with `urls` (foreign / non-distributable layers), so those prove nothing and are skipped.
+ */
+export function confirmedChildren(manifest: Uint8Array | object): string[] {
+  let json: unknown = manifest;
+  if (manifest instanceof Uint8Array) {
+    try {
+      json = JSON.parse(new TextDecoder().decode(manifest));
+    } catch {
+      return [];
+    }
   }
+  const m = json as Record<string, unknown> | null;
+  if (m === null || typeof m !== "object" || Array.isArray(m)) return [];
   const out: string[] = [];
   const take = (d: unknown) => {
-    const digest = (d as { digest?: unknown; blobSum?: unknown } | null)?.digest ??
-      (d as { blobSum?: unknown } | null)?.blobSum;
-    if (typeof digest === "string") out.push(digest);
+    if (d === null || typeof d !== "object") return;
+    const { digest, mediaType, urls } = d as { digest?: unknown; mediaType?: unknown; urls?: unknown };
+    if (typeof digest !== "string") return;
+    if (Array.isArray(urls) && urls.length > 0) return;
+    if (typeof mediaType === "string" && FOREIGN.test(mediaType)) return;
+    out.push(digest);
   };
-  const m = json as Record<string, unknown> | null;
-  if (m === null || typeof m !== "object") return out;
-  if (m.config) take(m.config);
-  for (const key of ["layers", "manifests", "fsLayers", "blobs"]) {
+  if (m.schemaVersion === 1) {
+    if (Array.isArray(m.fsLayers)) {
+      for (const l of m.fsLayers) {
+        const sum = (l as { blobSum?: unknown } | null)?.blobSum;
+        if (typeof sum === "string") out.push(sum);
+      }
+    }
+    return out;
+  }
+  take(m.config);
+  for (const key of ["layers", "manifests"]) {
     const list = m[key];
     if (Array.isArray(list)) list.forEach(take);
   }
-  if (m.subject) take(m.subject);
   return out;
 }

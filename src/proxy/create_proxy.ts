@@ -19,7 +19,7 @@ import type { Credentials, FetchLike } from "../registry/types.ts";
 import type { RetryOptions } from "../registry/with_retry.ts";
 import type { Store } from "../store/types.ts";
 import { pull } from "../pull/pull.ts";
-import { AccessCache, BoundedMap, referencedDigests } from "./_access.ts";
+import { AccessCache, BoundedMap, type ReadScope } from "./_access.ts";
 import { BlobFill } from "./_blob_fill.ts";
 import { Metrics } from "./_metrics.ts";
 import { parseOpenRange, parseRange } from "./_range.ts";
@@ -322,15 +322,33 @@ export function createProxy(options: ProxyOptions): Hono {
       userAgent,
     });
 
-  /** Records an upstream refusal (the grant is dropped) and turns the error into the client's answer. */
-  const refused = (err: unknown, request: Request, target: Target, caller: Caller): Response => {
+  /** Who reads where: the key of every access decision (see AccessCache). */
+  const scopeOf = (target: Target, caller: Caller): ReadScope => ({
+    caller: caller.key,
+    repository: target.key,
+  });
+
+  /**
+   * Records an upstream refusal of this caller and turns the error into the client's answer. A 401/403 (or a
+   * 404 for a tag or the repository) ends the caller's grant and every confirmation under it; a 404 for
+   * `digest`, the upstream's own answer for this repository's content, ends every caller's confirmation of
+   * that digest there (GHSA-f2g3-hh2r-cwgc) and leaves the caller's other confirmations alone.
+   */
+  const refused = (
+    err: unknown,
+    request: Request,
+    target: Target,
+    caller: Caller,
+    digest?: string,
+  ): Response => {
     const status = statusOf(err);
     if (
-      status === 401 || status === 403 || status === 404 ||
+      status === 401 || status === 403 || (status === 404 && digest === undefined) ||
       (err instanceof TugError && err.code === "AUTH_FAILED")
     ) {
-      access.revoke(caller.key, target.key);
+      access.revoke(scopeOf(target, caller));
     }
+    if (status === 404 && digest !== undefined) access.gone(target.key, digest);
     return upstreamErrorResponse(err, challengeFor(request));
   };
 
@@ -372,9 +390,20 @@ export function createProxy(options: ProxyOptions): Hono {
     return (await store.blobs.stat(descriptor.digest)) === undefined ? undefined : descriptor;
   };
 
-  const remember = (target: Target, digest: string, bytes?: Uint8Array) => {
-    access.addMember(target.key, digest);
-    if (bytes !== undefined) { for (const d of referencedDigests(bytes)) access.addMember(target.key, d); }
+  /** A cached manifest's bytes (capped when stored), for the confirmations its typed fields carry. */
+  const storedManifest = async (descriptor: Descriptor): Promise<Uint8Array | undefined> => {
+    try {
+      return new Uint8Array(await new Response(await store.blobs.get(descriptor.digest)).arrayBuffer());
+    } catch {
+      return undefined; // evicted meanwhile: the children are confirmed one by one when asked for
+    }
+  };
+
+  /** The upstream confirmed the cached manifest `descriptor` for the caller: it and its typed children. */
+  const confirmStored = async (target: Target, caller: Caller, descriptor: Descriptor) => {
+    const bytes = await storedManifest(descriptor);
+    if (bytes === undefined) access.confirm(scopeOf(target, caller), descriptor.digest);
+    else access.confirmManifest(scopeOf(target, caller), descriptor.digest, bytes);
   };
 
   /** GET of a manifest upstream: verified, stored (blob, digest reference, tag reference), answered. */
@@ -390,9 +419,9 @@ export function createProxy(options: ProxyOptions): Hono {
     try {
       manifest = await client.getManifest(reference, { accept: acceptList(accept) });
     } catch (err) {
-      return refused(err, request, target, caller);
+      return refused(err, request, target, caller, DIGEST.test(reference) ? reference : undefined);
     }
-    access.grant(caller.key, target.key);
+    access.grant(scopeOf(target, caller));
     metrics.cacheMisses.manifest++;
     const isDigest = DIGEST.test(reference);
     const algorithm = (isDigest ? reference.split(":")[0] : "sha256") as DigestAlgorithm;
@@ -418,7 +447,8 @@ export function createProxy(options: ProxyOptions): Hono {
     const mediaType = manifest.contentType || mediaTypeOf(manifest.bytes) ||
       "application/vnd.docker.distribution.manifest.v1+prettyjws";
     const descriptor: Descriptor = { mediaType, digest, size: manifest.bytes.byteLength };
-    remember(target, digest, manifest.bytes);
+    // Served to this caller from this repository: the manifest and its typed children are confirmed.
+    access.confirmManifest(scopeOf(target, caller), digest, manifest.bytes);
     try {
       if ((await store.blobs.stat(digest)) === undefined) {
         const writer = await store.blobs.writer({ digest, size: manifest.bytes.byteLength });
@@ -451,18 +481,17 @@ export function createProxy(options: ProxyOptions): Hono {
     if (DIGEST.test(reference)) {
       const cached = await cachedManifest(`${target.key}@${reference}`, accept);
       if (cached === undefined) return fetchManifest(request, target, caller, reference);
-      if (!(access.fresh(caller.key, target.key) && access.isMember(target.key, reference))) {
-        try {
+      // Content by digest never changes: with the upstream down, a caller confirmed before still gets it.
+      const decision = await access.authorize(
+        scopeOf(target, caller),
+        reference,
+        async () => {
           await client.headManifest(reference, { accept: acceptList(accept) });
-        } catch (err) {
-          // Content by digest never changes: with the upstream down, a caller confirmed before still gets it.
-          const down = isUpstreamDown(err) && access.confirmedOnce(caller.key, target.key) &&
-            access.isMember(target.key, reference);
-          if (!down) return refused(err, request, target, caller);
-        }
-        access.grant(caller.key, target.key);
-        access.addMember(target.key, reference);
-      }
+          return await storedManifest(cached);
+        },
+        isUpstreamDown,
+      );
+      if (!decision.ok) return refused(decision.error, request, target, caller, reference);
       metrics.cacheHits.manifest++;
       return serveManifest(cached, head);
     }
@@ -470,9 +499,11 @@ export function createProxy(options: ProxyOptions): Hono {
     const tagName = `${target.key}:${reference}`;
     const cached = await cachedManifest(tagName, accept);
     const checked = tagChecked.get(tagName);
+    // A tag is answered from the cache only while the tag was checked recently (by anyone) and this caller
+    // holds a fresh confirmation of the manifest it names; else the upstream is asked with its credentials.
     if (
       cached !== undefined && checked !== undefined && now() - checked < tagTtl &&
-      access.fresh(caller.key, target.key)
+      access.mayRead(scopeOf(target, caller), cached.digest)
     ) {
       metrics.cacheHits.manifest++;
       return serveManifest(cached, head);
@@ -482,18 +513,21 @@ export function createProxy(options: ProxyOptions): Hono {
     try {
       found = await client.headManifest(reference, { accept: acceptList(accept) });
     } catch (err) {
-      if (isUpstreamDown(err) && cached !== undefined && access.confirmedOnce(caller.key, target.key)) {
+      if (
+        isUpstreamDown(err) && cached !== undefined &&
+        access.mayRead(scopeOf(target, caller), cached.digest, true)
+      ) {
         metrics.staleServed++;
         metrics.cacheHits.manifest++;
         return serveManifest(cached, head, { warning: STALE_WARNING });
       }
       return refused(err, request, target, caller);
     }
-    access.grant(caller.key, target.key);
+    access.grant(scopeOf(target, caller));
     if (found.digest !== undefined) {
       if (cached !== undefined && cached.digest === found.digest) {
         tagChecked.set(tagName, now());
-        access.addMember(target.key, found.digest);
+        await confirmStored(target, caller, cached);
         metrics.cacheHits.manifest++;
         return serveManifest(cached, head);
       }
@@ -501,13 +535,13 @@ export function createProxy(options: ProxyOptions): Hono {
       if (byDigest !== undefined) {
         await store.references.set(tagName, byDigest).catch(() => {});
         tagChecked.set(tagName, now());
-        access.addMember(target.key, found.digest);
+        await confirmStored(target, caller, byDigest);
         metrics.cacheHits.manifest++;
         return serveManifest(byDigest, head);
       }
       if (head && found.contentType !== undefined && found.size !== undefined) {
         // A HEAD on a miss is answered from the upstream's HEAD; the GET by digest that follows fills.
-        access.addMember(target.key, found.digest);
+        access.confirm(scopeOf(target, caller), found.digest);
         return new Response(null, {
           headers: v2Headers({
             "content-type": found.contentType,
@@ -569,8 +603,7 @@ export function createProxy(options: ProxyOptions): Hono {
           },
         );
       }
-      access.grant(caller.key, target.key);
-      access.addMember(target.key, digest);
+      access.confirm(scopeOf(target, caller), digest);
       metrics.cacheMisses.blob++;
       metrics.fillsInFlight++;
       const fill = BlobFill.start({
@@ -605,22 +638,15 @@ export function createProxy(options: ProxyOptions): Hono {
     defer: (work: Promise<unknown>) => void,
   ) => {
     if (!DIGEST.test(digest)) return errorResponse(400, "DIGEST_INVALID", `Invalid digest "${digest}"`);
-    const authorized = () => access.fresh(caller.key, target.key) && access.isMember(target.key, digest);
-    /** A HEAD upstream with the caller's credentials; undefined when it allowed, else the answer. */
+    /** The access decision (a HEAD upstream with the caller's credentials unless confirmed); undefined: serve. */
     const check = async (allowIfDown: boolean): Promise<Response | undefined> => {
-      if (authorized()) return undefined;
-      try {
-        await headBlob(target, caller, digest);
-      } catch (err) {
-        if (
-          allowIfDown && isUpstreamDown(err) && access.confirmedOnce(caller.key, target.key) &&
-          access.isMember(target.key, digest)
-        ) return undefined;
-        return refused(err, request, target, caller);
-      }
-      access.grant(caller.key, target.key);
-      access.addMember(target.key, digest);
-      return undefined;
+      const decision = await access.authorize(
+        scopeOf(target, caller),
+        digest,
+        () => headBlob(target, caller, digest).then(() => {}),
+        (err) => allowIfDown && isUpstreamDown(err),
+      );
+      return decision.ok ? undefined : refused(decision.error, request, target, caller, digest);
     };
 
     let pending = fills.get(digest);
@@ -644,11 +670,10 @@ export function createProxy(options: ProxyOptions): Hono {
       // A HEAD on a miss: the upstream's answer is relayed; nothing to fill yet.
       try {
         const info = await headBlob(target, caller, digest);
-        access.grant(caller.key, target.key);
-        access.addMember(target.key, digest);
+        access.confirm(scopeOf(target, caller), digest);
         return new Response(null, { headers: blobHeaders(digest, info.size) });
       } catch (err) {
-        return refused(err, request, target, caller);
+        return refused(err, request, target, caller, digest);
       }
     }
     if (pending === undefined && wanted !== undefined && wanted.start >= RANGE_FROM_FILL) {
@@ -666,7 +691,9 @@ export function createProxy(options: ProxyOptions): Hono {
     try {
       fill = await pending;
     } catch (err) {
-      return refused(err, request, target, caller);
+      // The error of a fill another request started (maybe through another repository) says nothing about
+      // this digest in this repository: only the starter's own 404 marks it gone.
+      return refused(err, request, target, caller, joined ? digest : undefined);
     }
     // On workerd, a fill must outlive the response that started it (the other clients, the cache).
     defer(fill.done.catch(() => {}));
@@ -723,7 +750,7 @@ export function createProxy(options: ProxyOptions): Hono {
         }),
       );
     } catch (err) {
-      return refused(err, request, target, caller);
+      return refused(err, request, target, caller, digest);
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -738,10 +765,10 @@ export function createProxy(options: ProxyOptions): Hono {
         request,
         target,
         caller,
+        digest,
       );
     }
-    access.grant(caller.key, target.key);
-    access.addMember(target.key, digest);
+    access.confirm(scopeOf(target, caller), digest);
     const headers = v2Headers({
       "content-type": "application/octet-stream",
       "docker-content-digest": digest,
@@ -775,7 +802,7 @@ export function createProxy(options: ProxyOptions): Hono {
     } catch (err) {
       return refused(err, request, target, caller);
     }
-    access.grant(caller.key, target.key);
+    access.grant(scopeOf(target, caller));
     const headers = v2Headers({ "content-type": "application/json; charset=utf-8" });
     if (page.next !== undefined) {
       const next = new URLSearchParams();
@@ -971,13 +998,13 @@ export function createProxy(options: ProxyOptions): Hono {
             void line(message);
           },
         });
-        access.grant(caller.key, target.key);
+        // pull() fetched these manifests upstream with the caller's credentials: the same confirmations as
+        // a GET through /v2/ (their typed children only).
+        const scope = scopeOf(target, caller);
         for (const image of result.images) {
-          access.addMember(target.key, image.descriptor.digest);
-          access.addMember(target.key, image.manifest.config.digest);
-          for (const layer of image.manifest.layers) access.addMember(target.key, layer.digest);
+          access.confirmManifest(scope, image.descriptor.digest, image.manifest);
         }
-        access.addMember(target.key, result.digest);
+        access.confirm(scope, result.digest);
         if (tag !== undefined || digest === undefined) {
           tagChecked.set(`${target.key}:${tag ?? "latest"}`, now());
         }
