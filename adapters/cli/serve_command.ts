@@ -8,6 +8,7 @@ import process from "node:process";
 import { parseArgs, UsageError } from "./args.ts";
 import { defaultStoreDir } from "./host.ts";
 import { createProxy } from "../../src/proxy/create_proxy.ts";
+import { lookupHost } from "../serve/lookup_host.ts";
 import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { serveDeno } from "../serve/deno.ts";
@@ -123,6 +124,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       store,
       upstreams,
       hasher: nodeHasher,
+      // Redirect targets and token realms are refused when their name resolves to a non-public address.
+      resolveHost: lookupHost,
       userAgent: "tug-proxy",
       ...(flags["default-upstream"] !== undefined
         ? { defaultUpstream: flags["default-upstream"] as string }
