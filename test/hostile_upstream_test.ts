@@ -9,6 +9,7 @@ import { assert, assertEquals, assertRejects } from "./_assert.ts";
 import { seedImages, sharedRegistry, startTokenRegistry } from "./harness/mod.ts";
 import { runTug, tempDir } from "./_cli.ts";
 import { startProxy } from "./_proxy_helpers.ts";
+import { startTugServe } from "./_tug_serve.ts";
 import { MemoryStore } from "../src/store/memory_store.ts";
 import { pull } from "../src/pull/pull.ts";
 import { TugError } from "../src/errors.ts";
@@ -200,4 +201,86 @@ Deno.test("createProxy() answers no challenge from a redirect target with a clie
     assert(body.includes(trap.storage.origin), body.slice(0, 300));
   }
   assert(trap.storage.seen.length > 0, "the blob was redirected to storage");
+});
+
+Deno.test("tug serve refuses a redirect to an internal address and answers no challenge from a redirect target", async () => {
+  const { registry, images } = await sharedRegistry();
+  await using internal = recorder("0.0.0.0");
+  let location = "";
+  await using front = hostileFront(registry.url, () => location);
+  await using serve = await startTugServe(front.url, "tug-hostile-serve-");
+  for (
+    const spelling of [
+      `http://[::ffff:7f00:2]:${internal.port}/`,
+      `http://${Deno.hostname()}:${internal.port}/`,
+    ]
+  ) {
+    location = spelling;
+    const res = await fetch(
+      `${serve.base}/v2/${images.small.repository}/blobs/${images.small.layers[0].digest}`,
+      {
+        headers: { range: "bytes=0-9" },
+      },
+    );
+    const body = await res.text();
+    assertEquals(internal.seen, [], spelling);
+    assert(
+      !res.ok && body.includes("Refused to connect"),
+      `${spelling}: ${res.status} ${body.slice(0, 300)}`,
+    );
+  }
+
+  // The operator allowed the local network (--allow-host), so the redirect to storage goes out; the
+  // storage host's challenge still gets no credentials and no token request.
+  await using trap = await credentialTrap();
+  await using allowing = await startTugServe(trap.front.url, "tug-hostile-serve-", [
+    "--allow-host",
+    "127.0.0.1",
+  ]);
+  const res = await fetch(
+    `${allowing.base}/v2/${trap.small.repository}/blobs/${trap.small.layers[0].digest}`,
+    {
+      headers: { authorization: `Basic ${btoa("alice:s3cret")}` },
+    },
+  );
+  const body = await res.text();
+  assertEquals(trap.capture.seen, []);
+  assertEquals(trap.storage.seen.filter((s) => s.authorization !== null), []);
+  assert(trap.storage.seen.length > 0, "the blob was redirected to storage");
+  assert(!res.ok && body.includes(trap.storage.origin), `${res.status} ${body.slice(0, 300)}`);
+});
+
+Deno.test("tug serve keeps a token realm on another host only when --allow-host names it", async () => {
+  await using both = await startTokenRegistry({ token: { users: { alice: "s3cret" } } });
+  const { small } = await seedImages(both.registry, {
+    username: "alice",
+    password: "s3cret",
+    only: ["small"],
+  });
+  both.tokenServer.requests.length = 0;
+  // The upstream is named "localhost", its token server "127.0.0.1": another host, as auth.example is for
+  // registry.example.
+  const upstream = both.registry.url.replace("127.0.0.1", "localhost");
+  const realmHost = new URL(both.tokenServer.realm).host;
+  const manifest = (base: string) =>
+    fetch(`${base}/v2/${small.repository}/manifests/${small.tag}`, {
+      headers: { authorization: `Basic ${btoa("alice:s3cret")}`, accept: small.manifestMediaType },
+    });
+  {
+    await using serve = await startTugServe(upstream, "tug-realm-serve-");
+    const res = await manifest(serve.base);
+    await res.body?.cancel();
+    assertEquals(res.status, 401);
+    assertEquals(both.tokenServer.requests.filter((r) => r.user === "alice").length, 0);
+  }
+  {
+    await using serve = await startTugServe(upstream, "tug-realm-serve-", ["--allow-host", realmHost]);
+    const res = await manifest(serve.base);
+    assertEquals(res.status, 200, await res.clone().text());
+    assertEquals(new Uint8Array(await res.arrayBuffer()), small.manifestBytes);
+    assert(
+      both.tokenServer.requests.some((r) => r.user === "alice" && r.status === 200),
+      "alice got a token",
+    );
+  }
 });
