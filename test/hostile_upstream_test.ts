@@ -14,6 +14,7 @@ import { MemoryStore } from "../src/store/memory_store.ts";
 import { pull } from "../src/pull/pull.ts";
 import { TugError } from "../src/errors.ts";
 import { lookupHost } from "../adapters/serve/lookup_host.ts";
+import { buildV1Image, startV1Server } from "./harness/v1_server.ts";
 
 interface Recorded {
   method: string;
@@ -282,5 +283,42 @@ Deno.test("tug serve keeps a token realm on another host only when --allow-host 
       both.tokenServer.requests.some((r) => r.user === "alice" && r.status === 200),
       "alice got a token",
     );
+  }
+});
+
+Deno.test("pull() sends v1 Basic credentials only to the index, never to endpoints the index names", async () => {
+  const image = buildV1Image([{ entries: [{ path: "etc/hostname", content: "legacy\n" }] }]);
+  await using index = startV1Server({
+    repositories: { "legacy/app": { v1: image } },
+    basic: { username: "alice", password: "s3cret" },
+  });
+  await using capture = recorder("127.0.0.1", () => new Response("not found", { status: 404 }));
+  // A hostile index: hands out no token and names the capturing host as the endpoint to use.
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const answer = await fetch(`${index.url}${url.pathname}${url.search}`, { headers: req.headers });
+    if (!url.pathname.endsWith("/images")) return answer;
+    const headers = new Headers(answer.headers);
+    headers.delete("x-docker-token");
+    headers.set("x-docker-endpoints", `127.0.0.1:${capture.port}`);
+    return new Response(answer.body, { status: answer.status, headers });
+  });
+  try {
+    await assertRejects(() =>
+      pull(`127.0.0.1:${front.addr.port}/legacy/app:v1`, {
+        store: new MemoryStore(),
+        legacyRegistry: true,
+        credentials: { username: "alice", password: "s3cret" },
+        retry: { sleep: () => Promise.resolve() },
+      })
+    );
+    assert(capture.seen.length > 0, "the index's endpoint was asked");
+    assertEquals(capture.seen.filter((s) => s.authorization !== null), []);
+    assert(
+      index.requests.some((r) => r.authorization === `Basic ${btoa("alice:s3cret")}`),
+      "the index itself got the credentials",
+    );
+  } finally {
+    await front.shutdown();
   }
 });
