@@ -33,7 +33,11 @@ export async function memory(pid: number): Promise<{ peak: number; now: number }
 }
 
 /** Starts `tug serve` on a free port with a fresh store and `upstream` as its default; ready when it returns. */
-export async function startTugServe(upstream: string, dirPrefix: string): Promise<TugServe> {
+export async function startTugServe(
+  upstream: string,
+  dirPrefix: string,
+  extraArgs: readonly string[] = [],
+): Promise<TugServe> {
   const dir = await Deno.makeTempDir({ prefix: dirPrefix });
   const port = freePort();
   const server = new Deno.Command(Deno.execPath(), {
@@ -51,6 +55,7 @@ export async function startTugServe(upstream: string, dirPrefix: string): Promis
       `local=${upstream}`,
       "--default-upstream",
       "local",
+      ...extraArgs,
     ],
     stdin: "null",
     stdout: "null",

@@ -7,7 +7,8 @@
 import process from "node:process";
 import { parseArgs, UsageError } from "./args.ts";
 import { defaultStoreDir } from "./host.ts";
-import { createProxy } from "../../src/proxy/create_proxy.ts";
+import { createProxy, type UpstreamConfig } from "../../src/proxy/create_proxy.ts";
+import { lookupHost } from "../serve/lookup_host.ts";
 import { OciLayoutStore } from "../fs/oci_layout_store.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { serveDeno } from "../serve/deno.ts";
@@ -24,6 +25,8 @@ Options:
       --store DIR               Cache folder, an OCI image layout (default: $TUG_STORE or ~/.local/share/tug/store)
       --upstream NAME=URL       An upstream registry (repeatable; default docker.io=https://registry-1.docker.io)
       --default-upstream NAME   The upstream for names without an upstream prefix (default: docker.io, else the first)
+      --allow-host HOST         A host (host or host:port) the upstreams may name as token realm or send a redirect to
+                                on a private address (repeatable); realms must else be on the upstream's own host
       --tag-ttl SECONDS         How long a cached tag is used before it is checked upstream (default 60)
       --cache-max-bytes N       Cap the cached blob bytes, evicting the least recently used
       --allow-origin ORIGIN     Let web pages from ORIGIN call the proxy (repeatable; * for any)
@@ -89,6 +92,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     store: { type: "string" },
     upstream: { type: "list" },
     "default-upstream": { type: "string" },
+    "allow-host": { type: "list" },
     "tag-ttl": { type: "string" },
     "cache-max-bytes": { type: "string" },
     "allow-origin": { type: "list" },
@@ -100,13 +104,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`"tug serve" takes no arguments\n\n${SERVE_USAGE}`);
-  const upstreams: Record<string, string> = {};
+  const allowHosts = (flags["allow-host"] as string[] | undefined) ?? [];
+  const upstreams: Record<string, UpstreamConfig> = {};
   for (
     const entry of (flags.upstream as string[] | undefined) ?? ["docker.io=https://registry-1.docker.io"]
   ) {
     const eq = entry.indexOf("=");
     if (eq <= 0) throw new UsageError(`--upstream must be NAME=URL, got "${entry}"`);
-    upstreams[entry.slice(0, eq)] = entry.slice(eq + 1);
+    upstreams[entry.slice(0, eq)] = { url: entry.slice(eq + 1), allowHosts };
   }
   const listen = parseListen((flags.listen as string | undefined) ?? "127.0.0.1:5000");
   const origins = flags["allow-origin"] as string[] | undefined;
@@ -123,6 +128,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       store,
       upstreams,
       hasher: nodeHasher,
+      // Redirect targets and token realms are refused when their name resolves to a non-public address.
+      resolveHost: lookupHost,
       userAgent: "tug-proxy",
       ...(flags["default-upstream"] !== undefined
         ? { defaultUpstream: flags["default-upstream"] as string }

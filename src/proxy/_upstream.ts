@@ -9,6 +9,7 @@
 import { TugError } from "../errors.ts";
 import type { Credentials, FetchLike } from "../registry/types.ts";
 import { parseWwwAuthenticate } from "../registry/parse_www_authenticate.ts";
+import { nonPublicReason, parseIPv4 } from "../registry/_address.ts";
 
 /** One upstream registry as the operator configured it. */
 export interface UpstreamConfig {
@@ -22,8 +23,9 @@ export interface UpstreamConfig {
   /** Add `library/` to single-component names, as Docker Hub needs (default: true for Docker Hub only). */
   library?: boolean;
   /**
-   * Hosts (`host` or `host:port`) allowed besides the upstream's own domain: bearer token realms and
-   * redirect targets on private or loopback addresses.
+   * Hosts (`host` or `host:port`) allowed besides the upstream's own host: bearer token realms on
+   * another host (e.g. `gitlab.com` for `registry.gitlab.com`; Docker Hub's `auth.docker.io` is built in)
+   * and redirect targets on private or loopback addresses.
    */
   allowHosts?: readonly string[];
 }
@@ -53,50 +55,78 @@ const DOCKER_HUB_HOSTS = new Set([
   "registry.hub.docker.com",
 ]);
 
-/** Whether `hostname` is a loopback, private, link-local or otherwise non-public address (literal). */
+/**
+ * Whether `hostname` is a loopback, private, link-local or otherwise non-public address or local name,
+ * in any spelling (see `nonPublicReason` in src/registry/_address.ts). No DNS.
+ */
 export function isPrivateHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  if (h === "localhost" || h.endsWith(".localhost") || h === "") return true;
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
-  }
-  if (h.includes(":")) {
-    if (h === "::1" || h === "::") return true;
-    if (/^f[cd]/.test(h) || /^fe[89ab]/.test(h)) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-    if (mapped) return isPrivateHost(mapped[1]);
-  }
-  return false;
+  return nonPublicReason(hostname) !== undefined;
 }
 
-/** The registrable part of a host name, naively its last two labels (an IP address stays whole). */
-function domainOf(hostname: string): string {
-  if (/^[\d.]+$/.test(hostname) || hostname.includes(":")) return hostname;
-  return hostname.split(".").slice(-2).join(".");
+/** Bearer realms on another host that well-known registries name (Docker Hub's token server). */
+const KNOWN_REALM_HOSTS: ReadonlyMap<string, readonly string[]> = new Map(
+  [...DOCKER_HUB_HOSTS].map((h) => [h, ["auth.docker.io"]]),
+);
+
+/** Options for {@linkcode guardFetch}. */
+export interface GuardOptions {
+  /** Hosts (`host` or `host:port`) allowed besides the upstream's own host (see `UpstreamConfig`). */
+  allowHosts?: readonly string[];
+  /** Resolves a host name to its addresses (see `ProxyOptions.resolveHost`); absent: names are not resolved. */
+  resolveHost?: (hostname: string) => Promise<readonly string[]>;
 }
 
 /**
- * Wraps the outbound fetch of one upstream:
- * - a request may go to the upstream's own host, to hosts the operator allowed, or (redirects to blob
- *   storage, token realms) to another public host; never to a loopback or private address that was not
- *   configured, so a malicious upstream or redirect cannot reach the proxy's own network (SSRF);
- * - a bearer challenge from the upstream must name a realm on the upstream's domain (or an allowed
- *   host): otherwise the challenge is removed before the auth layer sees it, so client credentials are
- *   never sent to a token server the operator did not choose.
+ * Wraps the outbound fetch of one upstream. It sits below the redirect wrapper, so it judges the first
+ * request, every redirect hop and every token request, each before anything is sent:
+ * - a request may go to the upstream's own host, to hosts the operator allowed, to a token realm the
+ *   upstream named and that passed the realm check, or (redirects to blob storage) to another public
+ *   host; never to a loopback, private, link-local or other special address that was not configured,
+ *   in whatever spelling (`[::ffff:7f00:2]`, `0x7f000002`, `[64:ff9b::7f00:2]`, …: the address is parsed
+ *   to its number and compared with the IANA special-purpose registries), so a malicious upstream or
+ *   redirect cannot reach the proxy's own network (SSRF). With `resolveHost` (Deno and Node adapters)
+ *   a name is resolved first and refused when any of its addresses is not public;
+ * - a bearer challenge from the upstream must name a realm on the upstream's own host name (any port),
+ *   a host the operator allowed, or Docker Hub's `auth.docker.io` for Docker Hub: otherwise the challenge
+ *   is removed before the auth layer sees it, so client credentials are never sent to a token server
+ *   the operator did not choose. No "registrable domain" rule: under a shared suffix (`x.azurecr.io`,
+ *   `x.co.uk`, `x.github.io`) a sibling host belongs to someone else, and the public suffix list does not
+ *   know every such suffix (azurecr.io is not in it).
  */
-export function guardFetch(base: FetchLike, url: URL, allowHosts: readonly string[]): FetchLike {
-  const allowed = new Set(allowHosts.map((h) => h.toLowerCase()));
+export function guardFetch(base: FetchLike, url: URL, options: GuardOptions = {}): FetchLike {
+  const allowed = new Set((options.allowHosts ?? []).map((h) => h.toLowerCase()));
+  const resolveHost = options.resolveHost;
   // Token realms the upstream named and that passed realmOk: the token requests go there next.
   const realms = new Set<string>();
-  const permits = (target: URL): boolean => {
-    if (target.host === url.host || allowed.has(target.host) || allowed.has(target.hostname)) return true;
-    if (realms.has(target.origin)) return true;
-    if (target.protocol !== "https:" && target.protocol !== "http:") return false;
-    return !isPrivateHost(target.hostname);
+  const knownRealmHosts = KNOWN_REALM_HOSTS.get(url.hostname) ?? [];
+  const configured = (target: URL): boolean =>
+    target.host === url.host || allowed.has(target.host) || allowed.has(target.hostname) ||
+    realms.has(target.origin);
+  /** Why `target` may not be contacted, or undefined when it may. */
+  const refusal = async (target: URL): Promise<string | undefined> => {
+    if (configured(target)) return undefined;
+    if (target.protocol !== "https:" && target.protocol !== "http:") {
+      return `${target.protocol} is not http(s)`;
+    }
+    const literal = nonPublicReason(target.hostname);
+    if (literal !== undefined) return `${target.hostname} is not a public host: ${literal}`;
+    if (
+      resolveHost === undefined || parseIPv4(target.hostname) !== undefined || target.hostname.startsWith("[")
+    ) {
+      return undefined;
+    }
+    let addresses: readonly string[];
+    try {
+      addresses = await resolveHost(target.hostname);
+    } catch (err) {
+      return `${target.hostname} could not be resolved (${(err as Error).message})`;
+    }
+    if (addresses.length === 0) return `${target.hostname} resolves to no address`;
+    for (const address of addresses) {
+      const why = nonPublicReason(address.includes(":") ? `[${address}]` : address);
+      if (why !== undefined) return `${target.hostname} resolves to ${address}, not a public address: ${why}`;
+    }
+    return undefined;
   };
   const realmOk = (realm: string): boolean => {
     let target: URL;
@@ -106,14 +136,15 @@ export function guardFetch(base: FetchLike, url: URL, allowHosts: readonly strin
       return false;
     }
     if (allowed.has(target.host) || allowed.has(target.hostname)) return true;
-    return domainOf(target.hostname) === domainOf(url.hostname);
+    return target.hostname === url.hostname || knownRealmHosts.includes(target.hostname);
   };
   return async (request) => {
     const target = new URL(request.url);
-    if (!permits(target)) {
+    const why = await refusal(target);
+    if (why !== undefined) {
       throw new TugError(
         "DENIED",
-        `Refused to connect to ${target.host}: not the configured upstream ${url.host} and not a public host`,
+        `Refused to connect to ${target.host}: not the configured upstream ${url.host}, and ${why}`,
       );
     }
     const response = await base(request);
@@ -141,6 +172,7 @@ export function guardFetch(base: FetchLike, url: URL, allowHosts: readonly strin
 export function resolveUpstreams(
   configs: Record<string, string | UpstreamConfig>,
   base: FetchLike,
+  resolveHost?: (hostname: string) => Promise<readonly string[]>,
 ): Map<string, Upstream> {
   const out = new Map<string, Upstream>();
   for (const [name, given] of Object.entries(configs)) {
@@ -165,7 +197,10 @@ export function resolveUpstreams(
       refHost: hub ? "docker.io" : url.host,
       library: config.library ?? hub,
       ...(config.credentials !== undefined ? { credentials: config.credentials } : {}),
-      fetch: guardFetch(base, url, config.allowHosts ?? []),
+      fetch: guardFetch(base, url, {
+        allowHosts: config.allowHosts ?? [],
+        ...(resolveHost !== undefined ? { resolveHost } : {}),
+      }),
     });
   }
   return out;

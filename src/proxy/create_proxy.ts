@@ -49,6 +49,13 @@ export interface ProxyOptions {
   defaultUpstream?: string;
   /** The outbound fetch (default `globalThis.fetch`); every upstream request goes through it. */
   fetch?: FetchLike;
+  /**
+   * Resolves a host name to its addresses, for the outbound guard: a redirect target or token realm whose
+   * name resolves to a loopback, private or other non-public address is refused (the configured upstream
+   * itself stays allowed). The core does no DNS; the Deno and Node entry points pass one
+   * (`adapters/serve/lookup_host.ts`). Without it only the host as written is checked.
+   */
+  resolveHost?: (hostname: string) => Promise<readonly string[]>;
   /** The hasher that verifies blobs in flight (default: WebAssembly SHA-256; pass node:crypto's where available). */
   hasher?: HasherFactory;
   /** How long a cached tag is used before it is revalidated with a HEAD upstream, in seconds (default 60). */
@@ -178,6 +185,7 @@ export function createProxy(options: ProxyOptions): Hono {
   const upstreams = resolveUpstreams(
     options.upstreams ?? { "docker.io": "https://registry-1.docker.io" },
     countingFetch,
+    options.resolveHost,
   );
   if (upstreams.size === 0) throw new TypeError("createProxy() needs at least one upstream");
   const defaultName = options.defaultUpstream ??

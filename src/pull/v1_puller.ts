@@ -260,9 +260,13 @@ class V1Session {
     await this.#credentials();
     const all = new Headers(headers);
     if (this.#options.userAgent) all.set("user-agent", this.#options.userAgent);
-    // Docker's v1 session: the token once the index handed one out, Basic credentials before that.
+    // Docker's v1 session: the token once the index handed one out, Basic credentials before that. The
+    // password is for the index's origin only: endpoints the index names (`X-Docker-Endpoints`) get the
+    // token it issued for them, never the password (credentials bound to their origin, issue H).
     if (this.#token !== undefined) all.set("authorization", `Token ${this.#token}`);
-    else if (this.#basic !== undefined) all.set("authorization", this.#basic);
+    else if (this.#basic !== undefined && new URL(url).origin === this.#index.origin) {
+      all.set("authorization", this.#basic);
+    }
     try {
       return await this.#fetch(new Request(url, { headers: all, ...(signal ? { signal } : {}) }));
     } catch (err) {

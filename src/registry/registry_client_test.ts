@@ -2,6 +2,7 @@
 import { assert, assertEquals, assertRejects, assertThrows } from "../../test/_assert.ts";
 import { TugError } from "../errors.ts";
 import { RegistryClient } from "./registry_client.ts";
+import { TokenCache } from "./token_cache.ts";
 import type { FetchLike } from "./types.ts";
 
 const digest = `sha256:${"a".repeat(64)}`;
@@ -182,4 +183,38 @@ Deno.test("RegistryClient refuses bad arguments with TypeError and RangeError", 
   await assertRejects(() => client.getBlob("sha256/../x"), TypeError);
   await assertRejects(() => client.getBlob(digest, { start: -1 }), RangeError);
   await assertRejects(() => client.listTags({ n: 1.5 }), RangeError);
+});
+
+Deno.test("RegistryClient.ping() takes no challenge from a redirect target for the registry", async () => {
+  const seen: string[] = [];
+  const fetch = (req: Request) => {
+    seen.push(req.url);
+    const url = new URL(req.url);
+    if (url.origin === "https://registry.example") {
+      return Promise.resolve(
+        new Response(null, { status: 302, headers: { location: "https://elsewhere.example/v2/" } }),
+      );
+    }
+    return Promise.resolve(
+      new Response(null, {
+        status: 401,
+        headers: { "www-authenticate": 'Bearer realm="https://capture.example/token",service="x"' },
+      }),
+    );
+  };
+  const tokenCache = new TokenCache();
+  const client = new RegistryClient({
+    registry: "https://registry.example",
+    repository: "library/alpine",
+    fetch,
+    tokenCache,
+    credentials: { username: "alice", password: "s3cret" },
+    retry: { sleep: () => Promise.resolve() },
+  });
+  await assertRejects(() => client.ping(), TugError, {
+    code: "UNAUTHORIZED",
+    includes: "https://elsewhere.example",
+  });
+  assertEquals(tokenCache.challenge("https://registry.example"), undefined);
+  assertEquals(seen, ["https://registry.example/v2/", "https://elsewhere.example/v2/"]);
 });

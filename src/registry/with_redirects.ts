@@ -32,6 +32,10 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * the registry's own hop needs it; the Fetch standard has browsers drop `Authorization` on a cross-origin
  * redirect (whatwg/fetch "HTTP-redirect fetch", since 2023), which is the same rule this wrapper applies.
  *
+ * A `401` from any origin but the request's own (a hop off the origin, or a browser-followed answer whose
+ * `url` is elsewhere) rejects with a `TugError` with code `UNAUTHORIZED` naming that origin: only the
+ * registry's origin may challenge for credentials (containerd's CVE-2020-15157 class).
+ *
  * Too many redirects reject with a `TugError` with code `TOO_MANY_REDIRECTS`.
  *
  * @example Follow a redirect to another path
@@ -52,8 +56,33 @@ export function withRedirects(next: FetchLike, options: WithRedirectsOptions = {
   const maxRedirects = options.maxRedirects ?? 10;
   let platformFollows = false;
 
+  /**
+   * A 401 is a challenge only when the registry's own origin sends it (containerd CVE-2020-15157 is
+   * this class): a redirect target (blob storage, a CDN) that answers 401 is a plain error, so its
+   * `WWW-Authenticate` never reaches the auth layer, which would otherwise send the registry's
+   * credentials to a token realm (or a Basic challenge) of the redirect target's choosing.
+   */
+  const offOrigin401 = (request: Request, response: Response, answeredBy: string): never => {
+    discard(response);
+    throw new TugError(
+      "UNAUTHORIZED",
+      `Cannot ${request.method} ${request.url}: ${answeredBy}, where the registry ${
+        new URL(request.url).origin
+      } redirected to, answered 401; tug answers authentication challenges from the registry's own origin only`,
+      { detail: { status: 401, errors: [] } },
+    );
+  };
+  /** The browser followed: was the answer a 401 from another origin? */
+  const followed = (request: Request, response: Response): Response => {
+    if (response.status === 401 && response.redirected && response.url !== "") {
+      const answeredBy = new URL(response.url).origin;
+      if (answeredBy !== new URL(request.url).origin) offOrigin401(request, response, answeredBy);
+    }
+    return response;
+  };
+
   return async (request) => {
-    if (platformFollows) return next(new Request(request, { redirect: "follow" }));
+    if (platformFollows) return followed(request, await next(new Request(request, { redirect: "follow" })));
     const origin = new URL(request.url).origin;
     // Keep the original unsent when it has a body: a 307/308 or the browser fallback sends it again.
     const template = request.body === null ? undefined : request;
@@ -67,8 +96,10 @@ export function withRedirects(next: FetchLike, options: WithRedirectsOptions = {
       const response = await next(current);
       if (response.type === "opaqueredirect") {
         platformFollows = true;
-        return next(new Request(fresh(), { redirect: "follow" }));
+        return followed(request, await next(new Request(fresh(), { redirect: "follow" })));
       }
+      // After a detour through another origin even the registry's own origin chose nothing here.
+      if (response.status === 401 && leftOrigin) offOrigin401(request, response, url.origin);
       if (!REDIRECT_STATUSES.has(response.status)) return response;
       const location = response.headers.get("location");
       if (location === null) return response;
