@@ -62,7 +62,8 @@ export type TugErrorCode =
   | "NOT_FOUND"
   | "LAYERS_MISMATCH"
   | "UNSAFE_PATH"
-  | "TAR_INVALID";
+  | "TAR_INVALID"
+  | "DECOMPRESSION_LIMIT";
 
 /** Options for {@linkcode TugError}. */
 export interface TugErrorOptions {

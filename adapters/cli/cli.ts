@@ -66,6 +66,7 @@ Options:
       --enable-legacy-registry      Also try legacy v1 registries
   -a, --all-tags                    Pull every tag of the repository (NAME without a tag or digest)
       --unpack DIR                  Also unpack the image into DIR (new or empty) as a root filesystem
+      --max-zstd-window BYTES       With --unpack: largest zstd window a layer may declare (default 128MiB)
       --json                        Print progress as Docker Engine JSON messages
   -q, --quiet                       Print only the image reference
   -v, --verbose                     Print every endpoint attempt`;
@@ -177,6 +178,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     "enable-legacy-registry": { type: "boolean" },
     "all-tags": { type: "boolean", short: "a" },
     unpack: { type: "string" },
+    "max-zstd-window": { type: "string" },
   });
   if (flags.help) {
     process.stdout.write(PULL_USAGE + "\n");
@@ -221,7 +223,11 @@ async function pullCommand(argv: string[]): Promise<number> {
   const unpacker = flags.unpack === undefined
     ? undefined
     // Loaded only when asked for: the layer readers (fflate, fzstd) cost a pull ~10 MB of RSS otherwise.
-    : await (await import("./unpack_command.ts")).pullUnpacker(flags.unpack as string, renderer.onProgress);
+    : await (async () => {
+      const { parseMaxZstdWindow, pullUnpacker } = await import("./unpack_command.ts");
+      const limit = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
+      return await pullUnpacker(flags.unpack as string, renderer.onProgress, limit);
+    })();
   // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
   const lease = await acquireStoreLease(store.dir);
   try {

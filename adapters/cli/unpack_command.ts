@@ -22,6 +22,8 @@ Unpack an image from the local store into DIR as a root filesystem (DIR must be 
 Options:
       --platform P   Platform to unpack when NAME is a multi-platform image (default: ${hostPlatform()})
       --store DIR    Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
+      --max-zstd-window BYTES
+                     Largest window a zstd layer may declare (default 128MiB, as zstd's --memory)
       --json         Print progress as Docker Engine JSON messages
   -q, --quiet        Print nothing but errors`;
 
@@ -45,6 +47,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     store: { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
+    "max-zstd-window": { type: "string" },
   });
   if (flags.help) {
     process.stdout.write(UNPACK_USAGE + "\n");
@@ -56,6 +59,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     );
   }
   const [name, dir] = positionals;
+  const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const renderer = createRenderer({
     mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
@@ -73,6 +77,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
       hasher: nodeHasher,
       onProgress: renderer.onProgress,
       signal: controller.signal,
+      maxZstdWindow,
     });
     await renderer.close();
     if (!flags.quiet && !flags.json) process.stdout.write(`Unpacked ${name} into ${result.dir}\n`);
@@ -84,6 +89,23 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
+}
+
+/**
+ * `--max-zstd-window`: bytes, with an optional KiB/MiB/GiB (or K/M/G) suffix, e.g. `1GiB`, `268435456`.
+ *
+ * @param value The flag's value, if given.
+ * @returns The limit in bytes, or undefined for the default.
+ * @throws {UsageError} When it is not a size.
+ */
+export function parseMaxZstdWindow(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+)\s*(?:([KMG])(?:i?B)?|B)?$/i.exec(value.trim());
+  if (!m) {
+    throw new UsageError(`--max-zstd-window must be a size such as 256MiB or 268435456, got "${value}"`);
+  }
+  const scale = { "": 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m[2] ?? "").toUpperCase()]!;
+  return Number(m[1]) * scale;
 }
 
 /** What `tug pull --unpack DIR` needs around a pull. */
@@ -109,7 +131,11 @@ export interface PullUnpacker {
  * await unpacker.finish(store, result.images[0].descriptor);
  * ```
  */
-export async function pullUnpacker(dir: string, onProgress: ProgressHandler): Promise<PullUnpacker> {
+export async function pullUnpacker(
+  dir: string,
+  onProgress: ProgressHandler,
+  maxZstdWindow?: number,
+): Promise<PullUnpacker> {
   await checkUnpackTarget(dir);
   const held: ProgressEvent[] = [];
   return {
@@ -118,7 +144,7 @@ export async function pullUnpacker(dir: string, onProgress: ProgressHandler): Pr
       else onProgress(event);
     },
     async finish(store, image, signal) {
-      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal });
+      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal, maxZstdWindow });
       for (const event of held) onProgress(event);
     },
   };

@@ -32,7 +32,7 @@ import process from "node:process";
 import { TugError } from "../../src/errors.ts";
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
-import { decompressLayer } from "../../src/image/decompress_layer.ts";
+import { decompressLayer, type DecompressLayerOptions } from "../../src/image/decompress_layer.ts";
 import { normalizeTarPath } from "../../src/image/normalize_tar_path.ts";
 import { readTar, type TarEntry } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
@@ -74,6 +74,11 @@ export interface UnpackOptions {
    * 16 MiB; 0 turns the read-ahead off). Bounds memory whatever the layer sizes.
    */
   readAhead?: number;
+  /**
+   * The largest window a zstd layer may declare, in bytes (default 128 MiB, as the zstd CLI); larger frames
+   * are refused with `DECOMPRESSION_LIMIT` before anything is decoded.
+   */
+  maxZstdWindow?: number;
 }
 
 /** What {@linkcode unpack} did. */
@@ -430,6 +435,7 @@ async function openLayer(
   algorithm: "sha256" | "sha512",
   hasher: HasherFactory,
   readAhead: number,
+  decompress: DecompressLayerOptions,
 ): Promise<LayerStream> {
   const hash = await hasher(algorithm);
   let read = 0;
@@ -441,8 +447,9 @@ async function openLayer(
       },
     }),
   );
-  // Docker sniffs the compression rather than trusting the media type (pkg/archive DecompressStream).
-  const tar = decompressLayer(compressed, "auto");
+  // Docker sniffs the compression rather than trusting the media type (pkg/archive DecompressStream). The
+  // decoder works only as the read-ahead below asks, in bounded steps: a bomb costs time, not memory.
+  const tar = decompressLayer(compressed, "auto", decompress);
   const hashed = tar.pipeThrough(
     new TransformStream<Uint8Array, { chunk: Uint8Array; read: number }>(
       {
@@ -574,7 +581,8 @@ export async function unpack(
   let next: Promise<LayerStream> | undefined;
   const applier = new Applier(staging, asRoot);
   try {
-    const opener = (i: number) => openLayer(store, layers[i], algorithms[i], hasher, readAhead);
+    const decompress = { maxZstdWindow: options.maxZstdWindow, signal };
+    const opener = (i: number) => openLayer(store, layers[i], algorithms[i], hasher, readAhead, decompress);
     next = layers.length > 0 ? opener(0) : undefined;
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];

@@ -6,13 +6,19 @@
  * @module
  */
 
-import { Gunzip } from "fflate";
-import { Decompress } from "fzstd";
 import { TugError } from "../errors.ts";
 import { detectCompression } from "./detect_compression.ts";
+import { ZstdFrameWalker } from "./_zstd_frames.ts";
 
 /** How a layer blob is compressed, as {@linkcode layerCompression} of `src/manifest` names it. */
 export type LayerCompression = "gzip" | "zstd" | "none";
+
+/**
+ * The largest zstd window {@linkcode decompressLayer} accepts by default: 128 MiB, the zstd CLI's own
+ * default limit (`--memory`, ZSTD_WINDOWLOG_LIMIT_DEFAULT = 27). A frame declares the window its decoder must
+ * keep; a hostile one declares gigabytes in a few bytes.
+ */
+export const DEFAULT_MAX_ZSTD_WINDOW: number = 128 * 1024 * 1024;
 
 /** Options for {@linkcode decompressLayer}. */
 export interface DecompressLayerOptions {
@@ -21,6 +27,18 @@ export interface DecompressLayerOptions {
    * one and fflate otherwise; `"native"` and `"fflate"` force one (tests use this to cover both paths).
    */
   gzipDecoder?: "auto" | "native" | "fflate";
+  /**
+   * The largest zstd window (bytes) a frame may declare; frames over it are refused with a `TugError` of code
+   * `DECOMPRESSION_LIMIT` before anything is decoded. Default {@linkcode DEFAULT_MAX_ZSTD_WINDOW} (128 MiB).
+   */
+  maxZstdWindow?: number;
+  /**
+   * Bytes of decoded output the stream may hold ahead of its reader (default 0: nothing is decoded until the
+   * reader asks). Whatever the value, one decoding step adds at most a few MiB on top.
+   */
+  highWaterMark?: number;
+  /** Stops decoding: the stream then errors with the signal's reason, within one step (well under 1 s). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -32,9 +50,15 @@ export interface DecompressLayerOptions {
  * data. zstd streams may hold several frames (RFC 8878 §3.1). A corrupt or truncated blob makes the returned
  * stream error with a `TugError` of code `TAR_INVALID`.
  *
+ * Memory is bounded whatever the compression ratio (a few MiB of zeros can inflate to terabytes): the
+ * decoders are fed small steps of input only when the reader asks for output (gzip: about 256 KiB of output
+ * per step, never over ~16 MiB at deflate's 1032:1; zstd: one block, ≤ 128 KiB out, 2 MiB for a hostile block), and they
+ * return to the event loop at least every ~20 ms, so an abort signal or a process signal takes effect
+ * quickly. zstd frames whose window is over `maxZstdWindow` are refused (`DECOMPRESSION_LIMIT`).
+ *
  * @param stream The compressed blob.
  * @param compression How it is compressed, or `"auto"` to look at its magic bytes.
- * @param options Which gzip decoder to use.
+ * @param options Gzip decoder, zstd window limit, read-ahead and abort signal.
  * @returns The decompressed tar stream.
  *
  * @example Gunzip a layer
@@ -55,25 +79,77 @@ export function decompressLayer(
   if (decoder !== "auto" && decoder !== "native" && decoder !== "fflate") {
     throw new TypeError(`Unknown gzip decoder "${decoder}": expected "auto", "native" or "fflate"`);
   }
+  const maxWindow = options.maxZstdWindow ?? DEFAULT_MAX_ZSTD_WINDOW;
+  if (!(maxWindow >= 0)) throw new TypeError(`maxZstdWindow must be a number of bytes, got ${maxWindow}`);
+  const highWaterMark = options.highWaterMark ?? 0;
+  if (!(highWaterMark >= 0)) {
+    throw new TypeError(`highWaterMark must be a number of bytes, got ${highWaterMark}`);
+  }
   switch (compression) {
     case "none":
       return stream;
     case "gzip":
       if (decoder === "fflate" || (decoder === "auto" && typeof DecompressionStream !== "function")) {
-        return fflateGunzip(stream);
+        return fflateGunzip(stream, options);
       }
       if (typeof DecompressionStream !== "function") {
         throw new TypeError(
           "The native gzip decoder was asked for, but this runtime has no DecompressionStream",
         );
       }
-      return nativeGunzip(stream);
+      return nativeGunzip(stream, options);
     case "zstd":
-      return zstdDecompress(stream);
+      return zstdDecompress(stream, options);
     case "auto":
       return sniffed(stream, options);
     default:
       throw new TypeError(`Unknown layer compression "${compression}": expected "gzip", "zstd" or "none"`);
+  }
+}
+
+/**
+ * Sizes gzip decoding steps from the ratio the last step showed, so each step decodes about 256 KiB: 16 KiB
+ * of input for ordinary layers (~4:1), 256 bytes for runs of zeros (~1000:1). Deflate's ratio is at most
+ * 1032:1, so a step never yields more than ~16 MiB, even when the data turns into zeros mid-step. Small
+ * steps matter beyond what is held: the native decoder's output buffers are garbage the collector reaches
+ * late, so fewer, smaller ones keep the peak RSS down.
+ */
+class StepSizer {
+  static readonly MIN = 256;
+  static readonly MAX = 16 * 1024;
+  static readonly TARGET = 256 * 1024;
+  size = StepSizer.MIN;
+  record(input: number, output: number): void {
+    if (input === 0) return;
+    const ratio = Math.max(output / input, 1);
+    this.size = Math.min(StepSizer.MAX, Math.max(StepSizer.MIN, Math.floor(StepSizer.TARGET / ratio)));
+  }
+}
+/** Longest stretch of decoding between two returns to the event loop. */
+const SLICE_MS = 20;
+/** Or this much output, where clocks do not advance during a task (Cloudflare Workers). */
+const SLICE_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Paces a decoder: checks the abort signal before each step and returns to the event loop (a macrotask,
+ * so timers, I/O and process signals get their turn; microtasks alone would starve them) every
+ * {@linkcode SLICE_MS} of work or {@linkcode SLICE_BYTES} of output.
+ */
+class Pacer {
+  readonly #signal: AbortSignal | undefined;
+  #since = performance.now();
+  #bytes = 0;
+  constructor(signal: AbortSignal | undefined) {
+    this.#signal = signal;
+  }
+  async step(output: number): Promise<void> {
+    this.#signal?.throwIfAborted();
+    this.#bytes += output;
+    if (this.#bytes < SLICE_BYTES && performance.now() - this.#since < SLICE_MS) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#signal?.throwIfAborted();
+    this.#since = performance.now();
+    this.#bytes = 0;
   }
 }
 
@@ -142,52 +218,79 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
+/** A push-style JS decoder (fflate, fzstd) behind {@linkcode steppedDecoder}. */
+interface PushDecoder {
+  /** Decodes one step of input; output goes to the `emit` it was made with. */
+  push(piece: Uint8Array, final: boolean): void;
+  /** Called after the final push: throws when the stream ended where it must not. */
+  end(): void;
+}
+
 /**
- * Drives a push-style JS decoder (fflate, fzstd) from a pull-based stream: each pull feeds one input chunk
- * and hands on whatever came out, so memory stays at one chunk in and its output.
+ * Drives a push-style decoder from a pull-based stream with back-pressure: only when the reader wants
+ * output (the queue is under `highWaterMark`) is one step of input fed, where `step(chunk, at)` says where
+ * that step ends; the pull returns as soon as a step produced something. So the decoder never holds more
+ * than one step's output beyond what the reader asked for, whatever the ratio.
  */
-function pushDecoder(
+function steppedDecoder(
   kind: string,
   input: ReadableStream<Uint8Array>,
-  create: (emit: (chunk: Uint8Array) => void) => {
-    push(chunk: Uint8Array, final: boolean): void;
-    end(): void;
-  },
+  options: DecompressLayerOptions,
+  create: (emit: (chunk: Uint8Array) => void) => Promise<PushDecoder>,
+  step: (chunk: Uint8Array, at: number) => number,
 ): ReadableStream<Uint8Array> {
   const reader = input.getReader();
-  let pending: Uint8Array[] = [];
-  const decoder = create((chunk) => {
-    if (chunk.length > 0) pending.push(chunk);
-  });
+  const pacer = new Pacer(options.signal);
+  const out: Uint8Array[] = [];
+  let decoder: PushDecoder | undefined;
+  let chunk: Uint8Array = new Uint8Array(0);
+  let at = 0;
   let received = 0;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        while (pending.length === 0) {
-          const r = await reader.read();
-          if (r.done) {
-            if (received === 0) throw new Error("the blob is empty");
-            decoder.push(new Uint8Array(0), true);
-            decoder.end();
-            for (const c of pending) controller.enqueue(c);
-            pending = [];
-            controller.close();
-            return;
+        decoder ??= await create((c) => {
+          if (c.length > 0) out.push(c);
+        });
+        while (out.length === 0) {
+          if (at >= chunk.length) {
+            const r = await reader.read();
+            if (r.done) {
+              if (received === 0) throw new Error("the blob is empty");
+              decoder.push(new Uint8Array(0), true);
+              decoder.end();
+              for (const c of out.splice(0)) controller.enqueue(c);
+              controller.close();
+              return;
+            }
+            chunk = r.value;
+            at = 0;
+            received += chunk.length;
+            continue;
           }
-          received += r.value.length;
-          if (r.value.length > 0) decoder.push(r.value, false);
+          await pacer.step(0);
+          const end = step(chunk, at);
+          decoder.push(chunk.subarray(at, end), false);
+          at = end;
         }
-        for (const c of pending) controller.enqueue(c);
-        pending = [];
+        let produced = 0;
+        for (const c of out.splice(0)) {
+          produced += c.length;
+          controller.enqueue(c);
+        }
+        await pacer.step(produced);
       } catch (err) {
+        chunk = new Uint8Array(0);
+        at = 0;
         reader.cancel(err).catch(() => {});
+        if (options.signal?.aborted) throw options.signal.reason;
         throw decodeError(kind, err);
       }
     },
     cancel(reason) {
       return reader.cancel(reason);
     },
-  }, { highWaterMark: 0 });
+  }, { highWaterMark: options.highWaterMark ?? 0, size: (c) => c.byteLength });
 }
 
 /** Little-endian uint32 from the last 4 of the (up to) 8 trailing bytes kept in `tail`. */
@@ -217,22 +320,19 @@ class Tail {
   }
 }
 
-function fflateGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+function fflateGunzip(
+  input: ReadableStream<Uint8Array>,
+  options: DecompressLayerOptions,
+): ReadableStream<Uint8Array> {
   // fflate neither checks the CRC nor notices a stream cut inside the deflate data, so tug checks each
   // member's ISIZE trailer against the bytes it produced: a truncated blob ends in deflate data, whose last
   // four bytes match the output size only by a 2^-32 chance.
   const tail = new Tail();
   let memberOut = 0;
-  let tailInput: (chunk: Uint8Array) => void = () => {};
-  const counted = input.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        tailInput(chunk);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  return pushDecoder("gzip", counted, (emit) => {
+  const sizer = new StepSizer();
+  return steppedDecoder("gzip", input, options, async (emit) => {
+    // Loaded on first use: a pull that never reads a layer does not pay for the decoders.
+    const { Gunzip } = await import("fflate");
     const gunzip = new Gunzip((chunk) => {
       memberOut += chunk.length;
       emit(chunk);
@@ -240,9 +340,19 @@ function fflateGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
     gunzip.onmember = () => {
       memberOut = 0;
     };
-    tailInput = (chunk) => tail.add(chunk);
     return {
-      push: (chunk, final) => gunzip.push(chunk, final),
+      push(piece, final) {
+        tail.add(piece);
+        let out = 0;
+        const counting = gunzip.ondata;
+        gunzip.ondata = (chunk, last) => {
+          out += chunk.length;
+          counting(chunk, last);
+        };
+        gunzip.push(piece, final);
+        gunzip.ondata = counting;
+        sizer.record(piece.length, out);
+      },
       end() {
         if (tail.size() !== (memberOut >>> 0)) {
           throw new Error(
@@ -251,24 +361,31 @@ function fflateGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
         }
       },
     };
-  });
+  }, (chunk, at) => Math.min(chunk.length, at + sizer.size));
 }
 
-function zstdDecompress(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
-  return pushDecoder("zstd", input, (emit) => {
+function zstdDecompress(
+  input: ReadableStream<Uint8Array>,
+  options: DecompressLayerOptions,
+): ReadableStream<Uint8Array> {
+  // The walker checks each frame's window before fzstd sees the frame (fzstd allocates the whole window up
+  // front, and copies it for every block), and cuts the input after each block: one push, one block.
+  const walker = new ZstdFrameWalker(options.maxZstdWindow ?? DEFAULT_MAX_ZSTD_WINDOW);
+  return steppedDecoder("zstd", input, options, async (emit) => {
+    const { Decompress } = await import("fzstd");
     let ended = false;
     const decoder = new Decompress((chunk, final) => {
       emit(chunk);
       if (final) ended = true;
     });
     return {
-      push: (chunk, final) => decoder.push(chunk, final),
+      push: (piece, final) => decoder.push(piece, final),
       end() {
         // fzstd reports the end of the last frame through `final`; a stream cut mid-frame never gets there.
-        if (!ended) throw new Error("the zstd stream ends inside a frame");
+        if (!ended || !walker.atFrameBoundary) throw new Error("the zstd stream ends inside a frame");
       },
     };
-  });
+  }, (chunk, at) => walker.advance(chunk, at));
 }
 
 /** A one-waiter wake-up signal between the decoder's feeder and the consumer. */
@@ -284,9 +401,6 @@ class Signal {
   }
 }
 
-/** How far the native decoder may run ahead of the consumer. */
-const AHEAD = 1 << 20;
-
 /** Whether a gzip member may start at `at` (ID1 ID2 CM=deflate, RFC 1952 §2.3.1). */
 function magicAt(chunk: Uint8Array, at: number): boolean {
   return chunk[at] === 0x1f && chunk[at + 1] === 0x8b && chunk[at + 2] === 0x08;
@@ -300,7 +414,17 @@ function magicAt(chunk: Uint8Array, at: number): boolean {
  * and a fresh decoder takes over from it. Cuts that are not member starts (about one per 16 MiB of random
  * data) cost one extra write.
  */
-function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+function nativeGunzip(
+  input: ReadableStream<Uint8Array>,
+  options: DecompressLayerOptions,
+): ReadableStream<Uint8Array> {
+  // DecompressionStream has no back-pressure on its output: one write is decoded at once, in full (Deno
+  // returns it as one buffer), so 1 MiB of zeros written is 1 GiB held. Writes are therefore cut into
+  // StepSizer steps, each written only when the decoded queue is at or under `ahead`.
+  const ahead = options.highWaterMark ?? 0;
+  const pacer = new Pacer(options.signal);
+  const sizer = new StepSizer();
+  let decoded = 0;
   const source = input.getReader();
   const queue: Uint8Array[] = [];
   let queued = 0;
@@ -327,6 +451,7 @@ function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
         const r = await reader.read();
         if (r.done) return;
         member.out += r.value.length;
+        decoded += r.value.length;
         queue.push(r.value);
         queued += r.value.length;
         toConsumer.wake();
@@ -343,9 +468,16 @@ function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
     let carry: Uint8Array | undefined;
     let total = 0;
 
-    const write = async (piece: Uint8Array, cut: boolean) => {
-      while (queued > AHEAD && !cancelled) await toFeeder.wait();
+    let lastIn = 0;
+    let decodedBefore = 0;
+    const writeStep = async (piece: Uint8Array, cut: boolean) => {
+      while (queued > ahead && !cancelled) await toFeeder.wait();
       if (cancelled) throw new Error("cancelled");
+      await pacer.step(0);
+      // The output of the step before has reached the queue by now (the wait above, or the pacer's turn).
+      sizer.record(lastIn, decoded - decodedBefore);
+      lastIn = piece.length;
+      decodedBefore = decoded;
       if (cut && member.fed > 0) {
         // Let the pump take every output chunk of earlier writes, so a failing write loses nothing.
         const size = tail.size();
@@ -363,6 +495,15 @@ function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
       }
       member.fed += piece.length;
       tail.add(piece);
+    };
+    // A piece that begins at a possible member start is written in steps; only the first step is the cut.
+    const write = async (piece: Uint8Array, cut: boolean) => {
+      let at = 0;
+      do {
+        const end = Math.min(piece.length, at + sizer.size);
+        await writeStep(piece.subarray(at, end), cut && at === 0);
+        at = end;
+      } while (at < piece.length);
     };
 
     for (;;) {
@@ -416,6 +557,7 @@ function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
           toConsumer.wake();
         }, (err) => {
           failure = err;
+          cancelled = true;
           source.cancel(err).catch(() => {});
           toConsumer.wake();
         });
@@ -428,7 +570,10 @@ function nativeGunzip(input: ReadableStream<Uint8Array>): ReadableStream<Uint8Ar
         controller.enqueue(chunk);
         return;
       }
-      if (failure !== undefined) throw decodeError("gzip", failure);
+      if (failure !== undefined) {
+        if (options.signal?.aborted) throw options.signal.reason;
+        throw decodeError("gzip", failure);
+      }
       controller.close();
     },
     cancel(reason) {

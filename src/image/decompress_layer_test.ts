@@ -1,4 +1,18 @@
-import { assertEquals, assertRejects, assertThrows } from "../../test/_assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "../../test/_assert.ts";
+import {
+  gzipBomb,
+  tarFileHeader,
+  zeroTarSize,
+  zstdBlockHeader,
+  zstdBomb,
+  zstdZeros,
+} from "../../test/_bombs.ts";
 import { TugError } from "../errors.ts";
 import { decompressLayer } from "./decompress_layer.ts";
 import { detectCompression } from "./detect_compression.ts";
@@ -138,4 +152,148 @@ Deno.test("detectCompression() knows gzip and zstd magic and calls the rest 'non
   assertEquals(detectCompression(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0])), "zstd");
   assertEquals(detectCompression(new Uint8Array([0x28, 0xb5, 0x2f])), "none");
   assertEquals(detectCompression(new Uint8Array(0)), "none");
+});
+
+// Decompression bombs (issue H, finding 5): whatever the ratio, the decoder works only as far as the
+// consumer reads, in bounded steps, so memory stays flat and a cancel lands within a second.
+
+const MiB = 1 << 20;
+
+/** Reads `stream` to the end slowly at first, then at full speed, sampling RSS after every read. */
+async function drainMeasured(
+  stream: ReadableStream<Uint8Array>,
+): Promise<{ total: number; biggestChunk: number; rssGrowth: number }> {
+  const base = Deno.memoryUsage().rss;
+  let peak = base;
+  let total = 0;
+  let biggestChunk = 0;
+  let reads = 0;
+  for await (const chunk of stream) {
+    total += chunk.length;
+    biggestChunk = Math.max(biggestChunk, chunk.length);
+    // A slow consumer: the first reads wait, so a decoder that runs ahead would fill memory meanwhile.
+    if (reads++ < 3) await new Promise((resolve) => setTimeout(resolve, 100));
+    peak = Math.max(peak, Deno.memoryUsage().rss);
+  }
+  return { total, biggestChunk, rssGrowth: peak - base };
+}
+
+/** The stream a file or a socket gives: big chunks (1 MiB), so one chunk can hold ~1 GiB of zeros. */
+function fileLike(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return chunked(bytes, MiB);
+}
+
+let gzipBombBytes: Promise<Uint8Array> | undefined;
+function bigGzipBomb(): Promise<Uint8Array> {
+  // 1 GiB of tar in ~1 MiB of gzip, built once as a stream.
+  gzipBombBytes ??= gzipBomb(1 << 30).then((b) => b.bytes);
+  return gzipBombBytes;
+}
+
+for (const decoder of ["native", "fflate"] as const) {
+  Deno.test(`decompressLayer() decodes a 1 GiB gzip bomb in bounded memory with the ${decoder} decoder`, async () => {
+    const bytes = await bigGzipBomb();
+    const { total, biggestChunk, rssGrowth } = await drainMeasured(
+      decompressLayer(fileLike(bytes), "gzip", { gzipDecoder: decoder }),
+    );
+    assertEquals(total, zeroTarSize(1 << 30));
+    assert(biggestChunk <= 17 * MiB, `an output chunk of ${biggestChunk} bytes`);
+    // A bound, not a benchmark: the old decoder held the whole output of a 1 MiB input chunk (~1 GiB) at
+    // once. What is left above the few MiB held is garbage the collector has not reached yet.
+    assert(rssGrowth < 320 * MiB, `RSS grew by ${(rssGrowth / MiB).toFixed(0)} MiB`);
+  });
+
+  Deno.test(`decompressLayer() decodes nothing before the consumer reads, with the ${decoder} decoder`, async () => {
+    const bytes = await bigGzipBomb();
+    let pulled = 0;
+    const source = fileLike(bytes).pipeThrough(
+      new TransformStream(
+        {
+          transform(chunk, controller) {
+            pulled += chunk.length;
+            controller.enqueue(chunk);
+          },
+        },
+        undefined,
+        { highWaterMark: 0 },
+      ),
+    );
+    const stream = decompressLayer(source, "gzip", { gzipDecoder: decoder });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assertEquals(pulled, 0);
+    const reader = stream.getReader();
+    await reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The pipe into the counter holds one chunk; the decoder took one or two 1 MiB chunks (~1 GiB of zeros
+    // each), of which only a few MiB were decoded: the old decoder had decoded all it took.
+    assert(pulled <= 3 * MiB, `${pulled} bytes pulled`);
+    await reader.cancel();
+  });
+}
+
+Deno.test("decompressLayer() decodes a 1 GiB zstd bomb (RLE blocks) in bounded memory", async () => {
+  // Not zeros: fresh zeroed buffers may never become resident, which would hide what is held.
+  const bomb = zstdZeros(17, tarFileHeader("a", 1 << 30), 1 << 30, 0x61);
+  const { total, biggestChunk, rssGrowth } = await drainMeasured(decompressLayer(fileLike(bomb), "zstd"));
+  assertEquals(total, 512 + (1 << 30));
+  assert(biggestChunk <= 4 * MiB, `an output chunk of ${biggestChunk} bytes`);
+  // 33 KiB of input is 8193 blocks; the old driver decoded all of them in one push.
+  assert(rssGrowth < 200 * MiB, `RSS grew by ${(rssGrowth / MiB).toFixed(0)} MiB`);
+});
+
+Deno.test("decompressLayer() refuses zstd frames whose window is over 128 MiB, unless maxZstdWindow allows it", async () => {
+  const header = tarFileHeader("small", 1000);
+  // A 1 GiB window (the issue's 664-byte layer), a 256 MiB one, and a single-segment frame whose content
+  // size (its window) says 1 GiB.
+  const oneGiB = zstdZeros(30, header, 2048);
+  const quarter = zstdZeros(28, header, 2048);
+  const singleSegment = new Uint8Array([
+    0x28,
+    0xb5,
+    0x2f,
+    0xfd,
+    0xa0,
+    0,
+    0,
+    0,
+    0x40,
+    ...zstdBlockHeader(true, 1, 8),
+    0,
+  ]);
+  for (
+    const [frame, window] of [[oneGiB, "1 GiB"], [quarter, "256 MiB"], [singleSegment, "1 GiB"]] as const
+  ) {
+    for (const compression of ["zstd", "auto"] as const) {
+      const err = await assertRejects(
+        () => decode(decompressLayer(chunked(frame, 100), compression)),
+        TugError,
+      );
+      assertEquals(err.code, "DECOMPRESSION_LIMIT");
+      assertStringIncludes(err.message, `window of ${window}`);
+      assertStringIncludes(err.message, "128 MiB");
+    }
+  }
+  // A later frame is checked too, not only the first.
+  const second = concat([zstdZeros(17, header, 2048), oneGiB]);
+  await assertRejects(() => decode(decompressLayer(chunked(second, 7), "zstd")), TugError, "window of 1 GiB");
+  // Raising the limit lets the 256 MiB window through.
+  const out = await decode(decompressLayer(chunked(quarter, 100), "zstd", { maxZstdWindow: 256 * MiB }));
+  assertEquals(out.length, 512 + 2048);
+  assertThrows(() => decompressLayer(chunked(quarter, 100), "zstd", { maxZstdWindow: -1 }), TypeError);
+});
+
+Deno.test("decompressLayer() stops a zstd decode with a 128 MiB window within a second of an abort", async () => {
+  // fzstd moves its whole window for every block, so each 128 KiB block costs ~128 MiB of copying: the old
+  // driver ran thousands of blocks per input chunk without returning to the event loop.
+  const bomb = zstdBomb(1 << 30, 27);
+  const controller = new AbortController();
+  const stream = decompressLayer(chunked(bomb.bytes, 4096), "zstd", { signal: controller.signal });
+  const started = performance.now();
+  setTimeout(() => controller.abort(new Error("stop")), 300);
+  const reading = (async () => {
+    for await (const _ of stream) { /* drain */ }
+  })();
+  await assertRejects(() => reading, Error, "stop");
+  const elapsed = performance.now() - started;
+  assert(elapsed < 1300, `stopped after ${elapsed.toFixed(0)} ms`);
 });

@@ -74,7 +74,7 @@ export async function listLayerFiles(
   );
   const entries: TarHeader[] = [];
   try {
-    const tar = decompressLayer(metered, "auto", { gzipDecoder: options.gzipDecoder });
+    const tar = decompressLayer(metered, "auto", { gzipDecoder: options.gzipDecoder, signal });
     for await (const entry of readTar(tar)) entries.push(headerOf(entry));
   } catch (err) {
     if (signal?.aborted) throw abortError();

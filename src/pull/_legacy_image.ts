@@ -7,6 +7,7 @@
 import { TugError } from "../errors.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
+import { decompressLayer } from "../image/decompress_layer.ts";
 import type { Descriptor, ImageConfig } from "../manifest/types.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
@@ -53,57 +54,65 @@ export function layerMediaType(gzip: boolean): string {
  * Reads a whole layer once: the digest and size of its bytes and, through gzip when it is gzip, the
  * digest of the tar inside (its diffID). Legacy layers are gzip or plain tar; other compressions
  * Docker 1.x could once read (bzip2, xz) are refused.
+ *
+ * The gunzip is the one every layer reader uses (`decompressLayer`): it decodes only as fast as the hasher
+ * takes its output, in bounded steps, so a small gzip bomb in a schema 1 image costs time, not memory.
  */
 export async function hashLayer(
   stream: ReadableStream<Uint8Array>,
   hasher: HasherFactory,
   what: string,
+  signal?: AbortSignal,
 ): Promise<LayerFacts> {
   const outer = await hasher("sha256");
-  const reader = stream.getReader();
+  const source = stream.getReader();
   let size = 0;
-  let first = true;
+  let head: Uint8Array | undefined;
+  // The layer's bytes, hashed as they pass; the first non-empty chunk is read ahead to pick the decoder.
+  const passing = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      for (;;) {
+        const { done, value } = head ? { done: false, value: head } : await source.read();
+        head = undefined;
+        if (done) return controller.close();
+        if (value.length === 0) continue;
+        outer.update(value);
+        size += value.length;
+        controller.enqueue(value);
+        return;
+      }
+    },
+    cancel(reason) {
+      return source.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
   let gzip = false;
   let inner: Awaited<ReturnType<HasherFactory>> | undefined;
-  let writer: WritableStreamDefaultWriter<BufferSource> | undefined;
-  let draining: Promise<void> | undefined;
   try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (value.length === 0) continue;
-      if (first) {
-        first = false;
-        gzip = value.length >= 2 && value[0] === 0x1f && value[1] === 0x8b;
-        refuseOtherCompression(value, what);
-        if (gzip) {
-          inner = await hasher("sha256");
-          const gunzip = new DecompressionStream("gzip");
-          writer = gunzip.writable.getWriter();
-          const innerHasher = inner;
-          draining = (async () => {
-            for await (const chunk of gunzip.readable) innerHasher.update(chunk);
-          })();
-          // Surface a decompression error from the reading side rather than as an unhandled rejection.
-          draining.catch(() => {});
-        }
-      }
-      outer.update(value);
-      size += value.length;
-      if (writer) {
-        await Promise.race([writer.write(value as Uint8Array<ArrayBuffer>), draining!.then(() => {})]);
+    for (;;) {
+      const { done, value } = await source.read();
+      if (done || value.length > 0) {
+        head = value;
+        break;
       }
     }
-    if (writer) {
-      await writer.close();
-      await draining;
+    if (head) {
+      gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      refuseOtherCompression(head, what);
+    }
+    if (gzip) {
+      inner = await hasher("sha256");
+      for await (const chunk of decompressLayer(passing, "gzip", { signal })) inner.update(chunk);
+    } else {
+      for await (const _ of passing) { /* hashed on the way */ }
     }
   } catch (err) {
-    await reader.cancel().catch(() => {});
+    await source.cancel().catch(() => {});
+    if (signal?.aborted) throw signal.reason;
     if (err instanceof TugError) throw err;
     throw new TugError("TAR_INVALID", `Cannot read ${what}: ${(err as Error).message}`, { cause: err });
   } finally {
-    reader.releaseLock();
+    source.releaseLock();
   }
   const digest = `sha256:${outer.digest()}`;
   return { digest, size, diffId: inner ? `sha256:${inner.digest()}` : digest, gzip };

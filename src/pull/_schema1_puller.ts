@@ -92,7 +92,7 @@ export async function pullSchema1(
   // diffIDs from the verified, stored bytes.
   const facts = new Map<string, { diffId: string; gzip: boolean }>();
   for (const blobSum of wanted) {
-    const hashed = await hashLayer(await store.blobs.get(blobSum), hasher, `layer ${blobSum}`);
+    const hashed = await hashLayer(await store.blobs.get(blobSum), hasher, `layer ${blobSum}`, signal);
     facts.set(blobSum, hashed);
   }
   wanted.forEach((blobSum, i) => {

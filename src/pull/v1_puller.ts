@@ -184,7 +184,7 @@ async function pullImage(
     const v1Json = await session.imageJson(base, layerId, ancestry[i + 1]);
     onProgress({ status: "Pulling fs layer", id });
     const body = resumableBody((start) => session.layerBody(base, layerId, start), { signal });
-    const facts = await hashLayer(body, hasher, `layer ${layerId}`);
+    const facts = await hashLayer(body, hasher, `layer ${layerId}`, signal);
     const descriptor: Descriptor = {
       mediaType: layerMediaType(facts.gzip),
       digest: facts.digest,

@@ -53,7 +53,7 @@ export async function listEntries(
 ): Promise<TarHeader[]> {
   const entries: TarHeader[] = [];
   let reported = 0;
-  const tar = decompressLayer(abortable(blob, options.signal), "auto");
+  const tar = decompressLayer(abortable(blob, options.signal), "auto", { signal: options.signal });
   for await (const entry of readTar(tar)) {
     entries.push(headerOf(entry));
     const now = Date.now();
@@ -91,7 +91,7 @@ export async function extractFile(
   options: { limit?: number; signal?: AbortSignal } = {},
 ): Promise<Extracted> {
   const limit = options.limit ?? Infinity;
-  const tar = decompressLayer(abortable(blob, options.signal), "auto");
+  const tar = decompressLayer(abortable(blob, options.signal), "auto", { signal: options.signal });
   let found: Extracted | undefined;
   for await (const entry of readTar(tar)) {
     if (!isPath(entry.name, name)) continue;
@@ -129,7 +129,7 @@ export async function* fileChunks(
   name: string,
   options: { signal?: AbortSignal } = {},
 ): AsyncGenerator<Uint8Array> {
-  const tar = decompressLayer(abortable(blob, options.signal), "auto");
+  const tar = decompressLayer(abortable(blob, options.signal), "auto", { signal: options.signal });
   for await (const entry of readTar(tar)) {
     if (!isPath(entry.name, name)) continue;
     // The tar reader's bodies are views into its chunks: copy each before the next read reuses nothing,
