@@ -66,6 +66,7 @@ Options:
       --enable-legacy-registry      Also try legacy v1 registries
   -a, --all-tags                    Pull every tag of the repository (NAME without a tag or digest)
       --unpack DIR                  Also unpack the image into DIR (new or empty) as a root filesystem
+      --target-mode MODE            Octal permission bits of the --unpack DIR (default 0700: owner only)
       --json                        Print progress as Docker Engine JSON messages
   -q, --quiet                       Print only the image reference
   -v, --verbose                     Print every endpoint attempt`;
@@ -177,6 +178,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     "enable-legacy-registry": { type: "boolean" },
     "all-tags": { type: "boolean", short: "a" },
     unpack: { type: "string" },
+    "target-mode": { type: "string" },
   });
   if (flags.help) {
     process.stdout.write(PULL_USAGE + "\n");
@@ -204,6 +206,9 @@ async function pullCommand(argv: string[]): Promise<number> {
   if (flags.unpack !== undefined && (allTags || flags["all-platforms"])) {
     throw new UsageError("--unpack takes one image: it cannot be used with --all-tags or --all-platforms");
   }
+  if (flags["target-mode"] !== undefined && flags.unpack === undefined) {
+    throw new UsageError("--target-mode sets the mode of the --unpack folder: it needs --unpack DIR");
+  }
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
   const renderer = createRenderer({
@@ -221,7 +226,11 @@ async function pullCommand(argv: string[]): Promise<number> {
   const unpacker = flags.unpack === undefined
     ? undefined
     // Loaded only when asked for: the layer readers (fflate, fzstd) cost a pull ~10 MB of RSS otherwise.
-    : await (await import("./unpack_command.ts")).pullUnpacker(flags.unpack as string, renderer.onProgress);
+    : await (async () => {
+      const { parseTargetMode, pullUnpacker } = await import("./unpack_command.ts");
+      const targetMode = parseTargetMode(flags["target-mode"] as string | undefined);
+      return await pullUnpacker(flags.unpack as string, renderer.onProgress, targetMode);
+    })();
   // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
   const lease = await acquireStoreLease(store.dir);
   try {

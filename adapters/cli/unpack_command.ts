@@ -22,8 +22,35 @@ Unpack an image from the local store into DIR as a root filesystem (DIR must be 
 Options:
       --platform P   Platform to unpack when NAME is a multi-platform image (default: ${hostPlatform()})
       --store DIR    Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
+      --target-mode MODE
+                     Octal permission bits of DIR (default 0700: only its owner may enter it, so the
+                     image's device nodes and setuid files are out of other users' reach)
       --json         Print progress as Docker Engine JSON messages
   -q, --quiet        Print nothing but errors`;
+
+/**
+ * Reads `--target-mode`: octal permission bits (`0755`, `755`, `0o750`), or undefined when not given.
+ *
+ * @param value The flag's value.
+ * @returns The mode, or undefined for unpack()'s default (0700).
+ * @throws {UsageError} When the value is not octal permission bits.
+ *
+ * @example
+ * ```ts
+ * import { parseTargetMode } from "./unpack_command.ts";
+ *
+ * console.assert(parseTargetMode("0755") === 0o755);
+ * console.assert(parseTargetMode(undefined) === undefined);
+ * ```
+ */
+export function parseTargetMode(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:0o?)?([0-7]{1,4})$/i.exec(value);
+  if (!match || Number.parseInt(match[1], 8) > 0o7777) {
+    throw new UsageError(`--target-mode must be octal permission bits such as 0700 or 0755, got "${value}"`);
+  }
+  return Number.parseInt(match[1], 8);
+}
 
 /**
  * `tug unpack`: exit 0 when the image is unpacked, 1 on failure (DIR left as it was), 2 on usage errors.
@@ -43,6 +70,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     help: { type: "boolean", short: "h" },
     platform: { type: "string" },
     store: { type: "string" },
+    "target-mode": { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
   });
@@ -56,6 +84,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     );
   }
   const [name, dir] = positionals;
+  const targetMode = parseTargetMode(flags["target-mode"] as string | undefined);
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const renderer = createRenderer({
     mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
@@ -73,6 +102,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
       hasher: nodeHasher,
       onProgress: renderer.onProgress,
       signal: controller.signal,
+      targetMode,
     });
     await renderer.close();
     if (!flags.quiet && !flags.json) process.stdout.write(`Unpacked ${name} into ${result.dir}\n`);
@@ -100,6 +130,7 @@ export interface PullUnpacker {
  *
  * @param dir The target folder (new or empty).
  * @param onProgress The renderer's handler.
+ * @param targetMode The target folder's permission bits (`--target-mode`; default unpack()'s 0700).
  * @returns The wrapped handler and the step to run after the pull.
  *
  * @example
@@ -109,7 +140,11 @@ export interface PullUnpacker {
  * await unpacker.finish(store, result.images[0].descriptor);
  * ```
  */
-export async function pullUnpacker(dir: string, onProgress: ProgressHandler): Promise<PullUnpacker> {
+export async function pullUnpacker(
+  dir: string,
+  onProgress: ProgressHandler,
+  targetMode?: number,
+): Promise<PullUnpacker> {
   await checkUnpackTarget(dir);
   const held: ProgressEvent[] = [];
   return {
@@ -118,7 +153,7 @@ export async function pullUnpacker(dir: string, onProgress: ProgressHandler): Pr
       else onProgress(event);
     },
     async finish(store, image, signal) {
-      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal });
+      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal, targetMode });
       for (const event of held) onProgress(event);
     },
   };
