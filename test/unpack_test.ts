@@ -491,3 +491,29 @@ Deno.test("unpack() cancelled while extracting leaves neither the folder nor its
   );
   await assertOnly(tmp.dir, []);
 });
+
+Deno.test("unpack() gives FIFOs and device nodes their setuid, setgid and sticky bits after the owner", async () => {
+  await using tmp = await tempDir("tug-unpack-special-");
+  const asRoot = Deno.uid() === 0;
+  const store = await storeImage(
+    await layerImage([[
+      { path: "p", type: "fifo", mode: 0o1644, uid: 1000, gid: 1000 },
+      { path: "q", type: "fifo", mode: 0o4755, uid: 1000, gid: 1000 },
+      ...(asRoot
+        ? [{ path: "c", type: "char" as const, mode: 0o2660, devmajor: 1, devminor: 3, gid: 5 }]
+        : []),
+    ]]),
+  );
+  const dir = `${tmp.dir}/rootfs`;
+  await unpack(store, "example.com/unpack/test:v1", dir);
+  const p = await Deno.lstat(`${dir}/p`);
+  assert(p.isFifo);
+  assertEquals(p.mode! & 0o7777, 0o1644);
+  assertEquals((await Deno.lstat(`${dir}/q`)).mode! & 0o7777, 0o4755);
+  if (asRoot) {
+    assertEquals([p.uid, p.gid], [1000, 1000]);
+    const c = await Deno.lstat(`${dir}/c`);
+    assert(c.isCharDevice);
+    assertEquals([c.mode! & 0o7777, c.gid], [0o2660, 5]);
+  }
+});

@@ -27,6 +27,7 @@
  * @module
  */
 import {
+  chmod,
   constants,
   lchown,
   link,
@@ -224,8 +225,9 @@ export class ConfinedRoot {
     await link(this.#abs(existing), this.#abs(path));
   }
 
+  /** Makes a FIFO with the permission bits of `mode` (mkfifo(1) refuses others: see setSpecialBits). */
   async mkfifo(path: Inside, mode: number): Promise<void> {
-    await run("mkfifo", ["-m", mode.toString(8), this.#abs(path)]);
+    await run("mkfifo", ["-m", (mode & 0o777).toString(8), this.#abs(path)]);
   }
 
   async mknod(
@@ -235,14 +237,29 @@ export class ConfinedRoot {
     major: number,
     minor: number,
   ): Promise<void> {
+    const kind = type === "char" ? "c" : "b";
     await run("mknod", [
       "-m",
-      mode.toString(8),
+      (mode & 0o777).toString(8),
       this.#abs(path),
-      type === "char" ? "c" : "b",
+      kind,
       String(major),
       String(minor),
     ]);
+  }
+
+  /**
+   * Sets the setuid, setgid and sticky bits a tar may give a FIFO or a device node (Docker applies them
+   * with a chmod; mkfifo(1) and mknod(1) take permission bits only), after lchown, which clears them. There
+   * is no lchmod on Linux: the node is lstat-checked to be a FIFO or device (never a symlink) first.
+   */
+  async setSpecialBits(path: Inside, mode: number): Promise<void> {
+    if ((mode & 0o7000) === 0) return;
+    const st = await this.lstat(path);
+    if (!st || st.isSymbolicLink() || st.isDirectory() || st.isFile()) {
+      throw new TugError("UNSAFE_PATH", `Refusing to chmod "${path}": it is not the node just created`);
+    }
+    await chmod(this.#abs(path), mode);
   }
 
   async lchown(path: Inside, uid: number, gid: number): Promise<void> {

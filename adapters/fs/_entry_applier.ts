@@ -161,6 +161,7 @@ export class EntryApplier {
         throw invalid(entry.name, `unsupported entry type "${entry.typeflag}"`);
     }
     if (this.#asRoot) await fs.lchown(rel, entry.uid, entry.gid);
+    await fs.setSpecialBits(rel, mode);
     await fs.lutimes(rel, entry.mtime);
   }
 
