@@ -181,14 +181,20 @@ export async function checkUnpackTarget(dir: string): Promise<void> {
  * - Each layer's uncompressed stream is hashed while it is applied and must equal the config's
  *   `rootfs.diff_ids`, in order and in number; otherwise `TugError` `LAYERS_MISMATCH` with Docker's message
  *   "layers from manifest don't match image configuration".
- * - Nothing is written outside `dir`: a leading `/` (and an entry named `/`) means `dir` itself; entries
- *   whose path climbs above it, hard links to paths outside it, writes through a symlink that leads above
- *   it, and device nodes without root are refused with `TugError` `UNSAFE_PATH` naming the entry. Absolute
- *   symlinks are kept as they are (they are content) and, when a later entry goes through one, resolved
- *   inside `dir` as the container would see them.
+ * - Nothing outside `dir` is written, removed or chmod-ed: every creation, write, link, owner/mode/time
+ *   change and removal (whiteouts included) goes through one resolver (`_confined_root.ts`) that follows
+ *   symlinks inside `dir` only and never follows the last component. A leading `/` (and an entry named
+ *   `/`) means `dir` itself; entries whose path climbs above it, hard links to paths outside it, paths
+ *   through a symlink that leads above it, invalid whiteout names (`.wh.`, `.wh..`, `.wh...`, refused as
+ *   containerd does) and device nodes without root are refused with `TugError` `UNSAFE_PATH` naming the
+ *   entry. Absolute symlinks are kept as they are (they are content) and, when a later entry goes through
+ *   one, resolved inside `dir` as the container would see them.
+ * - `dir` is 0700 (`targetMode` otherwise), and so is the staging folder while it fills: device nodes and
+ *   setuid files are never reachable by other local users (containerd CVE-2021-41103).
  * - All or nothing: `dir` must not exist or be empty (`UNSAFE_PATH` otherwise). The image is built in a
  *   hidden sibling folder and renamed to `dir` at the end, so a failed or cancelled unpack leaves `dir` as
- *   it was. (The rename replaces an empty `dir`: its own mode and owner give way to the image's root's.)
+ *   it was. (The rename replaces an empty `dir`: it gets the target mode and the owner of the image's
+ *   root.)
  *
  * While layer N is written, layer N+1 is read, decompressed and hashed ahead into a bounded buffer
  * (`readAhead`, 16 MiB by default), so disk writes and decompression overlap without holding a layer in
@@ -198,7 +204,8 @@ export async function checkUnpackTarget(dir: string): Promise<void> {
  * @param store The store holding the image (blobs verified when they were committed).
  * @param image A name the store holds (`registry/repo:tag`, `…@sha256:…`) or a manifest/index descriptor.
  * @param dir The target folder: new, or empty.
- * @param options Platform (for an index), progress, cancellation, hasher, root mode, read-ahead.
+ * @param options Platform (for an index), progress, cancellation, hasher, root mode, read-ahead, target
+ *   mode.
  * @returns The folder, the manifest unpacked and the verified diffIDs.
  *
  * @example Unpack an image pulled into an OCI layout store
