@@ -171,7 +171,8 @@ Deno.test("unpack() gives the same tree as umoci unpack for every seeded image a
     const one = await OciLayoutStore.open(`${tmp.dir}/store-${i}`);
     await pull(c.name, { store: one, hasher: nodeHasher, platform: c.platform });
     const ours = `${tmp.dir}/tug-${i}`;
-    await unpack(one, c.name, ours, { platform: c.platform });
+    // umoci's rootfs takes the image's root mode (0755 here); tug's target is 0700 unless asked otherwise.
+    await unpack(one, c.name, ours, { platform: c.platform, targetMode: 0o755 });
     // umoci reads OCI-typed manifests only: skopeo converts each image from the registry into an OCI layout
     // (same layer bytes, OCI media types), which umoci then unpacks.
     const layout = `${tmp.dir}/oci-${i}`;
@@ -360,8 +361,8 @@ const hostile: Array<{
       assertEquals(await Deno.readTextFile(`${dir}/etc/passwd`), "root:x:0:0::/root:/bin/sh\n"),
   },
   {
-    name: "an entry named / sets DIR's own mode",
-    layers: [[{ path: "/", type: "directory", mode: 0o700 }, { path: "f", content: "f" }]],
+    name: "an entry named / does not open DIR to others: DIR keeps the target mode 0700",
+    layers: [[{ path: "/", type: "directory", mode: 0o777 }, { path: "f", content: "f" }]],
     check: async (dir) => assertEquals((await Deno.lstat(dir)).mode! & 0o7777, 0o700),
   },
   {
@@ -489,4 +490,30 @@ Deno.test("unpack() cancelled while extracting leaves neither the folder nor its
     { code: "ABORTED" },
   );
   await assertOnly(tmp.dir, []);
+});
+
+Deno.test("unpack() gives FIFOs and device nodes their setuid, setgid and sticky bits after the owner", async () => {
+  await using tmp = await tempDir("tug-unpack-special-");
+  const asRoot = Deno.uid() === 0;
+  const store = await storeImage(
+    await layerImage([[
+      { path: "p", type: "fifo", mode: 0o1644, uid: 1000, gid: 1000 },
+      { path: "q", type: "fifo", mode: 0o4755, uid: 1000, gid: 1000 },
+      ...(asRoot
+        ? [{ path: "c", type: "char" as const, mode: 0o2660, devmajor: 1, devminor: 3, gid: 5 }]
+        : []),
+    ]]),
+  );
+  const dir = `${tmp.dir}/rootfs`;
+  await unpack(store, "example.com/unpack/test:v1", dir);
+  const p = await Deno.lstat(`${dir}/p`);
+  assert(p.isFifo);
+  assertEquals(p.mode! & 0o7777, 0o1644);
+  assertEquals((await Deno.lstat(`${dir}/q`)).mode! & 0o7777, 0o4755);
+  if (asRoot) {
+    assertEquals([p.uid, p.gid], [1000, 1000]);
+    const c = await Deno.lstat(`${dir}/c`);
+    assert(c.isCharDevice);
+    assertEquals([c.mode! & 0o7777, c.gid], [0o2660, 5]);
+  }
 });

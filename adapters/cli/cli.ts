@@ -67,6 +67,7 @@ Options:
   -a, --all-tags                    Pull every tag of the repository (NAME without a tag or digest)
       --unpack DIR                  Also unpack the image into DIR (new or empty) as a root filesystem
       --max-zstd-window BYTES       With --unpack: largest zstd window a layer may declare (default 128MiB)
+      --target-mode MODE            Octal permission bits of the --unpack DIR (default 0700: owner only)
       --json                        Print progress as Docker Engine JSON messages
   -q, --quiet                       Print only the image reference
   -v, --verbose                     Print every endpoint attempt`;
@@ -179,6 +180,7 @@ async function pullCommand(argv: string[]): Promise<number> {
     "all-tags": { type: "boolean", short: "a" },
     unpack: { type: "string" },
     "max-zstd-window": { type: "string" },
+    "target-mode": { type: "string" },
   });
   if (flags.help) {
     process.stdout.write(PULL_USAGE + "\n");
@@ -206,6 +208,9 @@ async function pullCommand(argv: string[]): Promise<number> {
   if (flags.unpack !== undefined && (allTags || flags["all-platforms"])) {
     throw new UsageError("--unpack takes one image: it cannot be used with --all-tags or --all-platforms");
   }
+  if (flags["target-mode"] !== undefined && flags.unpack === undefined) {
+    throw new UsageError("--target-mode sets the mode of the --unpack folder: it needs --unpack DIR");
+  }
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
   const renderer = createRenderer({
@@ -224,9 +229,10 @@ async function pullCommand(argv: string[]): Promise<number> {
     ? undefined
     // Loaded only when asked for: the layer readers (fflate, fzstd) cost a pull ~10 MB of RSS otherwise.
     : await (async () => {
-      const { parseMaxZstdWindow, pullUnpacker } = await import("./unpack_command.ts");
-      const limit = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
-      return await pullUnpacker(flags.unpack as string, renderer.onProgress, limit);
+      const { parseMaxZstdWindow, parseTargetMode, pullUnpacker } = await import("./unpack_command.ts");
+      const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
+      const targetMode = parseTargetMode(flags["target-mode"] as string | undefined);
+      return await pullUnpacker(flags.unpack as string, renderer.onProgress, { maxZstdWindow, targetMode });
     })();
   // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
   const lease = await acquireStoreLease(store.dir);

@@ -24,8 +24,35 @@ Options:
       --store DIR    Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
       --max-zstd-window BYTES
                      Largest window a zstd layer may declare (default 128MiB, as zstd's --memory)
+      --target-mode MODE
+                     Octal permission bits of DIR (default 0700: only its owner may enter it, so the
+                     image's device nodes and setuid files are out of other users' reach)
       --json         Print progress as Docker Engine JSON messages
   -q, --quiet        Print nothing but errors`;
+
+/**
+ * Reads `--target-mode`: octal permission bits (`0755`, `755`, `0o750`), or undefined when not given.
+ *
+ * @param value The flag's value.
+ * @returns The mode, or undefined for unpack()'s default (0700).
+ * @throws {UsageError} When the value is not octal permission bits.
+ *
+ * @example
+ * ```ts
+ * import { parseTargetMode } from "./unpack_command.ts";
+ *
+ * console.assert(parseTargetMode("0755") === 0o755);
+ * console.assert(parseTargetMode(undefined) === undefined);
+ * ```
+ */
+export function parseTargetMode(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(?:0o?)?([0-7]{1,4})$/i.exec(value);
+  if (!match || Number.parseInt(match[1], 8) > 0o7777) {
+    throw new UsageError(`--target-mode must be octal permission bits such as 0700 or 0755, got "${value}"`);
+  }
+  return Number.parseInt(match[1], 8);
+}
 
 /**
  * `tug unpack`: exit 0 when the image is unpacked, 1 on failure (DIR left as it was), 2 on usage errors.
@@ -45,6 +72,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     help: { type: "boolean", short: "h" },
     platform: { type: "string" },
     store: { type: "string" },
+    "target-mode": { type: "string" },
     json: { type: "boolean" },
     quiet: { type: "boolean", short: "q" },
     "max-zstd-window": { type: "string" },
@@ -60,6 +88,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
   }
   const [name, dir] = positionals;
   const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
+  const targetMode = parseTargetMode(flags["target-mode"] as string | undefined);
   const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
   const renderer = createRenderer({
     mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
@@ -78,6 +107,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
       onProgress: renderer.onProgress,
       signal: controller.signal,
       maxZstdWindow,
+      targetMode,
     });
     await renderer.close();
     if (!flags.quiet && !flags.json) process.stdout.write(`Unpacked ${name} into ${result.dir}\n`);
@@ -122,6 +152,7 @@ export interface PullUnpacker {
  *
  * @param dir The target folder (new or empty).
  * @param onProgress The renderer's handler.
+ * @param targetMode The target folder's permission bits (`--target-mode`; default unpack()'s 0700).
  * @returns The wrapped handler and the step to run after the pull.
  *
  * @example
@@ -134,7 +165,7 @@ export interface PullUnpacker {
 export async function pullUnpacker(
   dir: string,
   onProgress: ProgressHandler,
-  maxZstdWindow?: number,
+  options: { maxZstdWindow?: number; targetMode?: number } = {},
 ): Promise<PullUnpacker> {
   await checkUnpackTarget(dir);
   const held: ProgressEvent[] = [];
@@ -144,7 +175,7 @@ export async function pullUnpacker(
       else onProgress(event);
     },
     async finish(store, image, signal) {
-      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal, maxZstdWindow });
+      await unpack(store, image, dir, { hasher: nodeHasher, onProgress, signal, ...options });
       for (const event of held) onProgress(event);
     },
   };

@@ -6,40 +6,21 @@
  *
  * @module
  */
-import {
-  chmod,
-  constants,
-  lchown,
-  link,
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  rename,
-  rm,
-  stat,
-  symlink,
-  unlink,
-  utimes,
-} from "node:fs/promises";
-import type { FileHandle } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
-import { execFile } from "node:child_process";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { TugError } from "../../src/errors.ts";
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { decompressLayer, type DecompressLayerOptions } from "../../src/image/decompress_layer.ts";
-import { normalizeTarPath } from "../../src/image/normalize_tar_path.ts";
-import { readTar, type TarEntry } from "../../src/image/tar_reader.ts";
+import { readTar } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
 import type { ProgressHandler } from "../../src/pull/events.ts";
 import type { Store } from "../../src/store/types.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { resolveImage } from "./_resolve_image.ts";
+import { EntryApplier } from "./_entry_applier.ts";
 
 /**
  * Options for {@linkcode unpack}.
@@ -79,6 +60,13 @@ export interface UnpackOptions {
    * are refused with `DECOMPRESSION_LIMIT` before anything is decoded.
    */
   maxZstdWindow?: number;
+  /**
+   * Permission bits of the target folder (default 0o700, as umoci creates its bundles): the image's device
+   * nodes and setuid files are then out of reach of other local users (containerd CVE-2021-41103). The
+   * image's own `./` entry sets the folder's owner and mtime, not its mode. The staging folder the image is
+   * built in is 0700 throughout.
+   */
+  targetMode?: number;
 }
 
 /** What {@linkcode unpack} did. */
@@ -95,16 +83,12 @@ export interface UnpackResult {
 
 /** Docker's message (moby distribution/pull_v2.go errRootFSMismatch) for every diffID disagreement. */
 const ROOTFS_MISMATCH = "layers from manifest don't match image configuration";
-/** Symlinks followed while resolving one path, as Linux's MAXSYMLINKS (40). */
-const MAX_SYMLINKS = 40;
 const READ_AHEAD = 16 << 20;
+/** The target folder's default mode: its owner only (umoci's bundles; containerd CVE-2021-41103). */
+const TARGET_MODE = 0o700;
 
 function errno(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
-}
-
-function unsafe(entry: string, why: string): TugError {
-  return new TugError("UNSAFE_PATH", `Refusing tar entry "${entry}": ${why}`, { detail: { entry } });
 }
 
 function ioError(action: string, err: unknown): TugError {
@@ -113,313 +97,6 @@ function ioError(action: string, err: unknown): TugError {
     cause: err,
     detail: { errno: errno(err) },
   });
-}
-
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(path);
-  } catch (err) {
-    if (errno(err) === "ENOENT") return undefined;
-    throw err;
-  }
-}
-
-function run(command: string, args: string[]): Promise<void> {
-  return new Promise((done, fail) => {
-    execFile(command, args, (err, _out, stderr) => {
-      if (err) fail(new Error(`${command} ${args.join(" ")}: ${String(stderr).trim() || err.message}`));
-      else done();
-    });
-  });
-}
-
-/** Metadata applied to directories once every layer is in (writing into them would change their mtimes). */
-interface DirMeta {
-  mode: number;
-  mtime: number;
-}
-
-/**
- * Applies layers to one root folder. Every write goes to a path tug resolved itself, component by
- * component with lstat, so the kernel never follows a symlink from the layers: an intermediate symlink is
- * resolved inside the root (an absolute target means the root, as it would inside the container), one
- * that climbs above the root is refused, and the last component is never followed (it is replaced).
- */
-class Applier {
-  readonly #root: string;
-  readonly #asRoot: boolean;
-  /** Relative real paths known to be directories (not symlinks) in the tree; cleared on any removal. */
-  #dirs = new Set<string>([""]);
-  /** Directory metadata to apply at the end, by relative real path. */
-  readonly dirMeta = new Map<string, DirMeta>();
-  /** Paths this layer created (and their ancestors): whiteouts hide lower layers' content only. */
-  #created = new Set<string>();
-  #createdAncestors = new Set<string>();
-
-  constructor(root: string, asRoot: boolean) {
-    this.#root = root;
-    this.#asRoot = asRoot;
-  }
-
-  startLayer(): void {
-    this.#created = new Set();
-    this.#createdAncestors = new Set();
-  }
-
-  #abs(rel: string): string {
-    return rel === "" ? this.#root : join(this.#root, rel);
-  }
-
-  #markCreated(rel: string): void {
-    this.#created.add(rel);
-    for (let i = rel.lastIndexOf("/"); i > 0; i = rel.lastIndexOf("/", i - 1)) {
-      const parent = rel.slice(0, i);
-      if (this.#createdAncestors.has(parent)) break;
-      this.#createdAncestors.add(parent);
-    }
-    this.#createdAncestors.add("");
-  }
-
-  /**
-   * Resolves the directory `parts` names to a real relative path inside the root, following symlinks the
-   * way a chroot would but refusing targets that climb above the root. Missing directories are created
-   * (0755, as Docker's MkdirAll for parents) when `create` is set; otherwise undefined is returned.
-   */
-  async #resolveDir(parts: string[], entry: string, create: boolean): Promise<string | undefined> {
-    const real: string[] = [];
-    const queue = [...parts];
-    let links = 0;
-    while (queue.length > 0) {
-      const part = queue.shift()!;
-      if (part === "" || part === ".") continue;
-      if (part === "..") {
-        if (real.length === 0) {
-          throw unsafe(entry, "it goes through a symlink that leads outside the target folder");
-        }
-        real.pop();
-        continue;
-      }
-      real.push(part);
-      const rel = real.join("/");
-      if (this.#dirs.has(rel)) continue;
-      const abs = this.#abs(rel);
-      const st = await lstatOrUndefined(abs);
-      if (st === undefined) {
-        if (!create) return undefined;
-        await mkdir(abs, { mode: 0o755 });
-        this.#dirs.add(rel);
-        continue;
-      }
-      if (st.isSymbolicLink()) {
-        if (++links > MAX_SYMLINKS) throw unsafe(entry, "too many levels of symlinks");
-        const target = await readlink(abs);
-        real.pop();
-        // An absolute target is a path in the image's root filesystem, i.e. inside the target folder.
-        if (target.startsWith("/")) real.length = 0;
-        queue.unshift(...target.split("/"));
-        continue;
-      }
-      if (!st.isDirectory()) {
-        throw new TugError(
-          "TAR_INVALID",
-          `Cannot extract tar entry "${entry}": "/${rel}" in the image is not a directory`,
-          { detail: { entry } },
-        );
-      }
-      this.#dirs.add(rel);
-    }
-    return real.join("/");
-  }
-
-  /** Splits a clean path into the resolved real parent and the last name. */
-  async #place(path: string, entry: string, create: boolean): Promise<string | undefined> {
-    const slash = path.lastIndexOf("/");
-    const parent = await this.#resolveDir(slash === -1 ? [] : path.slice(0, slash).split("/"), entry, create);
-    if (parent === undefined) return undefined;
-    const name = path.slice(slash + 1);
-    return parent === "" ? name : `${parent}/${name}`;
-  }
-
-  /** Forgets cached knowledge under `rel` after a removal. */
-  #forget(rel: string): void {
-    this.#dirs = new Set([""]);
-    const prefix = rel + "/";
-    for (const key of this.dirMeta.keys()) {
-      if (key === rel || key.startsWith(prefix)) this.dirMeta.delete(key);
-    }
-  }
-
-  /** Removes `rel` (never following it) except what this layer created, for whiteouts and opaque dirs. */
-  async #removeLower(rel: string): Promise<void> {
-    const abs = this.#abs(rel);
-    if (this.#created.has(rel) || this.#createdAncestors.has(rel)) {
-      const st = await lstatOrUndefined(abs);
-      if (!st?.isDirectory()) return;
-      for (const name of await readdir(abs)) await this.#removeLower(rel === "" ? name : `${rel}/${name}`);
-      return;
-    }
-    await rm(abs, { recursive: true, force: true });
-    this.#forget(rel);
-  }
-
-  async apply(entry: TarEntry): Promise<void> {
-    const { path, safe } = normalizeTarPath(entry.name);
-    if (!safe) throw unsafe(entry.name, "its path climbs above the target folder");
-    const base = path.slice(path.lastIndexOf("/") + 1);
-
-    // Whiteouts (image-spec layer.md "Whiteouts"); AUFS's own `.wh..wh.` metadata is skipped, as Docker does.
-    if (base.startsWith(".wh.")) {
-      if (base === ".wh..wh..opq") {
-        const dir = await this.#resolveDir(path.split("/").slice(0, -1), entry.name, false);
-        if (dir === undefined) return;
-        const st = await lstatOrUndefined(this.#abs(dir));
-        if (!st?.isDirectory()) return;
-        for (const name of await readdir(this.#abs(dir))) {
-          await this.#removeLower(dir === "" ? name : `${dir}/${name}`);
-        }
-        return;
-      }
-      if (base.startsWith(".wh..wh.")) return;
-      const target = await this.#place(path.slice(0, -base.length) + base.slice(4), entry.name, false);
-      if (target !== undefined) await this.#removeLower(target);
-      return;
-    }
-
-    if (path === "") {
-      // `/` or `./`: the root itself; only its metadata can change.
-      if (entry.type !== "directory") throw unsafe(entry.name, "it would replace the target folder itself");
-      this.dirMeta.set("", { mode: entry.mode & 0o7777, mtime: entry.mtime });
-      if (this.#asRoot) await lchown(this.#root, entry.uid, entry.gid);
-      return;
-    }
-
-    if ((entry.type === "char" || entry.type === "block") && !this.#asRoot) {
-      throw unsafe(entry.name, `it is a ${entry.type} device node, which only root may create`);
-    }
-    let linkTarget: string | undefined;
-    if (entry.type === "hardlink") {
-      const target = normalizeTarPath(entry.linkname);
-      if (!target.safe || target.path === "") {
-        throw unsafe(entry.name, `its hard link target "${entry.linkname}" is outside the target folder`);
-      }
-      const resolved = await this.#place(target.path, entry.name, false);
-      if (resolved === undefined) {
-        throw new TugError(
-          "TAR_INVALID",
-          `Cannot extract tar entry "${entry.name}": its hard link target "${entry.linkname}" does not exist`,
-        );
-      }
-      linkTarget = this.#abs(resolved);
-    }
-
-    const rel = (await this.#place(path, entry.name, true))!;
-    const abs = this.#abs(rel);
-    const existing = await lstatOrUndefined(abs);
-    if (existing && !(existing.isDirectory() && entry.type === "directory")) {
-      // Replace whatever is there; a directory goes with its content (Docker's UnpackLayer does RemoveAll).
-      if (existing.isDirectory()) {
-        await rm(abs, { recursive: true, force: true });
-        this.#forget(rel);
-      } else {
-        await unlink(abs);
-      }
-    }
-    this.#markCreated(rel);
-    const mode = entry.mode & 0o7777;
-    switch (entry.type) {
-      case "directory":
-        if (!existing) await mkdir(abs, { mode: 0o700 });
-        this.#dirs.add(rel);
-        this.dirMeta.set(rel, { mode, mtime: entry.mtime });
-        if (this.#asRoot) await lchown(abs, entry.uid, entry.gid);
-        return;
-      case "file":
-        await this.#writeFile(abs, entry, mode);
-        return;
-      case "symlink":
-        await symlink(entry.linkname, abs);
-        if (this.#asRoot) await lchown(abs, entry.uid, entry.gid);
-        await lutimes(abs, entry.mtime, entry.mtime);
-        return;
-      case "hardlink": {
-        const st = await lstatOrUndefined(linkTarget!);
-        if (!st || st.isDirectory()) {
-          throw new TugError(
-            "TAR_INVALID",
-            `Cannot extract tar entry "${entry.name}": its hard link target "${entry.linkname}" is ${
-              st ? "a directory" : "missing"
-            }`,
-          );
-        }
-        // link(2) does not follow a symlink target: the link is to the symlink itself, inside the root.
-        await link(linkTarget!, abs);
-        return;
-      }
-      case "fifo":
-        await run("mkfifo", ["-m", mode.toString(8), abs]);
-        break;
-      case "char":
-      case "block":
-        await run("mknod", [
-          "-m",
-          mode.toString(8),
-          abs,
-          entry.type === "char" ? "c" : "b",
-          String(entry.devmajor),
-          String(entry.devminor),
-        ]);
-        break;
-      default:
-        throw new TugError(
-          "TAR_INVALID",
-          `Cannot extract tar entry "${entry.name}": unsupported entry type "${entry.typeflag}"`,
-        );
-    }
-    if (this.#asRoot) await lchown(abs, entry.uid, entry.gid);
-    await utimes(abs, entry.mtime, entry.mtime);
-  }
-
-  async #writeFile(abs: string, entry: TarEntry, mode: number): Promise<void> {
-    // O_EXCL|O_NOFOLLOW: the name was just cleared, so anything there now is not ours to write through.
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-    const handle: FileHandle = await open(abs, flags, 0o600);
-    try {
-      const reader = entry.body.getReader();
-      // One write in flight while the next chunk is decompressed.
-      let pending: Promise<unknown> | undefined;
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          if (pending) await pending;
-          pending = handle.write(value);
-        }
-        if (pending) await pending;
-      } catch (err) {
-        await pending?.catch(() => {});
-        await reader.cancel(err).catch(() => {});
-        throw err;
-      }
-      // chown first: it clears setuid/setgid bits, which the chmod then sets.
-      if (this.#asRoot) await handle.chown(entry.uid, entry.gid);
-      await handle.chmod(mode);
-      await handle.utimes(entry.mtime, entry.mtime);
-    } finally {
-      await handle.close();
-    }
-  }
-
-  /** Sets directory modes and mtimes, deepest first, once nothing more is written into them. */
-  async finish(): Promise<void> {
-    const dirs = [...this.dirMeta.entries()].sort((a, b) => b[0].split("/").length - a[0].split("/").length);
-    for (const [rel, meta] of dirs) {
-      const abs = this.#abs(rel);
-      const st = await lstatOrUndefined(abs);
-      if (!st?.isDirectory()) continue;
-      await chmod(abs, meta.mode);
-      await utimes(abs, meta.mtime, meta.mtime);
-    }
-  }
 }
 
 /** One layer's uncompressed stream, hashed on the way, with the compressed bytes read so far. */
@@ -511,14 +188,20 @@ export async function checkUnpackTarget(dir: string): Promise<void> {
  * - Each layer's uncompressed stream is hashed while it is applied and must equal the config's
  *   `rootfs.diff_ids`, in order and in number; otherwise `TugError` `LAYERS_MISMATCH` with Docker's message
  *   "layers from manifest don't match image configuration".
- * - Nothing is written outside `dir`: a leading `/` (and an entry named `/`) means `dir` itself; entries
- *   whose path climbs above it, hard links to paths outside it, writes through a symlink that leads above
- *   it, and device nodes without root are refused with `TugError` `UNSAFE_PATH` naming the entry. Absolute
- *   symlinks are kept as they are (they are content) and, when a later entry goes through one, resolved
- *   inside `dir` as the container would see them.
+ * - Nothing outside `dir` is written, removed or chmod-ed: every creation, write, link, owner/mode/time
+ *   change and removal (whiteouts included) goes through one resolver (`_confined_root.ts`) that follows
+ *   symlinks inside `dir` only and never follows the last component. A leading `/` (and an entry named
+ *   `/`) means `dir` itself; entries whose path climbs above it, hard links to paths outside it, paths
+ *   through a symlink that leads above it, invalid whiteout names (`.wh.`, `.wh..`, `.wh...`, refused as
+ *   containerd does) and device nodes without root are refused with `TugError` `UNSAFE_PATH` naming the
+ *   entry. Absolute symlinks are kept as they are (they are content) and, when a later entry goes through
+ *   one, resolved inside `dir` as the container would see them.
+ * - `dir` is 0700 (`targetMode` otherwise), and so is the staging folder while it fills: device nodes and
+ *   setuid files are never reachable by other local users (containerd CVE-2021-41103).
  * - All or nothing: `dir` must not exist or be empty (`UNSAFE_PATH` otherwise). The image is built in a
  *   hidden sibling folder and renamed to `dir` at the end, so a failed or cancelled unpack leaves `dir` as
- *   it was. (The rename replaces an empty `dir`: its own mode and owner give way to the image's root's.)
+ *   it was. (The rename replaces an empty `dir`: it gets the target mode and the owner of the image's
+ *   root.)
  *
  * While layer N is written, layer N+1 is read, decompressed and hashed ahead into a bounded buffer
  * (`readAhead`, 16 MiB by default), so disk writes and decompression overlap without holding a layer in
@@ -528,7 +211,8 @@ export async function checkUnpackTarget(dir: string): Promise<void> {
  * @param store The store holding the image (blobs verified when they were committed).
  * @param image A name the store holds (`registry/repo:tag`, `…@sha256:…`) or a manifest/index descriptor.
  * @param dir The target folder: new, or empty.
- * @param options Platform (for an index), progress, cancellation, hasher, root mode, read-ahead.
+ * @param options Platform (for an index), progress, cancellation, hasher, root mode, read-ahead, target
+ *   mode.
  * @returns The folder, the manifest unpacked and the verified diffIDs.
  *
  * @example Unpack an image pulled into an OCI layout store
@@ -565,6 +249,10 @@ export async function unpack(
   const hasher = options.hasher ?? nodeHasher;
   const readAhead = options.readAhead ?? READ_AHEAD;
   const asRoot = options.root ?? process.getuid?.() === 0;
+  const targetMode = options.targetMode ?? TARGET_MODE;
+  if (!Number.isInteger(targetMode) || targetMode < 0 || targetMode > 0o7777) {
+    throw new RangeError(`targetMode must be permission bits (0 to 0o7777), got ${targetMode}`);
+  }
   const onProgress = options.onProgress;
 
   const staging = join(
@@ -573,13 +261,14 @@ export async function unpack(
   );
   try {
     await mkdir(dirname(target), { recursive: true });
-    await mkdir(staging, { mode: 0o755 });
+    // 0700 from the start: device nodes and setuid files appear in it long before the final chmod.
+    await mkdir(staging, { mode: 0o700 });
   } catch (err) {
     throw ioError(`Cannot create ${staging}`, err);
   }
   const streams: LayerStream[] = [];
   let next: Promise<LayerStream> | undefined;
-  const applier = new Applier(staging, asRoot);
+  const applier = new EntryApplier(staging, asRoot, targetMode);
   try {
     const decompress = { maxZstdWindow: options.maxZstdWindow, signal };
     const opener = (i: number) => openLayer(store, layers[i], algorithms[i], hasher, readAhead, decompress);

@@ -60,9 +60,61 @@ export function isOpaqueWhiteout(name: string): boolean {
   return baseName(name) === OPAQUE;
 }
 
+/** What a whiteout-looking name means ({@linkcode parseWhiteout}). */
+export type Whiteout =
+  /** `.wh.NAME`: deletes `NAME` in `dir` from the layers below. */
+  | { kind: "whiteout"; dir: string; name: string }
+  /** `.wh..wh..opq`: hides everything the layers below had in `dir`. */
+  | { kind: "opaque"; dir: string }
+  /** AUFS's own `.wh..wh.` metadata (`.wh..wh.plnk`): skipped, as Docker does. */
+  | { kind: "meta"; dir: string }
+  /**
+   * `.wh.`, `.wh..` or `.wh...`: would delete the folder itself or its parent. containerd refuses these
+   * ("invalid whiteout name"); so must every consumer.
+   */
+  | { kind: "invalid"; dir: string; reason: string };
+
+/**
+ * Reads the whiteout meaning of a clean path (from {@linkcode normalizeTarPath}), or undefined when its
+ * last component is not a whiteout. The one place the whiteout naming rule lives: a whiteout deletes a
+ * plain name in its own directory, never `""`, `.` or `..` (containerd's rule: the deleted path must stay
+ * under the whiteout's directory), so no whiteout can name the directory that holds it or anything above.
+ *
+ * @param path A normalized path (`etc/.wh.motd`, no `.`/`..` components, no trailing slash).
+ * @returns The whiteout's kind with its directory (`""` for the root), or undefined.
+ *
+ * @example
+ * ```ts
+ * import { parseWhiteout } from "./whiteouts.ts";
+ *
+ * console.assert(JSON.stringify(parseWhiteout("etc/.wh.motd")) === '{"kind":"whiteout","dir":"etc","name":"motd"}');
+ * console.assert(parseWhiteout("etc/.wh..wh..opq")?.kind === "opaque");
+ * console.assert(parseWhiteout("etc/.wh...")?.kind === "invalid");
+ * console.assert(parseWhiteout("etc/motd") === undefined);
+ * ```
+ */
+export function parseWhiteout(path: string): Whiteout | undefined {
+  const slash = path.lastIndexOf("/");
+  const base = path.slice(slash + 1);
+  if (!base.startsWith(PREFIX)) return undefined;
+  const dir = slash === -1 ? "" : path.slice(0, slash);
+  if (base === OPAQUE) return { kind: "opaque", dir };
+  if (base.startsWith(META_PREFIX)) return { kind: "meta", dir };
+  const name = base.slice(PREFIX.length);
+  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\0")) {
+    return {
+      kind: "invalid",
+      dir,
+      reason: `invalid whiteout name "${base}": it names no file in its directory`,
+    };
+  }
+  return { kind: "whiteout", dir, name };
+}
+
 /**
  * The path a whiteout deletes: `etc/.wh.motd` → `etc/motd`. Undefined for names that are not a plain
- * whiteout (ordinary files, the opaque marker, AUFS `.wh..wh.` metadata).
+ * whiteout (ordinary files, the opaque marker, AUFS `.wh..wh.` metadata) and for invalid whiteout names
+ * (`.wh.`, `.wh..`, `.wh...`: see {@linkcode parseWhiteout}).
  *
  * @param name A tar member name or path.
  * @returns The deleted path, in the same form as `name` (not normalized), or undefined.
@@ -73,17 +125,16 @@ export function isOpaqueWhiteout(name: string): boolean {
  *
  * console.assert(whiteoutTarget("./etc/.wh.motd") === "./etc/motd");
  * console.assert(whiteoutTarget("etc/.wh..wh..opq") === undefined);
+ * console.assert(whiteoutTarget("etc/.wh...") === undefined);
  * console.assert(whiteoutTarget("etc/motd") === undefined);
  * ```
  */
 export function whiteoutTarget(name: string): string | undefined {
   const trimmed = name.endsWith("/") ? name.slice(0, -1) : name;
   const slash = trimmed.lastIndexOf("/");
-  const base = trimmed.slice(slash + 1);
-  if (!base.startsWith(PREFIX) || base.startsWith(META_PREFIX) || base.length === PREFIX.length) {
-    return undefined;
-  }
-  return trimmed.slice(0, slash + 1) + base.slice(PREFIX.length);
+  const parsed = parseWhiteout(trimmed.slice(slash + 1));
+  if (parsed?.kind !== "whiteout") return undefined;
+  return trimmed.slice(0, slash + 1) + parsed.name;
 }
 
 /** One path of the merged view: the entry that is visible there and the layer it came from. */
@@ -94,7 +145,10 @@ export interface MergedFile {
   layer: number;
 }
 
-/** An entry {@linkcode mergeLayers} left out because its name climbs out of the root. */
+/**
+ * An entry {@linkcode mergeLayers} left out because its name climbs out of the root, or because it is an
+ * invalid whiteout (`.wh.`, `.wh..`, `.wh...`).
+ */
 export interface UnsafeEntry {
   /** The member name as stored. */
   name: string;
@@ -115,7 +169,7 @@ export interface LayerMerge {
    * have no key of their own; a layer's root entry (`./`) is not listed.
    */
   files(): Map<string, MergedFile>;
-  /** Entries left out because their names climb out of the root (`../x`). */
+  /** Entries left out because their names climb out of the root (`../x`) or are invalid whiteouts. */
   readonly unsafe: readonly UnsafeEntry[];
 }
 
@@ -140,8 +194,8 @@ function hideBelow(node: Node, layer: number): boolean {
  * entries in layer order and read {@linkcode LayerMerge.files}. Whiteouts delete lower-layer paths, opaque
  * markers empty lower-layer directories, an upper entry replaces a lower one at the same path (a
  * non-directory replacing a directory hides everything below it; a directory over a directory merges).
- * Names are normalized ({@linkcode normalizeTarPath}); names climbing out of the root are skipped and
- * reported in {@linkcode LayerMerge.unsafe}.
+ * Names are normalized ({@linkcode normalizeTarPath}); names climbing out of the root and invalid whiteout
+ * names ({@linkcode parseWhiteout}) are skipped and reported in {@linkcode LayerMerge.unsafe}.
  *
  * Only metadata is kept, so memory grows with the number of paths, not with file sizes.
  *
@@ -193,18 +247,20 @@ export function mergeLayers(): LayerMerge {
     }
     if (path === "") return;
     const parts = path.split("/");
-    const base = parts[parts.length - 1];
-    if (base.startsWith(PREFIX)) {
-      if (base === OPAQUE) {
+    const whiteout = parseWhiteout(path);
+    if (whiteout) {
+      if (whiteout.kind === "opaque") {
         const dir = find(parts.slice(0, -1));
         if (dir?.children) {
           for (const [name, child] of dir.children) if (hideBelow(child, layer)) dir.children.delete(name);
         }
-      } else if (!base.startsWith(META_PREFIX) && base.length > PREFIX.length) {
+      } else if (whiteout.kind === "whiteout") {
         const parent = find(parts.slice(0, -1));
-        const name = base.slice(PREFIX.length);
-        const target = parent?.children?.get(name);
-        if (parent && target && hideBelow(target, layer)) parent.children!.delete(name);
+        const target = parent?.children?.get(whiteout.name);
+        if (parent && target && hideBelow(target, layer)) parent.children!.delete(whiteout.name);
+      } else if (whiteout.kind === "invalid") {
+        // `.wh..` and `.wh...` would delete their own directory or its parent: reported, never applied.
+        unsafe.push({ name: entry.name, layer });
       }
       return;
     }

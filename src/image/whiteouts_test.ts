@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../../test/_assert.ts";
-import { isOpaqueWhiteout, isWhiteout, mergeLayers, whiteoutTarget } from "./whiteouts.ts";
+import { isOpaqueWhiteout, isWhiteout, mergeLayers, parseWhiteout, whiteoutTarget } from "./whiteouts.ts";
 import { normalizeTarPath } from "./normalize_tar_path.ts";
 import type { TarEntryType, TarHeader } from "./tar_reader.ts";
 
@@ -101,4 +101,25 @@ Deno.test("mergeLayers() refuses layers out of order", () => {
   merge.add(1, entry("a"));
   assertThrows(() => merge.add(0, entry("b")), RangeError, "in order");
   assertThrows(() => merge.add(-1, entry("b")), RangeError);
+});
+
+Deno.test("parseWhiteout() refuses whiteouts of '', '.' and '..' (containerd's invalid whiteout name)", () => {
+  for (const path of [".wh.", ".wh..", ".wh...", "d/.wh.", "d/.wh..", "d/.wh...", "a/b/.wh..."]) {
+    const parsed = parseWhiteout(path);
+    assertEquals(parsed?.kind, "invalid", path);
+    assertEquals(whiteoutTarget(path), undefined, path);
+  }
+  assertEquals(parseWhiteout("d/.wh.x"), { kind: "whiteout", dir: "d", name: "x" });
+  assertEquals(parseWhiteout(".wh...x"), { kind: "whiteout", dir: "", name: "..x" });
+  assertEquals(parseWhiteout("d/.wh..wh..opq"), { kind: "opaque", dir: "d" });
+  assertEquals(parseWhiteout(".wh..wh.plnk"), { kind: "meta", dir: "" });
+  assertEquals(parseWhiteout("d/x.wh.y"), undefined);
+});
+
+Deno.test("mergeLayers() reports invalid whiteout names as unsafe and applies none of them", () => {
+  const merge = mergeLayers();
+  for (const name of ["d/", "d/a", "x"]) merge.add(0, entry(name));
+  for (const name of [".wh..", ".wh...", "d/.wh...", "d/.wh.", "./d/.wh../"]) merge.add(1, entry(name));
+  assertEquals([...merge.files().keys()], ["d", "d/a", "x"]);
+  assertEquals(merge.unsafe.map((u) => u.name), [".wh..", ".wh...", "d/.wh...", "d/.wh.", "./d/.wh../"]);
 });
