@@ -32,8 +32,15 @@ export async function memory(pid: number): Promise<{ peak: number; now: number }
   return { peak: kb("VmHWM"), now: kb("VmRSS") };
 }
 
-/** Starts `tug serve` on a free port with a fresh store and `upstream` as its default; ready when it returns. */
-export async function startTugServe(upstream: string, dirPrefix: string): Promise<TugServe> {
+/**
+ * Starts `tug serve` on a free port with a fresh store and `upstream` as its default, plus `extra` flags;
+ * ready when it returns.
+ */
+export async function startTugServe(
+  upstream: string,
+  dirPrefix: string,
+  extra: string[] = [],
+): Promise<TugServe> {
   const dir = await Deno.makeTempDir({ prefix: dirPrefix });
   const port = freePort();
   const server = new Deno.Command(Deno.execPath(), {
@@ -51,6 +58,7 @@ export async function startTugServe(upstream: string, dirPrefix: string): Promis
       `local=${upstream}`,
       "--default-upstream",
       "local",
+      ...extra,
     ],
     stdin: "null",
     stdout: "null",

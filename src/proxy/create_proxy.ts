@@ -844,6 +844,14 @@ export function createProxy(options: ProxyOptions): Hono {
     } catch (err) {
       return refused(err, request, target, caller);
     }
+    if (response.status === 416) {
+      // The client's range starts past the blob: its answer, with the size when the upstream says it.
+      await response.body?.cancel();
+      const size = /^bytes \*\/(\d+)$/.exec(response.headers.get("content-range")?.trim() ?? "")?.[1];
+      return errorResponse(416, "BLOB_UNKNOWN", `${what}: range not satisfiable`, {
+        ...(size !== undefined ? { "content-range": `bytes */${size}` } : {}),
+      });
+    }
     if (!response.ok) {
       await response.body?.cancel();
       return refused(
