@@ -5,6 +5,7 @@ import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { type RequestInfo, startFaultProxy } from "./fault_proxy.ts";
 import { bytesOf, startProxy } from "./_proxy_helpers.ts";
+import { MemoryStore } from "../src/store/memory_store.ts";
 
 const MiB = 1024 * 1024;
 
@@ -332,4 +333,22 @@ Deno.test("createProxy() refuses a manifest declared 3 GiB after reading at most
     const read = liar.bytesServed("/manifests/");
     assert(read <= 4 * MiB + 256 * 1024, `announce=${announce}: the proxy read ${read} bytes`);
   }
+});
+
+Deno.test("createProxy() POST /images/create does not resume a partial write another download left in the store", async () => {
+  const { registry, images } = await sharedRegistry();
+  const store = new MemoryStore();
+  const layer = images.small.layers[0];
+  // Unverified bytes of the layer, as a lying upstream's interrupted download would leave them.
+  const partial = await store.blobs.writer({ digest: layer.digest, size: layer.size });
+  await partial.write(new Uint8Array(layer.size >> 1).fill(0x61));
+  await partial.abort({ keepPartial: true });
+  await using proxy = await startProxy({ upstreams: { local: registry.url }, store });
+  const res = await fetch(
+    `${proxy.url}/images/create?fromImage=${images.small.repository}&tag=${images.small.tag}`,
+    { method: "POST" },
+  );
+  const text = await res.text();
+  assert(!text.includes('"error"'), text);
+  assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
 });

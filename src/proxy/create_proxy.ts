@@ -29,6 +29,7 @@ import {
   tagProblem,
 } from "./_input.ts";
 import { Metrics } from "./_metrics.ts";
+import { withoutResume } from "./_pull_store.ts";
 import {
   checkRangeAnswer,
   exactLength,
@@ -227,6 +228,8 @@ export function createProxy(options: ProxyOptions): Hono {
   // verified, committed blobs are shared through the content-addressed store.
   const fills = new Map<string, Promise<BlobFill>>();
   const fillKey = (target: Target, digest: string) => `${target.upstream.name}\n${digest}`;
+  // The proxy's pulls never resume a partial write another upstream (or a dead process) left.
+  const pullStore = withoutResume(store);
   const readTimeout = options.readTimeout ?? FILL_READ_TIMEOUT;
   if (!Number.isFinite(readTimeout) || readTimeout < 0) {
     throw new TypeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
@@ -1123,7 +1126,7 @@ export function createProxy(options: ProxyOptions): Hono {
     const done = (async () => {
       try {
         const result = await pull(reference, {
-          store,
+          store: pullStore,
           fetch: upstream.fetch,
           ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
           ...(options.hasher ? { hasher: options.hasher } : {}),
