@@ -599,20 +599,34 @@ export function createProxy(options: ProxyOptions): Hono {
   };
 
   /**
-   * Sends an upstream request whose answer (status and headers) must come within `readTimeout`; the
-   * body's own idle time is the fill's (BlobFill) or the relay's business.
+   * Sends an upstream request whose answer (status and headers, the token exchange included) must come
+   * within `readTimeout`; the body's own idle time is the fill's (BlobFill) business. The signal aborts the
+   * request; the race makes the deadline hold even for a step that does not watch the signal, and an
+   * answer that comes after it is discarded (`discard`).
    */
-  const answeredWithin = async <T>(what: string, send: (signal?: AbortSignal) => Promise<T>): Promise<T> => {
+  const answeredWithin = async <T>(
+    what: string,
+    send: (signal?: AbortSignal) => Promise<T>,
+    discard: (late: T) => void,
+  ): Promise<T> => {
     if (readTimeout === 0) return await send();
     const controller = new AbortController();
-    const timer = setTimeout(() =>
-      controller.abort(
-        new TugError("TIMEOUT", `${what}: the upstream did not answer within ${readTimeout} ms`),
-      ), readTimeout);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = new TugError("TIMEOUT", `${what}: the upstream did not answer within ${readTimeout} ms`);
+        controller.abort(err);
+        reject(err);
+      }, readTimeout);
+    });
+    const sent = send(controller.signal);
     try {
-      return await send(controller.signal);
+      return await Promise.race([sent, deadline]);
     } catch (err) {
-      if (controller.signal.aborted) throw controller.signal.reason;
+      if (controller.signal.aborted) {
+        sent.then(discard, () => {});
+        throw controller.signal.reason;
+      }
       throw err;
     } finally {
       clearTimeout(timer);
@@ -647,6 +661,7 @@ export function createProxy(options: ProxyOptions): Hono {
             }
             return answer;
           },
+          (late) => late.body.cancel().catch(() => {}),
         );
       if (blob.size === undefined) {
         blob.body.cancel().catch(() => {});
@@ -836,14 +851,18 @@ export function createProxy(options: ProxyOptions): Hono {
     const what = `Cannot fetch a range of blob "${target.key}@${digest}"`;
     let response: Response;
     try {
-      response = await answeredWithin(what, (signal) =>
-        transport(
-          new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, {
-            // Rebuilt from the parsed range: the client's header text never goes upstream.
-            headers: { range: rangeHeader(wanted) },
-            ...(signal ? { signal } : {}),
-          }),
-        ));
+      response = await answeredWithin(
+        what,
+        (signal) =>
+          transport(
+            new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, {
+              // Rebuilt from the parsed range: the client's header text never goes upstream.
+              headers: { range: rangeHeader(wanted) },
+              ...(signal ? { signal } : {}),
+            }),
+          ),
+        (late) => late.body?.cancel().catch(() => {}),
+      );
     } catch (err) {
       return refused(err, request, target, caller);
     }
@@ -1135,6 +1154,7 @@ export function createProxy(options: ProxyOptions): Hono {
             ? { mirrors: [upstream.url] }
             : {}),
           userAgent,
+          readTimeout,
           retry: { attempts: retry.attempts ?? 2 },
           onProgress: (event) => {
             const message: Record<string, unknown> = { status: event.status };
