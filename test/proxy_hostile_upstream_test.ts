@@ -352,3 +352,39 @@ Deno.test("createProxy() POST /images/create does not resume a partial write ano
   assert(!text.includes('"error"'), text);
   assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
 });
+
+Deno.test("createProxy() relays a HEAD of an uncached blob only with a plain Content-Length from upstream", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.small.layers[0];
+  for (const length of [undefined, "abc", "-1", "1e3", "99999999999999999999"]) {
+    await using liar = await startFaultProxy({ upstream: registry.url });
+    liar.addRule({
+      match: onBlob(layer.digest),
+      method: "HEAD",
+      fault: {
+        kind: "answer",
+        status: 200,
+        headers: length === undefined ? {} : { "content-length": length },
+      },
+      times: Infinity,
+    });
+    await using proxy = await startProxy({ upstreams: { up: liar.url } });
+    const res = await fetch(`${proxy.url}/v2/${images.small.repository}/blobs/${layer.digest}`, {
+      method: "HEAD",
+    });
+    await res.body?.cancel();
+    // The upstream is broken (502/503), not the blob empty: never a 200 with a made-up length.
+    assert(
+      res.status === 502 || res.status === 503,
+      `Content-Length ${length}: ${res.status} with length ${res.headers.get("content-length")}`,
+    );
+  }
+  // A true one is relayed.
+  await using proxy = await startProxy({ upstreams: { up: registry.url } });
+  const res = await fetch(`${proxy.url}/v2/${images.small.repository}/blobs/${layer.digest}`, {
+    method: "HEAD",
+  });
+  await res.body?.cancel();
+  assertEquals(res.status, 200);
+  assertEquals(res.headers.get("content-length"), String(layer.size));
+});
