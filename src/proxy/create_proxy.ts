@@ -173,6 +173,12 @@ function acceptable(header: string | null, mediaType: string): boolean {
  * is fetched upstream once however many clients ask; every client streams from that one download as its
  * bytes arrive, verified in flight and committed only when its digest matched.
  *
+ * Verification: no client receives a complete blob that failed its digest check. A download is shared
+ * only by clients of the same upstream, holds its last chunk back until verified, errors (never ends
+ * cleanly) when the check fails, and is aborted when the upstream sends nothing for `readTimeout`. A
+ * Range far into an uncached blob is forwarded and relayed only as the 206 of exactly that range; an
+ * upstream that answers it with the whole blob (200) has it filled and verified like any other.
+ *
  * Privacy: content is served from the cache only after the upstream confirmed that this client's
  * credentials (or anonymous access) may read the repository and that the content belongs to it.
  *
