@@ -21,6 +21,7 @@ import type { Store } from "../store/types.ts";
 import { pull } from "../pull/pull.ts";
 import { AccessCache, BoundedMap, referencedDigests } from "./_access.ts";
 import { BlobFill, FILL_READ_TIMEOUT } from "./_blob_fill.ts";
+import { answerWithin } from "./_deadline.ts";
 import {
   checkBlobDigest,
   checkManifestReference,
@@ -604,40 +605,12 @@ export function createProxy(options: ProxyOptions): Hono {
     });
   };
 
-  /**
-   * Sends an upstream request whose answer (status and headers, the token exchange included) must come
-   * within `readTimeout`; the body's own idle time is the fill's (BlobFill) business. The signal aborts the
-   * request; the race makes the deadline hold even for a step that does not watch the signal, and an
-   * answer that comes after it is discarded (`discard`).
-   */
-  const answeredWithin = async <T>(
+  /** An upstream answer within `readTimeout` (see answerWithin). */
+  const answeredWithin = <T>(
     what: string,
     send: (signal?: AbortSignal) => Promise<T>,
     discard: (late: T) => void,
-  ): Promise<T> => {
-    if (readTimeout === 0) return await send();
-    const controller = new AbortController();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new TugError("TIMEOUT", `${what}: the upstream did not answer within ${readTimeout} ms`);
-        controller.abort(err);
-        reject(err);
-      }, readTimeout);
-    });
-    const sent = send(controller.signal);
-    try {
-      return await Promise.race([sent, deadline]);
-    } catch (err) {
-      if (controller.signal.aborted) {
-        sent.then(discard, () => {});
-        throw controller.signal.reason;
-      }
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  };
+  ) => answerWithin(readTimeout, what, send, discard);
 
   /**
    * Starts the one download of a blob from this target's upstream (`opened`: its whole-blob answer, when
