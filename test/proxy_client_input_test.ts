@@ -150,6 +150,28 @@ Deno.test("createProxy() answers hostile client input on every route with a 4xx,
       init: { headers: { range } },
     });
   }
+  // Accept values around the manifest's own type (without it, distribution falls back to a schema1 manifest
+  // it re-signs per request, which the proxy refuses as unverifiable: the upstream's doing).
+  const type = images.small.manifestMediaType;
+  for (
+    const accept of [
+      `${type}, ;;;,`,
+      `${type};q=x, text/html`,
+      `, ,${type}`,
+      `${type}, ${"x".repeat(20_000)}`,
+    ]
+  ) {
+    cases.push({
+      what: `accept ${accept.slice(-20)}`,
+      path: `/v2/${repo}/manifests/v1`,
+      init: { headers: { accept } },
+    });
+    cases.push({
+      what: `accept ${accept.slice(-20)} by digest`,
+      path: `/v2/${repo}/manifests/${images.small.manifestDigest}`,
+      init: { headers: { accept } },
+    });
+  }
   cases.push({ what: "tags n", path: `/v2/${repo}/tags/list?n=99999999999999999999` });
   cases.push({ what: "tags n=-1", path: `/v2/${repo}/tags/list?n=-1` });
   cases.push({ what: "unknown digest", path: `/v2/${repo}/blobs/${SHA}` });
