@@ -388,3 +388,32 @@ Deno.test("createProxy() relays a HEAD of an uncached blob only with a plain Con
   assertEquals(res.status, 200);
   assertEquals(res.headers.get("content-length"), String(layer.size));
 });
+
+Deno.test("createProxy() breaks a forwarded Range whose upstream stalls for readTimeout", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.large.layers[0];
+  const start = 8 * MiB;
+  await using liar = await startFaultProxy({ upstream: registry.url });
+  liar.addRule({
+    match: onBlob(layer.digest, true),
+    fault: {
+      kind: "answer",
+      status: 206,
+      headers: { "content-range": `bytes ${start}-${start + 99}/${layer.size}`, "content-length": "100" },
+      body: new Uint8Array(100),
+      stallAfter: 50,
+    },
+  });
+  // The background fill of the whole blob stalls too, so nothing is left running after the test.
+  liar.addRule({ match: onBlob(layer.digest, false), fault: { kind: "stall", afterBytes: 0 } });
+  await using proxy = await startProxy({ upstreams: { up: liar.url }, readTimeout: 300 });
+  const started = Date.now();
+  const res = await fetch(`${proxy.url}/v2/${images.large.repository}/blobs/${layer.digest}`, {
+    headers: { range: `bytes=${start}-${start + 99}` },
+  });
+  const got = await readAll(res, 10_000);
+  assertEquals(res.status, 206);
+  assert(!got.clean, "a stalled range ended cleanly");
+  assert(got.error?.includes("no end within") !== true, `the stalled range hung: ${got.error}`);
+  assert(Date.now() - started < 5_000, `the stalled range took ${Date.now() - started} ms to break`);
+});

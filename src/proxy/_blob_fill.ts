@@ -10,6 +10,7 @@ import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
+import { IdleTimer } from "./_idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
 export const FILL_WINDOW = 8 << 20;
@@ -40,43 +41,6 @@ async function readBlock(stream: ReadableStream<Uint8Array>): Promise<Uint8Array
     at += chunk.byteLength;
   }
   return out;
-}
-
-/**
- * Calls `onIdle` once when {@linkcode IdleTimer.touch} was not called for `ms` milliseconds. One timer is
- * armed at a time and re-armed lazily, so a touch per chunk costs a clock read, not a timer.
- */
-class IdleTimer {
-  readonly #ms: number;
-  readonly #onIdle: () => void;
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(ms: number, onIdle: () => void) {
-    this.#ms = ms;
-    this.#onIdle = onIdle;
-    this.#arm(ms);
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const left = this.#last + this.#ms - Date.now();
-      if (left > 0) this.#arm(left);
-      else {
-        this.#timer = undefined;
-        this.#onIdle();
-      }
-    }, ms);
-  }
-
-  touch(): void {
-    this.#last = Date.now();
-  }
-
-  stop(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
 }
 
 /** Options for {@linkcode BlobFill.start}. */
