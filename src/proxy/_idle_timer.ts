@@ -46,29 +46,37 @@ export class IdleTimer {
 }
 
 /**
- * Passes chunks through and errors the stream (which cancels its source) when none arrives for `ms`
- * milliseconds (0: never): a relayed upstream body that stalls breaks instead of hanging its client.
+ * `source` as a stream that errors (and cancels `source`) when a read of it waits more than `ms`
+ * milliseconds (0: never): a relayed upstream body that stalls breaks instead of hanging its client. Only
+ * the wait for the upstream counts: a client that reads slowly (no read pending) never trips it.
  */
-export function idleLimit(ms: number, what: string): TransformStream<Uint8Array, Uint8Array> {
-  let timer: IdleTimer | undefined;
-  return new TransformStream<Uint8Array, Uint8Array>({
-    start(controller) {
-      if (ms > 0) {
-        timer = new IdleTimer(
+export function withIdleLimit(
+  source: ReadableStream<Uint8Array>,
+  ms: number,
+  what: string,
+): ReadableStream<Uint8Array> {
+  if (ms === 0) return source;
+  const reader = source.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new TypeError(`${what}: the upstream sent nothing for ${ms} ms`)),
           ms,
-          () => controller.error(new TypeError(`${what}: the upstream sent nothing for ${ms} ms`)),
         );
+      });
+      try {
+        const { done, value } = await Promise.race([reader.read(), idle]);
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (err) {
+        reader.cancel(err).catch(() => {});
+        controller.error(err);
+      } finally {
+        clearTimeout(timer);
       }
     },
-    transform(chunk, controller) {
-      timer?.touch();
-      controller.enqueue(chunk);
-    },
-    flush() {
-      timer?.stop();
-    },
-    cancel() {
-      timer?.stop();
-    },
-  });
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
 }

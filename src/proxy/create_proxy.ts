@@ -22,7 +22,7 @@ import { pull } from "../pull/pull.ts";
 import { AccessCache, BoundedMap, referencedDigests } from "./_access.ts";
 import { BlobFill, FILL_READ_TIMEOUT } from "./_blob_fill.ts";
 import { answerWithin } from "./_deadline.ts";
-import { idleLimit } from "./_idle_timer.ts";
+import { withIdleLimit } from "./_idle_timer.ts";
 import {
   checkBlobDigest,
   checkManifestReference,
@@ -915,9 +915,7 @@ export function createProxy(options: ProxyOptions): Hono {
       "content-length": String(length),
       "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
     });
-    const relayed = response.body.pipeThrough(idleLimit(readTimeout, what)).pipeThrough(
-      exactLength(length, what),
-    );
+    const relayed = withIdleLimit(response.body, readTimeout, what).pipeThrough(exactLength(length, what));
     return new Response(body(relayed, length), {
       status: 206,
       headers,
