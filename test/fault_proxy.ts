@@ -41,7 +41,26 @@ export type Fault =
    */
   | { kind: "oversize"; bytes: number; announce?: boolean }
   /** Sends the body at `bytesPerSecond`. */
-  | { kind: "throttle"; bytesPerSecond: number };
+  | { kind: "throttle"; bytesPerSecond: number }
+  /**
+   * A hostile upstream's own answer, without asking the registry: `status` and `headers` as given (no
+   * `Content-Length` unless `headers` has one, so the body is close-delimited), then `body` or, with
+   * `fill`, that many bytes of `0x61` generated on the fly (a declared 3 GiB need not exist), at
+   * `bytesPerSecond` when given, and after `stallAfter` bytes nothing more until the proxy stops (or
+   * `stallMs` passed). Whatever the headers claim, exactly these bytes go out. `delayMs` holds the status
+   * line back that long (an upstream that accepts the connection and says nothing).
+   */
+  | {
+    kind: "answer";
+    status: number;
+    headers?: Record<string, string>;
+    body?: Uint8Array;
+    fill?: number;
+    bytesPerSecond?: number;
+    stallAfter?: number;
+    stallMs?: number;
+    delayMs?: number;
+  };
 
 /** What a rule's `match` function is given. */
 export interface RequestInfo {
@@ -291,6 +310,39 @@ export function startFaultProxy(options: FaultProxyOptions): Promise<FaultProxy>
         await writeAll(conn, headBytes(fault.status, out));
         await writeAll(conn, body);
         record.bytes = body.length;
+        return;
+      }
+      if (fault?.kind === "answer") {
+        if (fault.delayMs !== undefined) await delay(fault.delayMs, stopped);
+        if (stopping) return;
+        record.status = fault.status;
+        await writeAll(conn, headBytes(fault.status, Object.entries(fault.headers ?? {})));
+        if (method === "HEAD") return;
+        const total = fault.body?.length ?? fault.fill ?? 0;
+        const filler = fault.body === undefined ? new Uint8Array(64 * 1024).fill(0x61) : undefined;
+        const slice = fault.bytesPerSecond === undefined
+          ? 64 * 1024
+          : Math.max(1, Math.min(64 * 1024, Math.floor(fault.bytesPerSecond / 20)));
+        const started = Date.now();
+        let sent = 0;
+        while (sent < total && !stopping) {
+          if (fault.stallAfter !== undefined && sent >= fault.stallAfter) {
+            await delay(fault.stallMs ?? 24 * 3600 * 1000, stopped);
+            return;
+          }
+          let n = Math.min(slice, total - sent);
+          if (fault.stallAfter !== undefined) n = Math.min(n, fault.stallAfter - sent);
+          const part = fault.body !== undefined
+            ? fault.body.subarray(sent, sent + n)
+            : filler!.subarray(0, n);
+          if (fault.bytesPerSecond !== undefined) {
+            const due = started + (sent / fault.bytesPerSecond) * 1000 - Date.now();
+            if (due > 0) await delay(due, stopped);
+          }
+          await writeAll(conn, part);
+          sent += n;
+          record.bytes = sent;
+        }
         return;
       }
       if (fault?.kind === "oversize") {

@@ -22,6 +22,9 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
 
 Options:
       --listen HOST:PORT        Address to listen on (default 127.0.0.1:5000)
+      --public-url URL          The proxy's address as clients reach it, e.g. https://mirror.example: where
+                                its token challenge sends them (default: the --listen address; the
+                                request's Host header is never used)
       --store DIR               Cache folder, an OCI image layout (default: $TUG_STORE or ~/.local/share/tug/store)
       --upstream NAME=URL       An upstream registry (repeatable; default docker.io=https://registry-1.docker.io)
       --default-upstream NAME   The upstream for names without an upstream prefix (default: docker.io, else the first)
@@ -89,6 +92,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseArgs(argv, {
     help: { type: "boolean", short: "h" },
     listen: { type: "string" },
+    "public-url": { type: "string" },
     store: { type: "string" },
     upstream: { type: "list" },
     "default-upstream": { type: "string" },
@@ -114,6 +118,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     upstreams[entry.slice(0, eq)] = { url: entry.slice(eq + 1), allowHosts };
   }
   const listen = parseListen((flags.listen as string | undefined) ?? "127.0.0.1:5000");
+  const publicUrl = flags["public-url"] as string | undefined;
   const origins = flags["allow-origin"] as string[] | undefined;
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"] as string | undefined);
   const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"] as string | undefined);
@@ -131,6 +136,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       // Redirect targets and token realms are refused when their name resolves to a non-public address.
       resolveHost: lookupHost,
       userAgent: "tug-proxy",
+      ...(publicUrl !== undefined ? { publicUrl } : {}),
       ...(flags["default-upstream"] !== undefined
         ? { defaultUpstream: flags["default-upstream"] as string }
         : {}),
@@ -150,6 +156,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );
+  if (publicUrl === undefined && /^(0\.0\.0\.0|::|\[::\])$/.test(listen.hostname)) {
+    // The token realm is the listener's address, which other machines cannot use for a wildcard bind.
+    process.stderr.write(
+      `tug serve: listening on all addresses; clients on other machines need --public-url to authenticate\n`,
+    );
+  }
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);

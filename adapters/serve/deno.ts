@@ -5,6 +5,7 @@
  */
 
 import type { FetchApp, ListenOptions, RunningServer } from "./types.ts";
+import { atListener } from "./_listener_origin.ts";
 
 /**
  * Serves `app` with `Deno.serve` and resolves once it listens.
@@ -24,15 +25,18 @@ export function serveDeno(app: FetchApp, options: ListenOptions = {}): Promise<R
   const deno = (globalThis as { Deno?: typeof Deno }).Deno;
   if (deno === undefined) return Promise.reject(new TypeError("serveDeno() needs the Deno runtime"));
   return new Promise((resolve, reject) => {
+    // Requests reach the app addressed to the listener, whatever their Host header says (see atListener).
+    let origin = "";
     try {
       const server = deno.serve({
         hostname: options.hostname ?? "127.0.0.1",
         port: options.port ?? 5000,
         onListen: ({ hostname, port }) => {
           const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-          resolve({ url: `http://${host}:${port}`, port, shutdown: () => server.shutdown() });
+          origin = `http://${host}:${port}`;
+          resolve({ url: origin, port, shutdown: () => server.shutdown() });
         },
-      }, (request) => app.fetch(request));
+      }, (request) => app.fetch(atListener(request, origin)));
     } catch (err) {
       reject(err);
     }

@@ -8,6 +8,7 @@
 import { serve } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import type { FetchApp, ListenOptions, RunningServer } from "./types.ts";
+import { atListener } from "./_listener_origin.ts";
 
 /**
  * Serves `app` with Node's HTTP server (through `@hono/node-server`) and resolves once it listens.
@@ -25,14 +26,17 @@ import type { FetchApp, ListenOptions, RunningServer } from "./types.ts";
  */
 export function serveNode(app: FetchApp, options: ListenOptions = {}): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
+    // Requests reach the app addressed to the listener, whatever their Host header says (see atListener).
+    let origin = "";
     const server = serve({
-      fetch: (request: Request) => app.fetch(request),
+      fetch: (request: Request) => app.fetch(atListener(request, origin)),
       hostname: options.hostname ?? "127.0.0.1",
       port: options.port ?? 5000,
     }, (info: AddressInfo) => {
       const host = info.address.includes(":") ? `[${info.address}]` : info.address;
+      origin = `http://${host}:${info.port}`;
       resolve({
-        url: `http://${host}:${info.port}`,
+        url: origin,
         port: info.port,
         shutdown: () =>
           new Promise<void>((done) => {

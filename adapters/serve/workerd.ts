@@ -4,7 +4,8 @@
  * `workerdConfig()` (adapters/serve/workerd_config.ts).
  *
  * Configuration comes from text bindings: `UPSTREAMS` (JSON, `{"name": "url" | {url, …}}`),
- * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`).
+ * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
+ * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host).
  * The cache is in memory, per isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB). Hashing uses
  * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
  * WebAssembly at run time, which the portable hasher would need).
@@ -30,6 +31,8 @@ export interface WorkerEnv {
   CACHE_MAX_BYTES?: string;
   /** Origins allowed by CORS, comma separated, or `*`. */
   ALLOW_ORIGINS?: string;
+  /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
+  PUBLIC_URL?: string;
 }
 
 /**
@@ -54,6 +57,7 @@ export function proxyFromEnv(env: WorkerEnv): Hono {
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
+    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
     ...(origins && origins.length > 0
       ? { allowOrigins: origins.includes("*") ? "*" as const : origins }

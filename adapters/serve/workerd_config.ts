@@ -10,7 +10,7 @@ export interface WorkerdConfigOptions {
   worker: string;
   /** `host:port` to listen on, e.g. `127.0.0.1:8787`. */
   address: string;
-  /** Text bindings (`UPSTREAMS`, `DEFAULT_UPSTREAM`, `TAG_TTL`, `CACHE_MAX_BYTES`, `ALLOW_ORIGINS`). */
+  /** Text bindings (`UPSTREAMS`, `DEFAULT_UPSTREAM`, `TAG_TTL`, `CACHE_MAX_BYTES`, `ALLOW_ORIGINS`, `PUBLIC_URL`). */
   bindings: Record<string, string>;
   /**
    * Address classes outbound fetches may reach (workerd's network service `allow`): default `["public"]`.

@@ -10,6 +10,7 @@ import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
+import { IdleTimer } from "./_idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
 export const FILL_WINDOW = 8 << 20;
@@ -58,7 +59,15 @@ export interface BlobFillOptions {
   onBytes?: (n: number) => void;
   /** Bytes of recent chunks kept in memory (default {@linkcode FILL_WINDOW}). */
   window?: number;
+  /**
+   * Milliseconds the upstream body may send nothing before the fill fails with `TIMEOUT` (default 30 000,
+   * Docker's read timeout; 0: none). Without it a stalled upstream pins the digest for every client.
+   */
+  readTimeout?: number;
 }
+
+/** The default idle read timeout of a fill, in milliseconds (Docker's 30 s). */
+export const FILL_READ_TIMEOUT = 30_000;
 
 /**
  * Reads one upstream body, verifies it in flight, writes it to the store and lets any number of
@@ -119,7 +128,13 @@ export class BlobFill {
     if (!Number.isSafeInteger(window) || window < 0) {
       throw new RangeError(`Invalid fill window ${window}: expected a non-negative integer of bytes`);
     }
-    return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options));
+    const readTimeout = options.readTimeout ?? FILL_READ_TIMEOUT;
+    if (!Number.isFinite(readTimeout) || readTimeout < 0) {
+      throw new RangeError(
+        `Invalid read timeout ${readTimeout}: expected a non-negative number of milliseconds`,
+      );
+    }
+    return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options, readTimeout));
   }
 
   /** Whether the fill verified the blob and the store committed it. */
@@ -147,7 +162,7 @@ export class BlobFill {
     return !this.#lost || start >= this.#windowStart();
   }
 
-  async #run(options: BlobFillOptions): Promise<void> {
+  async #run(options: BlobFillOptions, readTimeout: number): Promise<void> {
     const verifier = await DigestVerifier.create(
       { digest: options.digest, size: options.size },
       options.hasher ? { hasher: options.hasher } : {},
@@ -161,9 +176,23 @@ export class BlobFill {
     }
     if (writer?.readWritten !== undefined && writer.readable !== undefined) this.#readBack = writer;
     const reader = options.body.getReader();
+    // An idle upstream: the read is cancelled (which ends the pending read as done) and reported as TIMEOUT.
+    let idle: TugError | undefined;
+    const timer = readTimeout > 0
+      ? new IdleTimer(readTimeout, () => {
+        idle = new TugError(
+          "TIMEOUT",
+          `Cannot fill blob ${options.digest}: the upstream sent nothing for ${readTimeout} ms ` +
+            `(at byte ${this.#received} of ${options.size})`,
+        );
+        reader.cancel(idle).catch(() => {});
+      })
+      : undefined;
     try {
       for (;;) {
         const { done, value } = await reader.read();
+        if (idle !== undefined) throw idle;
+        timer?.touch();
         if (done) break;
         if (value.byteLength === 0) continue;
         verifier.update(value);
@@ -186,8 +215,11 @@ export class BlobFill {
             }
           }
         }
+        // A slow store write is not an idle upstream.
+        timer?.touch();
         this.#trim();
       }
+      timer?.stop();
       verifier.verify();
       // Verified: the clients get the last chunk now; the commit (an fsync on disk stores) happens
       // meanwhile, and `done` settles after it.
@@ -202,6 +234,7 @@ export class BlobFill {
         }
       }
     } catch (err) {
+      timer?.stop();
       this.#state = "failed";
       this.#error = err;
       reader.cancel(err).catch(() => {});

@@ -210,3 +210,24 @@ Deno.test("BlobFill errors a subscriber reading back from the store on a digest 
   assert(got < data.length, `the slow subscriber got ${got} bytes`);
   assertEquals(await store.blobs.stat(digest), undefined);
 });
+
+Deno.test("BlobFill fails with TIMEOUT when the upstream body sends nothing for readTimeout", async () => {
+  const store = new MemoryStore();
+  const digest = await digestBytes(bytes);
+  let cancelled: unknown;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => void (controller = c),
+    cancel: (reason) => void (cancelled = reason),
+  });
+  const fill = BlobFill.start({ digest, size: bytes.length, body, blobs: store.blobs, readTimeout: 50 });
+  const reading = new Response(fill.subscribe()).arrayBuffer();
+  controller.enqueue(bytes.subarray(0, 100));
+  const started = Date.now();
+  await assertRejects(() => fill.done, Error, "sent nothing for 50 ms");
+  assert(Date.now() - started < 2_000);
+  await assertRejects(() => reading, Error);
+  assert(cancelled !== undefined, "the upstream body was not cancelled");
+  assertEquals(fill.running, false);
+  assertEquals(await store.blobs.stat(digest), undefined);
+});

@@ -79,3 +79,31 @@ export function upstreamErrorResponse(err: unknown, challenge: string): Response
   }
   throw err;
 }
+
+/**
+ * The 400 for an error that a client's input caused deeper down (a digest, a name or a reference the
+ * route's own checks let through), or undefined for any other error. Such an error is the client's
+ * fault, never a 500.
+ */
+export function clientInputResponse(err: unknown): Response | undefined {
+  if (!(err instanceof TugError)) return undefined;
+  switch (err.code) {
+    case "DIGEST_INVALID_FORMAT":
+    case "DIGEST_UNSUPPORTED":
+    case "DIGEST_INVALID":
+      return errorResponse(400, "DIGEST_INVALID", err.message);
+    case "TAG_INVALID_FORMAT":
+    case "TAG_INVALID":
+      return errorResponse(400, "TAG_INVALID", err.message);
+    case "NAME_EMPTY":
+    case "NAME_TOO_LONG":
+    case "NAME_CONTAINS_UPPERCASE":
+    case "NAME_NOT_CANONICAL":
+    case "NAME_RESERVED":
+    case "NAME_INVALID":
+    case "REFERENCE_INVALID_FORMAT":
+      return errorResponse(400, "NAME_INVALID", err.message);
+    default:
+      return undefined;
+  }
+}

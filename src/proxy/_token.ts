@@ -21,9 +21,16 @@ function toBase64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** The bytes of base64url `text`, or undefined when it is not base64url (any client string may come here). */
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
-  if (!/^[A-Za-z0-9_-]*$/.test(text)) return undefined;
-  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
+  // A length of 4n+1 is no base64 at all (atob throws on it, "Bearer A" did: a 500).
+  if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
+  let binary: string;
+  try {
+    binary = atob(text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4));
+  } catch {
+    return undefined;
+  }
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
@@ -81,11 +88,19 @@ export class TokenSealer {
     } catch {
       return undefined;
     }
-    const { c, e } = JSON.parse(decoder.decode(plain)) as {
-      c: { username: string; password: string } | null;
-      e: number;
-    };
-    if (this.#now() >= e) return undefined;
-    return c;
+    // Only this proxy's key opens a token, so the payload is its own; checked all the same (a shared
+    // tokenSecret may come from another version).
+    let payload: unknown;
+    try {
+      payload = JSON.parse(decoder.decode(plain));
+    } catch {
+      return undefined;
+    }
+    const { c, e } = (payload ?? {}) as { c?: unknown; e?: unknown };
+    if (typeof e !== "number" || this.#now() >= e) return undefined;
+    if (c === null) return null;
+    const creds = c as { username?: unknown; password?: unknown } | undefined;
+    if (typeof creds?.username !== "string" || typeof creds.password !== "string") return undefined;
+    return { username: creds.username, password: creds.password };
   }
 }

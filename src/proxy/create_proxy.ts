@@ -20,11 +20,29 @@ import type { RetryOptions } from "../registry/with_retry.ts";
 import type { Store } from "../store/types.ts";
 import { pull } from "../pull/pull.ts";
 import { AccessCache, BoundedMap, type ReadScope } from "./_access.ts";
-import { BlobFill } from "./_blob_fill.ts";
+import { BlobFill, FILL_READ_TIMEOUT } from "./_blob_fill.ts";
+import { answerWithin } from "./_deadline.ts";
+import { withIdleLimit } from "./_idle_timer.ts";
+import {
+  checkBlobDigest,
+  checkManifestReference,
+  digestProblem,
+  publicOrigin,
+  tagProblem,
+} from "./_input.ts";
 import { Metrics } from "./_metrics.ts";
-import { parseOpenRange, parseRange } from "./_range.ts";
+import { withoutResume } from "./_pull_store.ts";
+import {
+  checkRangeAnswer,
+  exactLength,
+  type OpenRange,
+  parseOpenRange,
+  parseRange,
+  rangeHeader,
+} from "./_range.ts";
 import {
   API_VERSION_HEADER,
+  clientInputResponse,
   errorResponse,
   isUpstreamDown,
   statusOf,
@@ -74,6 +92,17 @@ export interface ProxyOptions {
   userAgent?: string;
   /** 32 bytes that seal the proxy's client tokens; share it between instances (default: random per instance). */
   tokenSecret?: Uint8Array;
+  /**
+   * The proxy's address as its clients reach it (`https://mirror.example`): the realm of its token
+   * challenge. Default: the origin of the request URL the runtime hands the app, which `serveDeno` and
+   * `serveNode` build from the listener's own address; the request's `Host` header is never used.
+   */
+  publicUrl?: string;
+  /**
+   * Milliseconds an upstream may send nothing (no answer, or no body bytes) before a blob download is
+   * aborted and its clients get an error (default 30 000, Docker's read timeout; 0: none).
+   */
+  readTimeout?: number;
 }
 
 /** Where a /v2/ request goes. */
@@ -153,6 +182,12 @@ function acceptable(header: string | null, mediaType: string): boolean {
  * is fetched upstream once however many clients ask; every client streams from that one download as its
  * bytes arrive, verified in flight and committed only when its digest matched.
  *
+ * Verification: no client receives a complete blob that failed its digest check. A download is shared
+ * only by clients of the same upstream, holds its last chunk back until verified, errors (never ends
+ * cleanly) when the check fails, and is aborted when the upstream sends nothing for `readTimeout`. A
+ * Range far into an uncached blob is forwarded and relayed only as the 206 of exactly that range; an
+ * upstream that answers it with the whole blob (200) has it filled and verified like any other.
+ *
  * Privacy: content is served from the cache only after the upstream confirmed that this client's
  * credentials (or anonymous access) may read the repository and that the content belongs to it.
  *
@@ -204,7 +239,18 @@ export function createProxy(options: ProxyOptions): Hono {
   const tokens = new TokenSealer(now, 15 * 60 * 1000, options.tokenSecret);
   const tagChecked = new BoundedMap<string, number>(100_000);
   const tokenCaches = new BoundedMap<string, TokenCache>(10_000);
+  // In-flight downloads by upstream AND digest: bytes still unverified belong to the upstream that sends
+  // them, so a client of one upstream never streams (or reads back) another upstream's download. Only
+  // verified, committed blobs are shared through the content-addressed store.
   const fills = new Map<string, Promise<BlobFill>>();
+  const fillKey = (target: Target, digest: string) => `${target.upstream.name}\n${digest}`;
+  // The proxy's pulls never resume a partial write another upstream (or a dead process) left.
+  const pullStore = withoutResume(store);
+  const readTimeout = options.readTimeout ?? FILL_READ_TIMEOUT;
+  if (!Number.isFinite(readTimeout) || readTimeout < 0) {
+    throw new TypeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
+  }
+  const publicUrl = options.publicUrl === undefined ? undefined : publicOrigin(options.publicUrl);
   const byAlias = new Map<string, Upstream>();
   for (const u of upstreams.values()) {
     byAlias.set(u.host, u);
@@ -215,7 +261,10 @@ export function createProxy(options: ProxyOptions): Hono {
   // ---- helpers -------------------------------------------------------------------------------------
 
   const challengeFor = (request: Request): string => {
-    const origin = new URL(request.url).origin;
+    // The configured public URL, else the request URL's origin: the runtime adapters build it from the
+    // listener's address, never from the client's Host header (a hostile Host would pick the realm the
+    // client sends its credentials to).
+    const origin = publicUrl ?? new URL(request.url).origin;
     return `Bearer realm="${origin}/token",service="tug-proxy"`;
   };
 
@@ -483,6 +532,8 @@ export function createProxy(options: ProxyOptions): Hono {
   };
 
   const manifests = async (request: Request, target: Target, caller: Caller, reference: string) => {
+    const invalid = checkManifestReference(reference);
+    if (invalid) return invalid;
     const head = request.method === "HEAD";
     const accept = request.headers.get("accept");
     const client = clientFor(target, caller);
@@ -597,10 +648,43 @@ export function createProxy(options: ProxyOptions): Hono {
     });
   };
 
-  /** Starts (or joins) the one upstream download of a blob. */
-  const startFill = (target: Target, caller: Caller, digest: string): Promise<BlobFill> => {
+  /** An upstream answer within `readTimeout` (see answerWithin). */
+  const answeredWithin = <T>(
+    what: string,
+    send: (signal?: AbortSignal) => Promise<T>,
+    discard: (late: T) => void,
+  ) => answerWithin(readTimeout, what, send, discard);
+
+  /**
+   * Starts the one download of a blob from this target's upstream (`opened`: its whole-blob answer, when
+   * one already came). Fills are keyed by upstream and digest (see `fills`).
+   */
+  const startFill = (
+    target: Target,
+    caller: Caller,
+    digest: string,
+    opened?: { body: ReadableStream<Uint8Array>; size?: number },
+  ): Promise<BlobFill> => {
+    const key = fillKey(target, digest);
     const pending = (async () => {
-      const blob = await clientFor(target, caller).getBlob(digest);
+      const blob = opened ??
+        await answeredWithin(
+          `Cannot fetch blob "${target.key}@${digest}"`,
+          async (signal) => {
+            const answer = await clientFor(target, caller).getBlob(digest, signal ? { signal } : {});
+            if (answer.status !== 200) {
+              // Nothing but the whole blob can be filled (a 206 here answers a request without a Range).
+              answer.body.cancel().catch(() => {});
+              throw new TugError(
+                "UNEXPECTED_STATUS",
+                `The upstream answered a request for the whole blob "${digest}" with ${answer.status}`,
+                { detail: { status: 502, errors: [] } },
+              );
+            }
+            return answer;
+          },
+          (late) => late.body.cancel().catch(() => {}),
+        );
       if (blob.size === undefined) {
         blob.body.cancel().catch(() => {});
         throw new TugError(
@@ -621,19 +705,20 @@ export function createProxy(options: ProxyOptions): Hono {
         blobs: store.blobs,
         ...(options.hasher ? { hasher: options.hasher } : {}),
         onBytes: (n) => metrics.upstreamBytes += n,
+        readTimeout,
       });
       fill.done.then(
         () => {},
         () => metrics.fillsFailed++,
       ).finally(() => {
         metrics.fillsInFlight--;
-        if (fills.get(digest) === pending) fills.delete(digest);
+        if (fills.get(key) === pending) fills.delete(key);
       });
       return fill;
     })();
-    fills.set(digest, pending);
+    fills.set(key, pending);
     pending.catch(() => {
-      if (fills.get(digest) === pending) fills.delete(digest);
+      if (fills.get(key) === pending) fills.delete(key);
     });
     return pending;
   };
@@ -645,7 +730,8 @@ export function createProxy(options: ProxyOptions): Hono {
     digest: string,
     defer: (work: Promise<unknown>) => void,
   ) => {
-    if (!DIGEST.test(digest)) return errorResponse(400, "DIGEST_INVALID", `Invalid digest "${digest}"`);
+    const invalid = checkBlobDigest(digest);
+    if (invalid) return invalid;
     /** The access decision (a HEAD upstream with the caller's credentials unless confirmed); undefined: serve. */
     const check = async (allowIfDown: boolean): Promise<Response | undefined> => {
       const decision = await access.authorize(
@@ -657,7 +743,8 @@ export function createProxy(options: ProxyOptions): Hono {
       return decision.ok ? undefined : refused(decision.error, request, target, caller, digest);
     };
 
-    let pending = fills.get(digest);
+    const key = fillKey(target, digest);
+    let pending = fills.get(key);
     if (pending === undefined) {
       const info = await store.blobs.stat(digest);
       if (info !== undefined) {
@@ -671,7 +758,7 @@ export function createProxy(options: ProxyOptions): Hono {
           (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
         );
       }
-      pending = fills.get(digest);
+      pending = fills.get(key);
     }
     const wanted = parseOpenRange(request.headers.get("range"));
     if (request.method === "HEAD" && pending === undefined) {
@@ -685,9 +772,12 @@ export function createProxy(options: ProxyOptions): Hono {
       }
     }
     if (pending === undefined && wanted !== undefined && wanted.start >= RANGE_FROM_FILL) {
-      // Far into a blob nobody is downloading: forward the range, and fill the cache alongside.
-      const forwarded = await forwardRange(request, target, caller, digest);
-      if (forwarded.ok) defer(startFill(target, caller, digest).then((fill) => fill.done).catch(() => {}));
+      // Far into a blob nobody is downloading: forward the range, and fill the cache alongside (unless the
+      // upstream's answer to the range already started the fill).
+      const forwarded = await forwardRange(request, target, caller, digest, wanted, defer);
+      if (forwarded.status === 206 && !fills.has(key)) {
+        defer(startFill(target, caller, digest).then((fill) => fill.done).catch(() => {}));
+      }
       return forwarded;
     }
     let joined = false;
@@ -712,7 +802,7 @@ export function createProxy(options: ProxyOptions): Hono {
       // Far beyond the bytes the fill has (or before those it still has, if its store failed): forwarded,
       // with the caller's credentials, so the client does not wait. Any offset the fill already passed is
       // served from it (read back from the store).
-      return await forwardRange(request, target, caller, digest);
+      return await forwardRange(request, target, caller, digest, wanted, defer);
     }
     if (!joined) {
       const denied = await check(false);
@@ -744,21 +834,60 @@ export function createProxy(options: ProxyOptions): Hono {
         { detail: { status: response.status, errors: [] } },
       );
     }
-    return { size: Number(response.headers.get("content-length") ?? "0") };
+    // The size is relayed to the client as Content-Length: only a plain number passes.
+    const length = response.headers.get("content-length")?.trim();
+    if (length === undefined || !/^\d+$/.test(length) || !Number.isSafeInteger(Number(length))) {
+      throw new TugError(
+        "UNEXPECTED_STATUS",
+        `Cannot check blob "${target.key}@${digest}": the upstream sent Content-Length ${
+          JSON.stringify(length ?? null)
+        }`,
+        { detail: { status: 502, errors: [] } },
+      );
+    }
+    return { size: Number(length) };
   };
 
-  /** Relays a range request upstream (206 as it comes), with the caller's credentials. */
-  const forwardRange = async (request: Request, target: Target, caller: Caller, digest: string) => {
+  /**
+   * Forwards a range upstream with the caller's credentials. Upstream bytes reach the client unverified
+   * only as the 206 of exactly the range asked for (Content-Range and Content-Length checked, the body
+   * counted: it errors on a byte more or less). A 200 (the range ignored) is a whole blob: it becomes the
+   * fill, verified in flight, and the client's range is served from it, never relayed as it came.
+   */
+  const forwardRange = async (
+    request: Request,
+    target: Target,
+    caller: Caller,
+    digest: string,
+    wanted: OpenRange,
+    defer: (work: Promise<unknown>) => void,
+  ): Promise<Response> => {
     const transport = transportFor(target, caller);
+    const what = `Cannot fetch a range of blob "${target.key}@${digest}"`;
     let response: Response;
     try {
-      response = await transport(
-        new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, {
-          headers: { range: request.headers.get("range")! },
-        }),
+      response = await answeredWithin(
+        what,
+        (signal) =>
+          transport(
+            new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, {
+              // Rebuilt from the parsed range: the client's header text never goes upstream.
+              headers: { range: rangeHeader(wanted) },
+              ...(signal ? { signal } : {}),
+            }),
+          ),
+        (late) => late.body?.cancel().catch(() => {}),
       );
     } catch (err) {
       return refused(err, request, target, caller, digest);
+    }
+    if (response.status === 416) {
+      // The client's range starts past the blob: its answer, with the size when the upstream says it.
+      await response.body?.cancel();
+      const size = /^bytes \*\/(\d+)$/.exec(response.headers.get("content-range")?.trim() ?? "")?.[1];
+      return errorResponse(416, "BLOB_UNKNOWN", `${what}: range not satisfiable`, {
+        ...(size !== undefined ? { "content-range": `bytes */${size}` } : {}),
+      });
     }
     if (!response.ok) {
       await response.body?.cancel();
@@ -777,15 +906,55 @@ export function createProxy(options: ProxyOptions): Hono {
       );
     }
     access.confirm(scopeOf(target, caller), digest);
+    if (response.status === 200 && response.body !== null) {
+      const length = response.headers.get("content-length");
+      const key = fillKey(target, digest);
+      let pending = fills.get(key);
+      if (pending === undefined) {
+        pending = startFill(target, caller, digest, {
+          body: response.body,
+          ...(length !== null && /^\d+$/.test(length) ? { size: Number(length) } : {}),
+        });
+      } else {
+        await response.body.cancel();
+      }
+      let fill: BlobFill;
+      try {
+        fill = await pending;
+      } catch (err) {
+        return refused(err, request, target, caller, digest);
+      }
+      defer(fill.done.catch(() => {}));
+      return serveBlob(request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
+    }
+    const served = response.status === 206
+      ? checkRangeAnswer(
+        wanted,
+        response.headers.get("content-range"),
+        response.headers.get("content-length"),
+      )
+      : `status ${response.status}`;
+    if (typeof served === "string" || response.body === null) {
+      await response.body?.cancel();
+      return errorResponse(
+        502,
+        "UNKNOWN",
+        `${what}: the upstream answered ${typeof served === "string" ? served : "without a body"}`,
+      );
+    }
+    const length = served.end - served.start;
     const headers = v2Headers({
       "content-type": "application/octet-stream",
       "docker-content-digest": digest,
+      "accept-ranges": "bytes",
+      "content-length": String(length),
+      "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
     });
-    for (const name of ["content-length", "content-range", "accept-ranges"]) {
-      const value = response.headers.get(name);
-      if (value !== null) headers.set(name, value);
-    }
-    return new Response(response.body && body(response.body), { status: response.status, headers });
+    const relayed = withIdleLimit(response.body, readTimeout, what).pipeThrough(exactLength(length, what));
+    return new Response(body(relayed, length), {
+      status: 206,
+      headers,
+    });
   };
 
   // ---- tags ----------------------------------------------------------------------------------------
@@ -933,6 +1102,8 @@ export function createProxy(options: ProxyOptions): Hono {
       if (err instanceof TugError && err.code === "NOT_FOUND") {
         return errorResponse(404, kind === "blobs" ? "BLOB_UNKNOWN" : "MANIFEST_UNKNOWN", err.message);
       }
+      const clientError = clientInputResponse(err);
+      if (clientError) return clientError;
       return errorResponse(
         500,
         "UNKNOWN",
@@ -963,10 +1134,16 @@ export function createProxy(options: ProxyOptions): Hono {
         name = name.slice(0, colon);
       }
     }
-    if (tag !== undefined && DIGEST.test(tag)) {
+    if (tag !== undefined && tag.includes(":")) {
       digest = tag;
       tag = undefined;
     }
+    const problem = digest !== undefined
+      ? digestProblem(digest)
+      : tag !== undefined
+      ? tagProblem(tag)
+      : undefined;
+    if (problem !== undefined) return Response.json({ message: problem }, { status: 400 });
     const target = resolveTarget(name, null);
     if (target instanceof Response) {
       const text = await target.text();
@@ -984,7 +1161,7 @@ export function createProxy(options: ProxyOptions): Hono {
     const done = (async () => {
       try {
         const result = await pull(reference, {
-          store,
+          store: pullStore,
           fetch: upstream.fetch,
           ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
           ...(options.hasher ? { hasher: options.hasher } : {}),
@@ -993,6 +1170,7 @@ export function createProxy(options: ProxyOptions): Hono {
             ? { mirrors: [upstream.url] }
             : {}),
           userAgent,
+          readTimeout,
           retry: { attempts: retry.attempts ?? 2 },
           onProgress: (event) => {
             const message: Record<string, unknown> = { status: event.status };

@@ -320,6 +320,9 @@ async function downloadImage(
       digest: layers[i].digest,
     });
   }
+  // A config is a document, buffered and parsed: refused by its declared size before a byte is fetched (the
+  // download then stops at that size), not after a lying manifest's 3 GiB "config" was downloaded.
+  if (isImage) checkConfigSize(manifest.config);
   // The config first and silently, as Docker does; a bad config stops the pull.
   const configOutcome = downloads.download(client, store.blobs, manifest.config, { signal, silent: true });
   const layerOutcomes = layers.map((layer, i) =>
@@ -360,10 +363,17 @@ async function downloadImage(
   return outcomes.includes("downloaded");
 }
 
-async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
+function checkConfigSize(descriptor: Descriptor): void {
   if (descriptor.size > MAX_CONFIG_BYTES) {
-    throw new TugError("CONFIG_INVALID", `Image config ${descriptor.digest} is larger than 4 MiB`);
+    throw new TugError(
+      "CONFIG_INVALID",
+      `Image config ${descriptor.digest} is declared ${descriptor.size} bytes, larger than 4 MiB`,
+    );
   }
+}
+
+async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
+  checkConfigSize(descriptor);
   const stream = await store.blobs.get(descriptor.digest);
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
