@@ -90,7 +90,10 @@ for (const bad of TRAVERSALS) {
             }),
           TugError,
         );
-        assert(err.message.includes("must be a digest like"), `the error names the bad digest: ${err.message}`);
+        assert(
+          err.message.includes("must be a digest like"),
+          `the error names the bad digest: ${err.message}`,
+        );
         // No request ever named the hostile digest, nothing was stored, nothing written beside the store.
         assert(registry.asked.every((line) => !line.includes("..")), registry.asked.join("\n"));
         assertEquals(await store.references.list(), []);
