@@ -12,39 +12,10 @@ import { parseManifest } from "../src/manifest/parse_manifest.ts";
 import { parseImageConfig } from "../src/manifest/parse_image_config.ts";
 import { parseDigest } from "../src/digest/parse_digest.ts";
 import { TugError } from "../src/errors.ts";
+import { Fuzzer, SCALE, SEED } from "./_fuzz.ts";
 
-const SEED = Number(Deno.env.get("TUG_FUZZ_SEED") ?? 0x5eed);
-const SCALE = Math.max(1, Number(Deno.env.get("TUG_FUZZ_SCALE") ?? 1));
 /** One call taking longer than this is a hang (catastrophic backtracking, a loop). */
 const SLOW_CALL_MS = 250;
-
-/** mulberry32: small, fast, good enough to drive mutations. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Fuzzer {
-  readonly random: () => number;
-  constructor(seed: number) {
-    this.random = prng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.random() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.random() < p;
-  }
-}
 
 function isTyped(err: unknown): boolean {
   return err instanceof TugError || err instanceof TypeError || err instanceof RangeError ||

@@ -33,38 +33,9 @@ import {
   treeDiff,
   writeOciLayout,
 } from "./_unpack_sandbox.ts";
+import { Fuzzer, SCALE, SEED } from "./_fuzz.ts";
 
-const SEED = Number(Deno.env.get("TUG_FUZZ_SEED") ?? 0x5eed);
-const SCALE = Math.max(1, Number(Deno.env.get("TUG_FUZZ_SCALE") ?? 1));
 const AS_ROOT = Deno.uid() === 0;
-
-/** mulberry32, as test/fuzz_test.ts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Fuzzer {
-  readonly random: () => number;
-  constructor(seed: number) {
-    this.random = prng(seed);
-  }
-  int(n: number): number {
-    return Math.floor(this.random() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-  chance(p: number): boolean {
-    return this.random() < p;
-  }
-}
 
 const LONG = "long-name-".repeat(12); // > 100 bytes: written with a PAX path record
 
