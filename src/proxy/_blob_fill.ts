@@ -10,7 +10,7 @@ import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
-import { IdleTimer } from "./_idle_timer.ts";
+import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
 export const FILL_WINDOW = 8 << 20;

@@ -22,7 +22,7 @@ import { pull } from "../pull/pull.ts";
 import { AccessCache, BoundedMap, type ReadScope } from "./_access.ts";
 import { BlobFill, FILL_READ_TIMEOUT } from "./_blob_fill.ts";
 import { answerWithin } from "./_deadline.ts";
-import { withIdleLimit } from "./_idle_timer.ts";
+import { withIdleLimit } from "../streams/idle_timer.ts";
 import {
   checkBlobDigest,
   checkManifestReference,

@@ -15,6 +15,7 @@ import type { Descriptor } from "../manifest/types.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
 import type { LayerStatus, ProgressHandler } from "./events.ts";
 import { Semaphore } from "./_semaphore.ts";
+import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Where a blob comes from: the part of a registry client the download manager needs. */
 export interface BlobSource {
@@ -321,44 +322,6 @@ export class DownloadManager {
         await writer.abort({ keepPartial: signal.aborted }).catch(() => {});
       }
     }
-  }
-}
-
-/**
- * Calls `onIdle` once when {@linkcode IdleTimer.touch} has not been called for `ms` milliseconds. One
- * timer is armed at a time and re-armed lazily, so touching per chunk costs a clock read, not a timer.
- */
-class IdleTimer {
-  readonly #ms: number;
-  readonly #onIdle: () => void;
-  #last = Date.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(ms: number, onIdle: () => void) {
-    this.#ms = ms;
-    this.#onIdle = onIdle;
-    this.#arm(ms);
-  }
-
-  #arm(ms: number): void {
-    this.#timer = setTimeout(() => {
-      const idle = Date.now() - this.#last;
-      if (idle >= this.#ms) {
-        this.#timer = undefined;
-        this.#onIdle();
-      } else {
-        this.#arm(this.#ms - idle);
-      }
-    }, ms);
-  }
-
-  touch(): void {
-    this.#last = Date.now();
-  }
-
-  stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 }
 

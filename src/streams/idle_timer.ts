@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
- * Idle timers for upstream bodies: a stalled upstream must not hold a download (and its clients) forever.
- * Private to the proxy.
+ * Idle timers for bodies read from the network: a stalled server must not hold a download (and whoever
+ * waits on it) forever. Used by the pull's download manager and by the proxy's fills and relayed ranges.
  *
  * @module
  */

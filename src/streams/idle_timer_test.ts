@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "../../test/_assert.ts";
-import { withIdleLimit } from "./_idle_timer.ts";
+import { withIdleLimit } from "./idle_timer.ts";
 
 Deno.test("withIdleLimit() errors a stream whose source stalls, and cancels the source", async () => {
   let cancelled = false;
