@@ -222,7 +222,10 @@ async function unpackMemory(
       "-q",
       bomb.reference,
     ]);
-    const [a, b] = unpackPair({ ...ctx, reference: bomb.reference }, store);
+    // A folder of its own: the outputs of the pair before are still there (removed with the pair's folder).
+    const work = `${ctx.work}/${bomb.reference.split("/").at(-1)!.replace(/[^a-z0-9-]/g, "-")}`;
+    await Deno.mkdir(work);
+    const [a, b] = unpackPair({ ...ctx, work, reference: bomb.reference }, store);
     const name = `unpack memory: ${bomb.label}`;
     // umoci 0.4.7 (Debian) refuses zstd layers ("blob is not correct mediatype"): its side is then left
     // empty, with the reason in the notes, and tug is measured alone.
