@@ -103,7 +103,9 @@ export interface PairResult {
   ratio: number;
   /** min(a) / min(b): a second view when one side had a noisy run or two. */
   ratioMin: number;
-  target?: { max?: number; min?: number; text: string };
+  target?: { max?: number; min?: number; rssMax?: number; text: string };
+  /** Peak RSS over all rounds, tug / peer (the "unpack memory" rows). */
+  rssRatio?: number;
   met?: boolean;
   notes?: string[];
 }

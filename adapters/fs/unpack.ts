@@ -14,6 +14,7 @@ import { TugError } from "../../src/errors.ts";
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { decompressLayer, type DecompressLayerOptions } from "../../src/image/decompress_layer.ts";
+import { releaseOwned } from "../../src/image/_owned_chunks.ts";
 import { readTar } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
 import type { ProgressHandler } from "../../src/pull/events.ts";
@@ -52,7 +53,7 @@ export interface UnpackOptions {
   root?: boolean;
   /**
    * Bytes of the next layer decompressed and hashed ahead while the current one is written (default
-   * 16 MiB; 0 turns the read-ahead off). Bounds memory whatever the layer sizes.
+   * 4 MiB; 0 turns the read-ahead off). Bounds memory whatever the layer sizes.
    */
   readAhead?: number;
   /**
@@ -83,7 +84,13 @@ export interface UnpackResult {
 
 /** Docker's message (moby distribution/pull_v2.go errRootFSMismatch) for every diffID disagreement. */
 const ROOTFS_MISMATCH = "layers from manifest don't match image configuration";
-const READ_AHEAD = 16 << 20;
+const READ_AHEAD = 4 << 20;
+/**
+ * Decoded chunks kept after the tar reader took them, before their memory is released. The reader hands out
+ * views of at most the chunk it is in, and the applier holds at most one view besides (the write in flight
+ * while the next is read; `apply()` awaits it before it returns), so 2 would do; 4 leaves a margin.
+ */
+const KEPT_CHUNKS = 4;
 /** The target folder's default mode: its owner only (umoci's bundles; containerd CVE-2021-41103). */
 const TARGET_MODE = 0o700;
 
@@ -204,7 +211,7 @@ export async function checkUnpackTarget(dir: string): Promise<void> {
  *   root.)
  *
  * While layer N is written, layer N+1 is read, decompressed and hashed ahead into a bounded buffer
- * (`readAhead`, 16 MiB by default), so disk writes and decompression overlap without holding a layer in
+ * (`readAhead`, 4 MiB by default), so disk writes and decompression overlap without holding a layer in
  * memory. Progress events are Docker's: "Extracting" with the compressed bytes consumed of the layer's
  * size, then "Pull complete", per layer in order.
  *
@@ -287,6 +294,9 @@ export async function unpack(
         lastReported = read;
         onProgress?.({ status: "Extracting", id, current: read, total: layer.size, digest: layer.digest });
       };
+      // Chunks the tar reader took, oldest first. Once it is KEPT_CHUNKS further on, nothing reads a chunk
+      // any more, and its memory is handed back now rather than at the next full GC (see _owned_chunks.ts).
+      const taken: Uint8Array[] = [];
       // The tar reader stops at the end-of-archive blocks and cancels its input; this wrapper keeps the
       // layer stream so whatever follows those blocks is still read and hashed, as Docker does.
       const tarInput = new ReadableStream<Uint8Array>({
@@ -299,6 +309,8 @@ export async function unpack(
             return;
           }
           report(r.value.read);
+          taken.push(r.value.chunk);
+          if (taken.length > KEPT_CHUNKS) releaseOwned(taken.shift()!);
           controller.enqueue(r.value.chunk);
         },
       }, { highWaterMark: 0 });
@@ -312,10 +324,13 @@ export async function unpack(
           throw ioError(`Cannot extract tar entry "${entry.name}" of layer ${layer.digest}`, err);
         }
       }
+      // Every entry is applied: no view of the layer's chunks is in use any more.
+      for (const chunk of taken.splice(0)) releaseOwned(chunk);
       for (;;) {
         const r = await current.reader.read();
         if (r.done) break;
         report(r.value.read);
+        releaseOwned(r.value.chunk);
       }
       const actual = current.digest();
       if (actual !== diffIds[i]) {

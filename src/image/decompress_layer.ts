@@ -9,6 +9,7 @@
 import { TugError } from "../errors.ts";
 import { detectCompression } from "./detect_compression.ts";
 import { ZstdFrameWalker } from "./_zstd_frames.ts";
+import { markOwned } from "./_owned_chunks.ts";
 
 /** How a layer blob is compressed, as {@linkcode layerCompression} of `src/manifest` names it. */
 export type LayerCompression = "gzip" | "zstd" | "none";
@@ -375,6 +376,8 @@ function zstdDecompress(
     const { Decompress } = await import("fzstd");
     let ended = false;
     const decoder = new Decompress((chunk, final) => {
+      // fzstd hands out a fresh array per block (it copies the block into its own window before the next).
+      markOwned(chunk);
       emit(chunk);
       if (final) ended = true;
     });
@@ -452,6 +455,9 @@ function nativeGunzip(
         if (r.done) return;
         member.out += r.value.length;
         decoded += r.value.length;
+        // Each output chunk is a new Uint8Array (Compression Streams: "convert them into Uint8Arrays");
+        // markOwned also checks it is a whole buffer, which a slice of a shared one (Node's zlib) is not.
+        markOwned(r.value);
         queue.push(r.value);
         queued += r.value.length;
         toConsumer.wake();
