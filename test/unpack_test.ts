@@ -18,6 +18,7 @@ import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
 import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 import { unpack } from "../adapters/fs/unpack.ts";
 import { runTool as run, runTug, tempDir } from "./_cli.ts";
+import { storeImage } from "./_unpack_sandbox.ts";
 
 async function sha256(path: string): Promise<string> {
   const file = await Deno.open(path);
@@ -67,27 +68,6 @@ function assertSameTree(actual: Map<string, string>, expected: Map<string, strin
     if (!expected.has(path)) diff.push(`${path}: tug ${line} / umoci (missing)`);
   }
   assertEquals(diff, [], `${what}: trees differ`);
-}
-
-/** An image written straight into a MemoryStore under `name` (no registry needed for hostile layers). */
-async function storeImage(image: BuiltImage, name = "example.com/unpack/test:v1"): Promise<MemoryStore> {
-  const store = new MemoryStore();
-  const blobs = [...image.blobs, {
-    digest: image.manifestDigest,
-    size: image.manifestBytes.length,
-    bytes: image.manifestBytes,
-  }];
-  for (const blob of blobs) {
-    const writer = await store.blobs.writer({ digest: blob.digest, size: blob.size });
-    await writer.write(blob.bytes);
-    await writer.commit();
-  }
-  await store.references.set(name, {
-    mediaType: image.manifestMediaType,
-    digest: image.manifestDigest,
-    size: image.manifestBytes.length,
-  });
-  return store;
 }
 
 async function layerImage(layers: TarEntry[][], extra: Partial<ImageSpec> = {}): Promise<BuiltImage> {
