@@ -1,0 +1,91 @@
+/// <reference lib="dom" />
+/**
+ * The page's image loading, shared by every render: one {@linkcode ImageSource} per registry choice, and
+ * the resolved references and platform images already asked for (a failed one is forgotten, so the next
+ * render asks again).
+ *
+ * @module
+ */
+
+import { type Descriptor, type Reference, TugError } from "../../src/mod.ts";
+import { type ImageData, meta } from "./context.ts";
+import { ImageSource, type RegistryMode, type Resolved } from "./image_source.ts";
+import type { PageState } from "./url_state.ts";
+
+/**
+ * Resolves references and loads platform images for the page, remembering what it loaded.
+ *
+ * @example
+ * ```ts ignore
+ * const loader = new ImageLoader();
+ * const { ref, descriptor } = await loader.resolve({ image: "alpine:3.20" });
+ * ```
+ */
+export class ImageLoader {
+  readonly #sources = new Map<string, ImageSource>();
+  readonly #resolved = new Map<string, Promise<Resolved>>();
+  readonly #images = new Map<string, Promise<ImageData>>();
+
+  /** How a state reaches registries: directly, or through its proxy (the `tug-proxy` meta, or this origin). */
+  mode(state: PageState): RegistryMode {
+    if (state.registry === "direct") return { kind: "direct" };
+    return { kind: "proxy", url: state.registry ?? meta("tug-proxy") ?? location.origin };
+  }
+
+  /** The registry access for a state (one per registry choice, all sharing the first one's cache). */
+  source(state: PageState): ImageSource {
+    const mode = this.mode(state);
+    const key = mode.kind === "direct" ? "direct" : mode.url;
+    let source = this.#sources.get(key);
+    if (!source) {
+      source = new ImageSource({ mode, store: [...this.#sources.values()][0]?.store });
+      this.#sources.set(key, source);
+    }
+    return source;
+  }
+
+  /** Where a state's images come from, for error messages. */
+  where(state: PageState): string {
+    const mode = this.mode(state);
+    return mode.kind === "direct" ? "the registry" : `the tug proxy at ${mode.url}`;
+  }
+
+  /** Resolves the state's image reference (once per registry choice and reference). */
+  resolve(state: PageState): Promise<Resolved> {
+    const source = this.source(state);
+    const key = `${source.mode.kind === "direct" ? "direct" : source.mode.url}|${state.image}`;
+    let resolved = this.#resolved.get(key);
+    if (!resolved) {
+      const ref = ImageSource.parse(state.image!);
+      resolved = source.resolve(ref);
+      this.#resolved.set(key, resolved);
+      resolved.catch(() => this.#resolved.delete(key));
+    }
+    return resolved;
+  }
+
+  /** Loads a platform image's manifest and config (once per manifest digest). */
+  image(state: PageState, ref: Reference, descriptor: Descriptor): Promise<ImageData> {
+    const source = this.source(state);
+    let image = this.#images.get(descriptor.digest);
+    if (!image) {
+      image = (async () => {
+        const parsed = await source.manifest(ref, descriptor.digest, descriptor.mediaType);
+        if (parsed.kind !== "manifest") {
+          throw new TugError("MANIFEST_UNSUPPORTED", `${descriptor.digest} is an index inside an index`);
+        }
+        const { config, bytes } = await source.config(ref, parsed.manifest.config);
+        return {
+          descriptor,
+          manifest: parsed.manifest,
+          manifestBytes: parsed.bytes,
+          config,
+          configBytes: bytes,
+        };
+      })();
+      this.#images.set(descriptor.digest, image);
+      image.catch(() => this.#images.delete(descriptor.digest));
+    }
+    return image;
+  }
+}

@@ -1,0 +1,320 @@
+/// <reference lib="dom" />
+/**
+ * The files view: a layer (or all layers merged) as a tree, with a filter, a progress line while the
+ * layer streams in, and the {@linkcode FileViewer} beside it. A layer's listing is read once (from the
+ * cache or the registry, verified) and kept for the page's life.
+ *
+ * @module
+ */
+
+import {
+  type Descriptor,
+  isTugError,
+  mergeLayers,
+  type Reference,
+  type TarHeader,
+  TugError,
+} from "../../../src/mod.ts";
+import type { ImageData, PageContext } from "../context.ts";
+import { h, replace } from "../dom.ts";
+import { downloadLayer } from "../download.ts";
+import { explainError } from "../explain_error.ts";
+import { type FileTree, findNode, treeOfLayer, treeOfMerged } from "../file_tree.ts";
+import { formatBytes, shortDigest } from "../format.ts";
+import { listEntries } from "../layer_reader.ts";
+import { TreeView } from "../tree_view.ts";
+import type { PageState } from "../url_state.ts";
+import { FileViewer } from "./file_viewer.ts";
+
+/** A layer being read, with its progress. */
+interface Job {
+  readonly key: string;
+  readonly controller: AbortController;
+  readonly promise: Promise<FileTree>;
+  bytes: number;
+  total: number;
+  entries: number;
+  label: string;
+}
+
+/**
+ * The files view and what it keeps between renders: the listings and trees read so far, the layer being
+ * read, and the tree on screen.
+ *
+ * @example
+ * ```ts ignore
+ * const files = new FilesView(ctx);
+ * await files.render(body, state, ref, image, () => id !== renderId);
+ * ```
+ */
+export class FilesView {
+  readonly #ctx: PageContext;
+  readonly #viewer: FileViewer;
+  readonly #listings = new Map<string, TarHeader[]>();
+  readonly #trees = new Map<string, FileTree>();
+  #job: Job | undefined;
+  #tree: TreeView | undefined;
+  #treeKey = "";
+
+  constructor(ctx: PageContext) {
+    this.#ctx = ctx;
+    this.#viewer = new FileViewer(ctx);
+  }
+
+  /** Forgets the tree on screen (its element was replaced), so the next render builds it again. */
+  reset(): void {
+    this.#tree = undefined;
+    this.#treeKey = "";
+  }
+
+  /** Stops reading the layer being read, if any. */
+  abortJob(): void {
+    this.#job?.controller.abort(new TugError("ABORTED", "The view changed"));
+    this.#job = undefined;
+  }
+
+  /**
+   * Renders the files view of `image` into `body`, keeping the frame when the same layer is shown again;
+   * `stale()` tells whether a newer render took over while a layer was read.
+   */
+  async render(
+    body: HTMLElement,
+    state: PageState,
+    ref: Reference,
+    image: ImageData,
+    stale: () => boolean,
+  ): Promise<void> {
+    const ctx = this.#ctx;
+    const layers = image.manifest.layers;
+    const chosen = state.layer;
+    const key = chosen === "merged" ? `merged:${image.descriptor.digest}` : chosen ? `layer:${chosen}` : "";
+    const layerIndex = layers.findIndex((l) => l.digest === chosen);
+    const labels = layers.map((l, i) => `#${i + 1} ${shortDigest(l.digest).slice(0, 7)}`);
+    const source = ctx.source(state);
+    // The frame (picker, progress line, filter, tree, viewer) keeps its place while a layer streams in.
+    let frame = body.querySelector<HTMLElement>(".files");
+    if (!frame || frame.dataset.key !== key) {
+      const picker = h(
+        "select",
+        {
+          id: "layer-select",
+          "aria-label": "Layer to browse",
+          onchange: (event: Event) => {
+            const value = (event.target as HTMLSelectElement).value;
+            ctx.navigate({ ...ctx.state, layer: value || undefined, path: undefined, filter: undefined });
+          },
+        },
+        h("option", { value: "" }, "Choose a layer…"),
+        h("option", { value: "merged" }, "Whole image (all layers merged)"),
+        layers.map((l, i) =>
+          h(
+            "option",
+            { value: l.digest },
+            `Layer ${i + 1}: ${shortDigest(l.digest)} · ${formatBytes(l.size)}`,
+          )
+        ),
+      );
+      picker.value = chosen && (chosen === "merged" || layerIndex >= 0) ? chosen : "";
+      const filter = h("input", {
+        id: "tree-filter",
+        type: "search",
+        placeholder: "Filter paths",
+        "aria-label": "Filter paths",
+        value: state.filter ?? "",
+        disabled: true,
+      });
+      filter.addEventListener("input", () => {
+        this.#tree?.setFilter(filter.value);
+        ctx.navigate({ ...ctx.state, filter: filter.value || undefined }, { replace: true, render: false });
+      });
+      const downloadButton = layerIndex >= 0
+        ? h("button", {
+          id: "download-layer",
+          type: "button",
+          onclick: () => downloadLayer(ctx, source, ref, layers[layerIndex]),
+        }, "Download layer")
+        : null;
+      frame = h(
+        "div",
+        { class: "files", "data-key": key },
+        h("div", { class: "files-bar" }, picker, filter, downloadButton),
+        h(
+          "div",
+          { class: "progress", "aria-live": "polite" },
+          h("progress", { max: 1, value: 0, "aria-label": "Reading the layer" }),
+          h("span", { class: "progress-text" }, ""),
+          h("button", { type: "button", class: "cancel", onclick: () => this.abortJob() }, "Cancel"),
+        ),
+        h(
+          "div",
+          { class: "browser" },
+          h(
+            "div",
+            { class: "tree-box" },
+            h(
+              "p",
+              { class: "muted" },
+              key
+                ? "Reading the layer…"
+                : "Choose a layer above to see its files, or the whole image merged.",
+            ),
+          ),
+          h("div", { class: "viewer", id: "file-view", "aria-live": "polite" }),
+        ),
+      );
+      replace(body, frame);
+      this.reset();
+    }
+    if (!key) return;
+    if (chosen !== "merged" && layerIndex < 0) {
+      throw new TugError("NOT_FOUND", `The image has no layer ${chosen}`);
+    }
+    let tree = this.#trees.get(key);
+    if (!tree) {
+      if (this.#job?.key !== key) {
+        this.abortJob();
+        this.#job = this.#startJob(key, state, ref, image);
+      }
+      const job = this.#job!;
+      this.#progress(job);
+      try {
+        tree = await job.promise;
+      } catch (err) {
+        if (this.#job === job) this.#job = undefined;
+        if (stale()) return;
+        frame.querySelector(".progress")?.classList.remove("active");
+        const explained = explainError(err, {
+          image: state.image,
+          where: ctx.where(state),
+          direct: source.mode.kind === "direct",
+        });
+        replace(
+          frame.querySelector(".tree-box")!,
+          h(
+            "div",
+            { class: "error", role: "alert" },
+            h("h2", {}, explained.title),
+            h("p", {}, explained.hint),
+            isTugError(err, "ABORTED") ? null : h("p", { class: "detail" }, explained.detail),
+            h("button", { type: "button", onclick: () => ctx.render() }, "Read it again"),
+          ),
+        );
+        return;
+      }
+      if (this.#job === job) this.#job = undefined;
+      this.#trees.set(key, tree);
+    }
+    if (stale()) return;
+    frame.querySelector(".progress")?.classList.remove("active");
+    const counts = frame.querySelector<HTMLElement>(".progress-text")!;
+    counts.textContent = `${tree.entries} entries · ${formatBytes(tree.root.total)} in files${
+      tree.whiteouts ? ` · ${tree.whiteouts} whiteouts` : ""
+    }`;
+    if (!this.#tree || this.#treeKey !== key) {
+      this.#tree = new TreeView(tree, {
+        merged: key.startsWith("merged:"),
+        layerLabels: labels,
+        onSelect: (node) => {
+          ctx.navigate({ ...ctx.state, path: node.path }, { render: false });
+          this.#viewer.show(ctx.state, ref, image, node);
+        },
+      });
+      this.#treeKey = key;
+      replace(frame.querySelector(".tree-box")!, this.#tree.element);
+      const filter = frame.querySelector<HTMLInputElement>("#tree-filter")!;
+      filter.disabled = false;
+      if (filter.value) this.#tree.setFilter(filter.value);
+    }
+    const node = state.path ? findNode(tree.root, state.path) : undefined;
+    if (state.path && node && this.#tree.selected !== state.path) this.#tree.select(state.path);
+    if (node) this.#viewer.show(state, ref, image, node);
+    else if (state.path) {
+      replace(
+        frame.querySelector("#file-view")!,
+        h("p", { class: "error" }, `There is no ${state.path} in this view.`),
+      );
+    } else {
+      replace(
+        frame.querySelector("#file-view")!,
+        h("p", { class: "muted" }, "Select a file to see its details and content."),
+      );
+    }
+  }
+
+  /** Lists a layer (from the cache or the registry), with progress; the job is shared by re-renders. */
+  #listLayer(state: PageState, ref: Reference, layer: Descriptor, job: Job): Promise<TarHeader[]> {
+    const known = this.#listings.get(layer.digest);
+    if (known) return Promise.resolve(known);
+    const source = this.#ctx.source(state);
+    return (async () => {
+      const base = job.bytes;
+      const blob = await source.blob(ref, layer, {
+        signal: job.controller.signal,
+        onBytes: (n) => {
+          job.bytes = base + n;
+          this.#progress(job);
+        },
+      });
+      job.label = blob.cached ? "Reading from this browser's cache" : "Downloading and verifying";
+      this.#progress(job);
+      const entries = await listEntries(blob.stream, {
+        signal: job.controller.signal,
+        onEntries: (n) => {
+          job.entries = n;
+          this.#progress(job);
+        },
+      });
+      // The listing counts only once the whole blob was verified (and cached).
+      await blob.done;
+      this.#listings.set(layer.digest, entries);
+      return entries;
+    })();
+  }
+
+  #startJob(key: string, state: PageState, ref: Reference, image: ImageData): Job {
+    const layers = image.manifest.layers;
+    const controller = new AbortController();
+    const merged = key.startsWith("merged:");
+    const targets = merged ? layers : layers.filter((l) => l.digest === state.layer);
+    const job: Job = {
+      key,
+      controller,
+      bytes: 0,
+      total: targets.reduce((n, l) => n + l.size, 0),
+      entries: 0,
+      label: "Starting",
+      promise: Promise.resolve(undefined as unknown as FileTree),
+    };
+    (job as { promise: Promise<FileTree> }).promise = (async () => {
+      if (!merged) {
+        const layer = targets[0];
+        if (!layer) throw new TugError("NOT_FOUND", `The image has no layer ${state.layer}`);
+        return treeOfLayer(await this.#listLayer(state, ref, layer, job));
+      }
+      const merge = mergeLayers();
+      let done = 0;
+      for (const [i, layer] of layers.entries()) {
+        const entries = await this.#listLayer(state, ref, layer, job);
+        done += layer.size;
+        job.bytes = done;
+        for (const entry of entries) merge.add(i, entry);
+      }
+      return treeOfMerged(merge.files());
+    })();
+    job.promise.catch(() => {});
+    return job;
+  }
+
+  #progress(job: Job): void {
+    if (this.#job !== job) return;
+    const box = this.#ctx.root.querySelector<HTMLElement>(".progress");
+    if (!box) return;
+    box.classList.add("active");
+    const bar = box.querySelector("progress")!;
+    bar.max = job.total || 1;
+    bar.value = Math.min(job.bytes, job.total);
+    box.querySelector(".progress-text")!.textContent = `${job.label}: ${formatBytes(job.bytes)} of ${
+      formatBytes(job.total)
+    } · ${job.entries} entries`;
+  }
+}

@@ -1,0 +1,99 @@
+/// <reference lib="dom" />
+/**
+ * The head of an opened image: its name, digest, platform and size, the platform picker of an index, and
+ * the tabs of the views.
+ *
+ * @module
+ */
+
+import { formatPlatform, type ImageIndex } from "../../../src/mod.ts";
+import type { ImageData, PageContext } from "../context.ts";
+import { h, replace } from "../dom.ts";
+import { formatBytes, shortDigest } from "../format.ts";
+import type { Resolved } from "../image_source.ts";
+import { type PageState, type View, VIEWS } from "../url_state.ts";
+import { platformPicker } from "./platforms.ts";
+
+const VIEW_LABELS: Record<View, string> = {
+  layers: "Layers",
+  files: "Files",
+  config: "Config",
+  history: "History",
+  manifest: "Manifest",
+};
+
+/**
+ * Fills `head` (the `.image-head` element) for a resolved reference; `image` is undefined while an index
+ * has no platform picked, and then there are no tabs.
+ *
+ * @example
+ * ```ts ignore
+ * renderHead(ctx, shell.querySelector(".image-head")!, state, resolved, index, image);
+ * ```
+ */
+export function renderHead(
+  ctx: PageContext,
+  head: HTMLElement,
+  state: PageState,
+  resolved: Resolved,
+  index: ImageIndex | undefined,
+  image: ImageData | undefined,
+): void {
+  const total = image ? image.manifest.layers.reduce((n, l) => n + l.size, 0) : 0;
+  const facts: Array<HTMLElement | null> = [
+    h(
+      "span",
+      {},
+      h("span", { class: "muted" }, "digest "),
+      h("code", { title: resolved.descriptor.digest }, shortDigest(resolved.descriptor.digest)),
+    ),
+    image
+      ? h(
+        "span",
+        {},
+        h("span", { class: "muted" }, "platform "),
+        formatPlatform(image.config as { os: string; architecture: string; variant?: string }),
+      )
+      : null,
+    image
+      ? h(
+        "span",
+        {},
+        h("span", { class: "muted" }, "layers "),
+        `${image.manifest.layers.length} · ${formatBytes(total)}`,
+      )
+      : null,
+    resolved.offline
+      ? h("span", {
+        class: "badge",
+        title: "The registry could not be reached; this is the copy kept in this browser.",
+      }, "offline copy")
+      : null,
+  ];
+  const platforms = index ? platformPicker(ctx, state, index) : null;
+  const tabs = image
+    ? h(
+      "nav",
+      { class: "tabs", "aria-label": "Views" },
+      VIEWS.map((view) => {
+        const current = (state.view ?? "layers") === view;
+        return h("a", {
+          href: ctx.href({
+            ...state,
+            view,
+            ...(view === "files" ? {} : { path: undefined, filter: undefined }),
+          }),
+          "aria-current": current ? "page" : undefined,
+          "data-view": view,
+        }, VIEW_LABELS[view]);
+      }),
+    )
+    : null;
+  replace(
+    head,
+    h("h1", {}, resolved.ref.familiar),
+    h("p", { class: "facts" }, facts),
+    platforms,
+    tabs,
+  );
+}
