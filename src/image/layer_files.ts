@@ -7,7 +7,7 @@
 
 import { isTugError, TugError } from "../errors.ts";
 import { layerCompression } from "../manifest/mod.ts";
-import { headerOf } from "./_header_of.ts";
+import { headerOf } from "./header_of.ts";
 import { decompressLayer, type DecompressLayerOptions } from "./decompress_layer.ts";
 import { readTar, type TarHeader } from "./tar_reader.ts";
 

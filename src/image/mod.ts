@@ -18,6 +18,7 @@
 export * from "./decompress_layer.ts";
 export * from "./detect_compression.ts";
 export * from "./tar_reader.ts";
+export * from "./header_of.ts";
 export * from "./normalize_tar_path.ts";
 export * from "./whiteouts.ts";
 export * from "./layer_files.ts";

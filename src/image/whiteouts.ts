@@ -10,7 +10,7 @@
  * @module
  */
 
-import { headerOf } from "./_header_of.ts";
+import { headerOf } from "./header_of.ts";
 import { normalizeTarPath } from "./normalize_tar_path.ts";
 import type { TarHeader } from "./tar_reader.ts";
 

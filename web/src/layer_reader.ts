@@ -5,8 +5,14 @@
  * @module
  */
 
-import { decompressLayer, normalizeTarPath, readTar, type TarHeader, TugError } from "../../src/mod.ts";
-import { headerOf } from "../../src/image/_header_of.ts";
+import {
+  decompressLayer,
+  headerOf,
+  normalizeTarPath,
+  readTar,
+  type TarHeader,
+  TugError,
+} from "../../src/mod.ts";
 
 /** Whether a tar member name is the normalized `path` (`./etc/x`, `etc/x` and `etc/x/` are all `etc/x`). */
 function isPath(name: string, path: string): boolean {
