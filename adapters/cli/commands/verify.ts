@@ -6,46 +6,45 @@
  */
 import process from "node:process";
 import { relative } from "node:path";
-import { parseArgs, UsageError } from "./args.ts";
-import { defaultStoreDir } from "./host.ts";
-import { humanSize } from "./progress/mod.ts";
-import { OciLayoutStore } from "../fs/oci_layout_store.ts";
-import { verifyStore } from "../fs/verify_store.ts";
-import { nodeHasher } from "../crypto/node_hasher.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { openStore, STORE_FLAG } from "./_common.ts";
+import { humanSize } from "../progress/mod.ts";
+import { verifyStore } from "../../fs/verify_store.ts";
+import { nodeHasher } from "../../crypto/node_hasher.ts";
 
-const USAGE = `Usage: tug verify [OPTIONS]
+const VERIFY = defineCommand({
+  synopsis: `Usage: tug verify [OPTIONS]
 
 Re-hash every blob in the store, check that every reference and every blob a manifest lists is there,
-and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it is not.
-
-Options:
-      --store DIR   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
-      --repair      Remove corrupt blobs and leftovers of pulls that are no longer running
-      --json        Print the report as JSON`;
+and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it is not.`,
+  flags: {
+    store: STORE_FLAG,
+    repair: {
+      type: "boolean",
+      help: "Remove corrupt blobs and leftovers of pulls that are no longer running",
+    },
+    json: { type: "boolean", help: "Print the report as JSON" },
+  },
+});
 
 /**
  * Runs `tug verify` with `argv` (the arguments after `verify`) and returns the exit code.
  *
  * @example
  * ```ts ignore
- * import { verifyCommand } from "./verify_command.ts";
+ * import { verifyCommand } from "./verify.ts";
  *
  * const code = await verifyCommand(["--store", "/tmp/store", "--json"]);
  * ```
  */
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    store: { type: "string" },
-    repair: { type: "boolean" },
-    json: { type: "boolean" },
-  });
+  const { flags, positionals } = VERIFY.parse(argv);
   if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(VERIFY.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug verify" takes no arguments\n\n${USAGE}`);
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  if (positionals.length > 0) throw new UsageError(`"tug verify" takes no arguments\n\n${VERIFY.usage}`);
+  const store = await openStore(flags.store);
   const report = await verifyStore(store, { hasher: nodeHasher, repair: Boolean(flags.repair) });
   if (flags.json) {
     process.stdout.write(JSON.stringify({ store: store.dir, ...report }, null, 2) + "\n");

@@ -7,11 +7,12 @@
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { createInterface } from "node:readline";
-import { parseArgs, UsageError } from "./args.ts";
-import { TugError } from "../../src/errors.ts";
-import { createRegistryFetch } from "../../src/registry/create_registry_fetch.ts";
-import { lookupEndpoints } from "../../src/registry/lookup_endpoints.ts";
-import { TokenCache } from "../../src/registry/token_cache.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { VERSION } from "./version.ts";
+import { TugError } from "../../../src/errors.ts";
+import { createRegistryFetch } from "../../../src/registry/create_registry_fetch.ts";
+import { lookupEndpoints } from "../../../src/registry/lookup_endpoints.ts";
+import { TokenCache } from "../../../src/registry/token_cache.ts";
 import {
   authField,
   dockerConfigPath,
@@ -21,20 +22,37 @@ import {
   readDockerConfig,
   runCredentialHelper,
   writeDockerConfig,
-} from "./_docker_config_file.ts";
+} from "../_docker_config_file.ts";
 
-const USAGE = `Usage: tug login [OPTIONS] [SERVER]
+const LOGIN = defineCommand({
+  synopsis: `Usage: tug login [OPTIONS] [SERVER]
 
 Log in to a registry: the credentials are checked against SERVER (default Docker Hub), then stored in
 $DOCKER_CONFIG/config.json (or ~/.docker/config.json) as 'docker login' stores them: base64 "user:password"
 under "auths", file mode 0600, the file's other keys kept. When the file names a credential helper for
-SERVER ("credHelpers", else "credsStore"), the password goes to docker-credential-<helper> instead.
-
-Options:
-  -u, --username U            Username (asked on a terminal when not given)
-      --password-stdin        Read the password from stdin
-  -p, --password P            Password (insecure: it shows in the process list; prefer --password-stdin)
-      --insecure-registry H   Registry (host[:port] or CIDR) that may use plain http (loopback always may)`;
+SERVER ("credHelpers", else "credsStore"), the password goes to docker-credential-<helper> instead.`,
+  flags: {
+    username: {
+      type: "string",
+      short: "u",
+      value: "U",
+      help: "Username (asked on a terminal when not given)",
+    },
+    "password-stdin": { type: "boolean", help: "Read the password from stdin" },
+    password: {
+      type: "string",
+      short: "p",
+      value: "P",
+      help: "Password (insecure: it shows in the process list; prefer --password-stdin)",
+    },
+    "insecure-registry": {
+      type: "list",
+      value: "H",
+      help: "Registry (host[:port] or CIDR) that may use plain http (loopback always may)",
+    },
+  },
+  column: 24,
+});
 
 /** Reads stdin to its end (the password of --password-stdin), without the trailing newline. */
 async function readStdin(): Promise<string> {
@@ -87,7 +105,11 @@ async function verify(server: LoginServer, username: string, password: string, i
   for (const endpoint of endpoints) {
     const tokenCache = new TokenCache();
     // 1. Ping anonymously (one attempt): is there a v2 registry here, and does it want credentials?
-    const plain = createRegistryFetch({ anonymous: true, retry: { attempts: 1 }, userAgent: "tug/0.1.0" });
+    const plain = createRegistryFetch({
+      anonymous: true,
+      retry: { attempts: 1 },
+      userAgent: `tug/${VERSION}`,
+    });
     let ping: Response;
     try {
       ping = await plain(new Request(`${endpoint.url}/v2/`));
@@ -108,7 +130,7 @@ async function verify(server: LoginServer, username: string, password: string, i
       tokenCache,
       scope: [],
       retry: { attempts: 1 },
-      userAgent: "tug/0.1.0",
+      userAgent: `tug/${VERSION}`,
     });
     let response: Response;
     try {
@@ -148,29 +170,23 @@ async function verify(server: LoginServer, username: string, password: string, i
  *
  * @example
  * ```ts
- * import { loginCommand } from "./login_command.ts";
+ * import { loginCommand } from "./login.ts";
  *
  * console.assert((await loginCommand(["--help"])) === 0);
  * ```
  */
 export async function loginCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    username: { type: "string", short: "u" },
-    password: { type: "string", short: "p" },
-    "password-stdin": { type: "boolean" },
-    "insecure-registry": { type: "list" },
-  });
+  const { flags, positionals } = LOGIN.parse(argv);
   if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(LOGIN.usage + "\n");
     return 0;
   }
   if (positionals.length > 1) {
-    throw new UsageError(`"tug login" takes at most 1 argument (a server)\n\n${USAGE}`);
+    throw new UsageError(`"tug login" takes at most 1 argument (a server)\n\n${LOGIN.usage}`);
   }
   const server = loginServer(positionals[0]);
-  let username = flags.username as string | undefined;
-  let password = flags.password as string | undefined;
+  let username = flags.username;
+  let password = flags.password;
   if (password !== undefined) {
     if (flags["password-stdin"]) {
       throw new UsageError("--password and --password-stdin are mutually exclusive");
@@ -193,7 +209,7 @@ export async function loginCommand(argv: string[]): Promise<number> {
   if (username === "") throw new UsageError("Username is required");
   if (password === "") throw new UsageError("Password is required");
 
-  await verify(server, username, password, (flags["insecure-registry"] as string[] | undefined) ?? []);
+  await verify(server, username, password, flags["insecure-registry"] ?? []);
 
   const path = dockerConfigPath();
   const config = await readDockerConfig(path);

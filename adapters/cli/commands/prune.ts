@@ -5,56 +5,55 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs, UsageError } from "./args.ts";
-import { defaultStoreDir } from "./host.ts";
-import { humanSize } from "./progress/mod.ts";
-import { parseReference } from "../../src/reference/parse_reference.ts";
-import { OciLayoutStore } from "../fs/oci_layout_store.ts";
-import { collectGarbage, DEFAULT_GRACE_MS } from "../fs/collect_garbage.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { openStore, STORE_FLAG } from "./_common.ts";
+import { humanSize } from "../progress/mod.ts";
+import { parseReference } from "../../../src/reference/parse_reference.ts";
+import { collectGarbage, DEFAULT_GRACE_MS } from "../../fs/collect_garbage.ts";
 
 const MINUTES = DEFAULT_GRACE_MS / 60_000;
 
-const USAGE = `Usage: tug prune [OPTIONS]
+const PRUNE = defineCommand({
+  synopsis: `Usage: tug prune [OPTIONS]
 
 Remove what no image in the store uses: blobs no reference reaches (left by 'tug rmi', by a tag that moved
 to a new image, or by an interrupted pull) and leftovers of pulls that are no longer running (including
 partial downloads kept for a resume). Files written in the last ${MINUTES} minutes are kept (a pull in another
 process may be about to use them), and nothing is deleted while a pull runs on the same store.
 
-Aliases: tug image prune
-
-Options:
-  -a, --all         Also remove untagged images: digest references (NAME@sha256:…) of a manifest no tag
-                    points at ('tug images --digests' lists them)
-      --dry-run     Print what would be removed, change nothing
-  -f, --force       Also remove files written in the last ${MINUTES} minutes
-      --store DIR   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+Aliases: tug image prune`,
+  flags: {
+    all: {
+      type: "boolean",
+      short: "a",
+      help: "Also remove untagged images: digest references (NAME@sha256:…) of a manifest no tag\n" +
+        "points at ('tug images --digests' lists them)",
+    },
+    "dry-run": { type: "boolean", help: "Print what would be removed, change nothing" },
+    force: { type: "boolean", short: "f", help: `Also remove files written in the last ${MINUTES} minutes` },
+    store: STORE_FLAG,
+  },
+});
 
 /**
  * Runs `tug prune` with `argv` (the arguments after `prune`) and returns the exit code.
  *
  * @example
  * ```ts
- * import { pruneCommand } from "./prune_command.ts";
+ * import { pruneCommand } from "./prune.ts";
  *
  * console.assert((await pruneCommand(["--help"])) === 0);
  * ```
  */
 export async function pruneCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    store: { type: "string" },
-    all: { type: "boolean", short: "a" },
-    "dry-run": { type: "boolean" },
-    force: { type: "boolean", short: "f" },
-  });
+  const { flags, positionals } = PRUNE.parse(argv);
   if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(PRUNE.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug prune" takes no arguments\n\n${USAGE}`);
+  if (positionals.length > 0) throw new UsageError(`"tug prune" takes no arguments\n\n${PRUNE.usage}`);
   const dryRun = Boolean(flags["dry-run"]);
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const store = await openStore(flags.store);
   const verb = dryRun ? "Would delete" : "Deleted";
 
   const untagged: string[] = [];

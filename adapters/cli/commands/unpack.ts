@@ -4,31 +4,44 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs, UsageError } from "./args.ts";
-import { defaultStoreDir, hostPlatform } from "./host.ts";
-import { createRenderer } from "./progress/mod.ts";
-import { TugError } from "../../src/errors.ts";
-import type { Descriptor } from "../../src/manifest/types.ts";
-import type { ProgressEvent, ProgressHandler } from "../../src/pull/events.ts";
-import type { Store } from "../../src/store/types.ts";
-import { nodeHasher } from "../crypto/node_hasher.ts";
-import { OciLayoutStore } from "../fs/oci_layout_store.ts";
-import { checkUnpackTarget, unpack } from "../fs/unpack.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { hostPlatform } from "../host.ts";
+import { openStore, STORE_FLAG } from "./_common.ts";
+import { createRenderer } from "../progress/mod.ts";
+import { TugError } from "../../../src/errors.ts";
+import type { Descriptor } from "../../../src/manifest/types.ts";
+import type { ProgressEvent, ProgressHandler } from "../../../src/pull/events.ts";
+import type { Store } from "../../../src/store/types.ts";
+import { nodeHasher } from "../../crypto/node_hasher.ts";
+import { checkUnpackTarget, unpack } from "../../fs/unpack.ts";
 
-const UNPACK_USAGE = `Usage: tug unpack [OPTIONS] NAME[:TAG|@DIGEST] DIR
+const UNPACK = defineCommand({
+  synopsis: `Usage: tug unpack [OPTIONS] NAME[:TAG|@DIGEST] DIR
 
-Unpack an image from the local store into DIR as a root filesystem (DIR must be new or empty).
-
-Options:
-      --platform P   Platform to unpack when NAME is a multi-platform image (default: ${hostPlatform()})
-      --store DIR    Store folder (default: $TUG_STORE or ~/.local/share/tug/store)
-      --max-zstd-window BYTES
-                     Largest window a zstd layer may declare (default 128MiB, as zstd's --memory)
-      --target-mode MODE
-                     Octal permission bits of DIR (default 0700: only its owner may enter it, so the
-                     image's device nodes and setuid files are out of other users' reach)
-      --json         Print progress as Docker Engine JSON messages
-  -q, --quiet        Print nothing but errors`;
+Unpack an image from the local store into DIR as a root filesystem (DIR must be new or empty).`,
+  flags: {
+    platform: {
+      type: "string",
+      value: "P",
+      help: `Platform to unpack when NAME is a multi-platform image (default: ${hostPlatform()})`,
+    },
+    store: STORE_FLAG,
+    "max-zstd-window": {
+      type: "string",
+      value: "BYTES",
+      help: "Largest window a zstd layer may declare (default 128MiB, as zstd's --memory)",
+    },
+    "target-mode": {
+      type: "string",
+      value: "MODE",
+      help: "Octal permission bits of DIR (default 0700: only its owner may enter it, so the\n" +
+        "image's device nodes and setuid files are out of other users' reach)",
+    },
+    json: { type: "boolean", help: "Print progress as Docker Engine JSON messages" },
+    quiet: { type: "boolean", short: "q", help: "Print nothing but errors" },
+  },
+  column: 15,
+});
 
 /**
  * Reads `--target-mode`: octal permission bits (`0755`, `755`, `0o750`), or undefined when not given.
@@ -39,7 +52,7 @@ Options:
  *
  * @example
  * ```ts
- * import { parseTargetMode } from "./unpack_command.ts";
+ * import { parseTargetMode } from "./unpack.ts";
  *
  * console.assert(parseTargetMode("0755") === 0o755);
  * console.assert(parseTargetMode(undefined) === undefined);
@@ -62,34 +75,26 @@ export function parseTargetMode(value: string | undefined): number | undefined {
  *
  * @example
  * ```ts ignore
- * import { unpackCommand } from "./unpack_command.ts";
+ * import { unpackCommand } from "./unpack.ts";
  *
  * await unpackCommand(["--store", "/tmp/store", "localhost:5000/tug/small:v1", "/tmp/rootfs"]);
  * ```
  */
 export async function unpackCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    platform: { type: "string" },
-    store: { type: "string" },
-    "target-mode": { type: "string" },
-    json: { type: "boolean" },
-    quiet: { type: "boolean", short: "q" },
-    "max-zstd-window": { type: "string" },
-  });
+  const { flags, positionals } = UNPACK.parse(argv);
   if (flags.help) {
-    process.stdout.write(UNPACK_USAGE + "\n");
+    process.stdout.write(UNPACK.usage + "\n");
     return 0;
   }
   if (positionals.length !== 2) {
     throw new UsageError(
-      `"tug unpack" requires exactly 2 arguments (an image and a folder)\n\n${UNPACK_USAGE}`,
+      `"tug unpack" requires exactly 2 arguments (an image and a folder)\n\n${UNPACK.usage}`,
     );
   }
   const [name, dir] = positionals;
-  const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"] as string | undefined);
-  const targetMode = parseTargetMode(flags["target-mode"] as string | undefined);
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"]);
+  const targetMode = parseTargetMode(flags["target-mode"]);
+  const store = await openStore(flags.store);
   const renderer = createRenderer({
     mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
     isTerminal: Boolean(process.stdout.isTTY),
@@ -102,7 +107,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   try {
     const result = await unpack(store, name, dir, {
-      platform: (flags.platform as string | undefined) ?? hostPlatform(),
+      platform: flags.platform ?? hostPlatform(),
       hasher: nodeHasher,
       onProgress: renderer.onProgress,
       signal: controller.signal,

@@ -5,28 +5,33 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs, UsageError } from "./args.ts";
-import { defaultStoreDir } from "./host.ts";
-import { humanSize } from "./progress/mod.ts";
-import type { Descriptor } from "../../src/manifest/types.ts";
-import { parseReference } from "../../src/reference/parse_reference.ts";
-import { OciLayoutStore } from "../fs/oci_layout_store.ts";
-import { collectGarbage, DEFAULT_GRACE_MS, reachableBlobs } from "../fs/collect_garbage.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { openStore, STORE_FLAG } from "./_common.ts";
+import { humanSize } from "../progress/mod.ts";
+import type { Descriptor } from "../../../src/manifest/types.ts";
+import { parseReference } from "../../../src/reference/parse_reference.ts";
+import { collectGarbage, DEFAULT_GRACE_MS, reachableBlobs } from "../../fs/collect_garbage.ts";
 
-const USAGE = `Usage: tug rmi [OPTIONS] NAME[:TAG|@DIGEST] [NAME…]
+const RMI = defineCommand({
+  synopsis: `Usage: tug rmi [OPTIONS] NAME[:TAG|@DIGEST] [NAME…]
 
 Remove images from the store: untag each reference, and delete the blobs (manifests, configs, layers) no
 remaining reference uses. Removing an image's last tag also removes its digest references (NAME@sha256:…).
 Blobs written in the last ${
-  DEFAULT_GRACE_MS / 60_000
-} minutes are kept (a pull in another process may be about to use
+    DEFAULT_GRACE_MS / 60_000
+  } minutes are kept (a pull in another process may be about to use
 them; 'tug prune' removes them later), and no blob is deleted while a pull runs on the same store.
 
-Aliases: tug image rm, tug image remove
-
-Options:
-  -f, --force       Also delete blobs written in the last ${DEFAULT_GRACE_MS / 60_000} minutes
-      --store DIR   Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+Aliases: tug image rm, tug image remove`,
+  flags: {
+    force: {
+      type: "boolean",
+      short: "f",
+      help: `Also delete blobs written in the last ${DEFAULT_GRACE_MS / 60_000} minutes`,
+    },
+    store: STORE_FLAG,
+  },
+});
 
 /** The store key `docker.io/library/alpine:latest` for `alpine`: a name without tag or digest means `:latest`. */
 function keyOf(name: string): string {
@@ -45,25 +50,21 @@ function familiar(key: string): string {
  *
  * @example
  * ```ts
- * import { rmiCommand } from "./rmi_command.ts";
+ * import { rmiCommand } from "./rmi.ts";
  *
  * console.assert((await rmiCommand(["--help"])) === 0);
  * ```
  */
 export async function rmiCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    store: { type: "string" },
-    force: { type: "boolean", short: "f" },
-  });
+  const { flags, positionals } = RMI.parse(argv);
   if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(RMI.usage + "\n");
     return 0;
   }
   if (positionals.length === 0) {
-    throw new UsageError(`"tug rmi" requires at least 1 argument (an image reference)\n\n${USAGE}`);
+    throw new UsageError(`"tug rmi" requires at least 1 argument (an image reference)\n\n${RMI.usage}`);
   }
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const store = await openStore(flags.store);
   let failed = 0;
   const removed: Descriptor[] = [];
   for (const name of positionals) {

@@ -5,21 +5,37 @@
  */
 import process from "node:process";
 import { Writable } from "node:stream";
-import { parseArgs, UsageError } from "./args.ts";
-import { defaultStoreDir, hostPlatform } from "./host.ts";
-import { TugError } from "../../src/errors.ts";
-import { OciLayoutStore } from "../fs/oci_layout_store.ts";
-import { save } from "../fs/save.ts";
+import { defineCommand, UsageError } from "../_args.ts";
+import { hostPlatform } from "../host.ts";
+import { openStore, STORE_FLAG } from "./_common.ts";
+import { TugError } from "../../../src/errors.ts";
+import { save } from "../../fs/save.ts";
 
-const SAVE_USAGE = `Usage: tug save [OPTIONS] NAME[:TAG|@DIGEST]
+const SAVE = defineCommand({
+  synopsis: `Usage: tug save [OPTIONS] NAME[:TAG|@DIGEST]
 
-Write an image from the local store as a tar archive (to STDOUT by default).
-
-Options:
-  -o, --output FILE   Write to FILE instead of STDOUT (written whole, then renamed into place)
-      --format F      docker-archive (default; for docker/podman load) or oci-archive (an OCI image layout)
-      --platform P    Platform to save when NAME is a multi-platform image (default: ${hostPlatform()})
-      --store DIR     Store folder (default: $TUG_STORE or ~/.local/share/tug/store)`;
+Write an image from the local store as a tar archive (to STDOUT by default).`,
+  flags: {
+    output: {
+      type: "string",
+      short: "o",
+      value: "FILE",
+      help: "Write to FILE instead of STDOUT (written whole, then renamed into place)",
+    },
+    format: {
+      type: "string",
+      value: "F",
+      help: "docker-archive (default; for docker/podman load) or oci-archive (an OCI image layout)",
+    },
+    platform: {
+      type: "string",
+      value: "P",
+      help: `Platform to save when NAME is a multi-platform image (default: ${hostPlatform()})`,
+    },
+    store: STORE_FLAG,
+  },
+  column: 16,
+});
 
 /**
  * `tug save`: exit 0 when the archive is written, 1 on failure, 2 on usage errors.
@@ -29,36 +45,30 @@ Options:
  *
  * @example
  * ```ts ignore
- * import { saveCommand } from "./save_command.ts";
+ * import { saveCommand } from "./save.ts";
  *
  * await saveCommand(["--store", "/tmp/store", "-o", "/tmp/small.tar", "localhost:5000/tug/small:v1"]);
  * ```
  */
 export async function saveCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, {
-    help: { type: "boolean", short: "h" },
-    output: { type: "string", short: "o" },
-    format: { type: "string" },
-    platform: { type: "string" },
-    store: { type: "string" },
-  });
+  const { flags, positionals } = SAVE.parse(argv);
   if (flags.help) {
-    process.stdout.write(SAVE_USAGE + "\n");
+    process.stdout.write(SAVE.usage + "\n");
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UsageError(`"tug save" requires exactly 1 argument (an image reference)\n\n${SAVE_USAGE}`);
+    throw new UsageError(`"tug save" requires exactly 1 argument (an image reference)\n\n${SAVE.usage}`);
   }
-  const format = (flags.format as string | undefined) ?? "docker-archive";
+  const format = flags.format ?? "docker-archive";
   if (format !== "docker-archive" && format !== "oci-archive") {
     throw new UsageError(`--format must be docker-archive or oci-archive, got "${format}"`);
   }
-  const output = flags.output as string | undefined;
+  const output = flags.output;
   // docker save's own refusal when neither -o nor a redirect is given.
   if (output === undefined && process.stdout.isTTY) {
     throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
   }
-  const store = await OciLayoutStore.open((flags.store as string | undefined) ?? defaultStoreDir());
+  const store = await openStore(flags.store);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new TugError("ABORTED", "The save was interrupted"));
   process.once("SIGINT", onSignal);
@@ -70,7 +80,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
       output ?? (Writable.toWeb(process.stdout) as WritableStream<Uint8Array>),
       {
         format,
-        platform: (flags.platform as string | undefined) ?? hostPlatform(),
+        platform: flags.platform ?? hostPlatform(),
         signal: controller.signal,
       },
     );

@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs, UsageError } from "./args.ts";
+import { defineCommand, UsageError } from "../_args.ts";
 import {
   dockerConfigPath,
   helperFor,
@@ -12,31 +12,34 @@ import {
   readDockerConfig,
   runCredentialHelper,
   writeDockerConfig,
-} from "./_docker_config_file.ts";
+} from "../_docker_config_file.ts";
 
-const USAGE = `Usage: tug logout [SERVER]
+const LOGOUT = defineCommand({
+  synopsis: `Usage: tug logout [SERVER]
 
 Log out from a registry (default Docker Hub): remove its entry from "auths" in $DOCKER_CONFIG/config.json
-(or ~/.docker/config.json), and erase it from the credential helper when one is configured for SERVER.`;
+(or ~/.docker/config.json), and erase it from the credential helper when one is configured for SERVER.`,
+  flags: {},
+});
 
 /**
  * Runs `tug logout` with `argv` (the arguments after `logout`) and returns the exit code.
  *
  * @example
  * ```ts
- * import { logoutCommand } from "./logout_command.ts";
+ * import { logoutCommand } from "./logout.ts";
  *
  * console.assert((await logoutCommand(["--help"])) === 0);
  * ```
  */
 export async function logoutCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = parseArgs(argv, { help: { type: "boolean", short: "h" } });
+  const { flags, positionals } = LOGOUT.parse(argv);
   if (flags.help) {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(LOGOUT.usage + "\n");
     return 0;
   }
   if (positionals.length > 1) {
-    throw new UsageError(`"tug logout" takes at most 1 argument (a server)\n\n${USAGE}`);
+    throw new UsageError(`"tug logout" takes at most 1 argument (a server)\n\n${LOGOUT.usage}`);
   }
   const server = loginServer(positionals[0]);
   const path = dockerConfigPath();

@@ -5,10 +5,11 @@
  * @module
  */
 import process from "node:process";
-import { UsageError } from "./args.ts";
-import { imagesCommand, inspectCommand } from "./store_commands.ts";
-import { rmiCommand } from "./rmi_command.ts";
-import { pruneCommand } from "./prune_command.ts";
+import { UsageError } from "../_args.ts";
+import { imagesCommand } from "./images.ts";
+import { inspectCommand } from "./inspect.ts";
+import { rmiCommand } from "./rmi.ts";
+import { pruneCommand } from "./prune.ts";
 
 const USAGE = `Usage: tug image COMMAND
 
@@ -27,7 +28,7 @@ Run 'tug image COMMAND --help' for a command's options.`;
  *
  * @example
  * ```ts
- * import { imageCommand } from "./image_command.ts";
+ * import { imageCommand } from "./image.ts";
  *
  * console.assert((await imageCommand(["--help"])) === 0);
  * ```

@@ -1,0 +1,100 @@
+import { assertEquals, assertThrows } from "../../test/_assert.ts";
+import { defineCommand, formatOptions, parseArgs, UsageError } from "./_args.ts";
+
+const SPECS = {
+  store: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+  mirror: { type: "list" },
+  output: { type: "string", short: "o" },
+} as const;
+
+/** The message of the UsageError `argv` raises. */
+function usageMessage(argv: string[]): string {
+  return assertThrows(() => parseArgs(argv, SPECS), UsageError).message;
+}
+
+Deno.test("parseArgs() reads --flag value, --flag=value, short aliases, and keeps positionals in order", () => {
+  const { flags, positionals } = parseArgs(
+    ["a", "--store", "/s", "-q", "b", "--output=x=y", "-o", "z", "c"],
+    SPECS,
+  );
+  assertEquals(flags, { store: "/s", quiet: true, output: "z" });
+  assertEquals(positionals, ["a", "b", "c"]);
+});
+
+Deno.test("parseArgs() collects every use of a list flag and leaves flags not given undefined", () => {
+  const { flags } = parseArgs(["--mirror", "m1", "--mirror=m2"], SPECS);
+  assertEquals(flags.mirror, ["m1", "m2"]);
+  assertEquals(flags.store, undefined);
+  assertEquals(flags.quiet, undefined);
+});
+
+Deno.test("parseArgs() reads --bool=true/false and refuses any other value", () => {
+  assertEquals(parseArgs(["--quiet=false"], SPECS).flags.quiet, false);
+  assertEquals(parseArgs(["--quiet=true"], SPECS).flags.quiet, true);
+  assertEquals(usageMessage(["--quiet=yes"]), `invalid value "yes" for flag --quiet: expected true or false`);
+});
+
+Deno.test("parseArgs() takes everything after -- as positionals, and - as a positional", () => {
+  const { flags, positionals } = parseArgs(["-", "--", "--store", "-q"], SPECS);
+  assertEquals(flags, {});
+  assertEquals(positionals, ["-", "--store", "-q"]);
+});
+
+Deno.test("parseArgs() refuses unknown flags with Docker's messages", () => {
+  assertEquals(usageMessage(["--bogus"]), "unknown flag: --bogus");
+  assertEquals(usageMessage(["--bogus=1"]), "unknown flag: --bogus");
+  assertEquals(usageMessage(["-Z"]), "unknown shorthand flag: 'Z' in -Z");
+  // Names of Object.prototype are not flags either.
+  assertEquals(usageMessage(["--constructor", "x"]), "unknown flag: --constructor");
+  assertEquals(usageMessage(["--toString"]), "unknown flag: --toString");
+});
+
+Deno.test("parseArgs() refuses a string or list flag without its value", () => {
+  assertEquals(usageMessage(["--store"]), "flag needs an argument: --store");
+  assertEquals(usageMessage(["a", "-o"]), "flag needs an argument: --output");
+  assertEquals(usageMessage(["--mirror"]), "flag needs an argument: --mirror");
+  // The next argument is the value, even when it looks like a flag (as Docker's pflag does).
+  assertEquals(parseArgs(["--store", "-q"], SPECS).flags, { store: "-q" });
+});
+
+Deno.test("formatOptions() pads the flag column, gives long flags their own line, indents continuations", () => {
+  const table = formatOptions({
+    all: { type: "boolean", short: "a", help: "Everything, even\nwhat is hidden" },
+    "max-window": { type: "string", value: "BYTES", help: "Largest window" },
+    store: { type: "string", value: "DIR", help: "Store folder" },
+    hidden: { type: "boolean" },
+  }, 14);
+  assertEquals(
+    table,
+    [
+      "  -a, --all         Everything, even",
+      "                    what is hidden",
+      "      --max-window BYTES",
+      "                    Largest window",
+      "      --store DIR   Store folder",
+    ].join("\n"),
+  );
+});
+
+Deno.test("defineCommand() adds --help/-h, and its usage is the synopsis plus the options it parses", () => {
+  const cmd = defineCommand({
+    synopsis: "Usage: tug demo [OPTIONS] NAME\n\nDemonstrate.",
+    flags: { quiet: { type: "boolean", short: "q", help: "Say less" } },
+    column: 10,
+  });
+  assertEquals(
+    cmd.usage,
+    "Usage: tug demo [OPTIONS] NAME\n\nDemonstrate.\n\nOptions:\n  -q, --quiet   Say less",
+  );
+  assertEquals(cmd.parse(["-h"]).flags.help, true);
+  assertEquals(cmd.parse(["--help", "x"]).positionals, ["x"]);
+  assertEquals(cmd.parse(["-q"]).flags, { quiet: true });
+  assertEquals(assertThrows(() => cmd.parse(["--loud"]), UsageError).message, "unknown flag: --loud");
+});
+
+Deno.test("defineCommand() usage has no Options section when the command lists no flags", () => {
+  const cmd = defineCommand({ synopsis: "Usage: tug demo [SERVER]\n\nDemonstrate.", flags: {} });
+  assertEquals(cmd.usage, "Usage: tug demo [SERVER]\n\nDemonstrate.");
+  assertEquals(cmd.parse(["s"]).positionals, ["s"]);
+});

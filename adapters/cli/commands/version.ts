@@ -1,0 +1,24 @@
+/**
+ * `tug version` (also `tug --version`): prints tug's version.
+ *
+ * @module
+ */
+import process from "node:process";
+
+/** tug's version, sent as the User-Agent too. */
+export const VERSION = "0.1.0";
+
+/**
+ * Prints `tug VERSION` and returns exit code 0.
+ *
+ * @example
+ * ```ts
+ * import { versionCommand } from "./version.ts";
+ *
+ * console.assert(versionCommand() === 0);
+ * ```
+ */
+export function versionCommand(): number {
+  process.stdout.write(`tug ${VERSION}\n`);
+  return 0;
+}
