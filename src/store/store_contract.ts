@@ -12,7 +12,8 @@
  * - A resumed writer (`{ resume: true }`) takes over the partial bytes an `abort({ keepPartial: true })` left.
  * - Digests are validated before they reach a path: TypeError or TugError DIGEST_INVALID_FORMAT.
  *
- * Not exported from the package barrel: it is for store implementers' tests.
+ * Not exported from the package barrel: store implementers import it, with runners around it, from
+ * `@tug/tug/store/testing` (src/store/testing/mod.ts).
  *
  * @module
  */
