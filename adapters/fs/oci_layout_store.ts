@@ -12,7 +12,7 @@
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TugError } from "../../src/errors.ts";
-import type { BlobStore, ReferenceStore, Store } from "../../src/store/types.ts";
+import type { BlobStore, ReferenceStore, Store, StoreCapabilities } from "../../src/store/types.ts";
 import { FsBlobStore } from "./oci_layout/blob_store.ts";
 import { FsReferenceStore } from "./oci_layout/index_json.ts";
 import { errno, ioError, type Paths, tempPath } from "./oci_layout/paths.ts";
@@ -110,6 +110,8 @@ export class OciLayoutStore implements Store {
   readonly blobs: BlobStore;
   /** The references in `index.json`. */
   readonly references: ReferenceStore;
+  /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
+  readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
   readonly #paths: Paths;
 
   private constructor(

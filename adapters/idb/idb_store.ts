@@ -24,7 +24,7 @@
  * @module
  */
 
-import type { BlobStore, ReferenceStore, Store } from "../../src/store/types.ts";
+import type { BlobStore, ReferenceStore, Store, StoreCapabilities } from "../../src/store/types.ts";
 import { IdbBlobStore, type IdbStoreUsage } from "./idb/blob_store.ts";
 import { MiB } from "./idb/records.ts";
 import { IdbReferenceStore } from "./idb/reference_store.ts";
@@ -100,6 +100,8 @@ export class IdbStore implements Store {
   readonly blobs: BlobStore;
   /** The references (tags and digests). */
   readonly references: ReferenceStore;
+  /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
+  readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
   /** Prefix of the IndexedDB database names. */
   readonly name: string;
   readonly #blobs: IdbBlobStore;

@@ -35,7 +35,11 @@ export function lruStore(store: Store, options: LruStoreOptions): Store {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError(`Invalid cache size ${maxBytes}: expected a non-negative integer of bytes`);
   }
-  return { blobs: new LruBlobStore(store.blobs, maxBytes), references: store.references };
+  const blobs = new LruBlobStore(store.blobs, maxBytes);
+  // The inner store's declared capabilities hold through the wrapper (writers pass resume and read-back on).
+  return store.capabilities === undefined
+    ? { blobs, references: store.references }
+    : { blobs, references: store.references, capabilities: store.capabilities };
 }
 
 class LruBlobStore implements BlobStore {

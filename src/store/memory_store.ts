@@ -17,7 +17,15 @@ import {
   resolveRange,
 } from "./_checks.ts";
 import { LruIndex } from "./_lru.ts";
-import type { BlobInfo, BlobStore, BlobWriter, ReferenceRecord, ReferenceStore, Store } from "./types.ts";
+import type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "./types.ts";
 
 /**
  * Options for {@linkcode MemoryStore}.
@@ -347,6 +355,8 @@ export class MemoryStore implements Store {
   readonly blobs: BlobStore;
   /** The references (tags and digests). */
   readonly references: ReferenceStore;
+  /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
+  readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
   readonly #blobs: MemoryBlobStore;
 
   /**

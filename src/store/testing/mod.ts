@@ -5,6 +5,11 @@
  * a database, a cache in front of another store), hand the contract a function that makes a fresh, empty
  * one, and it tells you which cases your store breaks.
  *
+ * A store that cannot resume a cut write or read back a blob still being written (an object store keeps
+ * only committed blobs) declares so in `capabilities` (`{ resume: false, readWhileWriting: false }`, see
+ * `StoreCapabilities`); the contract then checks that it behaves that way (a resumed writer starts at 0)
+ * instead of failing it.
+ *
  * It uses only web APIs (no Deno or Node module), so it runs under any test runner: `deno test`,
  * `node:test`, vitest, or a script in a browser page. {@linkcode checkStore} runs every case and reports;
  * {@linkcode storeContractTests} hands you the cases as `{ name, fn }` so your runner shows one test each.

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "../../../test/_assert.ts";
 import { MemoryStore } from "../memory_store.ts";
-import type { Store } from "../types.ts";
+import type { BlobWriter, Store, StoreCapabilities } from "../types.ts";
 import { checkStore, storeContract, storeContractTests } from "./mod.ts";
 
 /** A MemoryStore whose `blobs.list()` yields nothing and whose `references.delete()` never finds a name. */
@@ -68,4 +68,71 @@ Deno.test("checkStore() runs only the cases its filter accepts", async () => {
   assert(report.ok);
   assert(report.passed.length >= 2 && report.passed.every((name) => name.startsWith("references:")));
   assertEquals(made, report.passed.length);
+});
+
+/**
+ * A stand-in for an object store (S3, R2): a MemoryStore whose writers never resume (`resume` and
+ * `keepPartial` are ignored) and cannot read back, declaring `capabilities`.
+ */
+function objectStore(capabilities: StoreCapabilities): Store {
+  const inner = new MemoryStore();
+  return {
+    capabilities,
+    references: inner.references,
+    blobs: {
+      stat: (digest) => inner.blobs.stat(digest),
+      get: (digest, range) => inner.blobs.get(digest, range),
+      writer: async (expected): Promise<BlobWriter> => {
+        const writer = await inner.blobs.writer(expected);
+        return {
+          offset: 0,
+          readPartial: () => new ReadableStream({ start: (c) => c.close() }),
+          write: (chunk) => writer.write(chunk),
+          commit: () => writer.commit(),
+          abort: () => writer.abort(),
+        };
+      },
+      delete: (digest) => inner.blobs.delete(digest),
+      list: () => inner.blobs.list(),
+    },
+  };
+}
+
+const RESUME_CASES = [
+  "abort({ keepPartial }) then writer({ resume }) continues where the write stopped",
+  "abort({ keepPartial }) twice: a resumed write can be cut and resumed again",
+];
+const READ_BACK_CASE = "readWritten() (capability readWhileWriting)";
+
+Deno.test("checkStore() passes a store that declares neither resume nor readWhileWriting and has neither", async () => {
+  const report = await checkStore(() => objectStore({ resume: false, readWhileWriting: false }));
+  assertEquals(report.failed, []);
+  assertEquals(report.passed.length, storeContract.length);
+});
+
+Deno.test("checkStore() fails a store that declares resume but starts every resumed writer at 0", async () => {
+  const report = await checkStore(() => objectStore({ resume: true, readWhileWriting: false }));
+  const failed = report.failed.map((f) => f.name);
+  for (const name of RESUME_CASES) assert(failed.some((f) => f.startsWith(name)), `${name} in ${failed}`);
+  assertEquals(failed.length, RESUME_CASES.length);
+});
+
+Deno.test("checkStore() fails a store that declares readWhileWriting but whose writers cannot read back", async () => {
+  const report = await checkStore(() => objectStore({ resume: false, readWhileWriting: true }));
+  assertEquals(report.failed.map((f) => f.name.startsWith(READ_BACK_CASE)), [true]);
+});
+
+Deno.test("checkStore() fails a store that declares resume: false but resumes anyway", async () => {
+  // A MemoryStore resumes; declaring otherwise is a broken promise the contract catches.
+  const report = await checkStore(() => {
+    const memory = new MemoryStore();
+    return {
+      blobs: memory.blobs,
+      references: memory.references,
+      capabilities: { resume: false, readWhileWriting: true },
+    };
+  });
+  const failed = report.failed.map((f) => f.name);
+  for (const name of RESUME_CASES) assert(failed.some((f) => f.startsWith(name)), `${name} in ${failed}`);
+  assert(String(report.failed[0].error).includes("store without resume"), String(report.failed[0].error));
 });
