@@ -1,11 +1,11 @@
 /**
- * Runs the store contract (src/store/store_contract.ts) under `deno test`: one test per store, one step per
+ * Runs the store contract (src/store/store_contract.ts, through src/store/testing/mod.ts) under `deno test`: one test per store, one step per
  * case, each step on a fresh store that is cleaned up afterwards.
  *
  * @module
  */
 
-import { storeContract } from "../src/store/store_contract.ts";
+import { storeContractTests } from "../src/store/testing/mod.ts";
 import type { Store } from "../src/store/types.ts";
 
 /**
@@ -44,15 +44,7 @@ export interface ContractStore {
  */
 export function runStoreContract(label: string, makeStore: () => Promise<ContractStore>): void {
   Deno.test(`${label} passes the store contract`, async (t) => {
-    for (const { name, fn } of storeContract) {
-      await t.step(name, async () => {
-        const { store, cleanup } = await makeStore();
-        try {
-          await fn(store);
-        } finally {
-          await cleanup();
-        }
-      });
-    }
+    // The same runner a third party gets from `@tug/tug/store/testing`: a fresh store per case, cleaned up.
+    for (const { name, fn } of storeContractTests(makeStore)) await t.step(name, fn);
   });
 }

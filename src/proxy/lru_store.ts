@@ -1,10 +1,12 @@
 // This module is browser compatible.
 /**
- * A size cap with least-recently-used eviction for any {@linkcode Store}.
+ * A size cap with least-recently-used eviction for any {@linkcode Store}. The index of sizes and the choice
+ * of what to evict are `MemoryStore`'s own (src/store/_lru.ts), so both caps behave alike.
  *
  * @module
  */
 
+import { LruIndex } from "../store/_lru.ts";
 import type { BlobInfo, BlobStore, BlobWriter, Store } from "../store/types.ts";
 
 /** Options for {@linkcode lruStore}. */
@@ -33,53 +35,43 @@ export function lruStore(store: Store, options: LruStoreOptions): Store {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
     throw new RangeError(`Invalid cache size ${maxBytes}: expected a non-negative integer of bytes`);
   }
-  return { blobs: new LruBlobStore(store.blobs, maxBytes), references: store.references };
+  const blobs = new LruBlobStore(store.blobs, maxBytes);
+  // The inner store's declared capabilities hold through the wrapper (writers pass resume and read-back on).
+  return store.capabilities === undefined
+    ? { blobs, references: store.references }
+    : { blobs, references: store.references, capabilities: store.capabilities };
 }
 
 class LruBlobStore implements BlobStore {
   readonly #inner: BlobStore;
   readonly #max: number;
-  #sizes: Map<string, number> | undefined;
-  #loading: Promise<Map<string, number>> | undefined;
-  #total = 0;
+  #lru: LruIndex | undefined;
+  #loading: Promise<LruIndex> | undefined;
 
   constructor(inner: BlobStore, max: number) {
     this.#inner = inner;
     this.#max = max;
   }
 
-  #load(): Promise<Map<string, number>> {
-    if (this.#sizes) return Promise.resolve(this.#sizes);
+  #load(): Promise<LruIndex> {
+    if (this.#lru) return Promise.resolve(this.#lru);
     this.#loading ??= (async () => {
-      const sizes = new Map<string, number>();
-      for await (const info of this.#inner.list()) {
-        sizes.set(info.digest, info.size);
-        this.#total += info.size;
-      }
-      this.#sizes = sizes;
-      return sizes;
+      const lru = new LruIndex(this.#max);
+      for await (const info of this.#inner.list()) lru.add(info.digest, info.size);
+      this.#lru = lru;
+      return lru;
     })();
     return this.#loading;
   }
 
   async #touch(digest: string): Promise<void> {
-    const sizes = await this.#load();
-    const size = sizes.get(digest);
-    if (size === undefined) return;
-    sizes.delete(digest);
-    sizes.set(digest, size);
+    (await this.#load()).touch(digest);
   }
 
   async #added(info: BlobInfo): Promise<void> {
-    const sizes = await this.#load();
-    if (!sizes.has(info.digest)) this.#total += info.size;
-    sizes.delete(info.digest);
-    sizes.set(info.digest, info.size);
-    for (const [digest, size] of sizes) {
-      if (this.#total <= this.#max) break;
-      if (digest === info.digest) continue;
-      sizes.delete(digest);
-      this.#total -= size;
+    const lru = await this.#load();
+    lru.add(info.digest, info.size);
+    for (const digest of lru.evict((d) => d === info.digest)) {
       await this.#inner.delete(digest).catch(() => false);
     }
   }
@@ -120,12 +112,7 @@ class LruBlobStore implements BlobStore {
   }
 
   async delete(digest: string): Promise<boolean> {
-    const sizes = await this.#load();
-    const size = sizes.get(digest);
-    if (size !== undefined) {
-      sizes.delete(digest);
-      this.#total -= size;
-    }
+    (await this.#load()).remove(digest);
     return this.#inner.delete(digest);
   }
 

@@ -28,3 +28,41 @@ Deno.test("lruStore() evicts the least recently used blobs past maxBytes, never 
   assertEquals(await inner.blobs.stat(a), undefined);
   assertEquals(await inner.blobs.stat(c), undefined);
 });
+
+Deno.test("lruStore() and MemoryStore({ maxBytes }) drop the same blobs for the same uses", async () => {
+  const inner = new MemoryStore();
+  const wrapped = lruStore(inner, { maxBytes: 35 });
+  const capped = new MemoryStore({ maxBytes: 35 });
+  const texts = [
+    "a".repeat(10),
+    "b".repeat(10),
+    "c".repeat(10),
+    "d".repeat(12),
+    "e".repeat(3),
+    "f".repeat(20),
+  ];
+  const digests: string[] = [];
+  for (const [i, text] of texts.entries()) {
+    digests.push(await put(wrapped, text));
+    await put(capped, text);
+    // Use an older blob between commits, through get() and stat(), so the order differs from commit order.
+    const older = digests[Math.floor(i / 2)];
+    if (i % 2 === 0) {
+      await (await wrapped.blobs.get(older)).cancel();
+      await (await capped.blobs.get(older)).cancel();
+    } else {
+      await wrapped.blobs.stat(older);
+      await capped.blobs.stat(older);
+    }
+  }
+  const kept = async (store: { blobs: { stat(d: string): Promise<unknown> } }) => {
+    const out: string[] = [];
+    for (const [i, digest] of digests.entries()) if (await store.blobs.stat(digest)) out.push(texts[i][0]);
+    return out;
+  };
+  const survivors = await kept(inner);
+  assertEquals(await kept(capped), survivors);
+  assert(survivors.length >= 2 && survivors.length < texts.length, `kept ${survivors.join()}`);
+  assert(survivors.includes("f"), "the blob just committed stays");
+  assertEquals(capped.bytes, survivors.reduce((n, s) => n + texts.find((t) => t[0] === s)!.length, 0));
+});

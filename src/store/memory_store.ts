@@ -16,7 +16,16 @@ import {
   checkWrittenRange,
   resolveRange,
 } from "./_checks.ts";
-import type { BlobInfo, BlobStore, BlobWriter, ReferenceRecord, ReferenceStore, Store } from "./types.ts";
+import { LruIndex } from "./_lru.ts";
+import type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "./types.ts";
 
 /**
  * Options for {@linkcode MemoryStore}.
@@ -188,20 +197,19 @@ class MemoryBlobWriter implements BlobWriter {
 }
 
 class MemoryBlobStore implements BlobStore {
-  // Map iteration order is insertion order: re-inserting on use keeps the least recently used first.
   readonly #blobs = new Map<string, Blob>();
   readonly #partials = new Map<string, Blob>();
-  readonly #maxBytes: number;
+  // Sizes in order of use and their total: the same index the proxy's lruStore() keeps.
+  readonly #lru: LruIndex;
   readonly #pinned: () => Set<string>;
-  #bytes = 0;
 
   constructor(maxBytes: number, pinned: () => Set<string>) {
-    this.#maxBytes = maxBytes;
+    this.#lru = new LruIndex(maxBytes);
     this.#pinned = pinned;
   }
 
   get bytes(): number {
-    return this.#bytes;
+    return this.#lru.total;
   }
 
   stat(digest: string): Promise<BlobInfo | undefined> {
@@ -239,24 +247,23 @@ class MemoryBlobStore implements BlobStore {
       const blob = this.#blobs.get(digest);
       if (!blob) return false;
       this.#blobs.delete(digest);
-      this.#bytes -= blob.size;
+      this.#lru.remove(digest);
       return true;
     });
   }
 
   async *list(): AsyncIterable<BlobInfo> {
-    for (const [digest, blob] of [...this.#blobs]) yield { digest, size: blob.size };
+    // Least recently used first.
+    for (const digest of [...this.#lru.keys()]) {
+      const blob = this.#blobs.get(digest);
+      if (blob) yield { digest, size: blob.size };
+    }
   }
 
   /** Called by a writer's commit. A second commit of the same digest replaces the first (same bytes). */
   put(digest: string, blob: Blob): void {
-    const old = this.#blobs.get(digest);
-    if (old) {
-      this.#blobs.delete(digest);
-      this.#bytes -= old.size;
-    }
     this.#blobs.set(digest, blob);
-    this.#bytes += blob.size;
+    this.#lru.add(digest, blob.size);
     this.#evict(digest);
   }
 
@@ -266,22 +273,14 @@ class MemoryBlobStore implements BlobStore {
 
   #touch(digest: string): Blob | undefined {
     const blob = this.#blobs.get(digest);
-    if (blob) {
-      this.#blobs.delete(digest);
-      this.#blobs.set(digest, blob);
-    }
+    if (blob) this.#lru.touch(digest);
     return blob;
   }
 
   #evict(keep: string): void {
-    if (this.#bytes <= this.#maxBytes) return;
+    if (!this.#lru.over) return;
     const pinned = this.#pinned();
-    for (const [digest, blob] of [...this.#blobs]) {
-      if (this.#bytes <= this.#maxBytes) break;
-      if (digest === keep || pinned.has(digest)) continue;
-      this.#blobs.delete(digest);
-      this.#bytes -= blob.size;
-    }
+    for (const digest of this.#lru.evict((d) => d === keep || pinned.has(d))) this.#blobs.delete(digest);
   }
 }
 
@@ -356,6 +355,8 @@ export class MemoryStore implements Store {
   readonly blobs: BlobStore;
   /** The references (tags and digests). */
   readonly references: ReferenceStore;
+  /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
+  readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
   readonly #blobs: MemoryBlobStore;
 
   /**

@@ -17,3 +17,4 @@
 
 export type * from "./types.ts";
 export * from "./memory_store.ts";
+export * from "./capabilities.ts";

@@ -9,10 +9,15 @@
  *   clamped to the size, like an HTTP Range whose last byte lies beyond the end.
  * - `commit()` checks the byte count only (callers hash): too few or too many bytes throw TugError
  *   SIZE_MISMATCH and nothing becomes visible.
- * - A resumed writer (`{ resume: true }`) takes over the partial bytes an `abort({ keepPartial: true })` left.
+ * - A resumed writer (`{ resume: true }`) takes over the partial bytes an `abort({ keepPartial: true })` left,
+ *   in a store with the capability `resume` (the default); one that declares `resume: false` starts every
+ *   writer at offset 0 instead.
+ * - `readWritten()` reads a write back while it goes on, in a store with the capability `readWhileWriting`;
+ *   one that declares it false has writers without `readable` and `readWritten`.
  * - Digests are validated before they reach a path: TypeError or TugError DIGEST_INVALID_FORMAT.
  *
- * Not exported from the package barrel: it is for store implementers' tests.
+ * Not exported from the package barrel: store implementers import it, with runners around it, from
+ * `@tug/tug/store/testing` (src/store/testing/mod.ts).
  *
  * @module
  */
@@ -21,6 +26,7 @@ import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import type { Store } from "./types.ts";
 import { blob, put } from "./_contract_blobs.ts";
+import { storeCapabilities } from "./capabilities.ts";
 
 /**
  * One case of the store contract.
@@ -134,6 +140,30 @@ const BAD_DIGESTS = [
 ];
 const isDigestRefusal = (err: unknown) =>
   err instanceof TypeError || (err instanceof TugError && err.code === "DIGEST_INVALID_FORMAT");
+
+/**
+ * A store that declares `resume: false`: after `abort({ keepPartial })` of `cut` bytes, a resumed writer
+ * starts at offset 0 with nothing to re-read, and writing the whole blob from there commits it.
+ */
+async function startsOver(store: Store, data: Uint8Array, digest: string, cut: number): Promise<void> {
+  const expected = { digest, size: data.length };
+  const first = await store.blobs.writer(expected);
+  await first.write(data.subarray(0, cut));
+  await first.abort({ keepPartial: true });
+  same(await store.blobs.stat(digest), undefined, "stat() after abort({ keepPartial })");
+  same(await listBlobs(store), [], "list() after abort({ keepPartial })");
+  const second = await store.blobs.writer(expected, { resume: true });
+  same(second.offset, 0, "offset of a resumed writer in a store without resume");
+  sameBytes(
+    await readAll(second.readPartial()),
+    new Uint8Array(0),
+    "readPartial() in a store without resume",
+  );
+  await second.write(data);
+  await second.commit();
+  same(await store.blobs.stat(digest), expected, "stat() after the commit");
+  sameBytes(await readAll(await store.blobs.get(digest)), data, "get() after the commit");
+}
 
 /**
  * The cases every store must pass. Each case gets a fresh, empty store.
@@ -286,16 +316,27 @@ export const storeContract: readonly StoreContractCase[] = [
   },
   {
     name:
-      "readWritten() (optional capability) reads a write's bytes back while it goes on and after commit()",
+      "readWritten() (capability readWhileWriting) reads a write's bytes back while it goes on and after commit()",
     fn: async (store) => {
       const { data, digest } = await blob(3 * MiB + 1234, 21);
       const writer = await store.blobs.writer({ digest, size: data.length });
-      if (writer.readWritten === undefined) {
+      // Declared, or else found on the writer (a store that declares no capabilities).
+      const declared = storeCapabilities(store).readWhileWriting ?? writer.readWritten !== undefined;
+      if (!declared) {
         // Without the capability a store has neither half of it.
+        same(
+          typeof writer.readWritten,
+          "undefined",
+          "readWritten of a writer in a store without readWhileWriting",
+        );
         same(writer.readable, undefined, "readable of a writer without readWritten()");
         await writer.abort();
         return;
       }
+      ok(
+        typeof writer.readWritten === "function",
+        "a store that declares readWhileWriting has readWritten()",
+      );
       ok(typeof writer.readable === "number", "a writer with readWritten() has a numeric readable");
       same(writer.readable, 0, "readable of a fresh writer");
       let readable = 0;
@@ -343,9 +384,11 @@ export const storeContract: readonly StoreContractCase[] = [
     },
   },
   {
-    name: "abort({ keepPartial }) then writer({ resume }) continues where the write stopped",
+    name:
+      "abort({ keepPartial }) then writer({ resume }) continues where the write stopped (or at 0 without resume)",
     fn: async (store) => {
       const { data, digest } = await blob(MiB + 777, 10);
+      if (!storeCapabilities(store).resume) return await startsOver(store, data, digest, 600_001);
       const expected = { digest, size: data.length };
       const first = await store.blobs.writer(expected);
       const cut = 600_001;
@@ -365,9 +408,18 @@ export const storeContract: readonly StoreContractCase[] = [
     },
   },
   {
-    name: "abort({ keepPartial }) twice: a resumed write can be cut and resumed again",
+    name:
+      "abort({ keepPartial }) twice: a resumed write can be cut and resumed again (or starts over without resume)",
     fn: async (store) => {
       const { data, digest } = await blob(10_000, 11);
+      if (!storeCapabilities(store).resume) {
+        await startsOver(store, data, digest, 1000);
+        // Cut again after the commit of another writer: still nothing to resume from.
+        const again = await store.blobs.writer({ digest, size: data.length }, { resume: true });
+        same(again.offset, 0, "offset of a second resume in a store without resume");
+        await again.abort();
+        return;
+      }
       const expected = { digest, size: data.length };
       const a = await store.blobs.writer(expected, { resume: true });
       await a.write(data.subarray(0, 1000));

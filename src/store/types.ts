@@ -75,8 +75,33 @@ export interface ReferenceStore {
   list(): Promise<ReferenceRecord[]>;
 }
 
+/**
+ * What a store can do beyond the required minimum, declared so that callers and the store contract know
+ * which checks apply. A store without a capability still passes the contract (an object store keeps only
+ * committed blobs), as long as it declares so.
+ */
+export interface StoreCapabilities {
+  /**
+   * `abort({ keepPartial: true })` keeps the bytes written so far and `writer(…, { resume: true })`
+   * continues from them (`offset`, `readPartial()`). When false, `keepPartial` is ignored and every writer
+   * starts at offset 0 with an empty `readPartial()`: a download starts over instead of resuming.
+   */
+  readonly resume: boolean;
+  /**
+   * Writers have `readable` and `readWritten()`: bytes of a blob still being written can be read back.
+   * When false, writers have neither.
+   */
+  readonly readWhileWriting: boolean;
+}
+
 /** A complete image store. */
 export interface Store {
   readonly blobs: BlobStore;
   readonly references: ReferenceStore;
+  /**
+   * The optional capabilities this store has. Absent: `resume` is taken to be true (every store tug had
+   * before capabilities were declared resumes) and `readWhileWriting` is found per writer (whether it has
+   * `readWritten`). See `storeCapabilities()`.
+   */
+  readonly capabilities?: StoreCapabilities;
 }

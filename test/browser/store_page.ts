@@ -11,7 +11,7 @@ import { createStore, getMany, keys } from "idb-keyval";
 import { IdbStore } from "../../adapters/idb/mod.ts";
 import { TugError } from "../../src/errors.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
-import { storeContract } from "../../src/store/store_contract.ts";
+import { storeContractTests } from "../../src/store/testing/mod.ts";
 import { blob, put as putBlob } from "../../src/store/_contract_blobs.ts";
 import type { Store } from "../../src/store/types.ts";
 import { type PageCaseResult, runCases } from "./page_cases.ts";
@@ -83,7 +83,7 @@ export function runContract(
     options.kind === "idb"
       ? new IdbStore({ name: freshName("contract"), chunkSize: options.chunkSize })
       : new MemoryStore();
-  return runCases(storeContract.map(({ name, fn }) => ({ name, fn: () => fn(make()) })));
+  return runCases(storeContractTests(make));
 }
 
 /** The IndexedDB-specific cases. */
