@@ -10,28 +10,7 @@
 import { TugError } from "../errors.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 import { FallbackError } from "./fallback_error.ts";
-
-/** One endpoint the pull loop considered, and what happened there. */
-export interface PullAttempt {
-  /** The endpoint's base URL. */
-  readonly endpoint: string;
-  /** The protocol version tried there. */
-  readonly version: 1 | 2;
-  /** Whether the endpoint is a Docker Hub mirror. */
-  readonly mirror: boolean;
-  /** `pulled`: done; `fallback`: failed, next endpoint tried; `stopped`: failed, the pull ended; `skipped`. */
-  readonly outcome: "pulled" | "fallback" | "stopped" | "skipped";
-  /** Why the loop moved on, stopped or skipped. */
-  readonly reason: string;
-  /** The error met there. */
-  readonly error?: Error;
-}
-
-/** An error thrown by a pull, with the attempt log attached. */
-export interface PullErrorAttempts {
-  /** Every endpoint considered, in order. */
-  readonly attempts?: PullAttempt[];
-}
+import type { PullAttempt } from "./types.ts";
 
 /**
  * Runs `attempt` on each endpoint until one succeeds or one fails without a fallback.

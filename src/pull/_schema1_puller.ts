@@ -12,7 +12,7 @@ import type { RegistryClient } from "../registry/registry_client.ts";
 import type { Reference } from "../reference/reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import type { PullOptions, PullOutcome } from "./types.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
 import { putSmallBlob } from "./_small_blob.ts";
 
@@ -23,7 +23,7 @@ export async function pullSchema1(
   top: { bytes: Uint8Array; contentType: string },
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   const { signal, store } = options;
   const onProgress = options.onProgress ?? (() => {});
   const hasher = options.hasher ?? wasmHasher;

@@ -11,5 +11,5 @@ export * from "./events.ts";
 export * from "./fallback_error.ts";
 export * from "./inspect_remote.ts";
 export * from "./translate_pull_error.ts";
-export type { PulledImage, V2PullResult } from "./v2_puller.ts";
+export type { PullAttempt, PulledImage, PullOptions, PullResult, V2PullResult } from "./types.ts";
 export * from "./pull_all_tags.ts";

@@ -13,7 +13,7 @@ import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { DownloadManager } from "./download_manager.ts";
 import { FallbackError } from "./fallback_error.ts";
-import type { PullAttempt, PullOptions, PullResult } from "./pull.ts";
+import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
 import { pullV2AllTags } from "./v2_puller.ts";
@@ -34,7 +34,7 @@ export interface PullAllTagsResult {
   /** Docker's short form, e.g. `alpine`. */
   readonly familiar: string;
   /** One result per tag, in the registry's order. */
-  readonly tags: Omit<PullResult, "attempts">[];
+  readonly tags: PullOutcome[];
   /** `Downloaded newer image for NAME` or `Image is up to date for NAME`. */
   readonly status: string;
   /** Whether anything new came into the store. */

@@ -31,7 +31,7 @@ import type { Credentials } from "../registry/types.ts";
 import type { Reference } from "../reference/reference.ts";
 import type { BlobSource, DownloadManager } from "./download_manager.ts";
 import { FallbackError } from "./fallback_error.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import type { PullOptions, PullOutcome } from "./types.ts";
 import {
   buildLegacyImage,
   hashLayer,
@@ -78,7 +78,7 @@ export async function pullV1(
   ref: Reference,
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   if (ref.digest !== undefined) {
     // Docker's ErrNoSupport; it falls back because https v1 comes before http v2 in older orders.
     throw new FallbackError(
@@ -107,7 +107,7 @@ async function pullRepository(
   tag: string,
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   const { store } = options;
   const onProgress = options.onProgress ?? (() => {});
   onProgress({ status: `Pulling repository ${ref.name}` });
@@ -156,7 +156,7 @@ async function pullImage(
   downloads: DownloadManager,
   options: PullOptions,
   previous: Descriptor | undefined,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   const { store, signal } = options;
   const onProgress = options.onProgress ?? (() => {});
   const hasher = options.hasher ?? wasmHasher;

@@ -8,7 +8,7 @@
 
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
-import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
+import type { Descriptor, ImageManifest } from "../manifest/types.ts";
 import {
   MANIFEST_ACCEPT,
   MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
@@ -26,7 +26,7 @@ import { parseReference } from "../reference/parse_reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
 import { continueOnError, FallbackError, ImageConfigPullError } from "./fallback_error.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import type { PulledImage, PullOptions, PullOutcome } from "./types.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./_schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
@@ -34,18 +34,6 @@ import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 // Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
 const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
-
-/** One image manifest a pull stored. */
-export interface PulledImage {
-  readonly descriptor: Descriptor;
-  readonly manifest: ImageManifest;
-  readonly platform?: Platform;
-}
-
-/** What the v2 puller hands back to the loop. */
-export interface V2PullResult {
-  readonly images: PulledImage[];
-}
 
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Errors that came from a layer download (Docker judges those after its download manager's wrapping). */
@@ -60,7 +48,7 @@ export function pullV2(
   ref: Reference,
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   return withV2Endpoint(
     endpoint,
     ref,
@@ -72,7 +60,7 @@ export function pullV2(
 /** What {@linkcode pullV2AllTags} hands back to the loop. */
 export interface V2AllTagsResult {
   /** One result per tag, in the registry's order. */
-  readonly tags: Omit<PullResult, "attempts">[];
+  readonly tags: PullOutcome[];
   /** Whether anything new came into the store. */
   readonly downloaded: boolean;
   /** `Downloaded newer image for NAME` or `Image is up to date for NAME`. */
@@ -128,7 +116,7 @@ export function pullV2AllTags(
         if (!event.status.startsWith("Status: ")) onProgress(event);
       },
     };
-    const results: Omit<PullResult, "attempts">[] = [];
+    const results: PullOutcome[] = [];
     for (const tag of tags) {
       const tagRef = parseReference(`${ref.name}:${tag}`);
       try {
@@ -190,7 +178,7 @@ async function pullRepository(
   downloads: DownloadManager,
   options: PullOptions,
   confirmV2: () => void,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   const { signal, store } = options;
   const onProgress = options.onProgress ?? (() => {});
   const tagOrDigest = ref.digest ?? ref.tag!;
