@@ -9,7 +9,7 @@ import { generateSigningKey, signSchema1 } from "./_schema1_sign.ts";
 import { pull } from "../src/pull/pull.ts";
 import { pullV1 } from "../src/pull/v1_puller.ts";
 import { DownloadManager } from "../src/pull/download_manager.ts";
-import { FallbackError } from "../src/pull/fallback_error.ts";
+import { FallbackError } from "../src/pull/fallback_policy.ts";
 import type { PullAttempt } from "../src/pull/pull.ts";
 import type { ProgressEvent } from "../src/pull/events.ts";
 import { MemoryStore } from "../src/store/memory_store.ts";

@@ -6,13 +6,12 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
 import { lookupEndpoints } from "../registry/lookup_endpoints.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { DownloadManager } from "./download_manager.ts";
-import { FallbackError } from "./fallback_error.ts";
+import { noSupport } from "./fallback_policy.ts";
 import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
@@ -81,12 +80,7 @@ export async function pullAllTags(
     ref.familiar,
     (endpoint) => {
       if (endpoint.version === 1) {
-        return Promise.reject(
-          new FallbackError(
-            new TugError("NO_SUPPORT", `Cannot pull all tags from the legacy v1 registry ${endpoint.url}`),
-            { confirmedV2: false, transportOK: false },
-          ),
-        );
+        return Promise.reject(noSupport(`Cannot pull all tags from the legacy v1 registry ${endpoint.url}`));
       }
       return pullV2AllTags(endpoint, ref, downloads, options);
     },

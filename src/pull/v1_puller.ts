@@ -30,7 +30,7 @@ import { readLimited } from "../registry/_read_limited.ts";
 import type { Credentials } from "../registry/types.ts";
 import type { Reference } from "../reference/reference.ts";
 import type { BlobSource, DownloadManager } from "./download_manager.ts";
-import { FallbackError } from "./fallback_error.ts";
+import { fallbackAt, noSupport } from "./fallback_policy.ts";
 import type { PullOptions, PullOutcome } from "./types.ts";
 import {
   buildLegacyImage,
@@ -47,7 +47,7 @@ const V1_ID = /^[a-f0-9]{64}$/;
 /**
  * Pulls a tagged image from a legacy v1 registry endpoint into `options.store`.
  *
- * Errors after which Docker tries the next endpoint come back as {@linkcode FallbackError}: a digest
+ * Errors after which Docker tries the next endpoint come back as `FallbackError`: a digest
  * reference (`NO_SUPPORT`, v1 has no digests) and a failed connection to the registry. Anything that
  * goes wrong once the registry answered stops the pull, as in Docker.
  *
@@ -81,13 +81,7 @@ export async function pullV1(
 ): Promise<PullOutcome> {
   if (ref.digest !== undefined) {
     // Docker's ErrNoSupport; it falls back because https v1 comes before http v2 in older orders.
-    throw new FallbackError(
-      new TugError(
-        "NO_SUPPORT",
-        `Cannot pull by digest with v1 registry (${ref.familiar} from ${endpoint.url})`,
-      ),
-      { confirmedV2: false, transportOK: false },
-    );
+    throw noSupport(`Cannot pull by digest with v1 registry (${ref.familiar} from ${endpoint.url})`);
   }
   if (ref.tag === undefined) throw new TypeError(`pullV1() needs a tagged reference, got ${ref.familiar}`);
   const session = new V1Session(endpoint.url, options);
@@ -95,8 +89,7 @@ export async function pullV1(
   try {
     await session.ping();
   } catch (err) {
-    if (options.signal?.aborted) throw err;
-    throw new FallbackError(err as Error, { confirmedV2: false, transportOK: false });
+    throw fallbackAt("ping", err, options.signal);
   }
   return await pullRepository(session, ref, ref.tag, downloads, options);
 }

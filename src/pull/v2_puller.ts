@@ -25,7 +25,12 @@ import type { Reference } from "../reference/reference.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
-import { continueOnError, FallbackError, ImageConfigPullError } from "./fallback_error.ts";
+import {
+  fallbackAt,
+  fallbackFromEndpoint,
+  ImageConfigPullError,
+  withoutFallback,
+} from "./fallback_policy.ts";
 import type { PulledImage, PullOptions, PullOutcome } from "./types.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./_schema1_puller.ts";
@@ -99,12 +104,7 @@ export function pullV2AllTags(
       }
     } catch (err) {
       // allowV1Fallback: the repository may exist on a v1 endpoint.
-      if (
-        err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
-      ) {
-        throw new FallbackError(err, { confirmedV2: false, transportOK: true });
-      }
-      throw err;
+      throw fallbackAt("tag", err, signal);
     }
     // The v2 registry knows this repository: no v1 fallback from here on.
     confirmV2();
@@ -122,8 +122,7 @@ export function pullV2AllTags(
       try {
         results.push(await pullRepository(client, tagRef, downloads, perTag, () => {}));
       } catch (err) {
-        // A failing tag must not make the whole pull fall back to v1 (pull_v2.go).
-        throw err instanceof FallbackError ? err.err : err;
+        throw withoutFallback(err);
       }
     }
     const downloaded = results.some((r) => r.downloaded);
@@ -155,8 +154,7 @@ async function withV2Endpoint<T>(
     const ping = await client.ping(signal);
     confirmedV2 = (ping.apiVersion ?? "").split(/[\s,]+/).includes("registry/2.0");
   } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new FallbackError(asError(err), { confirmedV2: false, transportOK: false });
+    throw fallbackAt("ping", err, signal);
   }
 
   try {
@@ -164,11 +162,7 @@ async function withV2Endpoint<T>(
       confirmedV2 = true;
     });
   } catch (err) {
-    if (err instanceof FallbackError || signal?.aborted) throw err;
-    if (continueOnError(err, endpoint.mirror, { layer: layerErrors.has(err as object) })) {
-      throw new FallbackError(asError(err), { confirmedV2, transportOK: true });
-    }
-    throw err;
+    throw fallbackFromEndpoint(err, endpoint, { confirmedV2, layer: layerErrors.has(err as object), signal });
   }
 }
 
@@ -190,13 +184,7 @@ async function pullRepository(
   try {
     top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT], signal });
   } catch (err) {
-    if (
-      ref.digest === undefined && err instanceof TugError &&
-      ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
-    ) {
-      throw new FallbackError(err, { confirmedV2: false, transportOK: true });
-    }
-    throw err;
+    throw ref.digest === undefined ? fallbackAt("tag", err, signal) : err;
   }
   // A manifest came back: this endpoint speaks v2.
   confirmV2();
@@ -397,8 +385,4 @@ async function verifyManifestDigest(
 /** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
 export function referenceKey(ref: Reference): string {
   return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
