@@ -7,7 +7,7 @@ import { buildImage } from "./harness/images.ts";
 import { buildV1Image, startV1Server } from "./harness/v1_server.ts";
 import { generateSigningKey, signSchema1 } from "./_schema1_sign.ts";
 import { pull } from "../src/pull/pull.ts";
-import { pullV1 } from "../src/pull/v1_puller.ts";
+import { pullV1 } from "../src/pull/legacy/v1_puller.ts";
 import { DownloadManager } from "../src/pull/download_manager.ts";
 import { FallbackError } from "../src/pull/fallback_policy.ts";
 import type { PullAttempt } from "../src/pull/pull.ts";

@@ -16,7 +16,7 @@ import { validateRepositoryName } from "../reference/validate_repository_name.ts
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
 import { pullV2 } from "./v2_puller.ts";
-import { pullV1 } from "./v1_puller.ts";
+import { pullV1 } from "./legacy/v1_puller.ts";
 import type { PullOptions, PullOutcome, PullResult } from "./types.ts";
 
 export type { PullAttempt, PullOptions, PullResult } from "./types.ts";

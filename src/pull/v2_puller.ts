@@ -33,7 +33,7 @@ import {
 } from "./fallback_policy.ts";
 import type { PulledImage, PullOptions, PullOutcome } from "./types.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
-import { pullSchema1 } from "./_schema1_puller.ts";
+import { pullSchema1 } from "./legacy/schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
 

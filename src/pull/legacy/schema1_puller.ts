@@ -1,20 +1,20 @@
 // This module is browser compatible.
 // The schema 1 branch of the v2 puller (moby distribution/pull_v2.go pullSchema1): check the canonical
 // digest, validate the layer chain, download the layers that are not throwaway, hash them for their
-// diffIDs, and store an OCI image converted from the v1 history. Private to src/pull/.
+// diffIDs, and store an OCI image converted from the v1 history. Used by the v2 puller; not in src/mod.ts.
 
-import { TugError } from "../errors.ts";
-import { digestBytes } from "../digest/digest_bytes.ts";
-import { wasmHasher } from "../digest/wasm_hasher.ts";
-import { parseSchema1Manifest } from "../manifest/schema1.ts";
-import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import type { RegistryClient } from "../registry/registry_client.ts";
-import type { Reference } from "../reference/reference.ts";
-import type { DownloadManager } from "./download_manager.ts";
-import { shortId } from "./download_manager.ts";
-import type { PullOptions, PullOutcome } from "./types.ts";
+import { TugError } from "../../errors.ts";
+import { digestBytes } from "../../digest/digest_bytes.ts";
+import { wasmHasher } from "../../digest/wasm_hasher.ts";
+import { parseSchema1Manifest } from "../../manifest/schema1.ts";
+import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
+import type { RegistryClient } from "../../registry/registry_client.ts";
+import type { Reference } from "../../reference/reference.ts";
+import type { DownloadManager } from "../download_manager.ts";
+import { shortId } from "../download_manager.ts";
+import type { PullOptions, PullOutcome } from "../types.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
-import { putSmallBlob } from "./_small_blob.ts";
+import { putSmallBlob } from "../_small_blob.ts";
 
 /** Pulls an image whose manifest came back as schema 1; `top` is the manifest as fetched. */
 export async function pullSchema1(

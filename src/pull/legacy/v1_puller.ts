@@ -22,16 +22,16 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
-import { wasmHasher } from "../digest/wasm_hasher.ts";
-import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import type { Endpoint } from "../registry/lookup_endpoints.ts";
-import { readLimited } from "../registry/_read_limited.ts";
-import type { Credentials } from "../registry/types.ts";
-import type { Reference } from "../reference/reference.ts";
-import type { BlobSource, DownloadManager } from "./download_manager.ts";
-import { fallbackAt, noSupport } from "./fallback_policy.ts";
-import type { PullOptions, PullOutcome } from "./types.ts";
+import { TugError } from "../../errors.ts";
+import { wasmHasher } from "../../digest/wasm_hasher.ts";
+import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
+import type { Endpoint } from "../../registry/lookup_endpoints.ts";
+import { readLimited } from "../../registry/_read_limited.ts";
+import type { Credentials } from "../../registry/types.ts";
+import type { Reference } from "../../reference/reference.ts";
+import type { BlobSource, DownloadManager } from "../download_manager.ts";
+import { fallbackAt, noSupport } from "../fallback_policy.ts";
+import type { PullOptions, PullOutcome } from "../types.ts";
 import {
   buildLegacyImage,
   hashLayer,
@@ -39,7 +39,7 @@ import {
   type LegacyEntry,
   resumableBody,
 } from "./_legacy_image.ts";
-import { putSmallBlob } from "./_small_blob.ts";
+import { putSmallBlob } from "../_small_blob.ts";
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 const V1_ID = /^[a-f0-9]{64}$/;
@@ -60,9 +60,9 @@ const V1_ID = /^[a-f0-9]{64}$/;
  * @example Pull from a legacy registry (defined, not run: it needs one)
  * ```ts
  * import { pullV1 } from "./v1_puller.ts";
- * import { DownloadManager } from "./download_manager.ts";
- * import { MemoryStore } from "../store/memory_store.ts";
- * import { parseReference } from "../reference/parse_reference.ts";
+ * import { DownloadManager } from "../download_manager.ts";
+ * import { MemoryStore } from "../../store/memory_store.ts";
+ * import { parseReference } from "../../reference/parse_reference.ts";
  *
  * async function pullLegacy(host: string): Promise<string> {
  *   const endpoint = { url: `http://${host}`, version: 1 as const, mirror: false, official: false };
