@@ -15,7 +15,7 @@ import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
-import { pullV2 } from "./v2_puller.ts";
+import { V2Puller } from "./v2_puller.ts";
 import { pullV1 } from "./legacy/v1_puller.ts";
 import type { PullOptions, PullOutcome, PullResult } from "./types.ts";
 
@@ -65,8 +65,8 @@ async function pullFrom(
   // The v1 puller decides itself what falls back (pull_v1.go): a digest reference and a failed
   // connection do; anything after the registry answered stops the pull.
   if (endpoint.version === 1) return await pullV1(endpoint, ref, downloads, options);
-  // pullV2 itself turns the errors Docker falls back on into FallbackError (withV2Endpoint).
-  return await pullV2(endpoint, ref, downloads, options);
+  // The v2 puller itself turns the errors Docker falls back on into FallbackError (fallback_policy.ts).
+  return await new V2Puller({ endpoint, repository: ref, downloads, options }).pull(ref);
 }
 
 function withLatest(ref: Reference): Reference {

@@ -15,7 +15,7 @@ import { noSupport } from "./fallback_policy.ts";
 import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
-import { pullV2AllTags } from "./v2_puller.ts";
+import { V2Puller } from "./v2_puller.ts";
 
 /** Options for {@linkcode pullAllTags}. */
 export interface PullAllTagsOptions extends PullOptions {
@@ -82,7 +82,7 @@ export async function pullAllTags(
       if (endpoint.version === 1) {
         return Promise.reject(noSupport(`Cannot pull all tags from the legacy v1 registry ${endpoint.url}`));
       }
-      return pullV2AllTags(endpoint, ref, downloads, options);
+      return new V2Puller({ endpoint, repository: ref, downloads, options }).pullAllTags();
     },
     { signal: options.signal, finish: (err) => translatePullError(err, ref) },
   );

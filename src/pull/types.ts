@@ -10,6 +10,7 @@
 import type { HasherFactory } from "../digest/hasher.ts";
 import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
 import type { RegistryConfig } from "../registry/lookup_endpoints.ts";
+import type { RegistryClient } from "../registry/registry_client.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 import type { Store } from "../store/types.ts";
 import type { DownloadManager } from "./download_manager.ts";
@@ -104,3 +105,17 @@ export interface PullResult {
 
 /** What one puller returns for one endpoint: a {@linkcode PullResult} before the loop adds its log. */
 export type PullOutcome = Omit<PullResult, "attempts">;
+
+/**
+ * What a puller holds for one pull from one endpoint (moby's `v2Puller` fields): the registry client,
+ * the shared download manager, the store, and the pull's hasher, progress and cancellation. The v2
+ * puller hands it to the schema 1 branch.
+ */
+export interface PullSession {
+  readonly client: RegistryClient;
+  readonly downloads: DownloadManager;
+  readonly store: Store;
+  readonly hasher: HasherFactory | undefined;
+  readonly onProgress: ProgressHandler;
+  readonly signal: AbortSignal | undefined;
+}

@@ -8,25 +8,20 @@ import { digestBytes } from "../../digest/digest_bytes.ts";
 import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import { parseSchema1Manifest } from "../../manifest/schema1.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
-import type { RegistryClient } from "../../registry/registry_client.ts";
 import type { Reference } from "../../reference/reference.ts";
-import type { DownloadManager } from "../download_manager.ts";
 import { shortId } from "../download_manager.ts";
-import type { PullOptions, PullOutcome } from "../types.ts";
+import type { PullOutcome, PullSession } from "../types.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
 import { putSmallBlob } from "../_small_blob.ts";
 
 /** Pulls an image whose manifest came back as schema 1; `top` is the manifest as fetched. */
 export async function pullSchema1(
-  client: RegistryClient,
+  session: PullSession,
   ref: Reference,
   top: { bytes: Uint8Array; contentType: string },
-  downloads: DownloadManager,
-  options: PullOptions,
 ): Promise<PullOutcome> {
-  const { signal, store } = options;
-  const onProgress = options.onProgress ?? (() => {});
-  const hasher = options.hasher ?? wasmHasher;
+  const { client, downloads, signal, store, onProgress } = session;
+  const hasher = session.hasher ?? wasmHasher;
   const manifest = parseSchema1Manifest(top.bytes, { source: ref.familiar });
   onProgress({ status: `Pulling from ${ref.familiarName}`, id: ref.digest ?? ref.tag });
   // The digest is over the signed payload; a by-digest pull checks it before anything else is trusted.
