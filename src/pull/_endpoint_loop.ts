@@ -9,38 +9,14 @@
 
 import { TugError } from "../errors.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
-import { FallbackError } from "./fallback_error.ts";
-
-/** One endpoint the pull loop considered, and what happened there. */
-export interface PullAttempt {
-  /** The endpoint's base URL. */
-  readonly endpoint: string;
-  /** The protocol version tried there. */
-  readonly version: 1 | 2;
-  /** Whether the endpoint is a Docker Hub mirror. */
-  readonly mirror: boolean;
-  /** `pulled`: done; `fallback`: failed, next endpoint tried; `stopped`: failed, the pull ended; `skipped`. */
-  readonly outcome: "pulled" | "fallback" | "stopped" | "skipped";
-  /** Why the loop moved on, stopped or skipped. */
-  readonly reason: string;
-  /** The error met there. */
-  readonly error?: Error;
-}
-
-/** An error thrown by a pull, with the attempt log attached. */
-export interface PullErrorAttempts {
-  /** Every endpoint considered, in order. */
-  readonly attempts?: PullAttempt[];
-}
+import { EndpointFallbacks, FallbackError } from "./fallback_policy.ts";
+import type { PullAttempt } from "./types.ts";
 
 /**
- * Runs `attempt` on each endpoint until one succeeds or one fails without a fallback.
- *
- * - A cancelled pull never falls back (`ctx.Done()` is checked before looking at the error).
- * - `confirmedV2`: once an endpoint showed it speaks v2, later v1 endpoints are skipped.
- * - `confirmedTLS`: once a host answered over https, its plain-http endpoints are skipped.
- * - `ErrNoSupport` (`NO_SUPPORT`) is the reported error only while no other fallback error was seen.
- * - Nothing left: the last fallback error, or `no endpoints found for REF`.
+ * Runs `attempt` on each endpoint until one succeeds or one fails without a fallback. Which endpoints
+ * are skipped and which error is reported is {@linkcode EndpointFallbacks}' business (fallback_policy.ts);
+ * what falls back is the pullers' ({@linkcode FallbackError}). A cancelled pull never falls back
+ * (`ctx.Done()` is checked before looking at the error).
  *
  * The error that ends the loop is passed to `finish` (Docker's `TranslatePullError`) and gets the
  * attempt log as a non-enumerable `attempts` property.
@@ -53,21 +29,12 @@ export async function runEndpointLoop<T>(
 ): Promise<{ value: T; attempts: PullAttempt[] }> {
   const { signal, finish } = options;
   const attempts: PullAttempt[] = [];
-  let lastErr: Error | undefined;
-  // distribution/pull.go: an ErrNoSupport (pull by digest from a v1 registry) is kept only while every
-  // error seen is one; after any other fallback error the later ErrNoSupports are ignored.
-  let discardNoSupportErrors = false;
-  let confirmedV2 = false;
-  const confirmedTLS = new Set<string>();
+  const fallbacks = new EndpointFallbacks();
 
   for (const endpoint of endpoints) {
-    const host = new URL(endpoint.url).host;
-    if (confirmedV2 && endpoint.version === 1) {
-      attempts.push(skip(endpoint, "skipped v1 endpoint: an earlier endpoint confirmed it speaks v2"));
-      continue;
-    }
-    if (!endpoint.url.startsWith("https:") && confirmedTLS.has(host)) {
-      attempts.push(skip(endpoint, `skipped non-TLS endpoint: ${host} already answered over TLS`));
+    const skipped = fallbacks.skip(endpoint);
+    if (skipped !== undefined) {
+      attempts.push({ ...describe(endpoint), outcome: "skipped", reason: skipped });
       continue;
     }
     if (signal?.aborted) {
@@ -78,32 +45,24 @@ export async function runEndpointLoop<T>(
       attempts.push({ ...describe(endpoint), outcome: "pulled", reason: "pulled" });
       return { value, attempts };
     } catch (caught) {
-      let err = caught instanceof Error ? caught : new Error(String(caught));
-      const fallback = !signal?.aborted && err instanceof FallbackError;
-      if (err instanceof FallbackError) {
-        if (fallback) {
-          confirmedV2 ||= err.confirmedV2;
-          if (err.transportOK && endpoint.url.startsWith("https:")) confirmedTLS.add(host);
-        }
-        err = err.err;
-      }
-      if (fallback) {
-        if (!(err instanceof TugError && err.code === "NO_SUPPORT")) {
-          discardNoSupportErrors = true;
-          lastErr = err;
-        } else if (!discardNoSupportErrors) {
-          lastErr = err;
-        }
-        attempts.push({ ...describe(endpoint), outcome: "fallback", reason: err.message, error: err });
+      const err = caught instanceof Error ? caught : new Error(String(caught));
+      if (err instanceof FallbackError && !signal?.aborted) {
+        const carried = fallbacks.record(endpoint, err);
+        attempts.push({
+          ...describe(endpoint),
+          outcome: "fallback",
+          reason: carried.message,
+          error: carried,
+        });
         continue;
       }
-      const why = signal?.aborted ? `cancelled: ${err.message}` : err.message;
-      attempts.push({ ...describe(endpoint), outcome: "stopped", reason: why, error: err });
-      throw attach(finish(err), attempts);
+      const cause = err instanceof FallbackError ? err.err : err;
+      const why = signal?.aborted ? `cancelled: ${cause.message}` : cause.message;
+      attempts.push({ ...describe(endpoint), outcome: "stopped", reason: why, error: cause });
+      throw attach(finish(cause), attempts);
     }
   }
-  lastErr ??= new TugError("NO_ENDPOINTS", `no endpoints found for ${familiar}`);
-  throw attach(finish(lastErr), attempts);
+  throw attach(finish(fallbacks.lastError(familiar)), attempts);
 }
 
 function abortError(signal: AbortSignal): Error {
@@ -114,10 +73,6 @@ function abortError(signal: AbortSignal): Error {
 
 function describe(endpoint: Endpoint) {
   return { endpoint: endpoint.url, version: endpoint.version, mirror: endpoint.mirror };
-}
-
-function skip(endpoint: Endpoint, reason: string): PullAttempt {
-  return { ...describe(endpoint), outcome: "skipped", reason };
 }
 
 function attach(err: Error, attempts: PullAttempt[]): Error {

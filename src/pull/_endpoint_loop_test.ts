@@ -1,8 +1,9 @@
 import { assertEquals, assertRejects } from "../../test/_assert.ts";
 import { TugError } from "../errors.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
-import { FallbackError } from "./fallback_error.ts";
-import { type PullAttempt, runEndpointLoop } from "./_endpoint_loop.ts";
+import { FallbackError } from "./fallback_policy.ts";
+import { runEndpointLoop } from "./_endpoint_loop.ts";
+import type { PullAttempt } from "./types.ts";
 
 const ep = (url: string, version: 1 | 2 = 2, mirror = false): Endpoint => ({
   url,

@@ -23,7 +23,7 @@ import { readLimited } from "../registry/_read_limited.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
-import { continueOnError } from "./fallback_error.ts";
+import { continueOnError } from "./fallback_policy.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
 

@@ -8,8 +8,13 @@
 export * from "./pull.ts";
 export * from "./download_manager.ts";
 export * from "./events.ts";
-export * from "./fallback_error.ts";
+export {
+  continueOnError,
+  type ContinueOnErrorOptions,
+  FallbackError,
+  ImageConfigPullError,
+} from "./fallback_policy.ts";
 export * from "./inspect_remote.ts";
 export * from "./translate_pull_error.ts";
-export type { PulledImage, V2PullResult } from "./v2_puller.ts";
+export type { PullAttempt, PulledImage, PullOptions, PullResult, V2PullResult } from "./types.ts";
 export * from "./pull_all_tags.ts";

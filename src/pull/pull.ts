@@ -8,75 +8,18 @@
  * @module
  */
 
-import type { HasherFactory } from "../digest/hasher.ts";
-import type { Platform } from "../manifest/types.ts";
-import type { Store } from "../store/types.ts";
-import type { ProgressHandler } from "./events.ts";
 import { DownloadManager } from "./download_manager.ts";
-import { type Endpoint, lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
+import { type Endpoint, lookupEndpoints } from "../registry/lookup_endpoints.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
-import { type PullAttempt, runEndpointLoop } from "./_endpoint_loop.ts";
-import { pullV2, type V2PullResult } from "./v2_puller.ts";
-import { pullV1 } from "./v1_puller.ts";
-import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
+import { runEndpointLoop } from "./_endpoint_loop.ts";
+import { V2Puller } from "./v2_puller.ts";
+import { pullV1 } from "./legacy/v1_puller.ts";
+import type { PullOptions, PullOutcome, PullResult } from "./types.ts";
 
-/** Options for {@linkcode pull}. */
-export interface PullOptions extends RegistryConfig {
-  /** Where the image goes. */
-  store: Store;
-  /** The fetch to use (default: `globalThis.fetch`). */
-  fetch?: FetchLike;
-  /** Credentials for the registry, or a provider asked per registry host. */
-  credentials?: Credentials | CredentialProvider;
-  /** Hasher used to verify blobs in flight (default: WebAssembly SHA-256; pass a native one where available). */
-  hasher?: HasherFactory;
-  /** The platform to pick from an index (default `linux/amd64`; the CLI passes the host's). */
-  platform?: Platform | string;
-  /** Keep the whole index and pull every platform in it. */
-  allPlatforms?: boolean;
-  /** Downloads at once (default 3); ignored when `downloads` is given. */
-  maxConcurrentDownloads?: number;
-  /**
-   * Idle read timeout for blob downloads in milliseconds (default 30 000; 0: none); a stalled body is
-   * cancelled and resumed. Ignored when `downloads` is given (set it on that manager).
-   */
-  readTimeout?: number;
-  /** A download manager shared between pulls (shares the limit and deduplicates blobs). */
-  downloads?: DownloadManager;
-  /** Receives Docker-style progress events. */
-  onProgress?: ProgressHandler;
-  /** Receives `{ action: "pull", id, name }` after a successful pull, as Docker's image event logger. */
-  onEvent?: (event: { action: "pull"; id: string; name: string }) => void;
-  /** Cancels the pull; a cancelled pull never falls back to another endpoint. */
-  signal?: AbortSignal;
-  /** User-Agent sent to registries. */
-  userAgent?: string;
-  /** Retry settings for transient failures (the sleep is injectable for tests). */
-  retry?: { attempts?: number; sleep?: (ms: number) => Promise<void> };
-}
-
-export type { PullAttempt } from "./_endpoint_loop.ts";
-
-/** What a successful pull returns. */
-export interface PullResult {
-  /** The canonical reference pulled, e.g. `docker.io/library/alpine:3.20`. */
-  readonly reference: string;
-  /** Docker's short form, e.g. `alpine:3.20`. */
-  readonly familiar: string;
-  /** Digest of the manifest or index the reference resolved to (Docker's "Digest:"). */
-  readonly digest: string;
-  /** `Downloaded newer image for …` or `Image is up to date for …`. */
-  readonly status: string;
-  /** Whether anything new came into the store. */
-  readonly downloaded: boolean;
-  /** The image manifests stored (one, or one per platform with `allPlatforms`). */
-  readonly images: V2PullResult["images"];
-  /** Every endpoint considered, in order (tug's attempt log). */
-  readonly attempts: PullAttempt[];
-}
+export type { PullAttempt, PullOptions, PullResult } from "./types.ts";
 
 /**
  * Pulls an image into a store.
@@ -118,12 +61,12 @@ async function pullFrom(
   ref: Reference,
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   // The v1 puller decides itself what falls back (pull_v1.go): a digest reference and a failed
   // connection do; anything after the registry answered stops the pull.
   if (endpoint.version === 1) return await pullV1(endpoint, ref, downloads, options);
-  // pullV2 itself turns the errors Docker falls back on into FallbackError (withV2Endpoint).
-  return await pullV2(endpoint, ref, downloads, options);
+  // The v2 puller itself turns the errors Docker falls back on into FallbackError (fallback_policy.ts).
+  return await new V2Puller({ endpoint, repository: ref, downloads, options }).pull(ref);
 }
 
 function withLatest(ref: Reference): Reference {

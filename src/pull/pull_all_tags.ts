@@ -6,17 +6,16 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
 import { lookupEndpoints } from "../registry/lookup_endpoints.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { DownloadManager } from "./download_manager.ts";
-import { FallbackError } from "./fallback_error.ts";
-import type { PullAttempt, PullOptions, PullResult } from "./pull.ts";
+import { noSupport } from "./fallback_policy.ts";
+import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
-import { pullV2AllTags } from "./v2_puller.ts";
+import { V2Puller } from "./v2_puller.ts";
 
 /** Options for {@linkcode pullAllTags}. */
 export interface PullAllTagsOptions extends PullOptions {
@@ -34,7 +33,7 @@ export interface PullAllTagsResult {
   /** Docker's short form, e.g. `alpine`. */
   readonly familiar: string;
   /** One result per tag, in the registry's order. */
-  readonly tags: Omit<PullResult, "attempts">[];
+  readonly tags: PullOutcome[];
   /** `Downloaded newer image for NAME` or `Image is up to date for NAME`. */
   readonly status: string;
   /** Whether anything new came into the store. */
@@ -81,14 +80,9 @@ export async function pullAllTags(
     ref.familiar,
     (endpoint) => {
       if (endpoint.version === 1) {
-        return Promise.reject(
-          new FallbackError(
-            new TugError("NO_SUPPORT", `Cannot pull all tags from the legacy v1 registry ${endpoint.url}`),
-            { confirmedV2: false, transportOK: false },
-          ),
-        );
+        return Promise.reject(noSupport(`Cannot pull all tags from the legacy v1 registry ${endpoint.url}`));
       }
-      return pullV2AllTags(endpoint, ref, downloads, options);
+      return new V2Puller({ endpoint, repository: ref, downloads, options }).pullAllTags();
     },
     { signal: options.signal, finish: (err) => translatePullError(err, ref) },
   );

@@ -8,7 +8,7 @@
  */
 
 import { TugError } from "../errors.ts";
-import { FallbackError, ImageConfigPullError } from "./fallback_error.ts";
+import { FallbackError, ImageConfigPullError } from "./fallback_policy.ts";
 import type { Reference } from "../reference/reference.ts";
 
 /**

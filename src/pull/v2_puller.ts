@@ -8,7 +8,7 @@
 
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
-import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
+import type { Descriptor, ImageManifest } from "../manifest/types.ts";
 import {
   MANIFEST_ACCEPT,
   MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
@@ -25,54 +25,30 @@ import type { Reference } from "../reference/reference.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
-import { continueOnError, FallbackError, ImageConfigPullError } from "./fallback_error.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import {
+  fallbackAt,
+  fallbackFromEndpoint,
+  ImageConfigPullError,
+  withoutFallback,
+} from "./fallback_policy.ts";
+import type { PulledImage, PullOptions, PullOutcome, PullSession } from "./types.ts";
+import type { ProgressHandler } from "./events.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
-import { pullSchema1 } from "./_schema1_puller.ts";
+import { pullSchema1 } from "./legacy/schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 // Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
 const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
 
-/** One image manifest a pull stored. */
-export interface PulledImage {
-  readonly descriptor: Descriptor;
-  readonly manifest: ImageManifest;
-  readonly platform?: Platform;
-}
-
-/** What the v2 puller hands back to the loop. */
-export interface V2PullResult {
-  readonly images: PulledImage[];
-}
-
 const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Errors that came from a layer download (Docker judges those after its download manager's wrapping). */
 const layerErrors = new WeakSet<object>();
 
-/**
- * Pulls `ref` from one v2 endpoint. Errors that allow trying the next endpoint come back as
- * {@linkcode FallbackError}.
- */
-export function pullV2(
-  endpoint: Endpoint,
-  ref: Reference,
-  downloads: DownloadManager,
-  options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
-  return withV2Endpoint(
-    endpoint,
-    ref,
-    options,
-    (client, confirmV2) => pullRepository(client, ref, downloads, options, confirmV2),
-  );
-}
-
-/** What {@linkcode pullV2AllTags} hands back to the loop. */
+/** What {@linkcode V2Puller.pullAllTags} hands back to the loop. */
 export interface V2AllTagsResult {
   /** One result per tag, in the registry's order. */
-  readonly tags: Omit<PullResult, "attempts">[];
+  readonly tags: PullOutcome[];
   /** Whether anything new came into the store. */
   readonly downloaded: boolean;
   /** `Downloaded newer image for NAME` or `Image is up to date for NAME`. */
@@ -82,285 +58,304 @@ export interface V2AllTagsResult {
 /** Upper bound on tag pages followed, so a registry that keeps sending `Link` cannot loop forever. */
 const MAX_TAG_PAGES = 100_000;
 
+/** What a {@linkcode V2Puller} needs: the endpoint, the repository, the shared downloads and the pull's options. */
+export interface V2PullerInit {
+  /** A version 2 endpoint from `lookupEndpoints`. */
+  readonly endpoint: Endpoint;
+  /** The repository (a reference; its tag or digest is not used here). */
+  readonly repository: Reference;
+  /** The download manager that fetches and verifies config and layers. */
+  readonly downloads: DownloadManager;
+  /** The pull's options (store, credentials, platform, progress, signal, …). */
+  readonly options: PullOptions & { tagsPageSize?: number };
+}
+
 /**
- * Pulls every tag of the repository `ref` (a name without tag or digest) from one v2 endpoint, as
- * Docker's `pullV2Repository` does for `docker pull --all-tags`: the tag list is read first (following
- * its pages); a missing repository falls back without confirming v2; once the list is in, the endpoint
- * counts as v2 and a failing tag no longer falls back to v1. One `Status:` line ends the pull.
+ * The v2 puller of one endpoint (moby distribution/pull_v2.go `v2Puller`): it holds the pull's session —
+ * the endpoint, its registry client, the download manager, the options — and what the endpoint confirmed
+ * (`confirmedV2`). Errors that allow trying the next endpoint come back as `FallbackError`.
  */
-export function pullV2AllTags(
-  endpoint: Endpoint,
-  ref: Reference,
-  downloads: DownloadManager,
-  options: PullOptions & { tagsPageSize?: number },
-): Promise<V2AllTagsResult> {
-  return withV2Endpoint(endpoint, ref, options, async (client, confirmV2) => {
-    const { signal } = options;
-    const tags: string[] = [];
-    try {
-      let last: string | undefined;
-      for (let page = 0; page < MAX_TAG_PAGES; page++) {
-        const got = await client.listTags({
-          ...(options.tagsPageSize !== undefined ? { n: options.tagsPageSize } : {}),
-          ...(last !== undefined ? { last } : {}),
-          ...(signal ? { signal } : {}),
-        });
-        tags.push(...got.tags);
-        if (got.next === undefined || got.next === last || got.tags.length === 0) break;
-        last = got.next;
-      }
-    } catch (err) {
-      // allowV1Fallback: the repository may exist on a v1 endpoint.
-      if (
-        err instanceof TugError && ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
-      ) {
-        throw new FallbackError(err, { confirmedV2: false, transportOK: true });
-      }
-      throw err;
-    }
-    // The v2 registry knows this repository: no v1 fallback from here on.
-    confirmV2();
-    const onProgress = options.onProgress ?? (() => {});
-    // Per-tag pulls report Digest lines; the single Status line comes at the end (writeStatus).
-    const perTag: PullOptions = {
-      ...options,
-      onProgress: (event) => {
-        if (!event.status.startsWith("Status: ")) onProgress(event);
-      },
-    };
-    const results: Omit<PullResult, "attempts">[] = [];
-    for (const tag of tags) {
-      const tagRef = parseReference(`${ref.name}:${tag}`);
+export class V2Puller {
+  readonly endpoint: Endpoint;
+  readonly repository: Reference;
+  readonly downloads: DownloadManager;
+  readonly options: PullOptions & { tagsPageSize?: number };
+  readonly store: Store;
+  readonly signal: AbortSignal | undefined;
+  readonly #client: RegistryClient;
+  /** Whether the endpoint showed it speaks v2 (the ping's version header, or a manifest or tag list). */
+  #confirmedV2 = false;
+
+  constructor(init: V2PullerInit) {
+    this.endpoint = init.endpoint;
+    this.repository = init.repository;
+    this.downloads = init.downloads;
+    this.options = init.options;
+    this.store = init.options.store;
+    this.signal = init.options.signal;
+    this.#client = endpointClient(init.endpoint, init.repository, init.options);
+  }
+
+  /** The registry client for this endpoint and repository. */
+  get client(): RegistryClient {
+    return this.#client;
+  }
+
+  /** The session handed to the schema 1 branch, reporting to `onProgress`. */
+  #session(onProgress: ProgressHandler): PullSession {
+    const { client, downloads, store, signal } = this;
+    return { client, downloads, store, signal, hasher: this.options.hasher, onProgress };
+  }
+
+  /** Pulls `ref` (a tag or a digest of the repository) from this endpoint. */
+  pull(ref: Reference): Promise<PullOutcome> {
+    return this.#withEndpoint(() => this.#pullRef(ref, this.options.onProgress ?? (() => {})));
+  }
+
+  /**
+   * Pulls every tag of the repository from this endpoint, as Docker's `pullV2Repository` does for
+   * `docker pull --all-tags`: the tag list is read first (following its pages); a missing repository
+   * falls back without confirming v2; once the list is in, the endpoint counts as v2 and a failing tag no
+   * longer falls back to v1. One `Status:` line ends the pull.
+   */
+  pullAllTags(): Promise<V2AllTagsResult> {
+    return this.#withEndpoint(async () => {
+      const { options, signal } = this;
+      const tags: string[] = [];
       try {
-        results.push(await pullRepository(client, tagRef, downloads, perTag, () => {}));
+        let last: string | undefined;
+        for (let page = 0; page < MAX_TAG_PAGES; page++) {
+          const got = await this.#client.listTags({
+            ...(options.tagsPageSize !== undefined ? { n: options.tagsPageSize } : {}),
+            ...(last !== undefined ? { last } : {}),
+            ...(signal ? { signal } : {}),
+          });
+          tags.push(...got.tags);
+          if (got.next === undefined || got.next === last || got.tags.length === 0) break;
+          last = got.next;
+        }
       } catch (err) {
-        // A failing tag must not make the whole pull fall back to v1 (pull_v2.go).
-        throw err instanceof FallbackError ? err.err : err;
+        // allowV1Fallback: the repository may exist on a v1 endpoint.
+        throw fallbackAt("tag", err, signal);
+      }
+      // The v2 registry knows this repository: no v1 fallback from here on.
+      this.#confirmedV2 = true;
+      const onProgress = options.onProgress ?? (() => {});
+      // Per-tag pulls report Digest lines; the single Status line comes at the end (writeStatus).
+      const perTag: ProgressHandler = (event) => {
+        if (!event.status.startsWith("Status: ")) onProgress(event);
+      };
+      const results: PullOutcome[] = [];
+      for (const tag of tags) {
+        const tagRef = parseReference(`${this.repository.name}:${tag}`);
+        try {
+          results.push(await this.#pullRef(tagRef, perTag));
+        } catch (err) {
+          throw withoutFallback(err);
+        }
+      }
+      const downloaded = results.some((r) => r.downloaded);
+      const status = downloaded
+        ? `Downloaded newer image for ${this.repository.familiar}`
+        : `Image is up to date for ${this.repository.familiar}`;
+      onProgress({ status: `Status: ${status}` });
+      return { tags: results, downloaded, status };
+    });
+  }
+
+  /**
+   * NewV2Repository + v2Puller.Pull: ping, then run `body`; errors Docker falls back on come back as
+   * `FallbackError` carrying whether v2 was confirmed.
+   */
+  async #withEndpoint<T>(body: () => Promise<T>): Promise<T> {
+    const { signal } = this;
+    // 1. Ping: a transport failure here always falls back; the version header confirms v2. Any HTTP
+    //    answer (even an error status) counts as a working transport, as Docker's PingV2Registry.
+    try {
+      const ping = await this.#client.ping(signal);
+      this.#confirmedV2 = (ping.apiVersion ?? "").split(/[\s,]+/).includes("registry/2.0");
+    } catch (err) {
+      throw fallbackAt("ping", err, signal);
+    }
+
+    try {
+      return await body();
+    } catch (err) {
+      throw fallbackFromEndpoint(err, this.endpoint, {
+        confirmedV2: this.#confirmedV2,
+        layer: layerErrors.has(err as object),
+        signal,
+      });
+    }
+  }
+
+  async #pullRef(ref: Reference, onProgress: ProgressHandler): Promise<PullOutcome> {
+    const { client, options, signal, store } = this;
+    const tagOrDigest = ref.digest ?? ref.tag!;
+
+    // 2. The manifest. Tag-level UNAUTHORIZED / MANIFEST_UNKNOWN / NAME_UNKNOWN fall back without
+    //    confirming v2 (Docker's allowV1Fallback); by digest, the error goes through continueOnError and
+    //    keeps what the ping confirmed (pull_v2.go pullV2Tag).
+    let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
+    try {
+      top = await client.getManifest(tagOrDigest, {
+        accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT],
+        signal,
+      });
+    } catch (err) {
+      throw ref.digest === undefined ? fallbackAt("tag", err, signal) : err;
+    }
+    // A manifest came back: this endpoint speaks v2.
+    this.#confirmedV2 = true;
+    // Legacy schema 1 is checked by its canonical payload and converted to an OCI image.
+    if (isSchema1Manifest(top.bytes, top.contentType)) {
+      return await pullSchema1(this.#session(onProgress), ref, top);
+    }
+    // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
+    // prints nothing but the error.
+    onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
+    const topDigest = await verifyManifestDigest(top.bytes, ref, tagOrDigest, top.digestHeader);
+    const parsed = parseManifest(top.bytes, { contentType: top.contentType });
+
+    const previous = await store.references.get(referenceKey(ref));
+    let downloaded = false;
+    const images: PulledImage[] = [];
+    const manifestsToStore: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
+
+    const pullImage = async (
+      descriptor: Descriptor,
+      manifestParsed: ParsedManifest & { kind: "manifest" },
+    ) => {
+      const manifest = manifestParsed.manifest;
+      // Attestation manifests of buildx (platform unknown/unknown) carry no image config.
+      if (!descriptor.platform || descriptor.platform.os !== "unknown") {
+        checkImageConfigMediaType(manifest.config);
+      }
+      const isImage = !descriptor.platform || descriptor.platform.os !== "unknown";
+      const result = await this.#downloadImage(manifest, isImage, onProgress);
+      downloaded ||= result;
+      images.push({ descriptor, manifest, platform: descriptor.platform });
+      manifestsToStore.push({ descriptor, bytes: manifestParsed.bytes });
+    };
+
+    let topDescriptor: Descriptor;
+    if (parsed.kind === "index") {
+      topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
+      const children = options.allPlatforms
+        ? parsed.index.manifests
+        : [selectManifest(parsed.index, wantedPlatform(options.platform))];
+      for (const child of children) {
+        const fetched = await client.getManifest(child.digest, { accept: [...MANIFEST_ACCEPT], signal });
+        await verifyManifestDigest(fetched.bytes, ref, child.digest, fetched.digestHeader, child.digest);
+        if (fetched.bytes.length !== child.size) {
+          throw new TugError(
+            "SIZE_MISMATCH",
+            `Manifest ${child.digest} of ${ref.familiar} is ${fetched.bytes.length} bytes, the index says ${child.size}`,
+          );
+        }
+        const childParsed = parseManifest(fetched.bytes, { contentType: fetched.contentType });
+        if (childParsed.kind !== "manifest") {
+          throw new TugError("MANIFEST_INVALID", `Index ${topDigest} of ${ref.familiar} nests another index`);
+        }
+        await pullImage(child, childParsed);
+      }
+      if (options.allPlatforms) manifestsToStore.push({ descriptor: topDescriptor, bytes: top.bytes });
+      else topDescriptor = images[0].descriptor;
+    } else {
+      topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
+      await pullImage(topDescriptor, parsed);
+    }
+
+    // 3. Commit: blobs are in; now the manifests, then the references.
+    for (const { descriptor, bytes } of manifestsToStore) {
+      if (!(await store.blobs.stat(descriptor.digest))) {
+        await writeSmallBlob(store, descriptor, bytes);
+        downloaded = true;
       }
     }
-    const downloaded = results.some((r) => r.downloaded);
-    const status = downloaded
-      ? `Downloaded newer image for ${ref.familiar}`
-      : `Image is up to date for ${ref.familiar}`;
+    const record: Descriptor = topDescriptor;
+    const names = [referenceKey(ref)];
+    if (ref.tag !== undefined) names.push(`${ref.name}@${record.digest}`);
+    for (const name of names) await store.references.set(name, record);
+
+    const upToDate = !downloaded && previous?.digest === record.digest;
+    const status = upToDate
+      ? `Image is up to date for ${ref.familiar}`
+      : `Downloaded newer image for ${ref.familiar}`;
+    onProgress({ status: `Digest: ${topDigest}` });
     onProgress({ status: `Status: ${status}` });
-    return { tags: results, downloaded, status };
-  });
-}
-
-/**
- * NewV2Repository + v2Puller.Pull: ping, then run `body`; errors Docker falls back on come back as
- * {@linkcode FallbackError} carrying whether v2 was confirmed.
- */
-async function withV2Endpoint<T>(
-  endpoint: Endpoint,
-  ref: Reference,
-  options: PullOptions,
-  body: (client: RegistryClient, confirmV2: () => void) => Promise<T>,
-): Promise<T> {
-  const { signal } = options;
-  const client = endpointClient(endpoint, ref, options);
-
-  // 1. Ping: a transport failure here always falls back; the version header confirms v2. Any HTTP
-  //    answer (even an error status) counts as a working transport, as Docker's PingV2Registry.
-  let confirmedV2 = false;
-  try {
-    const ping = await client.ping(signal);
-    confirmedV2 = (ping.apiVersion ?? "").split(/[\s,]+/).includes("registry/2.0");
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    throw new FallbackError(asError(err), { confirmedV2: false, transportOK: false });
+    return {
+      reference: ref.toString(),
+      familiar: ref.familiar,
+      digest: topDigest,
+      status,
+      downloaded: !upToDate,
+      images,
+    };
   }
 
-  try {
-    return await body(client, () => {
-      confirmedV2 = true;
-    });
-  } catch (err) {
-    if (err instanceof FallbackError || signal?.aborted) throw err;
-    if (continueOnError(err, endpoint.mirror, { layer: layerErrors.has(err as object) })) {
-      throw new FallbackError(asError(err), { confirmedV2, transportOK: true });
+  /** Downloads config and layers; true when anything was fetched. */
+  async #downloadImage(
+    manifest: ImageManifest,
+    isImage: boolean,
+    onProgress: ProgressHandler,
+  ): Promise<boolean> {
+    const { client, downloads, signal, store } = this;
+    const layers = manifest.layers;
+    const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
+    const seen = new Set<string>();
+    for (let i = 0; i < layers.length; i++) {
+      const id = shortId(layers[i].digest);
+      if (seen.has(id)) continue;
+      seen.add(id);
+      onProgress({
+        status: present[i]?.size === layers[i].size ? "Already exists" : "Pulling fs layer",
+        id,
+        digest: layers[i].digest,
+      });
     }
-    throw err;
-  }
-}
-
-async function pullRepository(
-  client: RegistryClient,
-  ref: Reference,
-  downloads: DownloadManager,
-  options: PullOptions,
-  confirmV2: () => void,
-): Promise<Omit<PullResult, "attempts">> {
-  const { signal, store } = options;
-  const onProgress = options.onProgress ?? (() => {});
-  const tagOrDigest = ref.digest ?? ref.tag!;
-
-  // 2. The manifest. Tag-level UNAUTHORIZED / MANIFEST_UNKNOWN / NAME_UNKNOWN fall back without
-  //    confirming v2 (Docker's allowV1Fallback); by digest, the error goes through continueOnError and
-  //    keeps what the ping confirmed (pull_v2.go pullV2Tag).
-  let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
-  try {
-    top = await client.getManifest(tagOrDigest, { accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT], signal });
-  } catch (err) {
-    if (
-      ref.digest === undefined && err instanceof TugError &&
-      ["UNAUTHORIZED", "MANIFEST_UNKNOWN", "NAME_UNKNOWN"].includes(err.code)
-    ) {
-      throw new FallbackError(err, { confirmedV2: false, transportOK: true });
-    }
-    throw err;
-  }
-  // A manifest came back: this endpoint speaks v2.
-  confirmV2();
-  // Legacy schema 1 is checked by its canonical payload and converted to an OCI image.
-  if (isSchema1Manifest(top.bytes, top.contentType)) {
-    return await pullSchema1(client, ref, top, downloads, options);
-  }
-  // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
-  // prints nothing but the error.
-  onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
-  const topDigest = await verifyManifestDigest(top.bytes, ref, tagOrDigest, top.digestHeader);
-  const parsed = parseManifest(top.bytes, { contentType: top.contentType });
-
-  const previous = await store.references.get(referenceKey(ref));
-  let downloaded = false;
-  const images: PulledImage[] = [];
-  const manifestsToStore: Array<{ descriptor: Descriptor; bytes: Uint8Array }> = [];
-
-  const pullImage = async (descriptor: Descriptor, manifestParsed: ParsedManifest & { kind: "manifest" }) => {
-    const manifest = manifestParsed.manifest;
-    // Attestation manifests of buildx (platform unknown/unknown) carry no image config.
-    if (!descriptor.platform || descriptor.platform.os !== "unknown") {
-      checkImageConfigMediaType(manifest.config);
-    }
-    const isImage = !descriptor.platform || descriptor.platform.os !== "unknown";
-    const result = await downloadImage(client, manifest, downloads, store, options, onProgress, isImage);
-    downloaded ||= result;
-    images.push({ descriptor, manifest, platform: descriptor.platform });
-    manifestsToStore.push({ descriptor, bytes: manifestParsed.bytes });
-  };
-
-  let topDescriptor: Descriptor;
-  if (parsed.kind === "index") {
-    topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
-    const children = options.allPlatforms
-      ? parsed.index.manifests
-      : [selectManifest(parsed.index, wantedPlatform(options.platform))];
-    for (const child of children) {
-      const fetched = await client.getManifest(child.digest, { accept: [...MANIFEST_ACCEPT], signal });
-      await verifyManifestDigest(fetched.bytes, ref, child.digest, fetched.digestHeader, child.digest);
-      if (fetched.bytes.length !== child.size) {
-        throw new TugError(
-          "SIZE_MISMATCH",
-          `Manifest ${child.digest} of ${ref.familiar} is ${fetched.bytes.length} bytes, the index says ${child.size}`,
-        );
-      }
-      const childParsed = parseManifest(fetched.bytes, { contentType: fetched.contentType });
-      if (childParsed.kind !== "manifest") {
-        throw new TugError("MANIFEST_INVALID", `Index ${topDigest} of ${ref.familiar} nests another index`);
-      }
-      await pullImage(child, childParsed);
-    }
-    if (options.allPlatforms) manifestsToStore.push({ descriptor: topDescriptor, bytes: top.bytes });
-    else topDescriptor = images[0].descriptor;
-  } else {
-    topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
-    await pullImage(topDescriptor, parsed);
-  }
-
-  // 3. Commit: blobs are in; now the manifests, then the references.
-  for (const { descriptor, bytes } of manifestsToStore) {
-    if (!(await store.blobs.stat(descriptor.digest))) {
-      await writeSmallBlob(store, descriptor, bytes);
-      downloaded = true;
-    }
-  }
-  const record: Descriptor = topDescriptor;
-  const names = [referenceKey(ref)];
-  if (ref.tag !== undefined) names.push(`${ref.name}@${record.digest}`);
-  for (const name of names) await store.references.set(name, record);
-
-  const upToDate = !downloaded && previous?.digest === record.digest;
-  const status = upToDate
-    ? `Image is up to date for ${ref.familiar}`
-    : `Downloaded newer image for ${ref.familiar}`;
-  onProgress({ status: `Digest: ${topDigest}` });
-  onProgress({ status: `Status: ${status}` });
-  return {
-    reference: ref.toString(),
-    familiar: ref.familiar,
-    digest: topDigest,
-    status,
-    downloaded: !upToDate,
-    images,
-  };
-}
-
-/** Downloads config and layers; true when anything was fetched. */
-async function downloadImage(
-  client: RegistryClient,
-  manifest: ImageManifest,
-  downloads: DownloadManager,
-  store: Store,
-  options: PullOptions,
-  onProgress: NonNullable<PullOptions["onProgress"]>,
-  isImage: boolean,
-): Promise<boolean> {
-  const { signal } = options;
-  const layers = manifest.layers;
-  const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
-  const seen = new Set<string>();
-  for (let i = 0; i < layers.length; i++) {
-    const id = shortId(layers[i].digest);
-    if (seen.has(id)) continue;
-    seen.add(id);
-    onProgress({
-      status: present[i]?.size === layers[i].size ? "Already exists" : "Pulling fs layer",
-      id,
-      digest: layers[i].digest,
-    });
-  }
-  // A config is a document, buffered and parsed: refused by its declared size before a byte is fetched (the
-  // download then stops at that size), not after a lying manifest's 3 GiB "config" was downloaded.
-  if (isImage) checkConfigSize(manifest.config);
-  // The config first and silently, as Docker does; a bad config stops the pull.
-  const configOutcome = downloads.download(client, store.blobs, manifest.config, { signal, silent: true });
-  const layerOutcomes = layers.map((layer, i) =>
-    present[i]?.size === layer.size
-      ? Promise.resolve("exists" as const)
-      : downloads.download(client, store.blobs, layer, { signal, onProgress })
-  );
-  const settled = await Promise.allSettled([configOutcome, ...layerOutcomes]);
-  // Docker's ImageConfigPullError: a failed config fetch stops the pull unless from a mirror. A failed
-  // layer is judged as Docker's download manager reports it (see continueOnError's `layer`).
-  if (settled[0].status === "rejected") {
-    const reason = settled[0].reason;
-    throw signal?.aborted || !(reason instanceof Error) ? reason : new ImageConfigPullError(reason);
-  }
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
-  if (failed) {
-    if (failed.reason instanceof Error) layerErrors.add(failed.reason);
-    throw failed.reason;
-  }
-  const outcomes = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
-
-  const config = isImage ? parseImageConfig(await readCapped(store, manifest.config)) : undefined;
-  if (config && config.rootfs.diff_ids.length !== layers.length) {
-    throw new TugError(
-      "LAYERS_MISMATCH",
-      `layers from manifest don't match image configuration (${layers.length} layers, ` +
-        `${config.rootfs.diff_ids.length} diff_ids in config ${manifest.config.digest})`,
+    // A config is a document, buffered and parsed: refused by its declared size before a byte is fetched (the
+    // download then stops at that size), not after a lying manifest's 3 GiB "config" was downloaded.
+    if (isImage) checkConfigSize(manifest.config);
+    // The config first and silently, as Docker does; a bad config stops the pull.
+    const configOutcome = downloads.download(client, store.blobs, manifest.config, { signal, silent: true });
+    const layerOutcomes = layers.map((layer, i) =>
+      present[i]?.size === layer.size
+        ? Promise.resolve("exists" as const)
+        : downloads.download(client, store.blobs, layer, { signal, onProgress })
     );
-  }
-  const done = new Set<string>();
-  for (let i = 0; i < layers.length; i++) {
-    const id = shortId(layers[i].digest);
-    if (outcomes[i + 1] === "downloaded" && !done.has(id)) {
-      done.add(id);
-      onProgress({ status: "Pull complete", id, digest: layers[i].digest });
+    const settled = await Promise.allSettled([configOutcome, ...layerOutcomes]);
+    // Docker's ImageConfigPullError: a failed config fetch stops the pull unless from a mirror. A failed
+    // layer is judged as Docker's download manager reports it (see continueOnError's `layer`).
+    if (settled[0].status === "rejected") {
+      const reason = settled[0].reason;
+      throw signal?.aborted || !(reason instanceof Error) ? reason : new ImageConfigPullError(reason);
     }
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) {
+      if (failed.reason instanceof Error) layerErrors.add(failed.reason);
+      throw failed.reason;
+    }
+    const outcomes = settled.map((s) => (s as PromiseFulfilledResult<string>).value);
+
+    const config = isImage ? parseImageConfig(await readCapped(store, manifest.config)) : undefined;
+    if (config && config.rootfs.diff_ids.length !== layers.length) {
+      throw new TugError(
+        "LAYERS_MISMATCH",
+        `layers from manifest don't match image configuration (${layers.length} layers, ` +
+          `${config.rootfs.diff_ids.length} diff_ids in config ${manifest.config.digest})`,
+      );
+    }
+    const done = new Set<string>();
+    for (let i = 0; i < layers.length; i++) {
+      const id = shortId(layers[i].digest);
+      if (outcomes[i + 1] === "downloaded" && !done.has(id)) {
+        done.add(id);
+        onProgress({ status: "Pull complete", id, digest: layers[i].digest });
+      }
+    }
+    return outcomes.includes("downloaded");
   }
-  return outcomes.includes("downloaded");
 }
 
 function checkConfigSize(descriptor: Descriptor): void {
@@ -409,8 +404,4 @@ async function verifyManifestDigest(
 /** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
 export function referenceKey(ref: Reference): string {
   return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

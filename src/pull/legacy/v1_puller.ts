@@ -22,16 +22,18 @@
  * @module
  */
 
-import { TugError } from "../errors.ts";
-import { wasmHasher } from "../digest/wasm_hasher.ts";
-import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import type { Endpoint } from "../registry/lookup_endpoints.ts";
-import { readLimited } from "../registry/_read_limited.ts";
-import type { Credentials } from "../registry/types.ts";
-import type { Reference } from "../reference/reference.ts";
-import type { BlobSource, DownloadManager } from "./download_manager.ts";
-import { FallbackError } from "./fallback_error.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import { TugError } from "../../errors.ts";
+import { wasmHasher } from "../../digest/wasm_hasher.ts";
+import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
+import type { Endpoint } from "../../registry/lookup_endpoints.ts";
+import { readLimited } from "../../registry/_read_limited.ts";
+import type { Credentials } from "../../registry/types.ts";
+import type { Reference } from "../../reference/reference.ts";
+import type { BlobSource, DownloadManager } from "../download_manager.ts";
+import { fallbackAt, noSupport } from "../fallback_policy.ts";
+import type { PullOptions, PullOutcome } from "../types.ts";
+import type { ProgressHandler } from "../events.ts";
+import type { Store } from "../../store/types.ts";
 import {
   buildLegacyImage,
   hashLayer,
@@ -39,7 +41,7 @@ import {
   type LegacyEntry,
   resumableBody,
 } from "./_legacy_image.ts";
-import { putSmallBlob } from "./_small_blob.ts";
+import { putSmallBlob } from "../_small_blob.ts";
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
 const V1_ID = /^[a-f0-9]{64}$/;
@@ -47,7 +49,7 @@ const V1_ID = /^[a-f0-9]{64}$/;
 /**
  * Pulls a tagged image from a legacy v1 registry endpoint into `options.store`.
  *
- * Errors after which Docker tries the next endpoint come back as {@linkcode FallbackError}: a digest
+ * Errors after which Docker tries the next endpoint come back as `FallbackError`: a digest
  * reference (`NO_SUPPORT`, v1 has no digests) and a failed connection to the registry. Anything that
  * goes wrong once the registry answered stops the pull, as in Docker.
  *
@@ -60,9 +62,9 @@ const V1_ID = /^[a-f0-9]{64}$/;
  * @example Pull from a legacy registry (defined, not run: it needs one)
  * ```ts
  * import { pullV1 } from "./v1_puller.ts";
- * import { DownloadManager } from "./download_manager.ts";
- * import { MemoryStore } from "../store/memory_store.ts";
- * import { parseReference } from "../reference/parse_reference.ts";
+ * import { DownloadManager } from "../download_manager.ts";
+ * import { MemoryStore } from "../../store/memory_store.ts";
+ * import { parseReference } from "../../reference/parse_reference.ts";
  *
  * async function pullLegacy(host: string): Promise<string> {
  *   const endpoint = { url: `http://${host}`, version: 1 as const, mirror: false, official: false };
@@ -78,16 +80,10 @@ export async function pullV1(
   ref: Reference,
   downloads: DownloadManager,
   options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
+): Promise<PullOutcome> {
   if (ref.digest !== undefined) {
     // Docker's ErrNoSupport; it falls back because https v1 comes before http v2 in older orders.
-    throw new FallbackError(
-      new TugError(
-        "NO_SUPPORT",
-        `Cannot pull by digest with v1 registry (${ref.familiar} from ${endpoint.url})`,
-      ),
-      { confirmedV2: false, transportOK: false },
-    );
+    throw noSupport(`Cannot pull by digest with v1 registry (${ref.familiar} from ${endpoint.url})`);
   }
   if (ref.tag === undefined) throw new TypeError(`pullV1() needs a tagged reference, got ${ref.familiar}`);
   const session = new V1Session(endpoint.url, options);
@@ -95,130 +91,145 @@ export async function pullV1(
   try {
     await session.ping();
   } catch (err) {
-    if (options.signal?.aborted) throw err;
-    throw new FallbackError(err as Error, { confirmedV2: false, transportOK: false });
+    throw fallbackAt("ping", err, options.signal);
   }
-  return await pullRepository(session, ref, ref.tag, downloads, options);
+  return await new V1Puller({ session, ref, tag: ref.tag, downloads, options }).pull();
 }
 
-async function pullRepository(
-  session: V1Session,
-  ref: Reference,
-  tag: string,
-  downloads: DownloadManager,
-  options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
-  const { store } = options;
-  const onProgress = options.onProgress ?? (() => {});
-  onProgress({ status: `Pulling repository ${ref.name}` });
+/**
+ * One pull from one v1 registry (moby distribution/pull_v1.go `v1Puller`): the session with the
+ * registry, the reference and its tag, the download manager and the pull's options.
+ */
+class V1Puller {
+  readonly session: V1Session;
+  readonly ref: Reference;
+  readonly tag: string;
+  readonly downloads: DownloadManager;
+  readonly options: PullOptions;
+  readonly store: Store;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ProgressHandler;
 
-  // 2. The token dance and the endpoints.
-  const endpoints = await session.repositoryData(ref.path, tag);
-  // 3. The tag's image ID: the first endpoint that knows it.
-  const imageId = await session.remoteTag(endpoints, ref.path, tag, ref.name);
-  const previous = await store.references.get(`${ref.name}:${tag}`);
+  constructor(init: {
+    session: V1Session;
+    ref: Reference;
+    tag: string;
+    downloads: DownloadManager;
+    options: PullOptions;
+  }) {
+    this.session = init.session;
+    this.ref = init.ref;
+    this.tag = init.tag;
+    this.downloads = init.downloads;
+    this.options = init.options;
+    this.store = init.options.store;
+    this.signal = init.options.signal;
+    this.onProgress = init.options.onProgress ?? (() => {});
+  }
 
-  const short = imageId.slice(0, 12);
-  onProgress({ status: `Pulling image (${tag}) from ${ref.name}`, id: short });
-  let lastErr: Error | undefined;
-  for (const base of endpoints) {
-    onProgress({ status: `Pulling image (${tag}) from ${ref.name}, endpoint: ${base}`, id: short });
-    try {
-      const result = await pullImage(session, base, imageId, ref, tag, downloads, options, previous);
-      onProgress({ status: `Status: ${result.status}` });
-      onProgress({
-        status: `${ref.name}: this image was pulled from a legacy registry.  ` +
-          `Important: This registry version will not be supported in future versions of docker.`,
-      });
-      return result;
-    } catch (err) {
-      if (options.signal?.aborted) throw err;
-      lastErr = err as Error;
-      onProgress({
-        status: `Error pulling image (${tag}) from ${ref.name}, endpoint: ${base}, ${lastErr.message}`,
-        id: short,
-      });
+  /** The repository's endpoints, the tag's image, then the image from the first endpoint that serves it. */
+  async pull(): Promise<PullOutcome> {
+    const { session, ref, tag, store, onProgress } = this;
+    onProgress({ status: `Pulling repository ${ref.name}` });
+
+    // 2. The token dance and the endpoints.
+    const endpoints = await session.repositoryData(ref.path, tag);
+    // 3. The tag's image ID: the first endpoint that knows it.
+    const imageId = await session.remoteTag(endpoints, ref.path, tag, ref.name);
+    const previous = await store.references.get(`${ref.name}:${tag}`);
+
+    const short = imageId.slice(0, 12);
+    onProgress({ status: `Pulling image (${tag}) from ${ref.name}`, id: short });
+    let lastErr: Error | undefined;
+    for (const base of endpoints) {
+      onProgress({ status: `Pulling image (${tag}) from ${ref.name}, endpoint: ${base}`, id: short });
+      try {
+        const result = await this.#pullImage(base, imageId, previous);
+        onProgress({ status: `Status: ${result.status}` });
+        onProgress({
+          status: `${ref.name}: this image was pulled from a legacy registry.  ` +
+            `Important: This registry version will not be supported in future versions of docker.`,
+        });
+        return result;
+      } catch (err) {
+        if (this.signal?.aborted) throw err;
+        lastErr = err as Error;
+        onProgress({
+          status: `Error pulling image (${tag}) from ${ref.name}, endpoint: ${base}, ${lastErr.message}`,
+          id: short,
+        });
+      }
     }
+    const message = `Error pulling image (${tag}) from ${ref.name}, ${lastErr?.message ?? "no endpoints"}`;
+    onProgress({ status: message, id: short });
+    throw lastErr instanceof TugError
+      ? new TugError(lastErr.code, message, { cause: lastErr, detail: lastErr.detail })
+      : new TugError("UNKNOWN", message, { cause: lastErr });
   }
-  const message = `Error pulling image (${tag}) from ${ref.name}, ${lastErr?.message ?? "no endpoints"}`;
-  onProgress({ status: message, id: short });
-  throw lastErr instanceof TugError
-    ? new TugError(lastErr.code, message, { cause: lastErr, detail: lastErr.detail })
-    : new TugError("UNKNOWN", message, { cause: lastErr });
-}
 
-async function pullImage(
-  session: V1Session,
-  base: string,
-  imageId: string,
-  ref: Reference,
-  tag: string,
-  downloads: DownloadManager,
-  options: PullOptions,
-  previous: Descriptor | undefined,
-): Promise<Omit<PullResult, "attempts">> {
-  const { store, signal } = options;
-  const onProgress = options.onProgress ?? (() => {});
-  const hasher = options.hasher ?? wasmHasher;
-  // 4. The chain, top first.
-  const ancestry = await session.ancestry(base, imageId);
-  if (ancestry.length === 0) throw new TugError("UNEXPECTED_STATUS", `empty history for image ${imageId}`);
-  if (ancestry[0] !== imageId) {
-    throw new TugError(
-      "UNEXPECTED_STATUS",
-      `the ancestry of image ${imageId} starts with ${ancestry[0]}, not the image itself`,
-    );
-  }
-  if (new Set(ancestry).size !== ancestry.length) {
-    throw new TugError("UNEXPECTED_STATUS", `the ancestry of image ${imageId} names an image twice`);
-  }
-  onProgress({ status: "Pulling dependent layers", id: imageId.slice(0, 12) });
+  async #pullImage(base: string, imageId: string, previous: Descriptor | undefined): Promise<PullOutcome> {
+    const { session, ref, tag, downloads, store, signal, onProgress } = this;
+    const hasher = this.options.hasher ?? wasmHasher;
+    // 4. The chain, top first.
+    const ancestry = await session.ancestry(base, imageId);
+    if (ancestry.length === 0) throw new TugError("UNEXPECTED_STATUS", `empty history for image ${imageId}`);
+    if (ancestry[0] !== imageId) {
+      throw new TugError(
+        "UNEXPECTED_STATUS",
+        `the ancestry of image ${imageId} starts with ${ancestry[0]}, not the image itself`,
+      );
+    }
+    if (new Set(ancestry).size !== ancestry.length) {
+      throw new TugError("UNEXPECTED_STATUS", `the ancestry of image ${imageId} names an image twice`);
+    }
+    onProgress({ status: "Pulling dependent layers", id: imageId.slice(0, 12) });
 
-  // 5. Base first: the JSON, then the layer, hashed once and then fetched into the store, verified.
-  const entries: LegacyEntry[] = [];
-  let downloaded = false;
-  for (let i = ancestry.length - 1; i >= 0; i--) {
-    const layerId = ancestry[i];
-    const id = layerId.slice(0, 12);
-    onProgress({ status: "Pulling metadata", id });
-    const v1Json = await session.imageJson(base, layerId, ancestry[i + 1]);
-    onProgress({ status: "Pulling fs layer", id });
-    const body = resumableBody((start) => session.layerBody(base, layerId, start), { signal });
-    const facts = await hashLayer(body, hasher, `layer ${layerId}`, signal);
-    const descriptor: Descriptor = {
-      mediaType: layerMediaType(facts.gzip),
-      digest: facts.digest,
-      size: facts.size,
+    // 5. Base first: the JSON, then the layer, hashed once and then fetched into the store, verified.
+    const entries: LegacyEntry[] = [];
+    let downloaded = false;
+    for (let i = ancestry.length - 1; i >= 0; i--) {
+      const layerId = ancestry[i];
+      const id = layerId.slice(0, 12);
+      onProgress({ status: "Pulling metadata", id });
+      const v1Json = await session.imageJson(base, layerId, ancestry[i + 1]);
+      onProgress({ status: "Pulling fs layer", id });
+      const body = resumableBody((start) => session.layerBody(base, layerId, start), { signal });
+      const facts = await hashLayer(body, hasher, `layer ${layerId}`, signal);
+      const descriptor: Descriptor = {
+        mediaType: layerMediaType(facts.gzip),
+        digest: facts.digest,
+        size: facts.size,
+      };
+      const source: BlobSource = {
+        getBlob: (_digest, opts = {}) => session.layerBody(base, layerId, opts.start ?? 0, opts.signal),
+      };
+      const outcome = await downloads.download(source, store.blobs, descriptor, {
+        signal,
+        onProgress: (event) => onProgress({ ...event, id }),
+      });
+      if (outcome === "downloaded") downloaded = true;
+      entries.push({ v1Json, layer: { descriptor, diffId: facts.diffId } });
+    }
+    const image = await buildLegacyImage(entries, "");
+    downloaded = (await putSmallBlob(store, image.config, image.configBytes)) || downloaded;
+    downloaded = (await putSmallBlob(store, image.manifest, image.manifestBytes)) || downloaded;
+    for (const name of [`${ref.name}:${tag}`, `${ref.name}@${image.manifest.digest}`]) {
+      await store.references.set(name, image.manifest);
+    }
+    const upToDate = !downloaded && previous?.digest === image.manifest.digest;
+    const status = upToDate
+      ? `Image is up to date for ${ref.familiar}`
+      : `Downloaded newer image for ${ref.familiar}`;
+    const manifest = JSON.parse(new TextDecoder().decode(image.manifestBytes)) as ImageManifest;
+    return {
+      reference: ref.toString(),
+      familiar: ref.familiar,
+      digest: image.manifest.digest,
+      status,
+      downloaded: !upToDate,
+      images: [{ descriptor: image.manifest, manifest }],
     };
-    const source: BlobSource = {
-      getBlob: (_digest, opts = {}) => session.layerBody(base, layerId, opts.start ?? 0, opts.signal),
-    };
-    const outcome = await downloads.download(source, store.blobs, descriptor, {
-      signal,
-      onProgress: (event) => onProgress({ ...event, id }),
-    });
-    if (outcome === "downloaded") downloaded = true;
-    entries.push({ v1Json, layer: { descriptor, diffId: facts.diffId } });
   }
-  const image = await buildLegacyImage(entries, "");
-  downloaded = (await putSmallBlob(store, image.config, image.configBytes)) || downloaded;
-  downloaded = (await putSmallBlob(store, image.manifest, image.manifestBytes)) || downloaded;
-  for (const name of [`${ref.name}:${tag}`, `${ref.name}@${image.manifest.digest}`]) {
-    await store.references.set(name, image.manifest);
-  }
-  const upToDate = !downloaded && previous?.digest === image.manifest.digest;
-  const status = upToDate
-    ? `Image is up to date for ${ref.familiar}`
-    : `Downloaded newer image for ${ref.familiar}`;
-  const manifest = JSON.parse(new TextDecoder().decode(image.manifestBytes)) as ImageManifest;
-  return {
-    reference: ref.toString(),
-    familiar: ref.familiar,
-    digest: image.manifest.digest,
-    status,
-    downloaded: !upToDate,
-    images: [{ descriptor: image.manifest, manifest }],
-  };
 }
 
 /** One conversation with a v1 registry: its fetch, its credentials, and the token it handed out. */

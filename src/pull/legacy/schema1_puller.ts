@@ -1,32 +1,27 @@
 // This module is browser compatible.
 // The schema 1 branch of the v2 puller (moby distribution/pull_v2.go pullSchema1): check the canonical
 // digest, validate the layer chain, download the layers that are not throwaway, hash them for their
-// diffIDs, and store an OCI image converted from the v1 history. Private to src/pull/.
+// diffIDs, and store an OCI image converted from the v1 history. Used by the v2 puller; not in src/mod.ts.
 
-import { TugError } from "../errors.ts";
-import { digestBytes } from "../digest/digest_bytes.ts";
-import { wasmHasher } from "../digest/wasm_hasher.ts";
-import { parseSchema1Manifest } from "../manifest/schema1.ts";
-import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import type { RegistryClient } from "../registry/registry_client.ts";
-import type { Reference } from "../reference/reference.ts";
-import type { DownloadManager } from "./download_manager.ts";
-import { shortId } from "./download_manager.ts";
-import type { PullOptions, PullResult } from "./pull.ts";
+import { TugError } from "../../errors.ts";
+import { digestBytes } from "../../digest/digest_bytes.ts";
+import { wasmHasher } from "../../digest/wasm_hasher.ts";
+import { parseSchema1Manifest } from "../../manifest/schema1.ts";
+import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
+import type { Reference } from "../../reference/reference.ts";
+import { shortId } from "../download_manager.ts";
+import type { PullOutcome, PullSession } from "../types.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
-import { putSmallBlob } from "./_small_blob.ts";
+import { putSmallBlob } from "../_small_blob.ts";
 
 /** Pulls an image whose manifest came back as schema 1; `top` is the manifest as fetched. */
 export async function pullSchema1(
-  client: RegistryClient,
+  session: PullSession,
   ref: Reference,
   top: { bytes: Uint8Array; contentType: string },
-  downloads: DownloadManager,
-  options: PullOptions,
-): Promise<Omit<PullResult, "attempts">> {
-  const { signal, store } = options;
-  const onProgress = options.onProgress ?? (() => {});
-  const hasher = options.hasher ?? wasmHasher;
+): Promise<PullOutcome> {
+  const { client, downloads, signal, store, onProgress } = session;
+  const hasher = session.hasher ?? wasmHasher;
   const manifest = parseSchema1Manifest(top.bytes, { source: ref.familiar });
   onProgress({ status: `Pulling from ${ref.familiarName}`, id: ref.digest ?? ref.tag });
   // The digest is over the signed payload; a by-digest pull checks it before anything else is trusted.

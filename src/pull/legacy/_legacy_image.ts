@@ -2,19 +2,19 @@
 // Shared by the schema 1 and v1 pullers: turning a legacy chain of v1 image JSON documents and their layers
 // into an OCI image (config with rootfs.diff_ids and history, manifest), as Docker's v1→v2 conversion does
 // (moby image/v1/imagev1.go: HistoryFromConfig, MakeConfigFromV1Config), and hashing layers to get their
-// diffIDs. Private to src/pull/.
+// diffIDs. Private to src/pull/legacy/.
 
-import { TugError } from "../errors.ts";
-import type { HasherFactory } from "../digest/hasher.ts";
-import { digestBytes } from "../digest/digest_bytes.ts";
-import { decompressLayer } from "../image/decompress_layer.ts";
-import type { Descriptor, ImageConfig } from "../manifest/types.ts";
+import { TugError } from "../../errors.ts";
+import type { HasherFactory } from "../../digest/hasher.ts";
+import { digestBytes } from "../../digest/digest_bytes.ts";
+import { decompressLayer } from "../../image/decompress_layer.ts";
+import type { Descriptor, ImageConfig } from "../../manifest/types.ts";
 import {
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
   MEDIA_TYPE_OCI_LAYER_GZIP,
   MEDIA_TYPE_OCI_MANIFEST,
-} from "../manifest/media_types.ts";
+} from "../../manifest/media_types.ts";
 
 type History = NonNullable<ImageConfig["history"]>[number];
 
