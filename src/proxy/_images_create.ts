@@ -8,11 +8,44 @@
  */
 
 import { Hono } from "hono";
+import { TugError } from "../errors.ts";
 import { pull } from "../pull/pull.ts";
+import { parseReference } from "../reference/parse_reference.ts";
 import { callerOf, scopeOf } from "./_caller.ts";
 import type { ProxyContext } from "./_context.ts";
 import { digestProblem, tagProblem } from "./_input.ts";
 import { resolveTarget } from "./_target.ts";
+
+/** What `fromImage` and `tag` ask for: the name as written, and a tag or a digest (neither: `latest`). */
+export interface ImageRequest {
+  readonly name: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/**
+ * Reads Docker's `fromImage` and `tag` parameters with the reference grammar (parseReference, without
+ * Docker Hub's defaults: the proxy's own upstream prefixes resolve the name). As Docker Engine does, a
+ * `tag` parameter replaces the reference's tag or digest, and is a digest when it holds a colon. Returns
+ * the problem as a string when the input is not a reference.
+ */
+export function imageRequestOf(fromImage: string | null, tagParam: string | null): ImageRequest | string {
+  if (fromImage === null || fromImage === "") return "fromImage is required";
+  let ref;
+  try {
+    ref = parseReference(fromImage, { normalize: false });
+  } catch (err) {
+    if (err instanceof TugError) return err.message;
+    throw err;
+  }
+  if (tagParam !== null && tagParam !== "") {
+    if (tagParam.includes(":")) return digestProblem(tagParam) ?? { name: ref.name, digest: tagParam };
+    return tagProblem(tagParam) ?? { name: ref.name, tag: tagParam };
+  }
+  // A reference with both pulls by digest, as Docker does.
+  if (ref.digest !== undefined) return { name: ref.name, digest: ref.digest };
+  return ref.tag !== undefined ? { name: ref.name, tag: ref.tag } : { name: ref.name };
+}
 
 /** Docker Engine's pull endpoint, to mount at `/images`. */
 export function imagesRoutes(ctx: ProxyContext): Hono {
@@ -21,35 +54,10 @@ export function imagesRoutes(ctx: ProxyContext): Hono {
 
 async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Response> {
   const url = new URL(request.url);
-  const fromImage = url.searchParams.get("fromImage");
-  if (fromImage === null || fromImage === "") {
-    return Response.json({ message: "fromImage is required" }, { status: 400 });
-  }
-  let name = fromImage;
-  let tag = url.searchParams.get("tag") || undefined;
-  let digest: string | undefined;
-  const at = name.indexOf("@");
-  if (at >= 0) {
-    digest = name.slice(at + 1);
-    name = name.slice(0, at);
-  } else {
-    const colon = name.lastIndexOf(":");
-    if (colon > name.lastIndexOf("/")) {
-      tag ??= name.slice(colon + 1);
-      name = name.slice(0, colon);
-    }
-  }
-  if (tag !== undefined && tag.includes(":")) {
-    digest = tag;
-    tag = undefined;
-  }
-  const problem = digest !== undefined
-    ? digestProblem(digest)
-    : tag !== undefined
-    ? tagProblem(tag)
-    : undefined;
-  if (problem !== undefined) return Response.json({ message: problem }, { status: 400 });
-  const target = resolveTarget(ctx, name, null);
+  const asked = imageRequestOf(url.searchParams.get("fromImage"), url.searchParams.get("tag"));
+  if (typeof asked === "string") return Response.json({ message: asked }, { status: 400 });
+  const { tag, digest } = asked;
+  const target = resolveTarget(ctx, asked.name, null);
   if (target instanceof Response) {
     const text = await target.text();
     return Response.json({ message: JSON.parse(text).errors[0].message }, { status: target.status });
@@ -96,9 +104,7 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
         ctx.access.confirmManifest(scope, image.descriptor.digest, image.manifest);
       }
       ctx.access.confirm(scope, result.digest);
-      if (tag !== undefined || digest === undefined) {
-        ctx.tagChecked.set(`${target.key}:${tag ?? "latest"}`, ctx.now());
-      }
+      if (digest === undefined) ctx.tagChecked.set(`${target.key}:${tag ?? "latest"}`, ctx.now());
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       await line({ errorDetail: { message }, error: message });
