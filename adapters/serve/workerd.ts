@@ -13,9 +13,9 @@
  * @module
  */
 
-import type { ExecutionContext, Hono } from "hono";
+import type { ExecutionContext } from "hono";
 import { createProxy } from "../../src/proxy/create_proxy.ts";
-import type { UpstreamConfig } from "../../src/proxy/create_proxy.ts";
+import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 
@@ -47,7 +47,7 @@ export interface WorkerEnv {
  * console.assert((await res.text()) === "ok");
  * ```
  */
-export function proxyFromEnv(env: WorkerEnv): Hono {
+export function proxyFromEnv(env: WorkerEnv): ProxyApp {
   const upstreams = env.UPSTREAMS
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
     : { "docker.io": "https://registry-1.docker.io" };
@@ -67,7 +67,7 @@ export function proxyFromEnv(env: WorkerEnv): Hono {
 
 // One app per isolate, built on the first request: it holds the cache, the single-flight table of blob
 // downloads and the upstream grants, which must outlive a request. Nothing request-scoped lives here.
-let app: Hono | undefined;
+let app: ProxyApp | undefined;
 
 /**
  * The worker. workerd's module format requires the handler object as the module's default export.

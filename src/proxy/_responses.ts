@@ -11,6 +11,13 @@ import { TugError } from "../errors.ts";
 /** `Docker-Distribution-API-Version`, sent on every /v2/ answer as distribution does. */
 export const API_VERSION_HEADER = "docker-distribution-api-version";
 
+/** Headers of a /v2/ answer: `extra` plus the API version header. */
+export function v2Headers(extra: Record<string, string>): Headers {
+  const headers = new Headers(extra);
+  headers.set(API_VERSION_HEADER, "registry/2.0");
+  return headers;
+}
+
 /** The distribution spec's error JSON: `{"errors":[{"code","message","detail"}]}`. */
 export function errorResponse(
   status: number,

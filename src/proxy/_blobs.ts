@@ -1,0 +1,407 @@
+// This module is browser compatible.
+/**
+ * `GET`/`HEAD /v2/<name>/blobs/<digest>`: blobs from the cache once the upstream confirmed them for the
+ * caller, else from the one download (fill) of that blob from that upstream, which every client streams
+ * as its bytes arrive; a Range far into an uncached blob is forwarded upstream and relayed only as the
+ * 206 of exactly that range. Private to the proxy.
+ *
+ * @module
+ */
+
+import { TugError } from "../errors.ts";
+import { withIdleLimit } from "../streams/idle_timer.ts";
+import { BlobFill } from "./_blob_fill.ts";
+import { type Caller, clientFor, refused, scopeOf, transportFor } from "./_caller.ts";
+import { clientBody, type ProxyContext } from "./_context.ts";
+import { answerWithin } from "./_deadline.ts";
+import { checkBlobDigest } from "./_input.ts";
+import {
+  checkRangeAnswer,
+  exactLength,
+  type OpenRange,
+  parseOpenRange,
+  parseRange,
+  rangeHeader,
+} from "./_range.ts";
+import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
+import type { Target } from "./_target.ts";
+
+/**
+ * A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
+ * received) is served from the fill (its bytes come soon); further in, it is forwarded upstream so the
+ * client does not wait for the bytes before it.
+ */
+export const RANGE_FROM_FILL = 4 * 1024 * 1024;
+
+/** Keeps work going after the response (workerd's `waitUntil`; a no-op where promises run on their own). */
+export type Defer = (work: Promise<unknown>) => void;
+
+/** The key of a fill: upstream AND digest (see ProxyContext.fills). */
+export function fillKey(target: Target, digest: string): string {
+  return `${target.upstream.name}\n${digest}`;
+}
+
+function blobHeaders(digest: string, size: number, range?: { start: number; end: number }): Headers {
+  return v2Headers({
+    "content-type": "application/octet-stream",
+    "docker-content-digest": digest,
+    "accept-ranges": "bytes",
+    etag: `"${digest}"`,
+    "content-length": String(range ? range.end - range.start : size),
+    ...(range ? { "content-range": `bytes ${range.start}-${range.end - 1}/${size}` } : {}),
+  });
+}
+
+/** Answers a blob request from a source that can read any range once the size is known. */
+async function serveBlob(
+  ctx: ProxyContext,
+  request: Request,
+  digest: string,
+  size: number,
+  read: (
+    range?: { start: number; end: number },
+  ) => ReadableStream<Uint8Array> | Promise<ReadableStream<Uint8Array>>,
+): Promise<Response> {
+  const range = parseRange(request.headers.get("range"), size);
+  if (range === "unsatisfiable") {
+    return errorResponse(416, "BLOB_UNKNOWN", `Range not satisfiable for a blob of ${size} bytes`, {
+      "content-range": `bytes */${size}`,
+    });
+  }
+  const headers = blobHeaders(digest, size, range);
+  if (request.method === "HEAD") return new Response(null, { status: range ? 206 : 200, headers });
+  return new Response(clientBody(ctx, await read(range), range ? range.end - range.start : size), {
+    status: range ? 206 : 200,
+    headers,
+  });
+}
+
+/** An upstream answer within `readTimeout` (see answerWithin). */
+function answeredWithin<T>(
+  ctx: ProxyContext,
+  what: string,
+  send: (signal?: AbortSignal) => Promise<T>,
+  discard: (late: T) => void,
+): Promise<T> {
+  return answerWithin(ctx.readTimeout, what, send, discard);
+}
+
+/**
+ * Starts the one download of a blob from this target's upstream (`opened`: its whole-blob answer, when
+ * one already came). Fills are keyed by upstream and digest (see fillKey).
+ */
+export function startFill(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  opened?: { body: ReadableStream<Uint8Array>; size?: number },
+): Promise<BlobFill> {
+  const { fills, metrics } = ctx;
+  const key = fillKey(target, digest);
+  const pending = (async () => {
+    const blob = opened ??
+      await answeredWithin(
+        ctx,
+        `Cannot fetch blob "${target.key}@${digest}"`,
+        async (signal) => {
+          const answer = await clientFor(ctx, target, caller).getBlob(digest, signal ? { signal } : {});
+          if (answer.status !== 200) {
+            // Nothing but the whole blob can be filled (a 206 here answers a request without a Range).
+            answer.body.cancel().catch(() => {});
+            throw new TugError(
+              "UNEXPECTED_STATUS",
+              `The upstream answered a request for the whole blob "${digest}" with ${answer.status}`,
+              { detail: { status: 502, errors: [] } },
+            );
+          }
+          return answer;
+        },
+        (late) => late.body.cancel().catch(() => {}),
+      );
+    if (blob.size === undefined) {
+      blob.body.cancel().catch(() => {});
+      throw new TugError(
+        "UNEXPECTED_STATUS",
+        `The upstream sent blob "${digest}" without a Content-Length`,
+        {
+          detail: { status: 502, errors: [] },
+        },
+      );
+    }
+    ctx.access.confirm(scopeOf(target, caller), digest);
+    metrics.cacheMisses.blob++;
+    metrics.fillsInFlight++;
+    const fill = BlobFill.start({
+      digest,
+      size: blob.size,
+      body: blob.body,
+      blobs: ctx.store.blobs,
+      ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
+      onBytes: (n) => metrics.upstreamBytes += n,
+      readTimeout: ctx.readTimeout,
+    });
+    fill.done.then(
+      () => {},
+      () => metrics.fillsFailed++,
+    ).finally(() => {
+      metrics.fillsInFlight--;
+      if (fills.get(key) === pending) fills.delete(key);
+    });
+    return fill;
+  })();
+  fills.set(key, pending);
+  pending.catch(() => {
+    if (fills.get(key) === pending) fills.delete(key);
+  });
+  return pending;
+}
+
+/** HEAD of a blob upstream with the caller's credentials: its size, or a TugError. */
+export async function headBlob(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+): Promise<{ size: number }> {
+  const transport = transportFor(ctx, target, caller);
+  const response = await transport(
+    new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, { method: "HEAD" }),
+  );
+  await response.body?.cancel();
+  if (!response.ok) {
+    throw new TugError(
+      response.status === 404
+        ? "BLOB_UNKNOWN"
+        : response.status === 401
+        ? "UNAUTHORIZED"
+        : "UNEXPECTED_STATUS",
+      `Cannot check blob "${target.key}@${digest}": registry returned ${response.status}`,
+      { detail: { status: response.status, errors: [] } },
+    );
+  }
+  // The size is relayed to the client as Content-Length: only a plain number passes.
+  const length = response.headers.get("content-length")?.trim();
+  if (length === undefined || !/^\d+$/.test(length) || !Number.isSafeInteger(Number(length))) {
+    throw new TugError(
+      "UNEXPECTED_STATUS",
+      `Cannot check blob "${target.key}@${digest}": the upstream sent Content-Length ${
+        JSON.stringify(length ?? null)
+      }`,
+      { detail: { status: 502, errors: [] } },
+    );
+  }
+  return { size: Number(length) };
+}
+
+/**
+ * Forwards a range upstream with the caller's credentials. Upstream bytes reach the client unverified
+ * only as the 206 of exactly the range asked for (Content-Range and Content-Length checked, the body
+ * counted: it errors on a byte more or less). A 200 (the range ignored) is a whole blob: it becomes the
+ * fill, verified in flight, and the client's range is served from it, never relayed as it came.
+ */
+export async function forwardRange(
+  ctx: ProxyContext,
+  request: Request,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  wanted: OpenRange,
+  defer: Defer,
+): Promise<Response> {
+  const transport = transportFor(ctx, target, caller);
+  const what = `Cannot fetch a range of blob "${target.key}@${digest}"`;
+  let response: Response;
+  try {
+    response = await answeredWithin(
+      ctx,
+      what,
+      (signal) =>
+        transport(
+          new Request(`${target.upstream.url}/v2/${target.repo}/blobs/${digest}`, {
+            // Rebuilt from the parsed range: the client's header text never goes upstream.
+            headers: { range: rangeHeader(wanted) },
+            ...(signal ? { signal } : {}),
+          }),
+        ),
+      (late) => late.body?.cancel().catch(() => {}),
+    );
+  } catch (err) {
+    return refused(ctx, err, request, target, caller, digest);
+  }
+  if (response.status === 416) {
+    // The client's range starts past the blob: its answer, with the size when the upstream says it.
+    await response.body?.cancel();
+    const size = /^bytes \*\/(\d+)$/.exec(response.headers.get("content-range")?.trim() ?? "")?.[1];
+    return errorResponse(416, "BLOB_UNKNOWN", `${what}: range not satisfiable`, {
+      ...(size !== undefined ? { "content-range": `bytes */${size}` } : {}),
+    });
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    return refused(
+      ctx,
+      new TugError(
+        "UNEXPECTED_STATUS",
+        `Cannot fetch blob "${target.key}@${digest}": registry returned ${response.status}`,
+        {
+          detail: { status: response.status, errors: [] },
+        },
+      ),
+      request,
+      target,
+      caller,
+      digest,
+    );
+  }
+  ctx.access.confirm(scopeOf(target, caller), digest);
+  if (response.status === 200 && response.body !== null) {
+    const length = response.headers.get("content-length");
+    const key = fillKey(target, digest);
+    let pending = ctx.fills.get(key);
+    if (pending === undefined) {
+      pending = startFill(ctx, target, caller, digest, {
+        body: response.body,
+        ...(length !== null && /^\d+$/.test(length) ? { size: Number(length) } : {}),
+      });
+    } else {
+      await response.body.cancel();
+    }
+    let fill: BlobFill;
+    try {
+      fill = await pending;
+    } catch (err) {
+      return refused(ctx, err, request, target, caller, digest);
+    }
+    defer(fill.done.catch(() => {}));
+    return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
+  }
+  const served = response.status === 206
+    ? checkRangeAnswer(
+      wanted,
+      response.headers.get("content-range"),
+      response.headers.get("content-length"),
+    )
+    : `status ${response.status}`;
+  if (typeof served === "string" || response.body === null) {
+    await response.body?.cancel();
+    return errorResponse(
+      502,
+      "UNKNOWN",
+      `${what}: the upstream answered ${typeof served === "string" ? served : "without a body"}`,
+    );
+  }
+  const length = served.end - served.start;
+  const headers = v2Headers({
+    "content-type": "application/octet-stream",
+    "docker-content-digest": digest,
+    "accept-ranges": "bytes",
+    "content-length": String(length),
+    "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
+  });
+  const relayed = withIdleLimit(response.body, ctx.readTimeout, what).pipeThrough(exactLength(length, what));
+  return new Response(clientBody(ctx, relayed, length), {
+    status: 206,
+    headers,
+  });
+}
+
+/**
+ * Answers `GET`/`HEAD` of the blob `digest` of `target` for `caller`: from the store after the access
+ * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in).
+ */
+export async function blobRoute(
+  ctx: ProxyContext,
+  request: Request,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  defer: Defer,
+): Promise<Response> {
+  const { fills, metrics, store } = ctx;
+  const invalid = checkBlobDigest(digest);
+  if (invalid) return invalid;
+  /** The access decision (a HEAD upstream with the caller's credentials unless confirmed); undefined: serve. */
+  const check = async (allowIfDown: boolean): Promise<Response | undefined> => {
+    const decision = await ctx.access.authorize(
+      scopeOf(target, caller),
+      digest,
+      () => headBlob(ctx, target, caller, digest).then(() => {}),
+      (err) => allowIfDown && isUpstreamDown(err),
+    );
+    return decision.ok ? undefined : refused(ctx, decision.error, request, target, caller, digest);
+  };
+
+  const key = fillKey(target, digest);
+  let pending = fills.get(key);
+  if (pending === undefined) {
+    const info = await store.blobs.stat(digest);
+    if (info !== undefined) {
+      const denied = await check(true);
+      if (denied) return denied;
+      metrics.cacheHits.blob++;
+      return serveBlob(
+        ctx,
+        request,
+        digest,
+        info.size,
+        (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+      );
+    }
+    pending = fills.get(key);
+  }
+  const wanted = parseOpenRange(request.headers.get("range"));
+  if (request.method === "HEAD" && pending === undefined) {
+    // A HEAD on a miss: the upstream's answer is relayed; nothing to fill yet.
+    try {
+      const info = await headBlob(ctx, target, caller, digest);
+      ctx.access.confirm(scopeOf(target, caller), digest);
+      return new Response(null, { headers: blobHeaders(digest, info.size) });
+    } catch (err) {
+      return refused(ctx, err, request, target, caller, digest);
+    }
+  }
+  if (pending === undefined && wanted !== undefined && wanted.start >= RANGE_FROM_FILL) {
+    // Far into a blob nobody is downloading: forward the range, and fill the cache alongside (unless the
+    // upstream's answer to the range already started the fill).
+    const forwarded = await forwardRange(ctx, request, target, caller, digest, wanted, defer);
+    if (forwarded.status === 206 && !fills.has(key)) {
+      defer(startFill(ctx, target, caller, digest).then((fill) => fill.done).catch(() => {}));
+    }
+    return forwarded;
+  }
+  let started = false;
+  if (pending === undefined) {
+    pending = startFill(ctx, target, caller, digest);
+    started = true;
+  }
+  let fill: BlobFill;
+  try {
+    fill = await pending;
+  } catch (err) {
+    // The error of a fill another request started (maybe through another repository) says nothing about
+    // this digest in this repository: only the starter's own 404 marks it gone.
+    return refused(ctx, err, request, target, caller, started ? digest : undefined);
+  }
+  // On workerd, a fill must outlive the response that started it (the other clients, the cache).
+  defer(fill.done.catch(() => {}));
+  if (
+    !started && request.method === "GET" && wanted !== undefined && fill.running &&
+    (wanted.start >= fill.received + RANGE_FROM_FILL || !fill.canServe(wanted.start))
+  ) {
+    // Far beyond the bytes the fill has (or before those it still has, if its store failed): forwarded,
+    // with the caller's credentials, so the client does not wait. Any offset the fill already passed is
+    // served from it (read back from the store).
+    return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
+  }
+  if (!started) {
+    const denied = await check(false);
+    if (denied) return denied;
+  }
+  if (!fill.running && fill.cached) {
+    // Finished meanwhile: read from the store.
+    return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
+  }
+  metrics.cacheHits.blob += started ? 0 : 1;
+  return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
+}

@@ -1,0 +1,98 @@
+import { assertEquals } from "../../test/_assert.ts";
+import { blobRoute, type Defer, RANGE_FROM_FILL } from "./_blobs.ts";
+import type { Caller } from "./_caller.ts";
+import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
+import { resolveTarget, type Target } from "./_target.ts";
+
+const anonymous: Caller = { key: "anonymous" };
+const request = (headers: Record<string, string> = {}, method = "GET") =>
+  new Request("http://proxy.test/v2/acme/app/blobs/x", { method, headers });
+
+/** A Defer that keeps the deferred work, to await it at the end of a test. */
+function deferred(): { defer: Defer; settle: () => Promise<unknown> } {
+  const work: Promise<unknown>[] = [];
+  return { defer: (w) => void work.push(w), settle: () => Promise.allSettled(work) };
+}
+
+Deno.test("blobRoute() downloads a cold blob once for concurrent clients, then serves it from the store", async () => {
+  const image = await fakeImage(200_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const answers = await Promise.all(
+    Array.from({ length: 4 }, () => blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer)),
+  );
+  for (const answer of answers) {
+    assertEquals(answer.status, 200);
+    assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  }
+  await settle();
+  const gets = () => upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+  assertEquals(gets(), 1);
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+  const ranged = await blobRoute(
+    ctx,
+    request({ range: "bytes=10-19" }),
+    target,
+    anonymous,
+    image.layerDigest,
+    defer,
+  );
+  assertEquals([ranged.status, ranged.headers.get("content-range")], [
+    206,
+    `bytes 10-19/${image.layer.length}`,
+  ]);
+  assertEquals(new Uint8Array(await ranged.arrayBuffer()), image.layer.slice(10, 20));
+  assertEquals(gets(), 1, "a cached blob is served from the store");
+});
+
+Deno.test("blobRoute() forwards a Range far into an uncached blob and relays exactly its 206", async () => {
+  const image = await fakeImage(RANGE_FROM_FILL + 1000, 3);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const start = RANGE_FROM_FILL + 10;
+  const answer = await blobRoute(
+    ctx,
+    request({ range: `bytes=${start}-${start + 9}` }),
+    target,
+    anonymous,
+    image.layerDigest,
+    defer,
+  );
+  assertEquals(answer.status, 206);
+  assertEquals(answer.headers.get("content-range"), `bytes ${start}-${start + 9}/${image.layer.length}`);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer.slice(start, start + 10));
+  await settle();
+  // The range went upstream as a range; the whole blob was filled alongside.
+  assertEquals(upstream.requests.filter((r) => r.includes("/blobs/")).length, 2);
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+});
+
+Deno.test("blobRoute() answers a HEAD on a miss from the upstream's HEAD and 416 past a cached blob's end", async () => {
+  const image = await fakeImage(5000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const head = await blobRoute(ctx, request({}, "HEAD"), target, anonymous, image.layerDigest, defer);
+  assertEquals([head.status, head.headers.get("content-length")], [200, "5000"]);
+  assertEquals(await ctx.store.blobs.stat(image.layerDigest), undefined, "a HEAD fills nothing");
+  await (await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer)).arrayBuffer();
+  await settle();
+  const past = await blobRoute(
+    ctx,
+    request({ range: "bytes=6000-" }),
+    target,
+    anonymous,
+    image.layerDigest,
+    defer,
+  );
+  assertEquals([past.status, past.headers.get("content-range")], [416, "bytes */5000"]);
+  await past.body?.cancel();
+  const missing = await blobRoute(ctx, request(), target, anonymous, image.manifestDigest, defer);
+  assertEquals(missing.status, 404);
+  await missing.body?.cancel();
+});
