@@ -1,0 +1,110 @@
+import { assert, assertEquals, assertRejects } from "../../test/_assert.ts";
+import { TugError } from "../errors.ts";
+import type { Descriptor } from "../manifest/types.ts";
+import { RegistryClient } from "../registry/registry_client.ts";
+import { type FakeImage, fakeImage, fakeIndex, fakeRegistry } from "../registry/_fake_registry_test_util.ts";
+import { MemoryStore } from "../store/memory_store.ts";
+import { DownloadManager } from "./download_manager.ts";
+import type { ProgressEvent } from "./events.ts";
+
+const layerOf = (image: FakeImage): Descriptor => ({
+  mediaType: "application/vnd.oci.image.layer.v1.tar",
+  digest: image.layerDigest,
+  size: image.layer.length,
+});
+
+/** A registry whose blob answers each take `delayMs`, counting how many are asked at once. */
+async function slowRegistry(images: FakeImage[], delayMs: number) {
+  const index = await fakeIndex(
+    images.map((image) => ({ image, platform: { os: "linux", architecture: "amd64" } })),
+  );
+  const load = { active: 0, max: 0 };
+  const registry = fakeRegistry({ "team/app": index }, {
+    intercept: async (request) => {
+      if (!request.url.includes("/blobs/")) return undefined;
+      load.active++;
+      load.max = Math.max(load.max, load.active);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      load.active--;
+      return undefined;
+    },
+  });
+  const client = new RegistryClient({
+    registry: "https://reg.test",
+    repository: "team/app",
+    fetch: registry.fetch,
+    retry: { attempts: 1 },
+  });
+  return { registry, client, load };
+}
+
+Deno.test("DownloadManager.download() shares one download among concurrent callers of the same blob and store", async () => {
+  const image = await fakeImage(5000, 1);
+  const { registry, client } = await slowRegistry([image], 30);
+  const downloads = new DownloadManager();
+  const store = new MemoryStore();
+  const progress: ProgressEvent[][] = [[], [], []];
+  const outcomes = await Promise.all(
+    progress.map((events) =>
+      downloads.download(client, store.blobs, layerOf(image), { onProgress: (e) => events.push(e) })
+    ),
+  );
+  assertEquals(outcomes, ["downloaded", "downloaded", "downloaded"]);
+  const gets = () => registry.requests.filter((r) => r.endsWith(image.layerDigest)).length;
+  assertEquals(gets(), 1);
+  // Every caller sees the download complete.
+  for (const events of progress) assert(events.some((e) => e.status === "Download complete"));
+  assertEquals(
+    new Uint8Array(await new Response(await store.blobs.get(image.layerDigest)).arrayBuffer()),
+    image.layer,
+  );
+  // Once in, the blob "exists" without a request; another store downloads it again (dedupe is per store).
+  assertEquals(await downloads.download(client, store.blobs, layerOf(image)), "exists");
+  assertEquals(gets(), 1);
+  assertEquals(await downloads.download(client, new MemoryStore().blobs, layerOf(image)), "downloaded");
+  assertEquals(gets(), 2);
+});
+
+Deno.test("DownloadManager.download() keeps to maxConcurrentDownloads, and those waiting say 'Waiting'", async () => {
+  const images = await Promise.all([1, 2, 3, 4, 5].map((fill) => fakeImage(2000, fill)));
+  const { client, load } = await slowRegistry(images, 40);
+  const downloads = new DownloadManager({ maxConcurrentDownloads: 2 });
+  const store = new MemoryStore();
+  const events: ProgressEvent[] = [];
+  const outcomes = await Promise.all(
+    images.map((image) =>
+      downloads.download(client, store.blobs, layerOf(image), { onProgress: (e) => events.push(e) })
+    ),
+  );
+  assertEquals(outcomes, ["downloaded", "downloaded", "downloaded", "downloaded", "downloaded"]);
+  assertEquals(load.max, 2);
+  assertEquals(events.filter((e) => e.status === "Waiting").length, 3);
+  for (const image of images) {
+    assertEquals((await store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+  }
+});
+
+Deno.test("DownloadManager.download() commits nothing when the bytes do not hash to the digest", async () => {
+  const image = await fakeImage(1000, 6);
+  const registry = fakeRegistry({ "team/app": image }, {
+    intercept: (r) =>
+      r.url.endsWith(image.layerDigest)
+        ? new Response(new Uint8Array(image.layer.length).fill(0), {
+          headers: { "content-length": String(image.layer.length) },
+        })
+        : undefined,
+  });
+  const client = new RegistryClient({
+    registry: "https://reg.test",
+    repository: "team/app",
+    fetch: registry.fetch,
+    retry: { attempts: 1 },
+  });
+  const store = new MemoryStore();
+  const err = await assertRejects(
+    () => new DownloadManager().download(client, store.blobs, layerOf(image)),
+    TugError,
+  );
+  assertEquals(err.code, "DIGEST_MISMATCH");
+  assertEquals(await store.blobs.stat(image.layerDigest), undefined);
+});
