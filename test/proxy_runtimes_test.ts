@@ -4,7 +4,7 @@ import * as esbuild from "esbuild";
 import workerdPackage from "workerd";
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
-import { layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
+import { countRequests, layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
 import { buildWorker } from "../adapters/serve/build_workerd.ts";
 import { workerdConfig } from "../adapters/serve/workerd_config.ts";
 
@@ -166,6 +166,77 @@ Deno.test("the proxy worker on workerd: skopeo copies through it", async () => {
       `http://127.0.0.1:${port}`,
     );
     await assertPullThrough(`127.0.0.1:${port}`, tmp, "workerd");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("createWorker() on workerd takes its store from the deployer's entry, built from the bindings", async () => {
+  const { registry, images } = await sharedRegistry();
+  const tmp = await Deno.makeTempDir({ prefix: "tug-serve-workerd-store-" });
+  try {
+    // A deployer's entry: an object-store-like store (no read-back, no resume, declared so) made from the
+    // bindings; with STORE_READ_ONLY it keeps no blob, which the test can see from outside.
+    await Deno.writeTextFile(
+      `${tmp}/entry.ts`,
+      `import { createWorker } from ${JSON.stringify(`${root}adapters/serve/workerd.ts`)};
+import { MemoryStore } from ${JSON.stringify(`${root}src/store/memory_store.ts`)};
+export default createWorker<{ STORE_READ_ONLY?: string }>({
+  store: (env) => {
+    const inner = new MemoryStore();
+    return {
+      references: inner.references,
+      capabilities: { resume: false, readWhileWriting: false },
+      blobs: {
+        stat: (d) => inner.blobs.stat(d),
+        get: (d, r) => inner.blobs.get(d, r),
+        delete: (d) => inner.blobs.delete(d),
+        list: () => inner.blobs.list(),
+        writer: async (expected) => {
+          if (env.STORE_READ_ONLY === "1") throw new Error("this store is read-only");
+          const w = await inner.blobs.writer(expected);
+          return {
+            offset: 0,
+            readPartial: () => w.readPartial(),
+            write: (c) => w.write(c),
+            commit: () => w.commit(),
+            abort: () => w.abort(),
+          };
+        },
+      },
+    };
+  },
+});
+`,
+    );
+    await buildWorker(`${tmp}/worker.js`, { entry: `${tmp}/entry.ts` });
+    const port = freePort();
+    await Deno.writeTextFile(
+      `${tmp}/config.capnp`,
+      workerdConfig({
+        worker: "worker.js",
+        address: `127.0.0.1:${port}`,
+        bindings: { UPSTREAMS: JSON.stringify({ local: registry.url }), STORE_READ_ONLY: "1" },
+        allow: ["public", "private", "local"],
+      }),
+    );
+    const binary = (workerdPackage as unknown as { default: string }).default;
+    await using _server = await startProcess(
+      [binary, "serve", `${tmp}/config.capnp`, "--experimental"],
+      `${tmp}/workerd.log`,
+      `http://127.0.0.1:${port}`,
+    );
+    await assertPullThrough(`127.0.0.1:${port}`, tmp, "workerd-store");
+    // The deployer's store kept nothing: every GET of a blob goes upstream (the default store caches it).
+    const layer = images.small.layers[0];
+    const before = await registry.accessLog();
+    for (let i = 0; i < 2; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/v2/${images.small.repository}/blobs/${layer.digest}`);
+      assertEquals(res.status, 200);
+      assertEquals((await res.bytes()).length, layer.size);
+    }
+    const log = (await registry.accessLog()).slice(before.length);
+    assertEquals(countRequests(log, "GET", `/blobs/${layer.digest}`), 2);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

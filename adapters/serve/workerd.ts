@@ -6,7 +6,9 @@
  * Configuration comes from text bindings: `UPSTREAMS` (JSON, `{"name": "url" | {url, …}}`),
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
  * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host).
- * The cache is in memory, per isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB). Hashing uses
+ * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
+ * with `buildWorker(outfile, { entry })`), else in memory, per isolate, capped by `CACHE_MAX_BYTES` (default
+ * 256 MiB): the default export is `createWorker()`. Hashing uses
  * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
  * WebAssembly at run time, which the portable hasher would need).
  *
@@ -17,6 +19,7 @@ import type { ExecutionContext } from "hono";
 import { createProxy } from "../../src/proxy/create_proxy.ts";
 import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
+import type { Store } from "../../src/store/types.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 
 /** The bindings the worker reads. */
@@ -35,6 +38,16 @@ export interface WorkerEnv {
   PUBLIC_URL?: string;
 }
 
+/** Options for {@linkcode createWorker} and {@linkcode proxyFromEnv}. */
+export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
+  /**
+   * Makes the proxy's store from the worker's bindings (e.g. an R2 bucket binding), once per isolate.
+   * Default: a MemoryStore capped by `CACHE_MAX_BYTES`. A store that cannot read a blob back while it is
+   * written declares it (`capabilities.readWhileWriting: false`); the proxy's fills stay bounded with it.
+   */
+  store?: (env: Env) => Store;
+}
+
 /**
  * Builds the proxy app from the worker's bindings (exported for tests; the worker calls it once per isolate).
  *
@@ -47,13 +60,14 @@ export interface WorkerEnv {
  * console.assert((await res.text()) === "ok");
  * ```
  */
-export function proxyFromEnv(env: WorkerEnv): ProxyApp {
+export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env> = {}): ProxyApp {
   const upstreams = env.UPSTREAMS
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
     : { "docker.io": "https://registry-1.docker.io" };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   return createProxy({
-    store: new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) }),
+    store: options.store?.(env) ??
+      new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) }),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
@@ -65,12 +79,48 @@ export function proxyFromEnv(env: WorkerEnv): ProxyApp {
   });
 }
 
-// One app per isolate, built on the first request: it holds the cache, the single-flight table of blob
-// downloads and the upstream grants, which must outlive a request. Nothing request-scoped lives here.
-let app: ProxyApp | undefined;
+/** A workerd module worker: the handler object a module exports as its default. */
+export interface ProxyWorker<Env extends WorkerEnv = WorkerEnv> {
+  /** Answers one request (the app is built from `env` on the first). */
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+}
 
 /**
- * The worker. workerd's module format requires the handler object as the module's default export.
+ * A worker whose proxy takes its store from `options.store` (default: in memory). A deployer's entry
+ * module exports it as its default and is bundled with `buildWorker(outfile, { entry })`.
+ *
+ * @example A worker over a store of the deployer's choosing
+ * ```ts
+ * import { createWorker } from "./workerd.ts";
+ * import { MemoryStore } from "../../src/store/memory_store.ts";
+ *
+ * // Stand-in for an R2-backed store made from a bucket binding.
+ * const worker = createWorker({ store: () => new MemoryStore({ maxBytes: 64 << 20 }) });
+ * const res = await worker.fetch(new Request("http://worker.test/healthz"), {}, {
+ *   waitUntil: () => {},
+ *   passThroughOnException: () => {},
+ *   props: {},
+ * });
+ * console.assert(res.status === 200);
+ * ```
+ */
+export function createWorker<Env extends WorkerEnv = WorkerEnv>(
+  options: WorkerOptions<Env> = {},
+): ProxyWorker<Env> {
+  // One app per isolate, built on the first request: it holds the cache, the single-flight table of blob
+  // downloads and the upstream grants, which must outlive a request. Nothing request-scoped lives here.
+  let app: ProxyApp | undefined;
+  return {
+    fetch(request, env, ctx) {
+      app ??= proxyFromEnv(env, options);
+      return app.fetch(request, env, ctx);
+    },
+  };
+}
+
+/**
+ * The worker with the default store (in memory). workerd's module format requires the handler object as
+ * the module's default export.
  *
  * @example
  * ```ts
@@ -84,10 +134,5 @@ let app: ProxyApp | undefined;
  * console.assert(res.status === 200);
  * ```
  */
-const worker = {
-  fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response> {
-    app ??= proxyFromEnv(env);
-    return app.fetch(request, env, ctx);
-  },
-};
+const worker: ProxyWorker = createWorker();
 export default worker;

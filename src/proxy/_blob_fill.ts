@@ -12,7 +12,7 @@ import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
 import { IdleTimer } from "../streams/idle_timer.ts";
 
-/** Bytes of recent chunks a fill keeps in memory when its store can read written bytes back. */
+/** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
 export const FILL_WINDOW = 8 << 20;
 
 /** Subscribers behind the window read the store back in aligned blocks of this size… */
@@ -57,6 +57,14 @@ export interface BlobFillOptions {
   hasher?: HasherFactory;
   /** Called with the length of every chunk read from upstream. */
   onBytes?: (n: number) => void;
+  /** Called with the bytes of chunks held in memory after each chunk read (and the window trimmed). */
+  onHeld?: (bytes: number) => void;
+  /**
+   * `false`: the store declared that it cannot read a blob back while it is written (`Store.capabilities
+   * .readWhileWriting`, e.g. an object store), so its writers' `readWritten` is not used even if present.
+   * Default: used whenever a writer has it.
+   */
+  readBack?: boolean;
   /** Bytes of recent chunks kept in memory (default {@linkcode FILL_WINDOW}). */
   window?: number;
   /**
@@ -73,14 +81,19 @@ export const FILL_READ_TIMEOUT = 30_000;
  * Reads one upstream body, verifies it in flight, writes it to the store and lets any number of
  * subscribers stream it while it arrives.
  *
- * Memory: when the store's writer can read its bytes back (`BlobWriter.readWritten`), only the most recent
- * chunks are kept, about `window` bytes plus what the store has not made readable yet (the disk store's
- * 1 MiB write buffer): a subscriber that joins late, asks for a range, or reads slower than the upstream
- * sends reads the older bytes back from the store and then catches up with the chunks in memory. The
- * upstream read never waits for a subscriber. With a store that cannot read back (or that refused the
- * write from the start), every chunk is kept until the fill ends, so a late subscriber can still start
- * from byte 0. If the store fails part way, older bytes are gone: subscribers behind the window fail, and
- * `canServe()` tells the proxy to send new clients upstream instead.
+ * Memory: whenever the store takes the blob, only the most recent chunks are kept, about `window` bytes
+ * (plus, with read-back, what the store has not made readable yet: the disk store's 1 MiB write buffer).
+ * The upstream read never waits for a subscriber. A subscriber that joins late, asks for a range, or reads
+ * slower than the upstream sends gets the bytes before the window:
+ * - read back from the store's write while it goes on, when the writer can (`BlobWriter.readWritten`, and
+ *   the store did not declare `readWhileWriting: false`), then the chunks in memory;
+ * - else (an object store keeps only committed blobs) from the committed blob: the subscriber waits for
+ *   the commit, which comes only after the digest check, so it never gets unverified bytes beyond what
+ *   the fill itself streams. `canServe()` is false for such offsets while the fill runs, so the proxy
+ *   forwards a Range there upstream (relayed only as the exact 206) instead of making it wait.
+ * Only with a store that refused the write from the start is every chunk kept until the fill ends (there
+ * is nowhere else to read them from). If the store fails part way, older bytes are gone: subscribers
+ * behind the window fail, and `canServe()` tells the proxy to send new clients upstream instead.
  *
  * The last chunk received is held back from subscribers until the whole blob has been verified: a client
  * never receives all `size` bytes of a blob that failed its digest check, so a failure always shows as a
@@ -103,6 +116,11 @@ export class BlobFill {
   #cached = false;
   // The writer subscribers read older bytes back from; undefined when the store cannot read back.
   #readBack: BlobWriter | undefined;
+  // The store takes the blob but cannot read it back: bytes before the window come from the committed blob.
+  #fromCommit = false;
+  // The commit has settled (`#cached` says how); subscribers waiting for it are woken.
+  #settled = false;
+  #blobs: BlobStore | undefined;
   // The store failed part way after chunks were dropped from memory: bytes before the window are gone.
   #lost = false;
   // Blocks read back from the store, by block number, least recently used first.
@@ -157,9 +175,12 @@ export class BlobFill {
     return this.#state === "running";
   }
 
-  /** Whether a subscription starting at `start` can be served (false only after the store failed). */
+  /**
+   * Whether a subscription starting at `start` can be served without waiting for the commit: false for
+   * bytes before the window when the store cannot read them back, or failed part way.
+   */
   canServe(start: number): boolean {
-    return !this.#lost || start >= this.#windowStart();
+    return !(this.#lost || this.#fromCommit) || start >= this.#windowStart();
   }
 
   async #run(options: BlobFillOptions, readTimeout: number): Promise<void> {
@@ -174,7 +195,14 @@ export class BlobFill {
       // A store that cannot take the blob (full, read-only) does not stop the clients from getting it.
       writer = undefined;
     }
-    if (writer?.readWritten !== undefined && writer.readable !== undefined) this.#readBack = writer;
+    this.#blobs = options.blobs;
+    if (
+      writer?.readWritten !== undefined && writer.readable !== undefined && options.readBack !== false
+    ) {
+      this.#readBack = writer;
+    } else if (writer !== undefined) {
+      this.#fromCommit = true;
+    }
     const reader = options.body.getReader();
     // An idle upstream: the read is cancelled (which ends the pending read as done) and reported as TIMEOUT.
     let idle: TugError | undefined;
@@ -208,9 +236,10 @@ export class BlobFill {
           } catch {
             await writer.abort().catch(() => {});
             writer = undefined;
-            if (this.#readBack !== undefined) {
+            if (this.#readBack !== undefined || this.#fromCommit) {
               // Memory stays bounded: the chunks before the window are dropped all the same.
               this.#readBack = undefined;
+              this.#fromCommit = false;
               this.#lost = true;
             }
           }
@@ -218,6 +247,7 @@ export class BlobFill {
         // A slow store write is not an idle upstream.
         timer?.touch();
         this.#trim();
+        options.onHeld?.(this.#kept);
       }
       timer?.stop();
       verifier.verify();
@@ -233,6 +263,8 @@ export class BlobFill {
           // Not cached; the clients still got verified bytes.
         }
       }
+      this.#settled = true;
+      this.#notify();
     } catch (err) {
       timer?.stop();
       this.#state = "failed";
@@ -249,7 +281,7 @@ export class BlobFill {
    * verified) and never one the store cannot give back yet.
    */
   #trim(): void {
-    if (this.#readBack === undefined && !this.#lost) return;
+    if (this.#readBack === undefined && !this.#lost && !this.#fromCommit) return;
     const readable = this.#readBack?.readable ?? Infinity;
     let drop = 0;
     while (this.#kept > this.#window && drop < this.#chunks.length - 1) {
@@ -343,6 +375,16 @@ export class BlobFill {
             }
             if (result.done) {
               back = undefined;
+              if (this.#fromCommit && pos < end) {
+                // The committed blob is read in one stream to `end`: it ended short (bounds the loop).
+                controller.error(
+                  new TugError(
+                    "STORE_IO",
+                    `Cannot stream blob ${this.digest}: the store ended it at byte ${pos}`,
+                  ),
+                );
+                return;
+              }
               continue;
             }
             // Checked again: the fill may have failed while the store was read.
@@ -365,6 +407,30 @@ export class BlobFill {
               controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
               pos += to - from;
               return;
+            }
+            if (this.#fromCommit) {
+              // Behind the bytes in memory of a store that cannot read back: from the committed blob.
+              if (!this.#settled) {
+                await new Promise<void>((resolve) => this.#wake.push(resolve));
+                continue;
+              }
+              if (!this.#cached) {
+                controller.error(
+                  new TugError(
+                    "STORE_IO",
+                    `Cannot stream blob ${this.digest} from byte ${pos}: the store did not commit it and ` +
+                      `the bytes before ${first} are no longer kept`,
+                  ),
+                );
+                return;
+              }
+              try {
+                back = (await this.#blobs!.get(this.digest, { start: pos, end })).getReader();
+              } catch (err) {
+                controller.error(err);
+                return;
+              }
+              continue;
             }
             // Behind the bytes in memory: read them back from the store, as far as it can give now.
             const writer = this.#readBack;

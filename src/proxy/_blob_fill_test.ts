@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects } from "../../test/_assert.ts";
 import { BlobFill } from "./_blob_fill.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
+import { TugError } from "../errors.ts";
 
 /** A body the test feeds chunk by chunk. */
 function feed() {
@@ -146,7 +147,7 @@ Deno.test("BlobFill does not hold the upstream back for a slow subscriber, which
   assertEquals(new Uint8Array(await new Blob(rest as Uint8Array<ArrayBuffer>[]).arrayBuffer()), data);
 });
 
-Deno.test("BlobFill keeps every chunk when the store cannot read a write back", async () => {
+Deno.test("BlobFill keeps only its window when the store cannot read a write back; a late subscriber reads the committed blob", async () => {
   const inner = new MemoryStore();
   // The same store without the optional capability.
   const blobs = {
@@ -172,11 +173,67 @@ Deno.test("BlobFill keeps every chunk when the store cannot read a write back", 
   const fill = BlobFill.start({ digest, size: data.length, body: source.body, blobs, window: 1024 });
   for (let at = 0; at < data.length; at += 1000) source.push(data.subarray(at, at + 1000));
   for (let i = 0; i < 200 && fill.received < data.length; i++) await new Promise((r) => setTimeout(r, 10));
-  assertEquals(fill.kept, data.length);
+  assert(fill.kept <= 1024 + 1000, `kept ${fill.kept} bytes`);
+  // Behind the window: not servable before the commit (the proxy forwards such a Range upstream).
+  assertEquals(fill.canServe(0), false);
+  assertEquals(fill.canServe(data.length - 500), true);
   const late = readAll(fill.subscribe());
+  const ranged = readAll(fill.subscribe(1234, 5678));
   source.end();
   await fill.done;
   assertEquals(await late, data);
+  assertEquals(await ranged, data.subarray(1234, 5678));
+});
+
+Deno.test("BlobFill does not read back a write when told the store cannot (readBack: false), and fails subscribers behind the window when the commit fails", async () => {
+  const inner = new MemoryStore();
+  const data = blobBytes(20_000, 5);
+  const digest = await digestBytes(data);
+  let readBacks = 0;
+  const blobs = {
+    ...inner.blobs,
+    stat: (d: string) => inner.blobs.stat(d),
+    get: (d: string, r?: { start: number; end?: number }) => inner.blobs.get(d, r),
+    delete: (d: string) => inner.blobs.delete(d),
+    list: () => inner.blobs.list(),
+    writer: async (e: { digest: string; size: number }) => {
+      const w = await inner.blobs.writer(e);
+      return {
+        offset: w.offset,
+        readPartial: () => w.readPartial(),
+        write: (c: Uint8Array) => w.write(c),
+        commit: () => Promise.reject(new Error("the object store refused the upload")),
+        abort: (o?: { keepPartial?: boolean }) => w.abort(o),
+        get readable() {
+          return w.readable;
+        },
+        readWritten: (start: number, end: number) => {
+          readBacks++;
+          return w.readWritten!(start, end);
+        },
+      };
+    },
+  };
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: source.body,
+    blobs,
+    window: 1024,
+    readBack: false,
+  });
+  for (let at = 0; at < data.length; at += 1000) source.push(data.subarray(at, at + 1000));
+  for (let i = 0; i < 200 && fill.received < data.length; i++) await new Promise((r) => setTimeout(r, 10));
+  assert(fill.kept <= 1024 + 1000, `kept ${fill.kept} bytes`);
+  const late = readAll(fill.subscribe());
+  const tail = readAll(fill.subscribe(data.length - 500));
+  source.end();
+  await fill.done;
+  assertEquals(fill.cached, false);
+  await assertRejects(() => late, TugError, "the store did not commit it");
+  assertEquals(await tail, data.subarray(data.length - 500));
+  assertEquals(readBacks, 0);
 });
 
 Deno.test("BlobFill errors a subscriber reading back from the store on a digest mismatch", async () => {

@@ -9,6 +9,7 @@
  */
 
 import { TugError } from "../errors.ts";
+import { storeCapabilities } from "../store/capabilities.ts";
 import { withIdleLimit } from "../streams/idle_timer.ts";
 import { BlobFill } from "./_blob_fill.ts";
 import { type Caller, clientFor, refused, scopeOf, transportFor } from "./_caller.ts";
@@ -139,6 +140,10 @@ export function startFill(
       blobs: ctx.store.blobs,
       ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
       onBytes: (n) => metrics.upstreamBytes += n,
+      onHeld: (n) => metrics.fillHeldPeak = Math.max(metrics.fillHeldPeak, n),
+      // An object store declares that it cannot read a blob back while it is written: the fill then
+      // serves bytes behind its window from the committed blob (see BlobFill).
+      readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
       readTimeout: ctx.readTimeout,
     });
     fill.done.then(

@@ -17,6 +17,8 @@ export class Metrics {
   clientBytes = 0;
   fillsInFlight = 0;
   fillsFailed = 0;
+  /** The most bytes one fill has held in memory at once (its window, bounded whatever the blob's size). */
+  fillHeldPeak = 0;
   refused = 0;
 
   /** A pass-through stream that counts the bytes sent to a client. */
@@ -70,6 +72,10 @@ export class Metrics {
       "",
       this.fillsFailed,
     ]]);
+    counter("tug_proxy_fill_held_bytes_peak", "The most blob bytes one fill has held in memory at once.", [[
+      "",
+      this.fillHeldPeak,
+    ]], "gauge");
     counter("tug_proxy_refused_total", "Requests refused for an unconfigured upstream.", [[
       "",
       this.refused,
