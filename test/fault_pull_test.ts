@@ -9,6 +9,8 @@ import type { Store } from "../src/store/types.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
 import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 import { TugError } from "../src/errors.ts";
+import { inspectRemote } from "../src/pull/inspect_remote.ts";
+import type { FetchLike } from "../src/registry/types.ts";
 
 const MiB = 1024 * 1024;
 
@@ -182,6 +184,72 @@ Deno.test("pull() gives up after the last attempt on a blob that keeps answering
   assertEquals(await tmp.store.references.list(), []);
   assertEquals(await tmp.store.blobs.stat(image.manifestDigest), undefined);
   assertEquals(await tmp.store.listTemp(), []);
+});
+
+Deno.test("pull() reports each retry of a layer as dockerd's \"Retrying in N seconds\" for that layer, and calls the caller's onRetry", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  const layer = image.layers[0];
+  proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 500 } });
+  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 503 }, times: 2 });
+  const events: { status: string; id?: string; digest?: string }[] = [];
+  const retried: string[] = [];
+  const opts = options(new MemoryStore(), {
+    onProgress: (e) => events.push(e),
+  });
+  opts.retry = {
+    ...opts.retry,
+    onRetry: (info) => retried.push(`${new URL(info.request.url).pathname} ${info.reason}`),
+  };
+  const result = await pull(via(proxy, image), opts);
+  assertEquals(result.digest, image.manifestDigest);
+  const short = layer.digest.slice("sha256:".length, "sha256:".length + 12);
+  const retrying = events.filter((e) => e.status.startsWith("Retrying in "));
+  // Two layer retries, each a progress line for the layer; the manifest's retry is silent, as in Docker.
+  assertEquals(retrying.map((e) => [e.id, e.digest]), [[short, layer.digest], [short, layer.digest]]);
+  assert(retrying.every((e) => /^Retrying in [12] seconds?$/.test(e.status)), JSON.stringify(retrying));
+  // The caller's onRetry saw all three, the manifest's included.
+  assertEquals(retried.length, 3);
+  assertEquals(retried.filter((r) => r.includes("/manifests/")).length, 1);
+  assertEquals(retried.filter((r) => r.endsWith(`/blobs/${layer.digest} 503`)).length, 2);
+});
+
+Deno.test("pull() retries by the caller's RetryPolicy: its attempts and its retryable statuses", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  const layer = image.layers[0];
+  // 418 is no transient status by default; the caller's policy makes it one, with 2 attempts in all.
+  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 418 }, times: Infinity });
+  const opts = options(new MemoryStore());
+  opts.retry = { ...opts.retry, attempts: 2, retryableStatus: (s) => s === 418 };
+  const err = await assertRejects(() => pull(via(proxy, image), opts), TugError, { includes: "418" });
+  assertStringIncludes(err.message, "after 2 attempts");
+  assertEquals(proxy.requests(layer.digest).length, 2);
+  assertEquals(opts.sleeps.length, 1);
+});
+
+Deno.test("pull() and inspectRemote() send every request through the caller's transport, the https probe included", async () => {
+  const { proxy, images } = await proxied();
+  await using _proxy = proxy;
+  const image = images.small;
+  const seen: URL[] = [];
+  const transport =
+    (base: FetchLike): FetchLike => (request) => (seen.push(new URL(request.url)), base(request));
+  const plain = () => seen.filter((u) => u.protocol === "http:").map((u) => u.pathname);
+  await pull(via(proxy, image), options(new MemoryStore(), { transport }));
+  // The wrapper saw what the registry saw (the ping, the manifest, the config, every layer), in
+  // order, and also the https attempt Docker makes first at an insecure registry, which never
+  // reached it as HTTP.
+  assertEquals(plain(), proxy.requests().map((r) => r.path.split("?")[0]));
+  assertEquals(seen.filter((u) => u.protocol === "https:").map((u) => u.pathname), ["/v2/"]);
+  assert(plain().includes(`/v2/${image.repository}/blobs/${image.config.digest}`), plain().join("\n"));
+  for (const l of image.layers) assert(plain().includes(`/v2/${image.repository}/blobs/${l.digest}`));
+  const pulled = seen.length;
+  await inspectRemote(via(proxy, image), { transport });
+  assert(seen.length > pulled, "inspectRemote() went around the transport");
+  assertEquals(plain(), proxy.requests().map((r) => r.path.split("?")[0]));
 });
 
 Deno.test("pull() gives up on a 429 whose Retry-After is longer than it waits", async () => {

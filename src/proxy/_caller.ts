@@ -97,6 +97,7 @@ export function clientFor(ctx: ProxyContext, target: Target, caller: Caller): Re
     ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
     tokenCache: tokenCacheFor(ctx, target.upstream, caller),
     retry: ctx.retry,
+    ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
     userAgent: ctx.userAgent,
   });
 }
@@ -108,6 +109,7 @@ export function transportFor(ctx: ProxyContext, target: Target, caller: Caller):
     ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
     tokenCache: tokenCacheFor(ctx, target.upstream, caller),
     retry: ctx.retry,
+    ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
     userAgent: ctx.userAgent,
   });
 }

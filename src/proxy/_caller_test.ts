@@ -1,6 +1,10 @@
 import { assert, assertEquals, assertNotEquals } from "../../test/_assert.ts";
 import { TugError } from "../errors.ts";
-import { type Caller, callerOf, refused, scopeOf } from "./_caller.ts";
+import { type Caller, callerOf, clientFor, refused, scopeOf, transportFor } from "./_caller.ts";
+import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
+import { resolveTarget } from "./_target.ts";
+import { PROXY_RETRY_POLICY } from "../registry/retry_policy.ts";
+import type { FetchLike } from "../registry/types.ts";
 import { createContext } from "./_context.ts";
 import type { Target } from "./_target.ts";
 import { MemoryStore } from "../store/memory_store.ts";
@@ -80,4 +84,35 @@ Deno.test("refused() ends the caller's grant on a 401 and only the digest's conf
   assertEquals(denied.status, 401);
   await denied.body?.cancel();
   assertEquals(c.access.mayRead(scope, "sha256:b"), false);
+});
+
+Deno.test("clientFor() and transportFor() send every upstream request through ProxyOptions.transport", async () => {
+  const image = await fakeImage();
+  const upstream = fakeUpstream({ "acme/app": image });
+  const seen: string[] = [];
+  const transport = (base: FetchLike): FetchLike => (req) => {
+    const url = new URL(req.url);
+    seen.push(`${req.method} ${url.pathname}${url.search}`);
+    return base(req);
+  };
+  const c = fakeContext(upstream, { transport });
+  const target = resolveTarget(c, "acme/app", null) as Target;
+  const manifest = await clientFor(c, target, { key: "anonymous" }).getManifest("latest");
+  assertEquals(manifest.bytes, image.manifest);
+  const blob = await transportFor(c, target, { key: "anonymous" })(
+    new Request(`https://hub.test/v2/acme/app/blobs/${image.layerDigest}`),
+  );
+  await blob.body?.cancel();
+  assertEquals(seen.length, 2);
+  assertEquals(seen, upstream.requests);
+});
+
+Deno.test("createContext() retries upstream requests by PROXY_RETRY_POLICY unless the caller sets a policy", () => {
+  assertEquals(ctx().retry, PROXY_RETRY_POLICY);
+  const own = { attempts: 4 };
+  assertEquals(
+    createContext({ store: new MemoryStore(), fetch: () => Promise.reject(new Error("none")), retry: own })
+      .retry,
+    own,
+  );
 });

@@ -10,7 +10,7 @@
 import type { HasherFactory } from "../digest/hasher.ts";
 import type { TokenCache } from "../registry/token_cache.ts";
 import type { FetchLike } from "../registry/types.ts";
-import type { RetryOptions } from "../registry/with_retry.ts";
+import { PROXY_RETRY_POLICY, type RetryPolicy } from "../registry/retry_policy.ts";
 import type { Store } from "../store/types.ts";
 import { AccessCache, BoundedMap } from "./_access.ts";
 import { type BlobFill, FILL_READ_TIMEOUT } from "./_blob_fill.ts";
@@ -53,8 +53,13 @@ export interface ProxyOptions {
   allowOrigins?: readonly string[] | "*";
   /** The clock in milliseconds since the epoch (default `Date.now`). */
   now?: () => number;
-  /** How upstream requests are retried (default: 2 attempts, 200 ms backoff). */
-  retry?: RetryOptions;
+  /** How upstream requests are retried (default `PROXY_RETRY_POLICY`: 2 attempts, 200 ms backoff). */
+  retry?: RetryPolicy;
+  /**
+   * Wraps the upstream fetch (after the proxy's address guard) for every upstream request: to log,
+   * count or trace them. It sees each retry attempt, redirect hop and token request.
+   */
+  transport?: (base: FetchLike) => FetchLike;
   /** The User-Agent sent upstream (default `tug-proxy`). */
   userAgent?: string;
   /** 32 bytes that seal the proxy's client tokens; share it between instances (default: random per instance). */
@@ -89,7 +94,8 @@ export interface ProxyContext {
   /** Milliseconds a checked tag is answered from the cache. */
   readonly tagTtl: number;
   readonly access: AccessCache;
-  readonly retry: RetryOptions;
+  readonly retry: RetryPolicy;
+  readonly transport?: (base: FetchLike) => FetchLike;
   readonly userAgent: string;
   readonly tokens: TokenSealer;
   /** When each `key:tag` was last checked upstream (by anyone). */
@@ -153,7 +159,8 @@ export function createContext(options: ProxyOptions): ProxyContext {
     pullStore: withoutResume(store),
     tagTtl: (options.tagTtl ?? 60) * 1000,
     access: new AccessCache((options.accessTtl ?? 60) * 1000, now),
-    retry: options.retry ?? { attempts: 2, baseDelay: 200 },
+    retry: options.retry ?? PROXY_RETRY_POLICY,
+    ...(options.transport !== undefined ? { transport: options.transport } : {}),
     userAgent: options.userAgent ?? "tug-proxy",
     tokens: new TokenSealer(now, 15 * 60 * 1000, options.tokenSecret),
     tagChecked: new BoundedMap<string, number>(100_000),

@@ -84,7 +84,8 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
           : {}),
         userAgent: ctx.userAgent,
         readTimeout: ctx.readTimeout,
-        retry: { attempts: ctx.retry.attempts ?? 2 },
+        retry: ctx.retry,
+        ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
         onProgress: (event) => {
           const message: Record<string, unknown> = { status: event.status };
           if (event.current !== undefined || event.total !== undefined) {

@@ -15,7 +15,7 @@ import { RegistryClient, type RegistryClientOptions } from "../registry/registry
 export function endpointClient(
   endpoint: { url: string },
   ref: Reference,
-  options: Pick<RegistryClientOptions, "fetch" | "credentials" | "userAgent" | "retry">,
+  options: Pick<RegistryClientOptions, "fetch" | "credentials" | "userAgent" | "retry" | "transport">,
 ): RegistryClient {
   return new RegistryClient({
     registry: endpoint.url,
@@ -24,6 +24,7 @@ export function endpointClient(
     credentials: options.credentials,
     userAgent: options.userAgent,
     retry: options.retry,
+    transport: options.transport,
   });
 }
 

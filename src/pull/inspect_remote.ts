@@ -21,6 +21,7 @@ import { lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoin
 import type { RegistryClient } from "../registry/registry_client.ts";
 import { readLimited } from "../registry/_read_limited.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
+import type { RetryPolicy } from "../registry/retry_policy.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { continueOnError } from "./fallback_policy.ts";
@@ -35,6 +36,10 @@ export interface InspectRemoteOptions extends RegistryConfig {
   platform?: Platform | string;
   signal?: AbortSignal;
   userAgent?: string;
+  /** How transient failures are retried (default `DEFAULT_RETRY_POLICY`). */
+  retry?: RetryPolicy;
+  /** Wraps the fetch that does the I/O; sees every request on the wire (see `createRegistryFetch`). */
+  transport?: (base: FetchLike) => FetchLike;
 }
 
 /** What {@linkcode inspectRemote} finds. */

@@ -15,6 +15,7 @@ import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
+import { withRetryProgress } from "./_retry_progress.ts";
 import { V2Puller } from "./v2_puller.ts";
 import { pullV1 } from "./legacy/v1_puller.ts";
 import type { PullOptions, PullOutcome, PullResult } from "./types.ts";
@@ -33,7 +34,9 @@ export type { PullAttempt, PullOptions, PullResult } from "./types.ts";
  * console.log(result.digest, result.status);
  * ```
  */
-export async function pull(reference: string | Reference, options: PullOptions): Promise<PullResult> {
+export async function pull(reference: string | Reference, given: PullOptions): Promise<PullResult> {
+  // The transport's retries of a layer show as Docker's "Retrying in N seconds" for that layer.
+  const options = withRetryProgress(given);
   const ref = typeof reference === "string" ? parseReference(reference) : reference;
   // Docker's validateRepoName: refused before any request.
   validateRepositoryName(ref);

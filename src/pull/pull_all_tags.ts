@@ -15,6 +15,7 @@ import { noSupport } from "./fallback_policy.ts";
 import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
+import { withRetryProgress } from "./_retry_progress.ts";
 import { V2Puller } from "./v2_puller.ts";
 
 /** Options for {@linkcode pullAllTags}. */
@@ -59,8 +60,9 @@ export interface PullAllTagsResult {
  */
 export async function pullAllTags(
   name: string | Reference,
-  options: PullAllTagsOptions,
+  given: PullAllTagsOptions,
 ): Promise<PullAllTagsResult> {
+  const options = withRetryProgress(given);
   const ref = typeof name === "string" ? parseReference(name) : name;
   validateRepositoryName(ref);
   if (ref.tag !== undefined || ref.digest !== undefined) {

@@ -12,6 +12,7 @@ import type { Descriptor, ImageManifest, Platform } from "../manifest/types.ts";
 import type { RegistryConfig } from "../registry/lookup_endpoints.ts";
 import type { RegistryClient } from "../registry/registry_client.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
+import type { RetryPolicy } from "../registry/retry_policy.ts";
 import type { Store } from "../store/types.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import type { ProgressHandler } from "./events.ts";
@@ -47,8 +48,13 @@ export interface PullOptions extends RegistryConfig {
   signal?: AbortSignal;
   /** User-Agent sent to registries. */
   userAgent?: string;
-  /** Retry settings for transient failures (the sleep is injectable for tests). */
-  retry?: { attempts?: number; sleep?: (ms: number) => Promise<void> };
+  /**
+   * How transient failures are retried (default `DEFAULT_RETRY_POLICY`). Its `onRetry` is called as
+   * set, and a retried blob download also emits a `"Retrying in N seconds"` progress event.
+   */
+  retry?: RetryPolicy;
+  /** Wraps the fetch that does the I/O; sees every request on the wire (see `createRegistryFetch`). */
+  transport?: (base: FetchLike) => FetchLike;
 }
 
 /** One endpoint the pull loop considered, and what happened there. */

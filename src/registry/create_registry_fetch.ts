@@ -9,7 +9,8 @@ import { TokenCache } from "./token_cache.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "./types.ts";
 import { withAuth } from "./with_auth.ts";
 import { withRedirects } from "./with_redirects.ts";
-import { type RetryOptions, withRetry } from "./with_retry.ts";
+import type { RetryPolicy } from "./retry_policy.ts";
+import { withRetry } from "./with_retry.ts";
 import { withUserAgent } from "./with_user_agent.ts";
 
 /** Options for {@linkcode createRegistryFetch}. */
@@ -18,8 +19,14 @@ export interface RegistryFetchOptions {
   fetch?: FetchLike;
   /** The `User-Agent` (default `tug/<version>`). */
   userAgent?: string;
-  /** How to retry transient failures (see `withRetry`). */
-  retry?: RetryOptions;
+  /** How to retry transient failures (see `withRetry`; default `DEFAULT_RETRY_POLICY`). */
+  retry?: RetryPolicy;
+  /**
+   * Wraps the fetch that does the I/O (go-containerregistry's `remote.WithTransport`): to log, count,
+   * trace or sign requests. It sits innermost, right above `fetch`, so it sees every request that goes
+   * on the wire: each retry attempt, each redirect hop, and the token requests of the auth handshake.
+   */
+  transport?: (base: FetchLike) => FetchLike;
   /** Fixed credentials, or a provider asked with the registry's `host[:port]`. */
   credentials?: Credentials | CredentialProvider;
   /** Where tokens and challenges are kept; share one between transports to share tokens. */
@@ -36,12 +43,17 @@ export interface RegistryFetchOptions {
  * Stacks the transport the way go-containerregistry's `remote/transport` does, outermost first:
  *
  * ```
- * withUserAgent → withRetry → withAuth → withRedirects → fetch
+ * withUserAgent → withRetry → withAuth → withRedirects → transport(fetch)
  * ```
  *
  * Retry sits above auth, so a retried request re-runs the handshake (a token that expired during a
  * backoff is replaced) and token-server hiccups are retried too; redirects sit below auth, so the
- * redirect wrapper sees the `Authorization` header and can keep it off other origins.
+ * redirect wrapper sees the `Authorization` header and can keep it off other origins. The caller's
+ * `transport` wraps the bare fetch, below everything tug adds, as `remote.WithTransport`'s round
+ * tripper sits below ggcr's own: so it sees every request as sent (each retry attempt, each redirect
+ * hop, the token requests, with the `User-Agent` and `Authorization` already set; a token request,
+ * which `withAuth` builds itself, has no `User-Agent`) and cannot undo a guard above it (the redirect
+ * wrapper's origin rule still applies to what it returns).
  *
  * @example A transport for anonymous pulls with no waiting between retries
  * ```ts
@@ -56,7 +68,8 @@ export interface RegistryFetchOptions {
  * ```
  */
 export function createRegistryFetch(options: RegistryFetchOptions = {}): FetchLike {
-  const base: FetchLike = options.fetch ?? ((request) => globalThis.fetch(request));
+  const io: FetchLike = options.fetch ?? ((request) => globalThis.fetch(request));
+  const base = options.transport ? options.transport(io) : io;
   let transport = withRedirects(
     base,
     options.maxRedirects === undefined ? {} : { maxRedirects: options.maxRedirects },

@@ -104,3 +104,61 @@ for (
     });
   }
 }
+
+Deno.test("createRegistryFetch() runs the caller's transport under every request on the wire: token requests, redirect hops and retries", async () => {
+  const registry = "https://registry.example";
+  const storage = "https://storage.example";
+  const wire: string[] = [];
+  let storageCalls = 0;
+  const io: FetchLike = (request) => {
+    const url = new URL(request.url);
+    wire.push(`${request.method} ${url.origin}${url.pathname}`);
+    if (url.origin === storage) {
+      // The storage host fails once (retried from the top), then serves.
+      return Promise.resolve(
+        new Response(++storageCalls === 1 ? null : "blob", { status: storageCalls === 1 ? 503 : 200 }),
+      );
+    }
+    if (url.pathname === "/token") return Promise.resolve(Response.json({ token: "t" }));
+    if (request.headers.get("authorization") !== "Bearer t") {
+      return Promise.resolve(
+        new Response(null, {
+          status: 401,
+          headers: { "www-authenticate": `Bearer realm="${registry}/token",service="registry.example"` },
+        }),
+      );
+    }
+    return Promise.resolve(
+      new Response(null, { status: 307, headers: { location: `${storage}/blob?sig=x` } }),
+    );
+  };
+  const seen: { line: string; userAgent: string | null }[] = [];
+  const fetch = createRegistryFetch({
+    fetch: io,
+    userAgent: "probe/1",
+    retry: { sleep: () => Promise.resolve() },
+    transport: (base) => (request) => {
+      const url = new URL(request.url);
+      seen.push({
+        line: `${request.method} ${url.origin}${url.pathname}`,
+        userAgent: request.headers.get("user-agent"),
+      });
+      return base(request);
+    },
+  });
+  const response = await fetch(new Request(`${registry}/v2/library/alpine/blobs/sha256:${"a".repeat(64)}`));
+  assertEquals(await response.text(), "blob");
+  // The wrapper saw exactly what went on the wire, in order. Requests to the registry carry the
+  // User-Agent set above it; the token request, which withAuth builds itself, carries none (today).
+  assertEquals(seen.map((s) => s.line), wire);
+  assertEquals(seen.map((s) => s.userAgent), ["probe/1", null, "probe/1", "probe/1", "probe/1", "probe/1"]);
+  const blob = `GET ${registry}/v2/library/alpine/blobs/sha256:${"a".repeat(64)}`;
+  assertEquals(wire, [
+    blob, // 401: the challenge
+    `GET ${registry}/token`, // the token request
+    blob, // with the token: 307
+    `GET ${storage}/blob`, // the redirect hop: 503
+    blob, // the retry from the top (the token is cached)
+    `GET ${storage}/blob`, // the redirect hop again: 200
+  ]);
+});

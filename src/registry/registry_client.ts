@@ -13,7 +13,7 @@ import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.t
 import { registryError } from "./registry_error.ts";
 import { TokenCache } from "./token_cache.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "./types.ts";
-import type { RetryOptions } from "./with_retry.ts";
+import { type RetryPolicy, singleAttempt } from "./retry_policy.ts";
 
 /** Rate-limit headers a registry sent (Docker Hub: `ratelimit-limit: 100;w=21600`). */
 export interface RateLimitInfo {
@@ -35,8 +35,10 @@ export interface RegistryClientOptions {
   credentials?: Credentials | CredentialProvider;
   /** The `User-Agent` (default `tug/<version>`). */
   userAgent?: string;
-  /** How to retry transient failures (attempts, and an injectable sleep and random source). */
-  retry?: RetryOptions;
+  /** How to retry transient failures (default `DEFAULT_RETRY_POLICY`; the ping makes one attempt). */
+  retry?: RetryPolicy;
+  /** Wraps the fetch that does the I/O; sees every request on the wire (see `createRegistryFetch`). */
+  transport?: (base: FetchLike) => FetchLike;
   /** Called with the rate-limit headers of each response that has them. */
   onRateLimit?: (info: RateLimitInfo) => void;
   /** A token cache to share with other clients (default: one of the client's own). */
@@ -214,6 +216,7 @@ export class RegistryClient {
       ...(options.fetch !== undefined ? { fetch: options.fetch } : {}),
       ...(options.userAgent !== undefined ? { userAgent: options.userAgent } : {}),
       ...(options.retry !== undefined ? { retry: options.retry } : {}),
+      ...(options.transport !== undefined ? { transport: options.transport } : {}),
     };
     this.#fetch = createRegistryFetch({
       ...common,
@@ -225,7 +228,7 @@ export class RegistryClient {
     // (https → http for an insecure registry) at once instead of backing off five times.
     this.#plain = createRegistryFetch({
       ...common,
-      retry: { ...options.retry, attempts: 1 },
+      retry: singleAttempt(options.retry),
       anonymous: true,
     });
     if (options.onRateLimit) this.#onRateLimit = options.onRateLimit;

@@ -9,47 +9,11 @@ import { TugError } from "../errors.ts";
 import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./_error_body.ts";
 import { readLimited } from "./_read_limited.ts";
 import type { FetchLike } from "./types.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
 
-/** What {@linkcode RetryOptions.onRetry} is told before each wait. */
-export interface RetryInfo {
-  /** The request that is retried. */
-  readonly request: Request;
-  /** The attempt that just failed (1 for the first). */
-  readonly attempt: number;
-  /** How long tug waits before the next attempt, in milliseconds. */
-  readonly delay: number;
-  /** Why: `"503"`, `"429"`, or the network error's message. */
-  readonly reason: string;
-}
-
-/** Options for {@linkcode withRetry}. */
-export interface RetryOptions {
-  /** Attempts in all, the first included (default 5; 1 turns retrying off). */
-  attempts?: number;
-  /** Waits `ms` milliseconds (default: a timer that ends early when `signal` fires). Tests inject one. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** A random number in [0, 1) for the jitter (default `Math.random`). */
-  random?: () => number;
-  /** The clock in milliseconds since the epoch, for `Retry-After` dates (default `Date.now`). */
-  now?: () => number;
-  /** The first backoff, in milliseconds (default 500); it doubles with each attempt. */
-  baseDelay?: number;
-  /** The longest backoff, in milliseconds (default 10 000). */
-  maxDelay?: number;
-  /**
-   * The longest `Retry-After` tug waits, in milliseconds (default 30 000). A server that asks for a
-   * longer wait (Docker Hub's pull limit answers 429 with hours) gets no retry: its answer is returned
-   * at once rather than after minutes of futile attempts.
-   */
-  maxRetryAfter?: number;
-  /** Called before each wait, e.g. to show "Retrying" in progress output. */
-  onRetry?: (info: RetryInfo) => void;
-}
-
-/** Statuses worth another try: 408 Request Timeout, 429 Too Many Requests, and every 5xx. */
-function retryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || (status >= 500 && status <= 599);
-}
+/** The options of {@linkcode withRetry}: the {@linkcode RetryPolicy} (kept as an alias for callers). */
+export type RetryOptions = RetryPolicy;
+export type { RetryInfo, RetryPolicy } from "./retry_policy.ts";
 
 // Registry error codes that no retry can change, even when a registry sends them with a 5xx.
 const FINAL_CODES = new Set(["DENIED", "NAME_UNKNOWN", "MANIFEST_UNKNOWN", "BLOB_UNKNOWN", "UNAUTHORIZED"]);
@@ -89,7 +53,8 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * Wraps `next` to retry what may pass: network errors (the `TypeError` fetch rejects with), 408, 429
+ * Wraps `next` to retry what may pass, by the caller's {@linkcode RetryPolicy} over
+ * `DEFAULT_RETRY_POLICY`: by default network errors (the `TypeError` fetch rejects with), 408, 429
  * and 5xx answers, and token-server failures with those statuses. Attempt `n` waits
  * `min(maxDelay, baseDelay·2ⁿ⁻¹)`, half of it jittered, or what `Retry-After` asks (up to
  * `maxRetryAfter`). Never retried: other statuses (401, 403, 404 …), a 5xx whose body carries a final
@@ -112,14 +77,17 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
  * console.assert(res.status === 200 && calls === 2 && delays[0] === 250);
  * ```
  */
-export function withRetry(next: FetchLike, options: RetryOptions = {}): FetchLike {
-  const attempts = Math.max(1, Math.floor(options.attempts ?? 5));
+export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike {
+  const policy = DEFAULT_RETRY_POLICY;
+  const attempts = Math.max(1, Math.floor(options.attempts ?? policy.attempts));
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
-  const baseDelay = options.baseDelay ?? 500;
-  const maxDelay = options.maxDelay ?? 10_000;
-  const maxRetryAfter = options.maxRetryAfter ?? 30_000;
+  const baseDelay = options.baseDelay ?? policy.baseDelay;
+  const maxDelay = options.maxDelay ?? policy.maxDelay;
+  const maxRetryAfter = options.maxRetryAfter ?? policy.maxRetryAfter;
+  const retryableStatus = options.retryableStatus ?? policy.retryableStatus;
+  const retryableError = options.retryableError ?? policy.retryableError;
 
   const backoff = (attempt: number): number => {
     const full = Math.min(maxDelay, baseDelay * 2 ** (attempt - 1));
@@ -140,12 +108,7 @@ export function withRetry(next: FetchLike, options: RetryOptions = {}): FetchLik
         response = await next(template ? template.clone() : request);
       } catch (err) {
         if (signal.aborted) throw err;
-        const status = err instanceof TugError
-          ? (err.detail as { status?: unknown } | undefined)?.status
-          : undefined;
-        const transient = err instanceof TypeError ||
-          (typeof status === "number" && retryableStatus(status));
-        if (!transient) throw err;
+        if (!retryableError(err)) throw err;
         if (last) {
           if (err instanceof TugError) throw err;
           throw new TugError(

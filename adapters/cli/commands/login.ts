@@ -11,6 +11,7 @@ import { defineCommand, UsageError } from "../_args.ts";
 import { VERSION } from "./version.ts";
 import { TugError } from "../../../src/errors.ts";
 import { createRegistryFetch } from "../../../src/registry/create_registry_fetch.ts";
+import { singleAttempt } from "../../../src/registry/retry_policy.ts";
 import { lookupEndpoints } from "../../../src/registry/lookup_endpoints.ts";
 import { TokenCache } from "../../../src/registry/token_cache.ts";
 import {
@@ -107,7 +108,7 @@ async function verify(server: LoginServer, username: string, password: string, i
     // 1. Ping anonymously (one attempt): is there a v2 registry here, and does it want credentials?
     const plain = createRegistryFetch({
       anonymous: true,
-      retry: { attempts: 1 },
+      retry: singleAttempt(),
       userAgent: `tug/${VERSION}`,
     });
     let ping: Response;
@@ -129,7 +130,7 @@ async function verify(server: LoginServer, username: string, password: string, i
       credentials: { username, password },
       tokenCache,
       scope: [],
-      retry: { attempts: 1 },
+      retry: singleAttempt(),
       userAgent: `tug/${VERSION}`,
     });
     let response: Response;

@@ -243,7 +243,8 @@ class V1Session {
 
   constructor(url: string, options: PullOptions) {
     this.#index = new URL(url);
-    this.#fetch = options.fetch ?? ((request) => fetch(request));
+    const io = options.fetch ?? ((request: Request) => fetch(request));
+    this.#fetch = options.transport ? options.transport(io) : io;
     this.#options = options;
   }
 
