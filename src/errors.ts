@@ -91,6 +91,7 @@ export class TugError extends Error {
   /** Extra details for programs. */
   readonly detail?: unknown;
 
+  /** Makes an error with a `code`, a message for people, and optionally a `cause` and `detail`. */
   constructor(code: TugErrorCode, message: string, options: TugErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "TugError";

@@ -5,6 +5,11 @@
  * The core is fetch- and stream-only: it runs unchanged in Deno, Node, browsers and edge workers.
  * Runtime abilities (a fast hasher, a store on disk) come from `adapters/`.
  *
+ * This root holds what a script needs: pull images, inspect a remote image, read a layer's files, run a
+ * proxy. The building blocks have their own entry points, the way each Deno std package exports per file:
+ * `@tug/tug/reference`, `/digest`, `/manifest`, `/registry`, `/store`, `/pull`, `/layer`, `/proxy`, and
+ * `/store/testing` for the store contract.
+ *
  * @example Normalize an image reference the way `docker pull` does
  * ```ts
  * import { parseReference } from "./mod.ts";
@@ -26,13 +31,46 @@
  * @module
  */
 
-export * from "./errors.ts";
-export * from "./reference/mod.ts";
-export * from "./digest/mod.ts";
-export * from "./manifest/mod.ts";
-export * from "./manifest/schema1.ts";
-export * from "./registry/mod.ts";
-export * from "./store/mod.ts";
-export * from "./pull/mod.ts";
-export * from "./image/mod.ts";
-export * from "./proxy/mod.ts";
+export { isTugError, TugError, type TugErrorCode, type TugErrorOptions } from "./errors.ts";
+export {
+  parseReference,
+  type ParseReferenceOptions,
+  type Reference,
+  withDefaultTag,
+  withDigest,
+  withTag,
+} from "./reference/mod.ts";
+export { digestBytes, type Hasher, type HasherFactory, wasmHasher } from "./digest/mod.ts";
+export {
+  type Descriptor,
+  formatPlatform,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  parsePlatform,
+  type Platform,
+} from "./manifest/mod.ts";
+export type { CredentialProvider, Credentials } from "./registry/mod.ts";
+export { MemoryStore, type MemoryStoreOptions, type Store } from "./store/mod.ts";
+export {
+  inspectRemote,
+  type InspectRemoteOptions,
+  type ProgressEvent,
+  type ProgressHandler,
+  pull,
+  pullAllTags,
+  type PullAllTagsOptions,
+  type PullAllTagsResult,
+  type PulledImage,
+  type PullOptions,
+  type PullResult,
+  type RemoteImage,
+} from "./pull/mod.ts";
+export {
+  decompressLayer,
+  type DecompressLayerOptions,
+  listLayerFiles,
+  type ListLayerFilesOptions,
+  type TarHeader,
+} from "./image/mod.ts";
+export { createProxy, type ProxyApp, type ProxyOptions } from "./proxy/mod.ts";

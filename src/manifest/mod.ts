@@ -1,6 +1,7 @@
 // This module is browser compatible.
 /**
- * Manifests, indexes and image configs: media types, parsing with validation, and platform selection.
+ * Manifests, indexes and image configs: media types, parsing with validation, platform selection, and
+ * the legacy Docker schema1 manifest.
  *
  * @example Pick the arm64 image from an index
  * ```ts
@@ -34,3 +35,4 @@ export * from "./format_platform.ts";
 export * from "./normalize_platform.ts";
 export * from "./platform_matches.ts";
 export * from "./select_manifest.ts";
+export * from "./schema1.ts";

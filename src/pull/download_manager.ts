@@ -80,6 +80,7 @@ export class DownloadManager {
   /** The concurrency limit. */
   readonly maxConcurrentDownloads: number;
 
+  /** Makes a manager; see {@linkcode DownloadManagerOptions} for the limits and timeouts. */
   constructor(options: DownloadManagerOptions = {}) {
     const max = options.maxConcurrentDownloads ?? 3;
     if (!Number.isInteger(max) || max < 1) {

@@ -37,6 +37,7 @@ export class FallbackError extends Error {
   /** Whether a connection (and TLS, for https) was established. */
   readonly transportOK: boolean;
 
+  /** Wraps `err` with what the endpoint showed before it failed. */
   constructor(err: Error, options: { confirmedV2: boolean; transportOK: boolean }) {
     super(err.message, { cause: err });
     this.name = "FallbackError";
@@ -62,6 +63,7 @@ export class FallbackError extends Error {
  * ```
  */
 export class ImageConfigPullError extends TugError {
+  /** Wraps `err`, keeping its code (`CONFIG_INVALID` for an error that is not a TugError). */
   constructor(err: Error) {
     super(
       err instanceof TugError ? err.code : "CONFIG_INVALID",

@@ -30,11 +30,15 @@ import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 /** Options for {@linkcode inspectRemote}. */
 export interface InspectRemoteOptions extends RegistryConfig {
+  /** The `fetch` used for every request (default: the global `fetch`). */
   fetch?: FetchLike;
+  /** Credentials, or a provider asked per registry host. */
   credentials?: Credentials | CredentialProvider;
   /** Platform to resolve an index to (default `linux/amd64`). */
   platform?: Platform | string;
+  /** Aborts the inspection. */
   signal?: AbortSignal;
+  /** The User-Agent header sent to the registry. */
   userAgent?: string;
   /** How transient failures are retried (default `DEFAULT_RETRY_POLICY`). */
   retry?: RetryPolicy;
@@ -54,7 +58,9 @@ export interface RemoteImage {
   readonly index?: ImageIndex;
   /** The image manifest (for an index: the one picked for the platform). */
   readonly manifestDescriptor: Descriptor;
+  /** The image manifest itself. */
   readonly manifest: ImageManifest;
+  /** The image configuration the manifest names. */
   readonly config: ImageConfig;
 }
 

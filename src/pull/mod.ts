@@ -16,5 +16,12 @@ export {
 } from "./fallback_policy.ts";
 export * from "./inspect_remote.ts";
 export * from "./translate_pull_error.ts";
-export type { PullAttempt, PulledImage, PullOptions, PullResult, V2PullResult } from "./types.ts";
+export type {
+  PullAttempt,
+  PulledImage,
+  PullOptions,
+  PullOutcome,
+  PullResult,
+  V2PullResult,
+} from "./types.ts";
 export * from "./pull_all_tags.ts";

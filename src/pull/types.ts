@@ -81,13 +81,17 @@ export interface PullErrorAttempts {
 
 /** One image manifest a pull stored. */
 export interface PulledImage {
+  /** Digest, media type and size of the stored manifest. */
   readonly descriptor: Descriptor;
+  /** The manifest itself. */
   readonly manifest: ImageManifest;
+  /** The platform the manifest is for, when an index named one. */
   readonly platform?: Platform;
 }
 
 /** What the v2 puller hands back to the loop. */
 export interface V2PullResult {
+  /** The image manifests stored. */
   readonly images: PulledImage[];
 }
 

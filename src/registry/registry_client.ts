@@ -195,6 +195,7 @@ export class RegistryClient {
   #tokenCache: TokenCache;
   #onRateLimit?: (info: RateLimitInfo) => void;
 
+  /** Makes a client for one repository of one registry; throws a TypeError for a bad URL or name. */
   constructor(options: RegistryClientOptions) {
     let url: URL;
     try {

@@ -47,6 +47,7 @@ export class TokenCache {
   #pending = new Map<string, Promise<CachedToken>>();
   #challenges = new Map<string, Challenge>();
 
+  /** Makes an empty cache. */
   constructor(options: TokenCacheOptions = {}) {
     this.#now = options.now ?? Date.now;
   }

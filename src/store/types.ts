@@ -11,7 +11,9 @@ import type { Descriptor } from "../manifest/types.ts";
 
 /** Size and digest of a stored blob. */
 export interface BlobInfo {
+  /** The blob's digest (`algorithm:hex`). */
   readonly digest: string;
+  /** The blob's size in bytes. */
   readonly size: number;
 }
 
@@ -69,9 +71,13 @@ export interface ReferenceRecord {
 
 /** Names (tags and digests) pointing at manifests. */
 export interface ReferenceStore {
+  /** The descriptor `name` points at, or `undefined` when there is none. */
   get(name: string): Promise<Descriptor | undefined>;
+  /** Points `name` at `descriptor`, replacing what it pointed at. */
   set(name: string, descriptor: Descriptor): Promise<void>;
+  /** Removes `name`; whether it existed. */
   delete(name: string): Promise<boolean>;
+  /** Every name and what it points at. */
   list(): Promise<ReferenceRecord[]>;
 }
 
@@ -96,7 +102,9 @@ export interface StoreCapabilities {
 
 /** A complete image store. */
 export interface Store {
+  /** The content-addressed blobs (manifests, configs, layers). */
   readonly blobs: BlobStore;
+  /** The names (tags and digests) pointing at manifests. */
   readonly references: ReferenceStore;
   /**
    * The optional capabilities this store has. Absent: `resume` is taken to be true (every store tug had

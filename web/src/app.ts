@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Descriptor, type ImageIndex, parsePlatform, selectManifest } from "../../src/mod.ts";
+import { type Descriptor, type ImageIndex, parsePlatform } from "../../src/mod.ts";
+import { selectManifest } from "../../src/manifest/mod.ts";
 import type { NavigateOptions, PageContext } from "./context.ts";
 import { meta } from "./context.ts";
 import { h, replace } from "./dom.ts";

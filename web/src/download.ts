@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Descriptor, layerCompression, type Reference } from "../../src/mod.ts";
+import type { Descriptor, Reference } from "../../src/mod.ts";
+import { layerCompression } from "../../src/manifest/mod.ts";
 import type { PageContext } from "./context.ts";
 import { h, replace } from "./dom.ts";
 import { explainError } from "./explain_error.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { isWhiteout, type MergedFile, normalizeTarPath, type TarHeader } from "../../src/mod.ts";
+import type { TarHeader } from "../../src/mod.ts";
+import { isWhiteout, type MergedFile, normalizeTarPath } from "../../src/image/mod.ts";
 
 /** One path in the tree. */
 export interface TreeNode {

@@ -14,20 +14,21 @@ import { IdbStore } from "../../adapters/idb/mod.ts";
 import {
   type Descriptor,
   digestBytes,
-  DigestVerifier,
-  type FetchLike,
   type ImageConfig,
   isTugError,
+  parseReference,
+  type Reference,
+  TugError,
+  withDefaultTag,
+} from "../../src/mod.ts";
+import { DigestVerifier } from "../../src/digest/mod.ts";
+import {
   MANIFEST_ACCEPT,
   type ParsedManifest,
   parseImageConfig,
   parseManifest,
-  parseReference,
-  type Reference,
-  RegistryClient,
-  TugError,
-  withDefaultTag,
-} from "../../src/mod.ts";
+} from "../../src/manifest/mod.ts";
+import { type FetchLike, RegistryClient } from "../../src/registry/mod.ts";
 
 /** How the page reaches registries. */
 export type RegistryMode = { kind: "proxy"; url: string } | { kind: "direct" };

@@ -5,14 +5,8 @@
  * @module
  */
 
-import {
-  decompressLayer,
-  headerOf,
-  normalizeTarPath,
-  readTar,
-  type TarHeader,
-  TugError,
-} from "../../src/mod.ts";
+import { decompressLayer, type TarHeader, TugError } from "../../src/mod.ts";
+import { headerOf, normalizeTarPath, readTar } from "../../src/image/mod.ts";
 
 /** Whether a tar member name is the normalized `path` (`./etc/x`, `etc/x` and `etc/x/` are all `etc/x`). */
 function isPath(name: string, path: string): boolean {

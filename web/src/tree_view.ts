@@ -16,7 +16,7 @@ import {
   type TreeNode,
 } from "./file_tree.ts";
 import { formatBytes, formatMode } from "./format.ts";
-import { isWhiteout } from "../../src/mod.ts";
+import { isWhiteout } from "../../src/image/mod.ts";
 
 /** Options for {@linkcode TreeView}. */
 export interface TreeViewOptions {

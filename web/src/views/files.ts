@@ -7,14 +7,8 @@
  * @module
  */
 
-import {
-  type Descriptor,
-  isTugError,
-  mergeLayers,
-  type Reference,
-  type TarHeader,
-  TugError,
-} from "../../../src/mod.ts";
+import { type Descriptor, isTugError, type Reference, type TarHeader, TugError } from "../../../src/mod.ts";
+import { mergeLayers } from "../../../src/image/mod.ts";
 import type { ImageData, PageContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
 import { downloadLayer } from "../download.ts";
