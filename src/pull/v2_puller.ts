@@ -9,11 +9,7 @@
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import {
-  MANIFEST_ACCEPT,
-  MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
-  MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST,
-} from "../manifest/mod.ts";
+import { MANIFEST_ACCEPT, MAX_MANIFEST_SIZE, SCHEMA1_MANIFEST_ACCEPT } from "../manifest/mod.ts";
 import { type ParsedManifest, parseManifest } from "../manifest/mod.ts";
 import { checkImageConfigMediaType } from "../manifest/mod.ts";
 import { parseImageConfig } from "../manifest/mod.ts";
@@ -38,10 +34,6 @@ import { pullSchema1 } from "./legacy/schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
 
-// Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
-const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
-
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Errors that came from a layer download (Docker judges those after its download manager's wrapping). */
 const layerErrors = new WeakSet<object>();
 
@@ -199,7 +191,7 @@ export class V2Puller {
     let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
     try {
       top = await client.getManifest(tagOrDigest, {
-        accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT],
+        accept: [...MANIFEST_ACCEPT, ...SCHEMA1_MANIFEST_ACCEPT],
         signal,
       });
     } catch (err) {
@@ -359,7 +351,7 @@ export class V2Puller {
 }
 
 function checkConfigSize(descriptor: Descriptor): void {
-  if (descriptor.size > MAX_CONFIG_BYTES) {
+  if (descriptor.size > MAX_MANIFEST_SIZE) {
     throw new TugError(
       "CONFIG_INVALID",
       `Image config ${descriptor.digest} is declared ${descriptor.size} bytes, larger than 4 MiB`,

@@ -7,6 +7,8 @@
 
 import { TugError } from "../errors.ts";
 import { parseDigest } from "../digest/parse_digest.ts";
+import { MANIFEST_ACCEPT, SCHEMA1_MANIFEST_ACCEPT } from "../manifest/media_types.ts";
+import { MAX_MANIFEST_SIZE } from "../manifest/parse_manifest.ts";
 import { discard, readLimited } from "./_read_limited.ts";
 import { createRegistryFetch } from "./create_registry_fetch.ts";
 import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.ts";
@@ -125,16 +127,12 @@ export interface TagsPage {
 }
 
 /** The media types tug understands, best first (OCI image spec, Docker image manifest v2). */
-export const DEFAULT_MANIFEST_ACCEPT: readonly string[] = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.v1+prettyjws",
-  "application/vnd.docker.distribution.manifest.v1+json",
-];
+export const DEFAULT_MANIFEST_ACCEPT: readonly string[] = Object.freeze([
+  ...MANIFEST_ACCEPT,
+  ...SCHEMA1_MANIFEST_ACCEPT,
+]);
 
-const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_MANIFEST_BYTES = MAX_MANIFEST_SIZE;
 // A page of tags is JSON strings; 16 MiB is hundreds of thousands of tags.
 const MAX_TAGS_BYTES = 16 * 1024 * 1024;
 // OCI distribution spec: <reference> is a tag or a digest.

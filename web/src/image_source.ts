@@ -15,10 +15,13 @@ import {
   type Descriptor,
   digestBytes,
   DigestVerifier,
+  DOCKER_HUB_DOMAINS,
+  DOCKER_HUB_REGISTRY,
   type FetchLike,
   type ImageConfig,
   isTugError,
   MANIFEST_ACCEPT,
+  MAX_MANIFEST_SIZE,
   type ParsedManifest,
   parseImageConfig,
   parseManifest,
@@ -55,7 +58,7 @@ export interface BlobStream {
 }
 
 const decoder = new TextDecoder();
-const MANIFEST_CAP = 4 * 1024 * 1024;
+const MANIFEST_CAP = MAX_MANIFEST_SIZE;
 
 /** Reads a small stored blob whole (manifests, configs). */
 async function readSmall(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -316,7 +319,7 @@ function withNamespace(domain: string): FetchLike {
 
 /** The registry's own URL for a direct connection: Docker Hub's API host, plain http for loopback. */
 export function directUrl(domain: string): string {
-  if (domain === "docker.io" || domain === "index.docker.io") return "https://registry-1.docker.io";
+  if (DOCKER_HUB_DOMAINS.includes(domain)) return DOCKER_HUB_REGISTRY;
   const host = domain.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
   const loopback = host === "localhost" || host.startsWith("127.") || host === "::1";
   return `${loopback ? "http" : "https"}://${domain}`;
