@@ -7,10 +7,10 @@
  * @module
  */
 
-import { digestBytes } from "../digest/digest_bytes.ts";
-import type { DigestAlgorithm } from "../digest/hasher.ts";
+import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import { DEFAULT_MANIFEST_ACCEPT } from "../registry/registry_client.ts";
+import { verifyManifestDigest } from "../remote/verify_manifest_digest.ts";
 import { type Caller, clientFor, refused, scopeOf } from "./_caller.ts";
 import { clientBody, type ProxyContext } from "./_context.ts";
 import { checkManifestReference } from "./_input.ts";
@@ -114,25 +114,23 @@ async function fetchManifest(
   access.grant(scopeOf(target, caller));
   metrics.cacheMisses.manifest++;
   const isDigest = DIGEST.test(reference);
-  const algorithm = (isDigest ? reference.split(":")[0] : "sha256") as DigestAlgorithm;
   let digest: string;
   try {
-    digest = await digestBytes(manifest.bytes, algorithm);
-  } catch {
+    // The one rule of src/remote/: by digest, or against a sha256 Docker-Content-Digest when sent.
+    digest = await verifyManifestDigest(manifest.bytes, {
+      expected: isDigest ? reference : undefined,
+      digestHeader: manifest.digestHeader,
+      name: `${target.key}${isDigest ? "@" : ":"}${reference}`,
+    });
+  } catch (err) {
+    if (err instanceof TugError && err.code === "DIGEST_MISMATCH") {
+      return errorResponse(
+        502,
+        "MANIFEST_UNVERIFIED",
+        `The upstream's manifest is not what was asked for: ${err.message}`,
+      );
+    }
     return errorResponse(400, "DIGEST_INVALID", `Unsupported digest "${reference}"`);
-  }
-  const announced = manifest.digestHeader;
-  if (
-    (isDigest && digest !== reference) ||
-    (!isDigest && announced?.startsWith("sha256:") && announced !== digest)
-  ) {
-    return errorResponse(
-      502,
-      "MANIFEST_UNVERIFIED",
-      `The upstream's manifest for "${target.key}" hashes to ${digest}, not ${
-        isDigest ? reference : announced
-      }`,
-    );
   }
   const mediaType = manifest.contentType || mediaTypeOf(manifest.bytes) ||
     "application/vnd.docker.distribution.manifest.v1+prettyjws";

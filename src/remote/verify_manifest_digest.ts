@@ -7,6 +7,7 @@
 
 import { TugError } from "../errors.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
+import type { DigestAlgorithm } from "../digest/hasher.ts";
 
 /** What {@linkcode verifyManifestDigest} checks the bytes against. */
 export interface ManifestDigestCheck {
@@ -25,7 +26,8 @@ export interface ManifestDigestCheck {
  * with) it must match, as moby's pull_v2.go and go-containerregistry's remote.Get require; a header in
  * another algorithm cannot be compared without a second hash and is ignored, as before.
  *
- * Errors: `DIGEST_MISMATCH` (a {@linkcode TugError}) naming what was expected and what the bytes hash to.
+ * Errors: `DIGEST_MISMATCH` (a {@linkcode TugError}) naming what was expected and what the bytes hash to;
+ * a `TypeError` when `expected` is in an algorithm tug cannot hash.
  *
  * @example A manifest fetched by tag, checked against the header
  * ```ts
@@ -39,7 +41,9 @@ export interface ManifestDigestCheck {
  */
 export async function verifyManifestDigest(bytes: Uint8Array, check: ManifestDigestCheck): Promise<string> {
   const { expected, digestHeader, name } = check;
-  const algorithm = expected?.startsWith("sha512:") ? "sha512" : "sha256";
+  // By digest, the digest's own algorithm (digestBytes refuses one it does not know with a TypeError).
+  const algorithm =
+    (expected === undefined ? "sha256" : expected.slice(0, expected.indexOf(":"))) as DigestAlgorithm;
   const actual = await digestBytes(bytes, algorithm);
   if (expected !== undefined && actual !== expected) {
     throw new TugError(
