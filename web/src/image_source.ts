@@ -31,6 +31,7 @@ import {
   TugError,
   withDefaultTag,
 } from "../../src/mod.ts";
+import { verifyManifestDigest } from "../../src/remote/mod.ts";
 
 /** How the page reaches registries. */
 export type RegistryMode = { kind: "proxy"; url: string } | { kind: "direct" };
@@ -138,15 +139,11 @@ export class ImageSource {
       const parsed = await this.manifest(ref, descriptor.digest, descriptor.mediaType, signal);
       return { ref, descriptor, parsed, offline: true };
     }
-    const digest = await digestBytes(got.bytes);
-    if (
-      got.digestHeader !== undefined && got.digestHeader.startsWith("sha256:") && got.digestHeader !== digest
-    ) {
-      throw new TugError(
-        "DIGEST_MISMATCH",
-        `The manifest of ${ref.familiar} hashes to ${digest}, but the registry said ${got.digestHeader}`,
-      );
-    }
+    // The one rule of src/remote/: a tag's manifest is checked against a sha256 Docker-Content-Digest.
+    const digest = await verifyManifestDigest(got.bytes, {
+      digestHeader: got.digestHeader,
+      name: ref.familiar,
+    });
     const parsed = parseManifest(got.bytes, { contentType: got.contentType, source: ref.familiar });
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest, size: got.bytes.length };
     await this.#keep(descriptor, got.bytes);
