@@ -10,6 +10,7 @@
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import { DEFAULT_MANIFEST_ACCEPT } from "../registry/registry_client.ts";
+import { DIGEST_PATTERN, TAG_PATTERN } from "../reference/patterns.ts";
 import { verifyManifestDigest } from "../remote/verify_manifest_digest.ts";
 import { type Caller, clientFor, refused, scopeOf } from "./_caller.ts";
 import { clientBody, type ProxyContext } from "./_context.ts";
@@ -17,8 +18,6 @@ import { checkManifestReference } from "./_input.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
 
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
 const STALE_WARNING = '110 tug "Response is Stale"';
 
 /** The media type a manifest's JSON names (or schema 1's), when its upstream sent no Content-Type. */
@@ -109,11 +108,11 @@ async function fetchManifest(
   try {
     manifest = await client.getManifest(reference, { accept: acceptList(accept) });
   } catch (err) {
-    return refused(ctx, err, request, target, caller, DIGEST.test(reference) ? reference : undefined);
+    return refused(ctx, err, request, target, caller, DIGEST_PATTERN.test(reference) ? reference : undefined);
   }
   access.grant(scopeOf(target, caller));
   metrics.cacheMisses.manifest++;
-  const isDigest = DIGEST.test(reference);
+  const isDigest = DIGEST_PATTERN.test(reference);
   let digest: string;
   try {
     // The one rule of src/remote/: by digest, or against a sha256 Docker-Content-Digest when sent.
@@ -180,7 +179,7 @@ export async function manifestRoute(
   const head = request.method === "HEAD";
   const accept = request.headers.get("accept");
   const client = clientFor(ctx, target, caller);
-  if (DIGEST.test(reference)) {
+  if (DIGEST_PATTERN.test(reference)) {
     const cached = await cachedManifest(ctx, `${target.key}@${reference}`, accept);
     if (cached === undefined) return fetchManifest(ctx, request, target, caller, reference);
     // Content by digest never changes: with the upstream down, a caller confirmed before still gets it.
@@ -197,7 +196,7 @@ export async function manifestRoute(
     metrics.cacheHits.manifest++;
     return serveManifest(ctx, cached, head);
   }
-  if (!TAG.test(reference)) return errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
+  if (!TAG_PATTERN.test(reference)) return errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
   const tagName = `${target.key}:${reference}`;
   const cached = await cachedManifest(ctx, tagName, accept);
   const checked = ctx.tagChecked.get(tagName);
