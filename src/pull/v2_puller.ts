@@ -18,6 +18,7 @@ import type { RegistryClient } from "../registry/registry_client.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 import type { Reference } from "../reference/reference.ts";
 import { parseReference } from "../reference/parse_reference.ts";
+import { referenceKey } from "../reference/reference_key.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
 import {
@@ -356,7 +357,5 @@ async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Ar
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-/** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
-export function referenceKey(ref: Reference): string {
-  return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
-}
+// Kept importable from here, where it lived before src/reference/reference_key.ts.
+export { referenceKey };
