@@ -17,6 +17,7 @@ import type { ExecutionContext } from "hono";
 import { createProxy } from "../../src/proxy/create_proxy.ts";
 import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
+import { DOCKER_HUB_REGISTRY } from "../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 
 /** The bindings the worker reads. */
@@ -50,7 +51,7 @@ export interface WorkerEnv {
 export function proxyFromEnv(env: WorkerEnv): ProxyApp {
   const upstreams = env.UPSTREAMS
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
-    : { "docker.io": "https://registry-1.docker.io" };
+    : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   return createProxy({
     store: new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) }),
