@@ -277,9 +277,14 @@ export class ImageSource {
       }
       bytes = await readSmall((await this.client(ref).getBlob(digest, { signal })).body);
     }
-    const actual = await digestBytes(bytes, digest.startsWith("sha512:") ? "sha512" : "sha256");
-    if (actual !== digest) {
-      throw new TugError("DIGEST_MISMATCH", `The ${what} ${digest} of ${ref.familiar} hashes to ${actual}`);
+    if (what === "manifest") {
+      // The one rule of src/remote/ for a manifest by digest.
+      await verifyManifestDigest(bytes, { expected: digest, name: `${ref.name}@${digest}` });
+    } else {
+      const actual = await digestBytes(bytes, digest.startsWith("sha512:") ? "sha512" : "sha256");
+      if (actual !== digest) {
+        throw new TugError("DIGEST_MISMATCH", `The ${what} ${digest} of ${ref.familiar} hashes to ${actual}`);
+      }
     }
     await this.#keep({ mediaType: mediaType ?? "", digest, size: bytes.length }, bytes);
     return bytes;
