@@ -13,10 +13,12 @@ import { dirname, join } from "node:path";
 import process from "node:process";
 import { Buffer } from "node:buffer";
 import { TugError } from "../../src/errors.ts";
+import { DOCKER_HUB_API_HOST, DOCKER_HUB_DOMAINS } from "../../src/registry/lookup_endpoints.ts";
+import { DOCKER_HUB_KEY } from "../fs/docker_config.ts";
 
 /** Where `docker login` keeps Docker Hub's credentials (registry.IndexServer). */
-export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
-const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+export { DOCKER_HUB_KEY };
+const DOCKER_HUB_HOSTS = new Set([...DOCKER_HUB_DOMAINS, DOCKER_HUB_API_HOST]);
 
 /** A login server as `docker login` files it: the config key, and the host to verify against. */
 export interface LoginServer {

@@ -14,13 +14,14 @@ import { join } from "node:path";
 import { TugError } from "../../src/errors.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../src/manifest/media_types.ts";
+import { MAX_MANIFEST_SIZE } from "../../src/manifest/parse_manifest.ts";
 import type { Descriptor } from "../../src/manifest/types.ts";
 import type { OciLayoutStore, TempFile } from "./oci_layout_store.ts";
 import { type LiveLease, withCollectorLock } from "./store_lease.ts";
 
 /** The default grace period: blobs changed more recently than this are kept. */
 export const DEFAULT_GRACE_MS = 10 * 60_000;
-const MAX_MANIFEST = 4 * 1024 * 1024;
+const MAX_MANIFEST = MAX_MANIFEST_SIZE;
 
 /** Options for {@linkcode collectGarbage}. */
 export interface CollectGarbageOptions {

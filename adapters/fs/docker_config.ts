@@ -11,6 +11,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { TugError } from "../../src/errors.ts";
+import { DOCKER_HUB_API_HOST, DOCKER_HUB_DOMAINS } from "../../src/registry/lookup_endpoints.ts";
 import type { CredentialProvider, Credentials } from "../../src/registry/types.ts";
 
 /** Options for {@linkcode dockerCredentials}. */
@@ -24,8 +25,9 @@ export interface DockerCredentialsOptions {
 }
 
 /** Where the docker CLI keeps Docker Hub's credentials (registry.IndexServer in the docker sources). */
-const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
-const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+/** The `auths` key `docker login` stores Docker Hub's credentials under. */
+export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
+const DOCKER_HUB_HOSTS = new Set([...DOCKER_HUB_DOMAINS, DOCKER_HUB_API_HOST]);
 
 interface AuthEntry {
   auth?: string;

@@ -11,7 +11,7 @@
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { isIndexMediaType, isManifestMediaType, isSchema1MediaType } from "../../src/manifest/media_types.ts";
-import { parseManifest } from "../../src/manifest/parse_manifest.ts";
+import { MAX_MANIFEST_SIZE, parseManifest } from "../../src/manifest/parse_manifest.ts";
 import type { Descriptor } from "../../src/manifest/types.ts";
 import type { Store } from "../../src/store/types.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
@@ -68,7 +68,7 @@ export interface VerifyStoreOptions {
   onBlob?: (digest: string, size: number) => void;
 }
 
-const MAX_MANIFEST = 4 * 1024 * 1024;
+const MAX_MANIFEST = MAX_MANIFEST_SIZE;
 
 function isTempStore(store: Store): store is OciLayoutStore {
   return typeof (store as Partial<OciLayoutStore>).listTemp === "function";

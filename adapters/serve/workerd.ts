@@ -20,6 +20,7 @@ import { createProxy } from "../../src/proxy/create_proxy.ts";
 import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import type { Store } from "../../src/store/types.ts";
+import { DOCKER_HUB_REGISTRY } from "../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 
 /** The bindings the worker reads. */
@@ -63,7 +64,7 @@ export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
 export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env> = {}): ProxyApp {
   const upstreams = env.UPSTREAMS
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
-    : { "docker.io": "https://registry-1.docker.io" };
+    : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   return createProxy({
     store: options.store?.(env) ??

@@ -264,6 +264,23 @@ export const MANIFEST_ACCEPT: readonly string[] = Object.freeze([
 ]);
 
 /**
+ * The legacy schema 1 manifest media types, signed first, for the end of an `Accept` header: Docker asks
+ * for them last, so a registry sends schema 1 only for images it has in no other format.
+ *
+ * @example
+ * ```ts
+ * import { MANIFEST_ACCEPT, SCHEMA1_MANIFEST_ACCEPT } from "./media_types.ts";
+ *
+ * const accept = [...MANIFEST_ACCEPT, ...SCHEMA1_MANIFEST_ACCEPT];
+ * console.assert(accept.at(-1) === "application/vnd.docker.distribution.manifest.v1+json");
+ * ```
+ */
+export const SCHEMA1_MANIFEST_ACCEPT: readonly string[] = Object.freeze([
+  MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST,
+  MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
+]);
+
+/**
  * Whether `mediaType` names a multi-platform document: an OCI index or a Docker manifest list.
  *
  * @example

@@ -8,6 +8,7 @@
  */
 
 import type { HasherFactory } from "../digest/hasher.ts";
+import { DOCKER_HUB_REGISTRY } from "../registry/lookup_endpoints.ts";
 import type { TokenCache } from "../registry/token_cache.ts";
 import type { FetchLike } from "../registry/types.ts";
 import { PROXY_RETRY_POLICY, type RetryPolicy } from "../registry/retry_policy.ts";
@@ -124,7 +125,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     return (options.fetch ?? ((r: Request) => globalThis.fetch(r)))(request);
   };
   const upstreams = resolveUpstreams(
-    options.upstreams ?? { "docker.io": "https://registry-1.docker.io" },
+    options.upstreams ?? { "docker.io": DOCKER_HUB_REGISTRY },
     countingFetch,
     options.resolveHost,
   );

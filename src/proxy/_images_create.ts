@@ -11,6 +11,7 @@ import { Hono } from "hono";
 import { TugError } from "../errors.ts";
 import { pull } from "../pull/pull.ts";
 import { parseReference } from "../reference/parse_reference.ts";
+import { DOCKER_HUB_API_HOST } from "../registry/lookup_endpoints.ts";
 import { callerOf, scopeOf } from "./_caller.ts";
 import type { ProxyContext } from "./_context.ts";
 import { digestProblem, tagProblem } from "./_input.ts";
@@ -79,7 +80,7 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
         ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
         ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
         insecureRegistries: upstream.url.startsWith("http:") ? [upstream.host] : [],
-        ...(upstream.refHost === "docker.io" && upstream.host !== "registry-1.docker.io"
+        ...(upstream.refHost === "docker.io" && upstream.host !== DOCKER_HUB_API_HOST
           ? { mirrors: [upstream.url] }
           : {}),
         userAgent: ctx.userAgent,

@@ -9,10 +9,8 @@
 
 import { parseDigest } from "../digest/parse_digest.ts";
 import { TugError } from "../errors.ts";
+import { TAG_PATTERN } from "../reference/patterns.ts";
 import { errorResponse } from "./_responses.ts";
-
-// OCI distribution spec: <reference> as a tag.
-const TAG = /^[\w][\w.-]{0,127}$/;
 
 /**
  * Why `digest` cannot name a blob the proxy can verify, or undefined when it can. Only `sha256:` + 64 and
@@ -41,12 +39,14 @@ export function checkBlobDigest(digest: string): Response | undefined {
  */
 export function checkManifestReference(reference: string): Response | undefined {
   if (reference.includes(":")) return checkBlobDigest(reference);
-  return TAG.test(reference) ? undefined : errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
+  return TAG_PATTERN.test(reference)
+    ? undefined
+    : errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
 }
 
 /** Why `tag` is not a valid tag, or undefined. */
 export function tagProblem(tag: string): string | undefined {
-  return TAG.test(tag) ? undefined : `Invalid tag "${tag}"`;
+  return TAG_PATTERN.test(tag) ? undefined : `Invalid tag "${tag}"`;
 }
 
 /**

@@ -7,18 +7,17 @@
  * @module
  */
 
-import { digestBytes } from "../digest/digest_bytes.ts";
-import type { DigestAlgorithm } from "../digest/hasher.ts";
+import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import { DEFAULT_MANIFEST_ACCEPT } from "../registry/registry_client.ts";
+import { DIGEST_PATTERN, TAG_PATTERN } from "../reference/patterns.ts";
+import { verifyManifestDigest } from "../remote/verify_manifest_digest.ts";
 import { type Caller, clientFor, refused, scopeOf } from "./_caller.ts";
 import { clientBody, type ProxyContext } from "./_context.ts";
 import { checkManifestReference } from "./_input.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
 
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-const TAG = /^[\w][\w.-]{0,127}$/;
 const STALE_WARNING = '110 tug "Response is Stale"';
 
 /** The media type a manifest's JSON names (or schema 1's), when its upstream sent no Content-Type. */
@@ -109,30 +108,28 @@ async function fetchManifest(
   try {
     manifest = await client.getManifest(reference, { accept: acceptList(accept) });
   } catch (err) {
-    return refused(ctx, err, request, target, caller, DIGEST.test(reference) ? reference : undefined);
+    return refused(ctx, err, request, target, caller, DIGEST_PATTERN.test(reference) ? reference : undefined);
   }
   access.grant(scopeOf(target, caller));
   metrics.cacheMisses.manifest++;
-  const isDigest = DIGEST.test(reference);
-  const algorithm = (isDigest ? reference.split(":")[0] : "sha256") as DigestAlgorithm;
+  const isDigest = DIGEST_PATTERN.test(reference);
   let digest: string;
   try {
-    digest = await digestBytes(manifest.bytes, algorithm);
-  } catch {
+    // The one rule of src/remote/: by digest, or against a sha256 Docker-Content-Digest when sent.
+    digest = await verifyManifestDigest(manifest.bytes, {
+      expected: isDigest ? reference : undefined,
+      digestHeader: manifest.digestHeader,
+      name: `${target.key}${isDigest ? "@" : ":"}${reference}`,
+    });
+  } catch (err) {
+    if (err instanceof TugError && err.code === "DIGEST_MISMATCH") {
+      return errorResponse(
+        502,
+        "MANIFEST_UNVERIFIED",
+        `The upstream's manifest is not what was asked for: ${err.message}`,
+      );
+    }
     return errorResponse(400, "DIGEST_INVALID", `Unsupported digest "${reference}"`);
-  }
-  const announced = manifest.digestHeader;
-  if (
-    (isDigest && digest !== reference) ||
-    (!isDigest && announced?.startsWith("sha256:") && announced !== digest)
-  ) {
-    return errorResponse(
-      502,
-      "MANIFEST_UNVERIFIED",
-      `The upstream's manifest for "${target.key}" hashes to ${digest}, not ${
-        isDigest ? reference : announced
-      }`,
-    );
   }
   const mediaType = manifest.contentType || mediaTypeOf(manifest.bytes) ||
     "application/vnd.docker.distribution.manifest.v1+prettyjws";
@@ -182,7 +179,7 @@ export async function manifestRoute(
   const head = request.method === "HEAD";
   const accept = request.headers.get("accept");
   const client = clientFor(ctx, target, caller);
-  if (DIGEST.test(reference)) {
+  if (DIGEST_PATTERN.test(reference)) {
     const cached = await cachedManifest(ctx, `${target.key}@${reference}`, accept);
     if (cached === undefined) return fetchManifest(ctx, request, target, caller, reference);
     // Content by digest never changes: with the upstream down, a caller confirmed before still gets it.
@@ -199,7 +196,7 @@ export async function manifestRoute(
     metrics.cacheHits.manifest++;
     return serveManifest(ctx, cached, head);
   }
-  if (!TAG.test(reference)) return errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
+  if (!TAG_PATTERN.test(reference)) return errorResponse(400, "TAG_INVALID", `Invalid tag "${reference}"`);
   const tagName = `${target.key}:${reference}`;
   const cached = await cachedManifest(ctx, tagName, accept);
   const checked = ctx.tagChecked.get(tagName);

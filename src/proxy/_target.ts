@@ -6,6 +6,7 @@
  * @module
  */
 
+import { REPOSITORY_PATTERN } from "../reference/patterns.ts";
 import type { ProxyContext } from "./_context.ts";
 import { errorResponse } from "./_responses.ts";
 import type { Upstream } from "./_upstream.ts";
@@ -18,8 +19,6 @@ export interface Target {
   /** `refHost/repo`: the canonical name, the key of references, grants and membership. */
   readonly key: string;
 }
-
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 
 /** The 403 for a host that is not a configured upstream (counted in the metrics). */
 export function refuseHost(ctx: ProxyContext, host: string): Response {
@@ -62,7 +61,7 @@ export function resolveTarget(ctx: ProxyContext, name: string, ns: string | null
     }
   }
   if (upstream.library && !repo.includes("/")) repo = `library/${repo}`;
-  if (!REPOSITORY.test(repo) || repo.length > 255) {
+  if (!REPOSITORY_PATTERN.test(repo) || repo.length > 255) {
     return errorResponse(400, "NAME_INVALID", `Invalid repository name "${repo}"`);
   }
   return { upstream, repo, key: `${upstream.refHost}/${repo}` };

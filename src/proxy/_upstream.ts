@@ -10,6 +10,7 @@ import { TugError } from "../errors.ts";
 import type { Credentials, FetchLike } from "../registry/types.ts";
 import { parseWwwAuthenticate } from "../registry/parse_www_authenticate.ts";
 import { nonPublicReason, parseIPv4 } from "../registry/_address.ts";
+import { DOCKER_HUB_API_HOST, DOCKER_HUB_DOMAINS } from "../registry/lookup_endpoints.ts";
 
 /** One upstream registry as the operator configured it. */
 export interface UpstreamConfig {
@@ -48,12 +49,8 @@ export interface Upstream {
   readonly fetch: FetchLike;
 }
 
-const DOCKER_HUB_HOSTS = new Set([
-  "registry-1.docker.io",
-  "index.docker.io",
-  "docker.io",
-  "registry.hub.docker.com",
-]);
+// Docker Hub's names, plus its old API host registry.hub.docker.com.
+const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB_API_HOST, ...DOCKER_HUB_DOMAINS, "registry.hub.docker.com"]);
 
 /**
  * Whether `hostname` is a loopback, private, link-local or otherwise non-public address or local name,

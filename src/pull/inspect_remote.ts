@@ -8,24 +8,16 @@
  */
 
 import { TugError } from "../errors.ts";
-import { digestBytes } from "../digest/digest_bytes.ts";
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../manifest/types.ts";
-import {
-  MANIFEST_ACCEPT,
-  MAX_MANIFEST_SIZE,
-  parseImageConfig,
-  parseManifest,
-  selectManifest,
-} from "../manifest/mod.ts";
 import { lookupEndpoints, type RegistryConfig } from "../registry/lookup_endpoints.ts";
 import type { RegistryClient } from "../registry/registry_client.ts";
-import { readLimited } from "../registry/_read_limited.ts";
 import type { CredentialProvider, Credentials, FetchLike } from "../registry/mod.ts";
 import type { RetryPolicy } from "../registry/retry_policy.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { continueOnError } from "./fallback_policy.ts";
 import { translatePullError } from "./translate_pull_error.ts";
+import { readImage } from "../remote/read_image.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
 
 /** Options for {@linkcode inspectRemote}. */
@@ -116,61 +108,7 @@ async function inspectFrom(
   ref: Reference,
   options: InspectRemoteOptions,
 ): Promise<RemoteImage> {
-  const { signal } = options;
-  const fetchVerified = async (target: string, expected?: string) => {
-    const got = await client.getManifest(target, { accept: [...MANIFEST_ACCEPT], signal });
-    const digest = await digestBytes(got.bytes, expected?.startsWith("sha512:") ? "sha512" : "sha256");
-    if (expected !== undefined && digest !== expected) {
-      throw new TugError("DIGEST_MISMATCH", `Manifest ${ref.name}@${expected} hashes to ${digest}`);
-    }
-    return { ...got, digest, parsed: parseManifest(got.bytes, { contentType: got.contentType }) };
-  };
-  const top = await fetchVerified(ref.digest ?? ref.tag!, ref.digest);
-  const descriptor: Descriptor = {
-    mediaType: top.parsed.mediaType,
-    digest: top.digest,
-    size: top.bytes.length,
-  };
-  let index: ImageIndex | undefined;
-  let manifestDescriptor = descriptor;
-  let manifest: ImageManifest;
-  if (top.parsed.kind === "index") {
-    index = top.parsed.index;
-    manifestDescriptor = selectManifest(index, wantedPlatform(options.platform));
-    const child = await fetchVerified(manifestDescriptor.digest, manifestDescriptor.digest);
-    if (child.parsed.kind !== "manifest") {
-      throw new TugError("MANIFEST_INVALID", `Index ${top.digest} of ${ref.familiar} nests another index`);
-    }
-    manifest = child.parsed.manifest;
-  } else {
-    manifest = top.parsed.manifest;
-  }
-  // Configs are buffered, so capped like manifests (the same 4 MiB parseImageConfig accepts).
-  if (manifest.config.size > MAX_MANIFEST_SIZE) {
-    throw new TugError("CONFIG_INVALID", `Image config ${manifest.config.digest} is larger than 4 MiB`);
-  }
-  const blob = await client.getBlob(manifest.config.digest, { signal });
-  const { bytes, truncated } = await readLimited(blob.body, MAX_MANIFEST_SIZE);
-  if (truncated) {
-    throw new TugError("CONFIG_INVALID", `Image config ${manifest.config.digest} is larger than 4 MiB`);
-  }
-  const configDigest = await digestBytes(
-    bytes,
-    manifest.config.digest.startsWith("sha512:") ? "sha512" : "sha256",
-  );
-  if (configDigest !== manifest.config.digest) {
-    throw new TugError(
-      "DIGEST_MISMATCH",
-      `Config ${manifest.config.digest} of ${ref.familiar} hashes to ${configDigest}`,
-    );
-  }
-  return {
-    reference: ref.toString(),
-    registry,
-    descriptor,
-    index,
-    manifestDescriptor,
-    manifest,
-    config: parseImageConfig(bytes),
-  };
+  // The one verified read path (src/remote/): digest by reference or Docker-Content-Digest, platform, capped config.
+  const image = await readImage(client, ref, wantedPlatform(options.platform), options.signal);
+  return { reference: ref.toString(), registry, ...image };
 }

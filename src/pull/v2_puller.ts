@@ -7,13 +7,8 @@
  */
 
 import { TugError } from "../errors.ts";
-import { digestBytes } from "../digest/digest_bytes.ts";
 import type { Descriptor, ImageManifest } from "../manifest/types.ts";
-import {
-  MANIFEST_ACCEPT,
-  MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST,
-  MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST,
-} from "../manifest/mod.ts";
+import { MANIFEST_ACCEPT, SCHEMA1_MANIFEST_ACCEPT } from "../manifest/mod.ts";
 import { type ParsedManifest, parseManifest } from "../manifest/mod.ts";
 import { checkImageConfigMediaType } from "../manifest/mod.ts";
 import { parseImageConfig } from "../manifest/mod.ts";
@@ -23,6 +18,7 @@ import type { RegistryClient } from "../registry/registry_client.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 import type { Reference } from "../reference/reference.ts";
 import { parseReference } from "../reference/parse_reference.ts";
+import { referenceKey } from "../reference/reference_key.ts";
 import type { DownloadManager } from "./download_manager.ts";
 import { shortId } from "./download_manager.ts";
 import {
@@ -37,11 +33,9 @@ import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./legacy/schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
 import { endpointClient, wantedPlatform } from "./_remote.ts";
+import { checkConfigSize, fetchManifest } from "../remote/read_image.ts";
+import { verifyManifestDigest } from "../remote/verify_manifest_digest.ts";
 
-// Docker asks for schema 1 last, so a registry sends it only for images it has in no other format.
-const SCHEMA1_ACCEPT = [MEDIA_TYPE_DOCKER_SCHEMA1_SIGNED_MANIFEST, MEDIA_TYPE_DOCKER_SCHEMA1_MANIFEST];
-
-const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
 /** Errors that came from a layer download (Docker judges those after its download manager's wrapping). */
 const layerErrors = new WeakSet<object>();
 
@@ -199,7 +193,7 @@ export class V2Puller {
     let top: { bytes: Uint8Array; contentType: string; digestHeader?: string };
     try {
       top = await client.getManifest(tagOrDigest, {
-        accept: [...MANIFEST_ACCEPT, ...SCHEMA1_ACCEPT],
+        accept: [...MANIFEST_ACCEPT, ...SCHEMA1_MANIFEST_ACCEPT],
         signal,
       });
     } catch (err) {
@@ -214,7 +208,11 @@ export class V2Puller {
     // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
     // prints nothing but the error.
     onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
-    const topDigest = await verifyManifestDigest(top.bytes, ref, tagOrDigest, top.digestHeader);
+    const topDigest = await verifyManifestDigest(top.bytes, {
+      expected: ref.digest,
+      digestHeader: top.digestHeader,
+      name: ref.digest === undefined ? ref.familiar : `${ref.name}@${tagOrDigest}`,
+    });
     const parsed = parseManifest(top.bytes, { contentType: top.contentType });
 
     const previous = await store.references.get(referenceKey(ref));
@@ -245,15 +243,10 @@ export class V2Puller {
         ? parsed.index.manifests
         : [selectManifest(parsed.index, wantedPlatform(options.platform))];
       for (const child of children) {
-        const fetched = await client.getManifest(child.digest, { accept: [...MANIFEST_ACCEPT], signal });
-        await verifyManifestDigest(fetched.bytes, ref, child.digest, fetched.digestHeader, child.digest);
-        if (fetched.bytes.length !== child.size) {
-          throw new TugError(
-            "SIZE_MISMATCH",
-            `Manifest ${child.digest} of ${ref.familiar} is ${fetched.bytes.length} bytes, the index says ${child.size}`,
-          );
-        }
-        const childParsed = parseManifest(fetched.bytes, { contentType: fetched.contentType });
+        const { parsed: childParsed } = await fetchManifest(client, ref, child.digest, {
+          size: child.size,
+          signal,
+        });
         if (childParsed.kind !== "manifest") {
           throw new TugError("MANIFEST_INVALID", `Index ${topDigest} of ${ref.familiar} nests another index`);
         }
@@ -358,50 +351,11 @@ export class V2Puller {
   }
 }
 
-function checkConfigSize(descriptor: Descriptor): void {
-  if (descriptor.size > MAX_CONFIG_BYTES) {
-    throw new TugError(
-      "CONFIG_INVALID",
-      `Image config ${descriptor.digest} is declared ${descriptor.size} bytes, larger than 4 MiB`,
-    );
-  }
-}
-
 async function readCapped(store: Store, descriptor: Descriptor): Promise<Uint8Array> {
   checkConfigSize(descriptor);
   const stream = await store.blobs.get(descriptor.digest);
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
-async function verifyManifestDigest(
-  bytes: Uint8Array,
-  ref: Reference,
-  requested: string,
-  digestHeader: string | undefined,
-  expected?: string,
-): Promise<string> {
-  const wanted = expected ?? ref.digest;
-  const algorithm = wanted?.startsWith("sha512:") ? "sha512" : "sha256";
-  const actual = await digestBytes(bytes, algorithm);
-  if (wanted !== undefined && actual !== wanted) {
-    throw new TugError(
-      "DIGEST_MISMATCH",
-      `Manifest "${ref.name}@${requested}" does not match its digest: registry sent content hashing to ${actual}`,
-    );
-  }
-  if (
-    wanted === undefined && digestHeader && digestHeader.startsWith(`${algorithm}:`) &&
-    digestHeader !== actual
-  ) {
-    throw new TugError(
-      "DIGEST_MISMATCH",
-      `Manifest "${ref.familiar}": the registry says its digest is ${digestHeader}, the content hashes to ${actual}`,
-    );
-  }
-  return actual;
-}
-
-/** The store key for a reference: `name:tag`, or `name@digest` for digest-only references. */
-export function referenceKey(ref: Reference): string {
-  return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
-}
+// Kept importable from here, where it lived before src/reference/reference_key.ts.
+export { referenceKey };

@@ -25,4 +25,5 @@ export * from "./with_digest.ts";
 export * from "./with_default_tag.ts";
 export * from "./trim_to_name.ts";
 export * from "./is_digest_only.ts";
+export * from "./reference_key.ts";
 export * from "./validate_repository_name.ts";

@@ -44,10 +44,12 @@ export interface RegistryConfig {
 
 /** The names that mean Docker Hub in a reference (distribution's `docker.io` and the legacy `index.docker.io`). */
 export const DOCKER_HUB_DOMAINS: readonly string[] = ["docker.io", "index.docker.io"];
+/** The host of Docker Hub's v2 API. */
+export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
 /** Where Docker Hub's v2 API lives. */
-export const DOCKER_HUB_REGISTRY = "https://registry-1.docker.io";
+export const DOCKER_HUB_REGISTRY = `https://${DOCKER_HUB_API_HOST}`;
 /** Hosts that never get legacy v1 endpoints (service_v1.go: Docker Hub and its v2 host). */
-const NO_V1: readonly string[] = [...DOCKER_HUB_DOMAINS, "registry-1.docker.io"];
+const NO_V1: readonly string[] = [...DOCKER_HUB_DOMAINS, DOCKER_HUB_API_HOST];
 
 /**
  * Lists the endpoints for a registry domain (`host[:port]` as in a reference), in the order a pull
@@ -175,7 +177,7 @@ function normalizeInsecureEntry(entry: string): InsecureEntry {
   else if (value.includes("://")) {
     throw new TypeError(`Invalid insecure registry "${entry}": it should not contain '://'`);
   }
-  if (value === "index.docker.io") value = "docker.io";
+  if (value === DOCKER_HUB_DOMAINS[1]) value = DOCKER_HUB_DOMAINS[0];
   if (value.startsWith("-") || value.endsWith("-")) {
     throw new TypeError(`Invalid insecure registry "${entry}": it cannot begin or end with a hyphen`);
   }

@@ -7,6 +7,9 @@
 
 import { TugError } from "../errors.ts";
 import { parseDigest } from "../digest/parse_digest.ts";
+import { MANIFEST_ACCEPT, SCHEMA1_MANIFEST_ACCEPT } from "../manifest/media_types.ts";
+import { MAX_MANIFEST_SIZE } from "../manifest/parse_manifest.ts";
+import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from "../reference/patterns.ts";
 import { discard, readLimited } from "./_read_limited.ts";
 import { createRegistryFetch } from "./create_registry_fetch.ts";
 import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.ts";
@@ -127,23 +130,14 @@ export interface TagsPage {
 }
 
 /** The media types tug understands, best first (OCI image spec, Docker image manifest v2). */
-export const DEFAULT_MANIFEST_ACCEPT: readonly string[] = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-  "application/vnd.docker.distribution.manifest.v1+prettyjws",
-  "application/vnd.docker.distribution.manifest.v1+json",
-];
+export const DEFAULT_MANIFEST_ACCEPT: readonly string[] = Object.freeze([
+  ...MANIFEST_ACCEPT,
+  ...SCHEMA1_MANIFEST_ACCEPT,
+]);
 
-const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_MAX_MANIFEST_BYTES = MAX_MANIFEST_SIZE;
 // A page of tags is JSON strings; 16 MiB is hundreds of thousands of tags.
 const MAX_TAGS_BYTES = 16 * 1024 * 1024;
-// OCI distribution spec: <reference> is a tag or a digest.
-const TAG = /^[\w][\w.-]{0,127}$/;
-const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
-// OCI distribution spec: <name> path components.
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 
 function mediaType(value: string | null): string {
   return value === null ? "" : value.split(";")[0].trim();
@@ -206,7 +200,7 @@ export class RegistryClient {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`Invalid registry URL "${options.registry}": not http or https`);
     }
-    if (!REPOSITORY.test(options.repository)) {
+    if (!REPOSITORY_PATTERN.test(options.repository)) {
       throw new TypeError(`Invalid repository name "${options.repository}"`);
     }
     this.registry = url.href.replace(/\/+$/, "");
@@ -251,7 +245,7 @@ export class RegistryClient {
   }
 
   #target(reference: string): string {
-    return `${this.host}/${this.repository}${DIGEST.test(reference) ? "@" : ":"}${reference}`;
+    return `${this.host}/${this.repository}${DIGEST_PATTERN.test(reference) ? "@" : ":"}${reference}`;
   }
 
   /**
@@ -464,7 +458,7 @@ export class RegistryClient {
 
 function checkReference(reference: string): void {
   if (typeof reference === "string" && reference.includes(":")) return checkDigest(reference);
-  if (typeof reference !== "string" || !TAG.test(reference)) {
+  if (typeof reference !== "string" || !TAG_PATTERN.test(reference)) {
     throw new TypeError(`Invalid manifest reference ${quote(reference)}: expected a tag or a digest`);
   }
 }
@@ -474,7 +468,7 @@ function checkReference(reference: string): void {
  * goes into a URL: an unknown algorithm or a malformed value is refused here, never sent.
  */
 function checkDigest(digest: string): void {
-  if (typeof digest !== "string" || !DIGEST.test(digest)) {
+  if (typeof digest !== "string" || !DIGEST_PATTERN.test(digest)) {
     throw new TypeError(`Invalid digest ${quote(digest)}`);
   }
   try {

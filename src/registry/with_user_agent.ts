@@ -5,10 +5,11 @@
  * @module
  */
 
+import { VERSION } from "../version.ts";
 import type { FetchLike } from "./types.ts";
 
 /** tug's default `User-Agent`: `tug/<version>`. */
-export const DEFAULT_USER_AGENT = "tug/0.1.0";
+export const DEFAULT_USER_AGENT = `tug/${VERSION}`;
 
 /** Options for {@linkcode withUserAgent}. */
 export interface WithUserAgentOptions {

@@ -24,11 +24,18 @@ import {
 import { DigestVerifier } from "../../src/digest/mod.ts";
 import {
   MANIFEST_ACCEPT,
+  MAX_MANIFEST_SIZE,
   type ParsedManifest,
   parseImageConfig,
   parseManifest,
 } from "../../src/manifest/mod.ts";
-import { type FetchLike, RegistryClient } from "../../src/registry/mod.ts";
+import {
+  DOCKER_HUB_DOMAINS,
+  DOCKER_HUB_REGISTRY,
+  type FetchLike,
+  RegistryClient,
+} from "../../src/registry/mod.ts";
+import { verifyManifestDigest } from "../../src/remote/mod.ts";
 
 /** How the page reaches registries. */
 export type RegistryMode = { kind: "proxy"; url: string } | { kind: "direct" };
@@ -56,7 +63,7 @@ export interface BlobStream {
 }
 
 const decoder = new TextDecoder();
-const MANIFEST_CAP = 4 * 1024 * 1024;
+const MANIFEST_CAP = MAX_MANIFEST_SIZE;
 
 /** Reads a small stored blob whole (manifests, configs). */
 async function readSmall(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -136,15 +143,11 @@ export class ImageSource {
       const parsed = await this.manifest(ref, descriptor.digest, descriptor.mediaType, signal);
       return { ref, descriptor, parsed, offline: true };
     }
-    const digest = await digestBytes(got.bytes);
-    if (
-      got.digestHeader !== undefined && got.digestHeader.startsWith("sha256:") && got.digestHeader !== digest
-    ) {
-      throw new TugError(
-        "DIGEST_MISMATCH",
-        `The manifest of ${ref.familiar} hashes to ${digest}, but the registry said ${got.digestHeader}`,
-      );
-    }
+    // The one rule of src/remote/: a tag's manifest is checked against a sha256 Docker-Content-Digest.
+    const digest = await verifyManifestDigest(got.bytes, {
+      digestHeader: got.digestHeader,
+      name: ref.familiar,
+    });
     const parsed = parseManifest(got.bytes, { contentType: got.contentType, source: ref.familiar });
     const descriptor: Descriptor = { mediaType: parsed.mediaType, digest, size: got.bytes.length };
     await this.#keep(descriptor, got.bytes);
@@ -278,9 +281,14 @@ export class ImageSource {
       }
       bytes = await readSmall((await this.client(ref).getBlob(digest, { signal })).body);
     }
-    const actual = await digestBytes(bytes, digest.startsWith("sha512:") ? "sha512" : "sha256");
-    if (actual !== digest) {
-      throw new TugError("DIGEST_MISMATCH", `The ${what} ${digest} of ${ref.familiar} hashes to ${actual}`);
+    if (what === "manifest") {
+      // The one rule of src/remote/ for a manifest by digest.
+      await verifyManifestDigest(bytes, { expected: digest, name: `${ref.name}@${digest}` });
+    } else {
+      const actual = await digestBytes(bytes, digest.startsWith("sha512:") ? "sha512" : "sha256");
+      if (actual !== digest) {
+        throw new TugError("DIGEST_MISMATCH", `The ${what} ${digest} of ${ref.familiar} hashes to ${actual}`);
+      }
     }
     await this.#keep({ mediaType: mediaType ?? "", digest, size: bytes.length }, bytes);
     return bytes;
@@ -317,7 +325,7 @@ function withNamespace(domain: string): FetchLike {
 
 /** The registry's own URL for a direct connection: Docker Hub's API host, plain http for loopback. */
 export function directUrl(domain: string): string {
-  if (domain === "docker.io" || domain === "index.docker.io") return "https://registry-1.docker.io";
+  if (DOCKER_HUB_DOMAINS.includes(domain)) return DOCKER_HUB_REGISTRY;
   const host = domain.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
   const loopback = host === "localhost" || host.startsWith("127.") || host === "::1";
   return `${loopback ? "http" : "https"}://${domain}`;

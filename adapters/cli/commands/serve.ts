@@ -9,6 +9,7 @@ import { defineCommand, UsageError } from "../_args.ts";
 import { openStore } from "./_common.ts";
 import { createProxy, type UpstreamConfig } from "../../../src/proxy/create_proxy.ts";
 import { lookupHost } from "../../serve/lookup_host.ts";
+import { DOCKER_HUB_REGISTRY } from "../../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../../crypto/node_hasher.ts";
 import { serveDeno } from "../../serve/deno.ts";
 import { serveNode } from "../../serve/node.ts";
@@ -36,7 +37,7 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
     upstream: {
       type: "list",
       value: "NAME=URL",
-      help: "An upstream registry (repeatable; default docker.io=https://registry-1.docker.io)",
+      help: `An upstream registry (repeatable; default docker.io=${DOCKER_HUB_REGISTRY})`,
     },
     "default-upstream": {
       type: "string",
@@ -135,7 +136,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`"tug serve" takes no arguments\n\n${SERVE.usage}`);
   const allowHosts = flags["allow-host"] ?? [];
   const upstreams: Record<string, UpstreamConfig> = {};
-  for (const entry of flags.upstream ?? ["docker.io=https://registry-1.docker.io"]) {
+  for (const entry of flags.upstream ?? [`docker.io=${DOCKER_HUB_REGISTRY}`]) {
     const eq = entry.indexOf("=");
     if (eq <= 0) throw new UsageError(`--upstream must be NAME=URL, got "${entry}"`);
     upstreams[entry.slice(0, eq)] = { url: entry.slice(eq + 1), allowHosts };

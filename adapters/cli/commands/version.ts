@@ -4,9 +4,9 @@
  * @module
  */
 import process from "node:process";
+import { VERSION } from "../../../src/version.ts";
 
-/** tug's version, sent as the User-Agent too. */
-export const VERSION = "0.1.0";
+export { VERSION };
 
 /**
  * Prints `tug VERSION` and returns exit code 0.

@@ -9,6 +9,7 @@ import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import { parseSchema1Manifest } from "../../manifest/schema1.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
 import type { Reference } from "../../reference/reference.ts";
+import { referenceKey } from "../../reference/reference_key.ts";
 import { shortId } from "../download_manager.ts";
 import type { PullOutcome, PullSession } from "../types.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
@@ -40,7 +41,7 @@ export async function pullSchema1(
       `Please contact admins of the ${ref.domain} registry NOW to avoid future disruption. ` +
       `More information at https://docs.docker.com/registry/spec/deprecated-schema-v1/`,
   });
-  const previous = await store.references.get(referenceKeyOf(ref));
+  const previous = await store.references.get(referenceKey(ref));
 
   // Sizes are not in a schema 1 manifest: take them from the store, else from the blob's Content-Length.
   const wanted = [...new Set(manifest.layers.filter((l) => !l.throwaway).map((l) => l.blobSum))];
@@ -112,7 +113,7 @@ export async function pullSchema1(
   let downloaded = outcomes.includes("downloaded");
   downloaded = (await putSmallBlob(store, image.config, image.configBytes)) || downloaded;
   downloaded = (await putSmallBlob(store, image.manifest, image.manifestBytes)) || downloaded;
-  const names = [referenceKeyOf(ref)];
+  const names = [referenceKey(ref)];
   if (ref.tag !== undefined) names.push(`${ref.name}@${image.manifest.digest}`);
   for (const name of names) await store.references.set(name, image.manifest);
 
@@ -131,8 +132,4 @@ export async function pullSchema1(
     downloaded: !upToDate,
     images: [{ descriptor: image.manifest, manifest: converted }],
   };
-}
-
-function referenceKeyOf(ref: Reference): string {
-  return ref.tag !== undefined ? `${ref.name}:${ref.tag}` : `${ref.name}@${ref.digest}`;
 }

@@ -25,6 +25,7 @@
 import { TugError } from "../../errors.ts";
 import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
+import { MAX_MANIFEST_SIZE } from "../../manifest/parse_manifest.ts";
 import type { Endpoint } from "../../registry/lookup_endpoints.ts";
 import { readLimited } from "../../registry/_read_limited.ts";
 import type { Credentials } from "../../registry/types.ts";
@@ -43,7 +44,8 @@ import {
 } from "./_legacy_image.ts";
 import { putSmallBlob } from "../_small_blob.ts";
 
-const MAX_JSON_BYTES = 4 * 1024 * 1024;
+// Documents (JSON) are capped like manifests.
+const MAX_JSON_BYTES = MAX_MANIFEST_SIZE;
 const V1_ID = /^[a-f0-9]{64}$/;
 
 /**
