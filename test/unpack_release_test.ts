@@ -1,5 +1,5 @@
 // unpack() hands decoded chunks back (detaches their buffers) once the tar reader is past them
-// (src/image/_owned_chunks.ts). A release that came too early would empty a view still being written: the
+// (src/image/owned_chunks.ts). A release that came too early would empty a view still being written: the
 // file would come out short or wrong while the diffID (hashed before the tar is read) still matched. So every
 // byte of every file is compared here, for files that start, end and straddle chunks at many offsets.
 import { assertEquals } from "./_assert.ts";

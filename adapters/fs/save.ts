@@ -13,7 +13,7 @@ import { type TarWriterEntry, writeTar } from "../../src/image/write_tar.ts";
 import { MEDIA_TYPE_OCI_INDEX } from "../../src/manifest/media_types.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
 import type { Store } from "../../src/store/types.ts";
-import { type ResolvedImage, resolveImage } from "./_resolve_image.ts";
+import { type ResolvedImage, resolveImage } from "./resolve_image.ts";
 
 /**
  * Options for {@linkcode save}.

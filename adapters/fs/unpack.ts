@@ -14,13 +14,13 @@ import { TugError } from "../../src/errors.ts";
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { decompressLayer, type DecompressLayerOptions } from "../../src/image/decompress_layer.ts";
-import { releaseOwned } from "../../src/image/_owned_chunks.ts";
+import { releaseOwned } from "../../src/image/owned_chunks.ts";
 import { readTar } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
 import type { ProgressHandler } from "../../src/pull/events.ts";
 import type { Store } from "../../src/store/types.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
-import { resolveImage } from "./_resolve_image.ts";
+import { resolveImage } from "./resolve_image.ts";
 import { EntryApplier } from "./_entry_applier.ts";
 
 /**
@@ -295,7 +295,7 @@ export async function unpack(
         onProgress?.({ status: "Extracting", id, current: read, total: layer.size, digest: layer.digest });
       };
       // Chunks the tar reader took, oldest first. Once it is KEPT_CHUNKS further on, nothing reads a chunk
-      // any more, and its memory is handed back now rather than at the next full GC (see _owned_chunks.ts).
+      // any more, and its memory is handed back now rather than at the next full GC (see owned_chunks.ts).
       const taken: Uint8Array[] = [];
       // The tar reader stops at the end-of-archive blocks and cancels its input; this wrapper keeps the
       // layer stream so whatever follows those blocks is still read and hashed, as Docker does.

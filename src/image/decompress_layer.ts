@@ -9,7 +9,7 @@
 import { TugError } from "../errors.ts";
 import { detectCompression } from "./detect_compression.ts";
 import { ZstdFrameWalker } from "./_zstd_frames.ts";
-import { markOwned } from "./_owned_chunks.ts";
+import { markOwned } from "./owned_chunks.ts";
 
 /** How a layer blob is compressed, as {@linkcode layerCompression} of `src/manifest` names it. */
 export type LayerCompression = "gzip" | "zstd" | "none";

@@ -9,7 +9,7 @@
 import { TugError } from "../errors.ts";
 import type { Credentials, FetchLike } from "../registry/types.ts";
 import { parseWwwAuthenticate } from "../registry/parse_www_authenticate.ts";
-import { nonPublicReason, parseIPv4 } from "../registry/_address.ts";
+import { nonPublicReason, parseIPv4 } from "../registry/address.ts";
 import { DOCKER_HUB_API_HOST, DOCKER_HUB_DOMAINS } from "../registry/lookup_endpoints.ts";
 
 /** One upstream registry as the operator configured it. */
@@ -54,7 +54,7 @@ const DOCKER_HUB_HOSTS = new Set([DOCKER_HUB_API_HOST, ...DOCKER_HUB_DOMAINS, "r
 
 /**
  * Whether `hostname` is a loopback, private, link-local or otherwise non-public address or local name,
- * in any spelling (see `nonPublicReason` in src/registry/_address.ts). No DNS.
+ * in any spelling (see `nonPublicReason` in src/registry/address.ts). No DNS.
  */
 export function isPrivateHost(hostname: string): boolean {
   return nonPublicReason(hostname) !== undefined;

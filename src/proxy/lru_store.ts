@@ -1,12 +1,12 @@
 // This module is browser compatible.
 /**
  * A size cap with least-recently-used eviction for any {@linkcode Store}. The index of sizes and the choice
- * of what to evict are `MemoryStore`'s own (src/store/_lru.ts), so both caps behave alike.
+ * of what to evict are `MemoryStore`'s own (src/store/lru.ts), so both caps behave alike.
  *
  * @module
  */
 
-import { LruIndex } from "../store/_lru.ts";
+import { LruIndex } from "../store/lru.ts";
 import type { BlobInfo, BlobStore, BlobWriter, Store } from "../store/types.ts";
 
 /** Options for {@linkcode lruStore}. */

@@ -15,7 +15,7 @@
  */
 
 import { TugError } from "../errors.ts";
-import { REGISTRY_ERROR_CODES } from "../registry/_error_body.ts";
+import { REGISTRY_ERROR_CODES } from "../registry/error_body.ts";
 import type { Endpoint } from "../registry/lookup_endpoints.ts";
 
 /**

@@ -8,8 +8,8 @@
 
 import { TugError } from "../errors.ts";
 import { basicAuthorization } from "./_basic.ts";
-import { parseErrorBody } from "./_error_body.ts";
-import { readLimited } from "./_read_limited.ts";
+import { parseErrorBody } from "./error_body.ts";
+import { readLimited } from "./read_limited.ts";
 import type { CachedToken } from "./token_cache.ts";
 import type { Credentials, FetchLike } from "./types.ts";
 

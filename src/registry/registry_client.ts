@@ -10,7 +10,7 @@ import { parseDigest } from "../digest/parse_digest.ts";
 import { MANIFEST_ACCEPT, SCHEMA1_MANIFEST_ACCEPT } from "../manifest/media_types.ts";
 import { MAX_MANIFEST_SIZE } from "../manifest/parse_manifest.ts";
 import { DIGEST_PATTERN, REPOSITORY_PATTERN, TAG_PATTERN } from "../reference/patterns.ts";
-import { discard, readLimited } from "./_read_limited.ts";
+import { discard, readLimited } from "./read_limited.ts";
 import { createRegistryFetch } from "./create_registry_fetch.ts";
 import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.ts";
 import { registryError } from "./registry_error.ts";

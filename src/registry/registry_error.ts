@@ -7,9 +7,9 @@
  */
 
 import { TugError, type TugErrorCode } from "../errors.ts";
-import { attemptsMade, readErrorBody, REGISTRY_ERROR_CODES, type RegistryErrorEntry } from "./_error_body.ts";
+import { attemptsMade, readErrorBody, REGISTRY_ERROR_CODES, type RegistryErrorEntry } from "./error_body.ts";
 
-export type { RegistryErrorEntry } from "./_error_body.ts";
+export type { RegistryErrorEntry } from "./error_body.ts";
 
 /** The `detail` of a {@linkcode TugError} made by {@linkcode registryError}. */
 export interface RegistryErrorDetail {

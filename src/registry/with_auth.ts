@@ -7,7 +7,7 @@
  */
 
 import { basicAuthorization } from "./_basic.ts";
-import { discard } from "./_read_limited.ts";
+import { discard } from "./read_limited.ts";
 import { fetchToken } from "./fetch_token.ts";
 import { type Challenge, parseWwwAuthenticate } from "./parse_www_authenticate.ts";
 import { TokenCache } from "./token_cache.ts";

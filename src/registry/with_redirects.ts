@@ -7,7 +7,7 @@
  */
 
 import { TugError } from "../errors.ts";
-import { discard } from "./_read_limited.ts";
+import { discard } from "./read_limited.ts";
 import type { FetchLike } from "./types.ts";
 
 /** Options for {@linkcode withRedirects}. */

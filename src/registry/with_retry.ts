@@ -6,8 +6,8 @@
  */
 
 import { TugError } from "../errors.ts";
-import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./_error_body.ts";
-import { readLimited } from "./_read_limited.ts";
+import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./error_body.ts";
+import { readLimited } from "./read_limited.ts";
 import type { FetchLike } from "./types.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
 

@@ -16,7 +16,7 @@ import { MAX_MANIFEST_SIZE, type ParsedManifest, parseManifest } from "../manife
 import { parseImageConfig } from "../manifest/parse_image_config.ts";
 import { selectManifest } from "../manifest/select_manifest.ts";
 import type { RegistryClient } from "../registry/registry_client.ts";
-import { readLimited } from "../registry/_read_limited.ts";
+import { readLimited } from "../registry/read_limited.ts";
 import type { Reference } from "../reference/reference.ts";
 import { verifyManifestDigest } from "./verify_manifest_digest.ts";
 

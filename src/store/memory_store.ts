@@ -15,8 +15,8 @@ import {
   checkName,
   checkWrittenRange,
   resolveRange,
-} from "./_checks.ts";
-import { LruIndex } from "./_lru.ts";
+} from "./checks.ts";
+import { LruIndex } from "./lru.ts";
 import type {
   BlobInfo,
   BlobStore,

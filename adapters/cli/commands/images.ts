@@ -12,7 +12,7 @@ import { parseImageConfig } from "../../../src/manifest/parse_image_config.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import type { Store } from "../../../src/store/types.ts";
-import { readSmallBlob } from "../../fs/_resolve_image.ts";
+import { readSmallBlob } from "../../fs/resolve_image.ts";
 
 const IMAGES = defineCommand({
   synopsis: `Usage: tug images [OPTIONS]

@@ -17,7 +17,7 @@ import type { Descriptor } from "../../../src/manifest/types.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { inspectRemote } from "../../../src/pull/inspect_remote.ts";
 import { dockerCredentials } from "../../fs/docker_config.ts";
-import { readSmallBlob } from "../../fs/_resolve_image.ts";
+import { readSmallBlob } from "../../fs/resolve_image.ts";
 
 const INSPECT = defineCommand({
   synopsis: `Usage: tug inspect [OPTIONS] NAME[:TAG|@DIGEST]

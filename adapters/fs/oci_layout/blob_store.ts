@@ -9,7 +9,7 @@ import { readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
-import { checkDigest, checkExpected, resolveRange } from "../../../src/store/_checks.ts";
+import { checkDigest, checkExpected, resolveRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobStore, BlobWriter } from "../../../src/store/types.ts";
 import { isProcessAlive } from "../_lock_file.ts";
 import { type BlobReadFile, openBlobFile, openBlobReadFile } from "../_blob_file.ts";

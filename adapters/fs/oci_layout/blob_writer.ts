@@ -10,7 +10,7 @@ import { mkdir, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
-import { checkWrittenRange } from "../../../src/store/_checks.ts";
+import { checkWrittenRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";
 import { type BlobFile, type BlobReadFile, openBlobReadFile } from "../_blob_file.ts";
 import { fileStream } from "./file_stream.ts";

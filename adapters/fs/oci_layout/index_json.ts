@@ -9,7 +9,7 @@ import { open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
-import { checkDescriptor, checkName } from "../../../src/store/_checks.ts";
+import { checkDescriptor, checkName } from "../../../src/store/checks.ts";
 import type { ReferenceRecord, ReferenceStore } from "../../../src/store/types.ts";
 import { withLockFile } from "../_lock_file.ts";
 import { errno, ioError, type Paths, tempPath } from "./paths.ts";

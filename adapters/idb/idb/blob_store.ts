@@ -9,7 +9,7 @@
 
 import { createStore, get, type UseStore, values } from "idb-keyval";
 import { TugError } from "../../../src/errors.ts";
-import { checkDigest, checkExpected, resolveRange } from "../../../src/store/_checks.ts";
+import { checkDigest, checkExpected, resolveRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobStore, BlobWriter } from "../../../src/store/types.ts";
 import { IdbBlobWriter } from "./blob_writer.ts";
 import {

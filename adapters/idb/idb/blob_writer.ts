@@ -10,7 +10,7 @@
 
 import { setMany } from "idb-keyval";
 import { TugError } from "../../../src/errors.ts";
-import { checkWrittenRange } from "../../../src/store/_checks.ts";
+import { checkWrittenRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";
 import type { IdbBlobStore } from "./blob_store.ts";
 import { type Chunked, type ChunkKey, writeId } from "./records.ts";

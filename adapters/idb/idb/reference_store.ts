@@ -9,7 +9,7 @@
 
 import { createStore, entries, get, set, type UseStore, values } from "idb-keyval";
 import type { Descriptor } from "../../../src/manifest/types.ts";
-import { checkDescriptor, checkName } from "../../../src/store/_checks.ts";
+import { checkDescriptor, checkName } from "../../../src/store/checks.ts";
 import type { ReferenceRecord, ReferenceStore } from "../../../src/store/types.ts";
 import { transact } from "./records.ts";
 

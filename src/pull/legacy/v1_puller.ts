@@ -27,7 +27,7 @@ import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
 import { MAX_MANIFEST_SIZE } from "../../manifest/parse_manifest.ts";
 import type { Endpoint } from "../../registry/lookup_endpoints.ts";
-import { readLimited } from "../../registry/_read_limited.ts";
+import { readLimited } from "../../registry/read_limited.ts";
 import type { Credentials } from "../../registry/types.ts";
 import type { Reference } from "../../reference/reference.ts";
 import type { BlobSource, DownloadManager } from "../download_manager.ts";

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/_assert.ts";
-import { isPublicHost, nonPublicReason, parseIPv4, parseIPv6 } from "./_address.ts";
+import { isPublicHost, nonPublicReason, parseIPv4, parseIPv6 } from "./address.ts";
 
 /** The hostname the WHATWG URL parser makes of a URL's host, as the guard sees it. */
 const hostOf = (host: string) => new URL(`http://${host}/`).hostname;

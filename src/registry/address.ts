@@ -5,7 +5,7 @@
  * IPv6 one taken out), and only that number is compared with the IANA special-purpose address
  * registries (iana.org/assignments/iana-ipv4-special-registry, iana-ipv6-special-registry). Comparing
  * strings is how the proxy's guard was bypassed: `http://[::ffff:127.0.0.2]/` is normalised by the URL
- * parser to `[::ffff:7f00:2]`, which no dotted-quad pattern matches. Private to tug.
+ * parser to `[::ffff:7f00:2]`, which no dotted-quad pattern matches. Used by the proxy's outbound guard.
  *
  * This looks at the host as written. It does no DNS: a name is judged by its name alone (`localhost`,
  * `*.localhost`, a single label, `.local`, `.internal`, `.home.arpa` are not public); what a public-looking
@@ -179,7 +179,7 @@ function classifyV6(v6: bigint): string | undefined {
  *
  * @example
  * ```ts
- * import { nonPublicReason } from "./_address.ts";
+ * import { nonPublicReason } from "./address.ts";
  *
  * console.assert(nonPublicReason("[::ffff:7f00:2]")?.includes("127.0.0.2") === true);
  * console.assert(nonPublicReason("registry-1.docker.io") === undefined);

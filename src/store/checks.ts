@@ -1,7 +1,7 @@
 // This module is browser compatible.
 /**
  * Argument checks every store shares: digests (they name files on disk), blob ranges, reference names and
- * descriptors. Private to the stores (src/store/ and adapters/*\/ stores).
+ * descriptors. Shared by every store (src/store/ and the adapters' stores).
  *
  * @module
  */

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "../../test/_assert.ts";
-import { LruIndex } from "./_lru.ts";
+import { LruIndex } from "./lru.ts";
 
 Deno.test("LruIndex.evict() drops the least recently used keys until the total fits, passing over kept ones", () => {
   const lru = new LruIndex(30);

@@ -13,7 +13,7 @@
  *
  * @example Drop the least recently used entries past 25 bytes, keeping the one just added
  * ```ts
- * import { LruIndex } from "./_lru.ts";
+ * import { LruIndex } from "./lru.ts";
  *
  * const lru = new LruIndex(25);
  * lru.add("a", 10);

@@ -1,5 +1,5 @@
 import { assertEquals } from "../../test/_assert.ts";
-import { markOwned, releaseOwned } from "./_owned_chunks.ts";
+import { markOwned, releaseOwned } from "./owned_chunks.ts";
 import { decompressLayer } from "./decompress_layer.ts";
 
 Deno.test("releaseOwned() frees a marked whole-buffer chunk and leaves every other chunk alone", () => {

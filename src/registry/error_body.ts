@@ -7,7 +7,7 @@
  */
 
 import type { TugErrorCode } from "../errors.ts";
-import { readLimited } from "./_read_limited.ts";
+import { readLimited } from "./read_limited.ts";
 
 /** Error bodies are small; a registry that sends more than this is not sending an error body. */
 export const ERROR_BODY_LIMIT = 64 * 1024;
