@@ -133,16 +133,22 @@ export class DownloadManager {
     job: Pick<ResumableDownload, "source" | "store" | "descriptor" | "signal" | "emit">,
   ): Promise<DownloadOutcome> {
     const { store, descriptor, signal, emit } = job;
-    const existing = await store.stat(descriptor.digest);
-    if (existing && existing.size === descriptor.size) return "exists";
-
-    let release: (() => void) | undefined;
-    if (!this.#slots.tryAcquire()) {
-      emit("Waiting");
-      release = await this.#slots.acquire(signal);
-    } else {
-      release = () => this.#slots.release();
+    // The place in line is taken now, in the order the puller asked, as Docker's transfer manager
+    // queues layers; the store lookup below must not let a later layer overtake an earlier one.
+    const place = this.#slots.enqueue(signal);
+    let existing;
+    try {
+      existing = await store.stat(descriptor.digest);
+    } catch (error) {
+      place.cancel();
+      throw error;
     }
+    if (existing && existing.size === descriptor.size) {
+      place.cancel();
+      return "exists";
+    }
+    if (!place.granted) emit("Waiting");
+    const release = await place.ready;
     try {
       await resumableDownload({
         ...job,

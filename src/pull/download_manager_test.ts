@@ -84,6 +84,40 @@ Deno.test("DownloadManager.download() keeps to maxConcurrentDownloads, and those
   }
 });
 
+Deno.test("DownloadManager.download() starts layers in the order asked, however slowly the store answers for each", async () => {
+  const images = await Promise.all([1, 2, 3].map((fill) => fakeImage(2000, fill)));
+  const { client } = await slowRegistry(images, 5);
+  const downloads = new DownloadManager({ maxConcurrentDownloads: 1 });
+  const store = new MemoryStore();
+  // The store's lookup for the first layer answers last.
+  const delays = new Map(images.map((image, i) => [image.layerDigest, [30, 10, 0][i]]));
+  const slowStat = async (digest: string) => {
+    await new Promise((resolve) => setTimeout(resolve, delays.get(digest) ?? 0));
+    return store.blobs.stat(digest);
+  };
+  const blobs = new Proxy(store.blobs, {
+    get: (target, name) => {
+      if (name === "stat") return slowStat;
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const events: ProgressEvent[] = [];
+  await Promise.all(
+    images.map((image) =>
+      downloads.download(client, blobs, layerOf(image), { onProgress: (e) => events.push(e) })
+    ),
+  );
+  const firstDownloading = events.find((e) =>
+    e.status === "Downloading" || e.status === "Verifying Checksum"
+  );
+  assertEquals(firstDownloading?.digest, images[0].layerDigest);
+  assertEquals(
+    events.filter((e) => e.status === "Waiting").map((e) => e.digest).sort(),
+    [images[1].layerDigest, images[2].layerDigest].sort(),
+  );
+});
+
 Deno.test("DownloadManager.download() commits nothing when the bytes do not hash to the digest", async () => {
   const image = await fakeImage(1000, 6);
   const registry = fakeRegistry({ "team/app": image }, {
