@@ -190,7 +190,12 @@ Deno.test("tug pull refuses a malformed reference or bad flags and names the inp
   assertStringIncludes(upper.stderr, '"Alpine:3"');
   const none = await runTug(["pull", "--store", tmp.dir]);
   assertEquals(none.code, 2);
-  assertStringIncludes(none.stderr, '"tug pull" requires exactly 1 argument');
+  // docker/cli's ExactArgs message, `tug:` for `docker:`.
+  assertEquals(
+    none.stderr,
+    "tug: 'tug pull' requires 1 argument\n\nUsage:  tug pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n" +
+      "Run 'tug pull --help' for more information\n",
+  );
   const flag = await runTug(["pull", "--store", tmp.dir, "--max-concurrent-downloads", "0", "alpine"]);
   assertEquals(flag.code, 2);
   assertStringIncludes(flag.stderr, '--max-concurrent-downloads must be a positive integer, got "0"');

@@ -68,5 +68,8 @@ Deno.test("tug verify refuses arguments and explains itself with --help", async 
   assertStringIncludes(help.stdout, "Usage: tug verify [OPTIONS]");
   const bad = await tug(["verify", "extra"]);
   assertEquals(bad.code, 2);
-  assertStringIncludes(bad.stderr, '"tug verify" takes no arguments');
+  assertStringIncludes(
+    bad.stderr,
+    "tug: 'tug verify' accepts no arguments\n\nUsage:  tug verify [OPTIONS]\n",
+  );
 });

@@ -53,41 +53,68 @@ export function parseArgs<const S extends FlagSpecs>(argv: readonly string[], sp
   const flags: Record<string, string | boolean | string[] | undefined> = {};
   const positionals: string[] = [];
   const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
+  const set = (name: string, spec: FlagSpec, value: string) => {
+    if (spec.type === "list") flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
+    else flags[name] = value;
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") {
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    let name: string | undefined;
-    let inline: string | undefined;
     if (arg.startsWith("--") && arg.length > 2) {
       const eq = arg.indexOf("=");
-      name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-      inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (arg.startsWith("-") && arg.length === 2 && arg !== "-") {
-      name = byShort.get(arg[1]);
-      if (name === undefined) throw new UsageError(`unknown shorthand flag: '${arg[1]}' in ${arg}`);
+      const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+      const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
+      if (!spec) throw new UsageError(`unknown flag: --${name}`);
+      let value = eq >= 0 ? arg.slice(eq + 1) : undefined;
+      if (spec.type === "boolean") {
+        if (value !== undefined && value !== "true" && value !== "false") {
+          throw new UsageError(`invalid value "${value}" for flag --${name}: expected true or false`);
+        }
+        flags[name] = value === undefined ? true : value === "true";
+        continue;
+      }
+      if (value === undefined) {
+        if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: --${name}`);
+        value = argv[++i];
+      }
+      set(name, spec, value);
+    } else if (arg.startsWith("-") && arg.length > 1) {
+      // Short flags combine as in Docker's pflag: `-qa` is `-q -a`; the first one that takes a value takes
+      // the rest of the argument (`-ofile`, `-o=file`) or, when nothing is left, the next argument.
+      for (let at = 1; at < arg.length; at++) {
+        const letter = arg[at];
+        const name = byShort.get(letter);
+        if (name === undefined) {
+          throw new UsageError(`unknown shorthand flag: '${letter}' in -${arg.slice(at)}`);
+        }
+        const spec = specs[name];
+        if (spec.type === "boolean") {
+          if (arg[at + 1] === "=") {
+            const value = arg.slice(at + 2);
+            if (value !== "true" && value !== "false") {
+              throw new UsageError(`invalid value "${value}" for flag -${letter}: expected true or false`);
+            }
+            flags[name] = value === "true";
+            break;
+          }
+          flags[name] = true;
+          continue;
+        }
+        let value = arg.slice(at + 1);
+        if (value.startsWith("=")) value = value.slice(1);
+        else if (value === "") {
+          if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: '${letter}' in -${letter}`);
+          value = argv[++i];
+        }
+        set(name, spec, value);
+        break;
+      }
     } else {
       positionals.push(arg);
-      continue;
     }
-    const spec = Object.hasOwn(specs, name) ? specs[name] : undefined;
-    if (!spec) throw new UsageError(`unknown flag: --${name}`);
-    if (spec.type === "boolean") {
-      if (inline !== undefined && inline !== "true" && inline !== "false") {
-        throw new UsageError(`invalid value "${inline}" for flag --${name}: expected true or false`);
-      }
-      flags[name] = inline === undefined ? true : inline === "true";
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      if (i + 1 >= argv.length) throw new UsageError(`flag needs an argument: --${name}`);
-      value = argv[++i];
-    }
-    if (spec.type === "list") flags[name] = [...((flags[name] as string[] | undefined) ?? []), value];
-    else flags[name] = value;
   }
   return { flags: flags as ParsedArgs<S>["flags"], positionals };
 }
@@ -128,6 +155,11 @@ export interface CommandDefinition<S extends FlagSpecs> {
   readonly synopsis: string;
   /** Its flags, in the order the help lists them. */
   readonly flags: S;
+  /**
+   * How many positional arguments it takes: at least `min`, at most `max` (no limit when absent). A call
+   * outside the range is refused, before the command runs, with Docker's message (cli/required.go).
+   */
+  readonly args: { readonly min: number; readonly max?: number };
   /** Width of the help's `--name VALUE` column (default 14). */
   readonly column?: number;
 }
@@ -150,6 +182,7 @@ export interface Command<S extends FlagSpecs> {
  * const cmd = defineCommand({
  *   synopsis: "Usage: tug demo [OPTIONS]\n\nShow a demo.",
  *   flags: { store: { type: "string", value: "DIR", help: "Store folder" } },
+ *   args: { min: 0, max: 0 },
  * });
  * const { flags } = cmd.parse(["--store", "/tmp/s"]);
  * console.assert(flags.store === "/tmp/s" && flags.help === undefined);
@@ -161,8 +194,41 @@ export function defineCommand<const S extends FlagSpecs>(definition: CommandDefi
   const table = formatOptions(definition.flags, definition.column ?? 14);
   return {
     usage: table === "" ? definition.synopsis : `${definition.synopsis}\n\nOptions:\n${table}`,
-    parse: (argv) => parseArgs(argv, specs),
+    parse: (argv) => {
+      const parsed = parseArgs(argv, specs);
+      if (!parsed.flags.help) checkArgCount(definition, parsed.positionals.length);
+      return parsed;
+    },
   };
+}
+
+const plural = (n: number) => `${n} argument${n === 1 ? "" : "s"}`;
+
+/**
+ * Refuses a wrong number of positional arguments with the messages of Docker's cobra checks
+ * (docker/cli cli/required.go: NoArgs, ExactArgs, RequiresMinArgs, RequiresMaxArgs, RequiresRangeArgs):
+ * `'tug pull' requires 1 argument`, a blank line, `Usage:  tug pull [OPTIONS] NAME[:TAG|@DIGEST]`, a blank
+ * line, the pointer to `--help`. The command line prefixes `tug: `, as docker prefixes `docker: `.
+ */
+function checkArgCount(definition: CommandDefinition<FlagSpecs>, count: number): void {
+  const { min, max } = definition.args;
+  if (count >= min && (max === undefined || count <= max)) return;
+  const useLine = definition.synopsis.split("\n")[0].replace(/^Usage:\s*/, "");
+  const words = useLine.split(" ");
+  const end = words.findIndex((w) => !/^[a-z][a-z-]*$/.test(w));
+  const path = words.slice(0, end < 0 ? words.length : Math.max(1, end)).join(" ");
+  let problem: string;
+  let pointer = "Run";
+  if (max === 0) problem = "accepts no arguments";
+  else if (min === max) problem = `requires ${plural(min)}`;
+  else if (max === undefined) {
+    problem = `requires at least ${plural(min)}`;
+    pointer = "See"; // RequiresMinArgs says "See"; the others "Run".
+  } else if (min === 0) problem = `requires at most ${plural(max)}`;
+  else problem = `requires at least ${min} and at most ${plural(max)}`;
+  throw new UsageError(
+    `'${path}' ${problem}\n\nUsage:  ${useLine}\n\n${pointer} '${path} --help' for more information`,
+  );
 }
 
 /** A mistake in how the command was called (exit code 2, usage shown). */

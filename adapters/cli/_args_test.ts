@@ -52,7 +52,7 @@ Deno.test("parseArgs() refuses unknown flags with Docker's messages", () => {
 
 Deno.test("parseArgs() refuses a string or list flag without its value", () => {
   assertEquals(usageMessage(["--store"]), "flag needs an argument: --store");
-  assertEquals(usageMessage(["a", "-o"]), "flag needs an argument: --output");
+  assertEquals(usageMessage(["a", "-o"]), "flag needs an argument: 'o' in -o");
   assertEquals(usageMessage(["--mirror"]), "flag needs an argument: --mirror");
   // The next argument is the value, even when it looks like a flag (as Docker's pflag does).
   assertEquals(parseArgs(["--store", "-q"], SPECS).flags, { store: "-q" });
@@ -81,6 +81,7 @@ Deno.test("defineCommand() adds --help/-h, and its usage is the synopsis plus th
   const cmd = defineCommand({
     synopsis: "Usage: tug demo [OPTIONS] NAME\n\nDemonstrate.",
     flags: { quiet: { type: "boolean", short: "q", help: "Say less" } },
+    args: { min: 0 },
     column: 10,
   });
   assertEquals(
@@ -94,7 +95,65 @@ Deno.test("defineCommand() adds --help/-h, and its usage is the synopsis plus th
 });
 
 Deno.test("defineCommand() usage has no Options section when the command lists no flags", () => {
-  const cmd = defineCommand({ synopsis: "Usage: tug demo [SERVER]\n\nDemonstrate.", flags: {} });
+  const cmd = defineCommand({
+    synopsis: "Usage: tug demo [SERVER]\n\nDemonstrate.",
+    flags: {},
+    args: { min: 0, max: 1 },
+  });
   assertEquals(cmd.usage, "Usage: tug demo [SERVER]\n\nDemonstrate.");
   assertEquals(cmd.parse(["s"]).positionals, ["s"]);
+});
+
+Deno.test("parseArgs() reads combined short flags (-qa) and a short flag's value in the same argument (-ofile)", () => {
+  const specs = { ...SPECS, all: { type: "boolean", short: "a" } } as const;
+  assertEquals(parseArgs(["-qa", "x"], specs).flags, { quiet: true, all: true });
+  assertEquals(parseArgs(["-qa", "x"], specs).positionals, ["x"]);
+  // pflag: the first short flag that takes a value takes the rest of the argument, else the next one.
+  assertEquals(parseArgs(["-qofile"], specs).flags, { quiet: true, output: "file" });
+  assertEquals(parseArgs(["-qo", "file"], specs).flags, { quiet: true, output: "file" });
+  assertEquals(parseArgs(["-o=file"], specs).flags, { output: "file" });
+  assertEquals(
+    assertThrows(() => parseArgs(["-qZ"], specs), UsageError).message,
+    // pflag names the rest of the argument from the unknown letter on.
+    "unknown shorthand flag: 'Z' in -Z",
+  );
+  assertEquals(
+    assertThrows(() => parseArgs(["-aqo"], specs), UsageError).message,
+    "flag needs an argument: 'o' in -o",
+  );
+});
+
+Deno.test("defineCommand() refuses a wrong number of arguments with Docker's messages (cli/required.go)", () => {
+  const make = (use: string, args: { min: number; max?: number }) =>
+    defineCommand({ synopsis: `Usage: ${use}\n\nDemonstrate.`, flags: {}, args });
+  const message = (cmd: ReturnType<typeof make>, argv: string[]) =>
+    assertThrows(() => cmd.parse(argv), UsageError).message;
+  const exact = make("tug pull [OPTIONS] NAME[:TAG|@DIGEST]", { min: 1, max: 1 });
+  assertEquals(
+    message(exact, []),
+    "'tug pull' requires 1 argument\n\nUsage:  tug pull [OPTIONS] NAME[:TAG|@DIGEST]\n\n" +
+      "Run 'tug pull --help' for more information",
+  );
+  assertEquals(message(exact, ["a", "b"]).split("\n")[0], "'tug pull' requires 1 argument");
+  assertEquals(
+    message(make("tug unpack [OPTIONS] NAME DIR", { min: 2, max: 2 }), ["a"]).split("\n")[0],
+    "'tug unpack' requires 2 arguments",
+  );
+  assertEquals(
+    message(make("tug rmi [OPTIONS] NAME [NAME...]", { min: 1 }), []),
+    "'tug rmi' requires at least 1 argument\n\nUsage:  tug rmi [OPTIONS] NAME [NAME...]\n\n" +
+      "See 'tug rmi --help' for more information",
+  );
+  assertEquals(
+    message(make("tug login [OPTIONS] [SERVER]", { min: 0, max: 1 }), ["a", "b"]),
+    "'tug login' requires at most 1 argument\n\nUsage:  tug login [OPTIONS] [SERVER]\n\n" +
+      "Run 'tug login --help' for more information",
+  );
+  assertEquals(
+    message(make("tug verify [OPTIONS]", { min: 0, max: 0 }), ["a"]),
+    "'tug verify' accepts no arguments\n\nUsage:  tug verify [OPTIONS]\n\n" +
+      "Run 'tug verify --help' for more information",
+  );
+  // --help is answered whatever the arguments.
+  assertEquals(exact.parse(["--help"]).flags.help, true);
 });

@@ -101,9 +101,8 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof UsageError) {
       // docker's hint after a flag or argument-count mistake: where to read how the command is called.
-      const flagMistake =
-        /^(unknown (shorthand )?flag|flag needs an argument|invalid value|"tug [a-z]+" (requires|takes))/
-          .test(err.message);
+      const flagMistake = /^(unknown (shorthand )?flag|flag needs an argument|invalid value)/
+        .test(err.message);
       const hint = flagMistake && !/Usage:/.test(err.message) ? `\nSee 'tug ${argv[0]} --help'.` : "";
       process.stderr.write(`tug: ${err.message}${hint}\n`);
       return 2;

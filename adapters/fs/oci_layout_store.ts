@@ -59,6 +59,12 @@ export interface OciLayoutStoreOptions {
    * STORE_CORRUPT (an HTTP client sees fewer bytes than the Content-Length). No effect on Node.
    */
   responseStreams?: boolean;
+  /**
+   * Whether a folder that is not yet a layout becomes one (default true). With false, `open()` refuses a
+   * folder without an `oci-layout` file (`NOT_FOUND`, naming it) and writes nothing while opening: the way
+   * to open a store only to read it, so a mistyped `--store /etc` is not turned into a store.
+   */
+  create?: boolean;
 }
 
 /**
@@ -158,6 +164,11 @@ export class OciLayoutStore implements Store {
       lockTimeout: options.lockTimeout ?? 10_000,
       staleLockAge: options.staleLockAge ?? 30_000,
     });
+    if (options.create === false) {
+      await store.#requireLayout();
+      await (store.references as FsReferenceStore).read(); // a corrupt index.json is refused now, as below
+      return store;
+    }
     try {
       await mkdir(join(root, "blobs", "sha256"), { recursive: true });
       await mkdir(paths.tmp, { recursive: true });
@@ -171,6 +182,34 @@ export class OciLayoutStore implements Store {
     // Create index.json under the lock: a concurrent opener must not replace one that already has entries.
     await references.update((index) => ({ write: index.manifests.length === 0, result: undefined }));
     return store;
+  }
+
+  /** Refuses a folder that holds no OCI image layout (no `oci-layout` file), creating nothing. */
+  async #requireLayout(): Promise<void> {
+    const path = join(this.dir, "oci-layout");
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      if (["ENOENT", "ENOTDIR"].includes(errno(err) ?? "")) {
+        throw new TugError(
+          "NOT_FOUND",
+          `${this.dir} is not a tug store: it has no oci-layout file ('tug pull' creates a store; ` +
+            `--store or $TUG_STORE names one)`,
+          { cause: err },
+        );
+      }
+      throw ioError(`Cannot read ${path}`, err);
+    }
+    let layout: { imageLayoutVersion?: unknown } | undefined;
+    try {
+      layout = JSON.parse(text);
+    } catch (err) {
+      throw new TugError("STORE_CORRUPT", `Cannot parse ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (typeof layout?.imageLayoutVersion !== "string") {
+      throw new TugError("STORE_CORRUPT", `Cannot use ${path}: it has no "imageLayoutVersion"`);
+    }
   }
 
   async #ensureLayoutFile(): Promise<void> {

@@ -10,6 +10,7 @@ import { parsePlatform } from "../../src/manifest/parse_platform.ts";
 import { selectManifest } from "../../src/manifest/select_manifest.ts";
 import type { Descriptor, ImageConfig, ImageManifest, Platform } from "../../src/manifest/types.ts";
 import { parseReference } from "../../src/reference/parse_reference.ts";
+import { withDefaultTag } from "../../src/reference/with_default_tag.ts";
 import type { Reference } from "../../src/reference/reference.ts";
 import type { Store } from "../../src/store/types.ts";
 
@@ -70,7 +71,8 @@ export async function resolveImage(
   let reference: Reference | undefined;
   let key: string | undefined;
   if (typeof image === "string") {
-    reference = parseReference(image);
+    // A name without a tag means NAME:latest (docker's default): the archive then records that tag.
+    reference = withDefaultTag(parseReference(image));
     key = storeKey(reference);
     const found = await store.references.get(key);
     if (!found) {

@@ -1,9 +1,15 @@
 /**
- * What several commands share: the `--store DIR` flag and opening the store it names.
+ * What several commands share: the `--store DIR` flag and the two ways of opening the store it names.
+ * Only `tug pull` and `tug serve` make a store where there is none ({@linkcode openOrCreateStore}); every
+ * other command opens an existing one ({@linkcode openExistingStore}), so a mistyped `--store /etc` is
+ * refused, named, and left as it was.
  *
  * @module
  */
-import { defaultStoreDir } from "../host.ts";
+import { defaultStoreDir, hostPlatform } from "../host.ts";
+import { UsageError } from "../_args.ts";
+import { TugError } from "../../../src/errors.ts";
+import { parsePlatform } from "../../../src/manifest/parse_platform.ts";
 import { OciLayoutStore, type OciLayoutStoreOptions } from "../../fs/oci_layout_store.ts";
 
 /** `--store DIR`, as every command that reads or writes the store takes it. */
@@ -14,13 +20,53 @@ export const STORE_FLAG = {
 } as const;
 
 /**
- * Opens the store `--store` names, else the default one ({@linkcode defaultStoreDir}).
+ * Opens the store `--store` names (else the default one, {@linkcode defaultStoreDir}), making the folder an
+ * OCI image layout when it is not one yet: for the commands that fill a store (pull, serve).
  *
  * @example
  * ```ts ignore
- * const store = await openStore(flags.store);
+ * const store = await openOrCreateStore(flags.store);
  * ```
  */
-export function openStore(dir: string | undefined, options?: OciLayoutStoreOptions): Promise<OciLayoutStore> {
+export function openOrCreateStore(
+  dir: string | undefined,
+  options?: OciLayoutStoreOptions,
+): Promise<OciLayoutStore> {
   return OciLayoutStore.open(dir ?? defaultStoreDir(), options);
+}
+
+/**
+ * Opens the store `--store` names (else the default one) only when it already is one: a folder without an
+ * `oci-layout` file is refused (`NOT_FOUND`, naming the folder) and nothing is written while opening.
+ *
+ * @example
+ * ```ts ignore
+ * const store = await openExistingStore(flags.store);
+ * ```
+ */
+export function openExistingStore(
+  dir: string | undefined,
+  options?: OciLayoutStoreOptions,
+): Promise<OciLayoutStore> {
+  return OciLayoutStore.open(dir ?? defaultStoreDir(), { ...options, create: false });
+}
+
+/**
+ * The platform `--platform` asks for (default: the host's), checked before anything else happens: a
+ * malformed one is a usage error (exit 2) rather than a failure after the registry was contacted.
+ *
+ * @example
+ * ```ts ignore
+ * const platform = platformFlag(flags.platform); // "linux/amd64" on an x86-64 machine
+ * ```
+ */
+export function platformFlag(value: string | undefined): string {
+  if (value === undefined) return hostPlatform();
+  try {
+    parsePlatform(value);
+  } catch (err) {
+    if (err instanceof TugError && err.code === "PLATFORM_INVALID") throw new UsageError(err.message);
+    throw err;
+  }
+  return value;
 }

@@ -1,12 +1,17 @@
 /**
- * `tug images [--store DIR] [--digests] [-q] [--json]` (also `tug image ls`): lists the images in the store.
+ * `tug images [--store DIR] [--digests] [-q] [--json] [REPOSITORY[:TAG]]` (also `tug image ls`): lists the
+ * images in the store.
+ *
+ * The size column is CONTENT SIZE: the bytes of the config and layers as stored (compressed), the name
+ * Docker's containerd image store gives that figure. Docker's classic SIZE is the unpacked size, which a
+ * store of compressed layers only knows by decompressing every layer; tug does not claim it.
  *
  * @module
  */
 import process from "node:process";
-import { defineCommand, UsageError } from "../_args.ts";
+import { defineCommand } from "../_args.ts";
 import { humanSize } from "../progress/mod.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { openExistingStore, STORE_FLAG } from "./_common.ts";
 import { parseManifest } from "../../../src/manifest/parse_manifest.ts";
 import { parseImageConfig } from "../../../src/manifest/parse_image_config.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
@@ -15,15 +20,17 @@ import type { Store } from "../../../src/store/types.ts";
 import { readSmallBlob } from "../../fs/resolve_image.ts";
 
 const IMAGES = defineCommand({
-  synopsis: `Usage: tug images [OPTIONS]
+  synopsis: `Usage: tug images [OPTIONS] [REPOSITORY[:TAG]]
 
-List the images in the store.`,
+List the images in the store (those of REPOSITORY, or REPOSITORY:TAG, when one is given). CONTENT SIZE is
+what the image's config and layers take in the store, compressed as pulled.`,
   flags: {
     digests: { type: "boolean", help: "Also list digest references (NAME@sha256:…)" },
     json: { type: "boolean", help: "One JSON object per line" },
     quiet: { type: "boolean", short: "q", help: "Only the references" },
     store: STORE_FLAG,
   },
+  args: { min: 0, max: 1 },
 });
 
 /** Image details read from the store for one reference. */
@@ -64,16 +71,33 @@ async function describeLocal(store: Store, name: string, descriptor: Descriptor)
   return { name, descriptor, imageId: m.config.digest, size, created };
 }
 
-/** `tug images [--store DIR] [--digests] [-q] [--json]`. */
+/** `tug images [--store DIR] [--digests] [-q] [--json] [REPOSITORY[:TAG]]`. */
 export async function imagesCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = IMAGES.parse(argv);
   if (flags.help) {
     process.stdout.write(IMAGES.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug images" takes no arguments`);
-  const store = await openStore(flags.store);
-  const records = (await store.references.list()).filter((r) => flags.digests || !r.name.includes("@"));
+  const filter = positionals[0] === undefined ? undefined : parseReference(positionals[0]);
+  const store = await openExistingStore(flags.store);
+  const all = (await store.references.list()).filter((r) => {
+    if (filter === undefined) return true;
+    const ref = parseReference(r.name);
+    // docker images REPO lists every tag of REPO; REPO:TAG that tag only.
+    if (ref.name !== filter.name) return false;
+    return filter.tag === undefined || ref.tag === filter.tag;
+  });
+  // A digest reference is listed (with --digests) only when no tag of its repository names the same
+  // image: the row would repeat the tag's row with TAG <none>.
+  const tagged = new Set(
+    all.filter((r) => !r.name.includes("@")).map((r) =>
+      `${parseReference(r.name).name}@${r.descriptor.digest}`
+    ),
+  );
+  const records = all.filter((r) => {
+    if (!r.name.includes("@")) return true;
+    return Boolean(flags.digests) && !tagged.has(`${parseReference(r.name).name}@${r.descriptor.digest}`);
+  });
   const images: LocalImage[] = [];
   for (const r of records) images.push(await describeLocal(store, r.name, r.descriptor));
   if (flags.json) {
@@ -95,7 +119,7 @@ export async function imagesCommand(argv: string[]): Promise<number> {
     for (const i of images) process.stdout.write(`${i.name}\n`);
     return 0;
   }
-  const rows = [["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "SIZE"]];
+  const rows = [["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CONTENT SIZE"]];
   for (const i of images) {
     const ref = parseReference(i.name);
     rows.push([

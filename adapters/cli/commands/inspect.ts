@@ -5,9 +5,8 @@
  * @module
  */
 import process from "node:process";
-import { defineCommand, UsageError } from "../_args.ts";
-import { hostPlatform } from "../host.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { defineCommand } from "../_args.ts";
+import { openExistingStore, platformFlag, STORE_FLAG } from "./_common.ts";
 import { TugError } from "../../../src/errors.ts";
 import { parseManifest } from "../../../src/manifest/parse_manifest.ts";
 import { parseImageConfig } from "../../../src/manifest/parse_image_config.ts";
@@ -37,6 +36,7 @@ Show an image's manifest and config as JSON, from the store (or from the registr
     },
     store: STORE_FLAG,
   },
+  args: { min: 1, max: 1 },
   column: 24,
 });
 
@@ -47,20 +47,18 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     process.stdout.write(INSPECT.usage + "\n");
     return 0;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`"tug inspect" requires exactly 1 argument (an image reference)`);
-  }
+  const platform = platformFlag(flags.platform);
   const ref = parseReference(positionals[0]);
   if (flags.remote) {
     const image = await inspectRemote(ref, {
-      platform: flags.platform ?? hostPlatform(),
+      platform: platform,
       credentials: dockerCredentials(),
       insecureRegistries: flags["insecure-registry"],
     });
     process.stdout.write(JSON.stringify(image, null, 2) + "\n");
     return 0;
   }
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   const full = ref.tag === undefined && ref.digest === undefined ? `${ref.name}:latest` : ref.toString();
   const key = ref.tag !== undefined && ref.digest !== undefined ? `${ref.name}@${ref.digest}` : full;
   const descriptor = await store.references.get(key);
@@ -78,7 +76,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   let manifest = parsed.kind === "manifest" ? parsed.manifest : undefined;
   if (parsed.kind === "index") {
     out.index = parsed.index;
-    const platform = flags.platform ?? hostPlatform();
     manifestDescriptor = selectManifest(parsed.index, parsePlatform(platform));
     manifest = undefined;
     if (await store.blobs.stat(manifestDescriptor.digest)) {

@@ -6,7 +6,6 @@
  */
 import process from "node:process";
 import { Buffer } from "node:buffer";
-import { createInterface } from "node:readline";
 import { defineCommand, UsageError } from "../_args.ts";
 import { VERSION } from "./version.ts";
 import { TugError } from "../../../src/errors.ts";
@@ -52,6 +51,7 @@ SERVER ("credHelpers", else "credsStore"), the password goes to docker-credentia
       help: "Registry (host[:port] or CIDR) that may use plain http (loopback always may)",
     },
   },
+  args: { min: 0, max: 1 },
   column: 24,
 });
 
@@ -64,31 +64,53 @@ async function readStdin(): Promise<string> {
   return text.replace(/[\r\n]+$/, "");
 }
 
-/** Asks a question on the terminal; with `hidden`, what is typed is not echoed. */
+/**
+ * Asks a question on the terminal and reads one line; with `hidden`, what is typed is not echoed.
+ *
+ * The terminal is put in raw mode and the line is read key by key, with no readline: readline redraws its
+ * own (empty) prompt over the line when it starts, which erased the "Password: " written before it (in
+ * Deno and in Node alike). Backspace deletes, Enter ends the line, Ctrl-C aborts the login, Ctrl-D on an
+ * empty line ends it empty.
+ */
 function ask(question: string, hidden: boolean): Promise<string> {
+  const stdin = process.stdin;
+  process.stdout.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-    if (hidden) {
-      // Print the question, then swallow the echo of each key.
-      const out = rl as unknown as { _writeToOutput?: (s: string) => void };
-      process.stdout.write(question);
-      out._writeToOutput = (s: string) => {
-        if (s.includes("\n")) process.stdout.write("\n");
-      };
-      rl.question("", (answer) => {
-        rl.close();
-        resolve(answer);
-      });
-    } else {
-      rl.question(question, (answer) => {
-        rl.close();
-        resolve(answer);
-      });
-    }
-    rl.on("SIGINT", () => {
-      rl.close();
-      reject(new TugError("ABORTED", "The login was interrupted"));
-    });
+    let answer = "";
+    const finish = (error?: TugError) => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      // The line ends as the user's Enter would have ended it, in cooked mode again.
+      process.stdout.write("\n");
+      if (error) reject(error);
+      else resolve(answer);
+    };
+    const onData = (chunk: Uint8Array | string) => {
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      if (text.startsWith("\u001b")) return; // an arrow or function key: not part of the answer
+      for (const key of text) {
+        if (key === "\r" || key === "\n") return finish();
+        if (key === "\u0003") return finish(new TugError("ABORTED", "The login was interrupted"));
+        if (key === "\u0004") {
+          if (answer === "") return finish();
+          continue;
+        }
+        if (key === "\u007f" || key === "\b") {
+          if (answer !== "") {
+            answer = [...answer].slice(0, -1).join("");
+            if (!hidden) process.stdout.write("\b \b");
+          }
+          continue;
+        }
+        if (key < " ") continue; // other control keys are not part of the answer
+        answer += key;
+        if (!hidden) process.stdout.write(key);
+      }
+    };
+    stdin.on("data", onData);
   });
 }
 
@@ -181,9 +203,6 @@ export async function loginCommand(argv: string[]): Promise<number> {
   if (flags.help) {
     process.stdout.write(LOGIN.usage + "\n");
     return 0;
-  }
-  if (positionals.length > 1) {
-    throw new UsageError(`"tug login" takes at most 1 argument (a server)\n\n${LOGIN.usage}`);
   }
   const server = loginServer(positionals[0]);
   let username = flags.username;

@@ -4,7 +4,7 @@
  * @module
  */
 import process from "node:process";
-import { defineCommand, UsageError } from "../_args.ts";
+import { defineCommand } from "../_args.ts";
 import {
   dockerConfigPath,
   helperFor,
@@ -20,6 +20,7 @@ const LOGOUT = defineCommand({
 Log out from a registry (default Docker Hub): remove its entry from "auths" in $DOCKER_CONFIG/config.json
 (or ~/.docker/config.json), and erase it from the credential helper when one is configured for SERVER.`,
   flags: {},
+  args: { min: 0, max: 1 },
 });
 
 /**
@@ -37,9 +38,6 @@ export async function logoutCommand(argv: string[]): Promise<number> {
   if (flags.help) {
     process.stdout.write(LOGOUT.usage + "\n");
     return 0;
-  }
-  if (positionals.length > 1) {
-    throw new UsageError(`"tug logout" takes at most 1 argument (a server)\n\n${LOGOUT.usage}`);
   }
   const server = loginServer(positionals[0]);
   const path = dockerConfigPath();

@@ -5,8 +5,8 @@
  * @module
  */
 import process from "node:process";
-import { defineCommand, UsageError } from "../_args.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { defineCommand } from "../_args.ts";
+import { openExistingStore, STORE_FLAG } from "./_common.ts";
 import { humanSize } from "../progress/mod.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { collectGarbage, DEFAULT_GRACE_MS } from "../../fs/collect_garbage.ts";
@@ -33,6 +33,7 @@ Aliases: tug image prune`,
     force: { type: "boolean", short: "f", help: `Also remove files written in the last ${MINUTES} minutes` },
     store: STORE_FLAG,
   },
+  args: { min: 0, max: 0 },
 });
 
 /**
@@ -46,14 +47,13 @@ Aliases: tug image prune`,
  * ```
  */
 export async function pruneCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = PRUNE.parse(argv);
+  const { flags } = PRUNE.parse(argv);
   if (flags.help) {
     process.stdout.write(PRUNE.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug prune" takes no arguments\n\n${PRUNE.usage}`);
   const dryRun = Boolean(flags["dry-run"]);
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   const verb = dryRun ? "Would delete" : "Deleted";
 
   const untagged: string[] = [];

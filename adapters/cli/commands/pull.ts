@@ -9,8 +9,9 @@ import { defineCommand, UsageError } from "../_args.ts";
 import { readConfigFile } from "../_config_file.ts";
 import { hostPlatform } from "../host.ts";
 import { createRenderer } from "../progress/mod.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { openOrCreateStore, platformFlag, STORE_FLAG } from "./_common.ts";
 import { VERSION } from "./version.ts";
+import { platformWarning } from "./_platform_warning.ts";
 import { TugError } from "../../../src/errors.ts";
 import { pull, type PullAttempt, type PullOptions } from "../../../src/pull/pull.ts";
 import { pullAllTags } from "../../../src/pull/pull_all_tags.ts";
@@ -67,6 +68,7 @@ Download an image from a registry into the local store.`,
     quiet: { type: "boolean", short: "q", help: "Print only the image reference" },
     verbose: { type: "boolean", short: "v", help: "Print every endpoint attempt" },
   },
+  args: { min: 1, max: 1 },
   column: 30,
 });
 
@@ -88,9 +90,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
     process.stdout.write(PULL.usage + "\n");
     return 0;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`"tug pull" requires exactly 1 argument (an image reference)\n\n${PULL.usage}`);
-  }
+  const platform = platformFlag(flags.platform);
   const fileConfig = await readConfigFile();
   let maxDownloads = fileConfig.maxConcurrentDownloads ?? 3;
   if (flags["max-concurrent-downloads"] !== undefined) {
@@ -113,7 +113,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
   if (flags["target-mode"] !== undefined && flags.unpack === undefined) {
     throw new UsageError("--target-mode sets the mode of the --unpack folder: it needs --unpack DIR");
   }
-  const store = await openStore(flags.store);
+  const store = await openOrCreateStore(flags.store);
   const mode = flags.quiet ? "quiet" : flags.json ? "json" : "auto";
   const renderer = createRenderer({
     mode,
@@ -144,7 +144,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
       store,
       hasher: nodeHasher,
       credentials: dockerCredentials(),
-      platform: flags.platform ?? hostPlatform(),
+      platform: platform,
       allPlatforms: Boolean(flags["all-platforms"]),
       downloads: new DownloadManager({ maxConcurrentDownloads: maxDownloads, hasher: nodeHasher }),
       mirrors: [...(fileConfig.mirrors ?? []), ...(flags["registry-mirror"] ?? [])],
@@ -161,6 +161,16 @@ export async function pullCommand(argv: string[]): Promise<number> {
     }
     await renderer.close(result.reference);
     if (!flags.quiet && !flags.json) process.stdout.write(`${result.reference}\n`);
+    if (!allTags && !flags["all-platforms"] && "images" in result && result.images.length === 1) {
+      const warning = await platformWarning(
+        store,
+        result.images[0],
+        positionals[0],
+        platform,
+        flags.platform !== undefined,
+      );
+      if (warning !== undefined) process.stderr.write(`${warning}\n`);
+    }
     return 0;
   } catch (err) {
     attempts = (err as { attempts?: PullAttempt[] }).attempts ?? [];

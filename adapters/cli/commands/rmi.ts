@@ -5,8 +5,8 @@
  * @module
  */
 import process from "node:process";
-import { defineCommand, UsageError } from "../_args.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { defineCommand } from "../_args.ts";
+import { openExistingStore, STORE_FLAG } from "./_common.ts";
 import { humanSize } from "../progress/mod.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
@@ -31,6 +31,7 @@ Aliases: tug image rm, tug image remove`,
     },
     store: STORE_FLAG,
   },
+  args: { min: 1 },
 });
 
 /** The store key `docker.io/library/alpine:latest` for `alpine`: a name without tag or digest means `:latest`. */
@@ -61,10 +62,7 @@ export async function rmiCommand(argv: string[]): Promise<number> {
     process.stdout.write(RMI.usage + "\n");
     return 0;
   }
-  if (positionals.length === 0) {
-    throw new UsageError(`"tug rmi" requires at least 1 argument (an image reference)\n\n${RMI.usage}`);
-  }
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   let failed = 0;
   const removed: Descriptor[] = [];
   for (const name of positionals) {

@@ -7,7 +7,7 @@ import process from "node:process";
 import { Writable } from "node:stream";
 import { defineCommand, UsageError } from "../_args.ts";
 import { hostPlatform } from "../host.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { openExistingStore, platformFlag, STORE_FLAG } from "./_common.ts";
 import { TugError } from "../../../src/errors.ts";
 import { save } from "../../fs/save.ts";
 
@@ -34,6 +34,7 @@ Write an image from the local store as a tar archive (to STDOUT by default).`,
     },
     store: STORE_FLAG,
   },
+  args: { min: 1, max: 1 },
   column: 16,
 });
 
@@ -56,9 +57,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
     process.stdout.write(SAVE.usage + "\n");
     return 0;
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`"tug save" requires exactly 1 argument (an image reference)\n\n${SAVE.usage}`);
-  }
+  const platform = platformFlag(flags.platform);
   const format = flags.format ?? "docker-archive";
   if (format !== "docker-archive" && format !== "oci-archive") {
     throw new UsageError(`--format must be docker-archive or oci-archive, got "${format}"`);
@@ -68,7 +67,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
   if (output === undefined && process.stdout.isTTY) {
     throw new UsageError("cowardly refusing to save to a terminal. Use the -o flag or redirect");
   }
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new TugError("ABORTED", "The save was interrupted"));
   process.once("SIGINT", onSignal);
@@ -80,7 +79,7 @@ export async function saveCommand(argv: string[]): Promise<number> {
       output ?? (Writable.toWeb(process.stdout) as WritableStream<Uint8Array>),
       {
         format,
-        platform: flags.platform ?? hostPlatform(),
+        platform: platform,
         signal: controller.signal,
       },
     );

@@ -6,7 +6,8 @@
  */
 import process from "node:process";
 import { defineCommand, UsageError } from "../_args.ts";
-import { openStore } from "./_common.ts";
+import { TugError } from "../../../src/errors.ts";
+import { openOrCreateStore } from "./_common.ts";
 import { createProxy, type UpstreamConfig } from "../../../src/proxy/create_proxy.ts";
 import { lookupHost } from "../../serve/lookup_host.ts";
 import { DOCKER_HUB_REGISTRY } from "../../../src/registry/lookup_endpoints.ts";
@@ -72,6 +73,7 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
     },
     "no-web": { type: "boolean", help: "Serve the registry API only" },
   },
+  args: { min: 0, max: 0 },
   column: 26,
 });
 
@@ -92,6 +94,28 @@ function positiveNumber(flag: string, value: string | undefined): number | undef
     throw new UsageError(`--${flag} must be a non-negative integer, got "${value}"`);
   }
   return n;
+}
+
+/** Why a listen failed, as Go's net.Listen words it (the distribution registry prints it so). */
+const LISTEN_FAILURES: Record<string, string> = {
+  AddrInUse: "address already in use",
+  EADDRINUSE: "address already in use",
+  PermissionDenied: "permission denied",
+  EACCES: "permission denied",
+  AddrNotAvailable: "cannot assign requested address",
+  EADDRNOTAVAIL: "cannot assign requested address",
+};
+
+/**
+ * A listen failure as one line naming the address (`listen tcp 127.0.0.1:5000: bind: address already in
+ * use`) instead of a stack trace: Deno names the error (`AddrInUse`), Node gives it a code (`EADDRINUSE`).
+ */
+function listenError(err: unknown, listen: { hostname: string; port: number }): TugError | undefined {
+  const e = err as { name?: string; code?: string } | undefined;
+  const why = LISTEN_FAILURES[e?.code ?? ""] ?? LISTEN_FAILURES[e?.name ?? ""];
+  if (why === undefined) return undefined;
+  const host = listen.hostname.includes(":") ? `[${listen.hostname}]` : listen.hostname;
+  return new TugError("NETWORK", `listen tcp ${host}:${listen.port}: bind: ${why}`, { cause: err });
 }
 
 /** The page's files, embedded by `deno task build:node` into the Node bundle. */
@@ -128,12 +152,11 @@ async function webPageSource(dir: string | undefined, off: boolean): Promise<Web
  * ```
  */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = SERVE.parse(argv);
+  const { flags } = SERVE.parse(argv);
   if (flags.help) {
     process.stdout.write(SERVE.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug serve" takes no arguments\n\n${SERVE.usage}`);
   const allowHosts = flags["allow-host"] ?? [];
   const upstreams: Record<string, UpstreamConfig> = {};
   for (const entry of flags.upstream ?? [`docker.io=${DOCKER_HUB_REGISTRY}`]) {
@@ -148,7 +171,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"]);
   // Cached blobs go from file to socket without a JavaScript call per chunk on Deno (warm pulls 0.33 → 0.23 s
   // on the 683 MB benchmark image); clients still check sizes and digests of what they receive.
-  const store = await openStore(flags.store, { responseStreams: true });
+  const store = await openOrCreateStore(flags.store, { responseStreams: true });
   let app;
   try {
     app = createProxy({
@@ -170,9 +193,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const page = await webPageSource(flags.web, Boolean(flags["no-web"]));
   const served = page ? withWebPage(app, page) : app;
-  const server: RunningServer = "Deno" in globalThis
-    ? await serveDeno(served, listen)
-    : await serveNode(served, listen);
+  let server: RunningServer;
+  try {
+    server = "Deno" in globalThis ? await serveDeno(served, listen) : await serveNode(served, listen);
+  } catch (err) {
+    throw listenError(err, listen) ?? err;
+  }
   process.stdout.write(
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );

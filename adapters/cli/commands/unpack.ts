@@ -6,7 +6,7 @@
 import process from "node:process";
 import { defineCommand, UsageError } from "../_args.ts";
 import { hostPlatform } from "../host.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { openExistingStore, platformFlag, STORE_FLAG } from "./_common.ts";
 import { createRenderer } from "../progress/mod.ts";
 import { TugError } from "../../../src/errors.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
@@ -40,6 +40,7 @@ Unpack an image from the local store into DIR as a root filesystem (DIR must be 
     json: { type: "boolean", help: "Print progress as Docker Engine JSON messages" },
     quiet: { type: "boolean", short: "q", help: "Print nothing but errors" },
   },
+  args: { min: 2, max: 2 },
   column: 15,
 });
 
@@ -86,15 +87,11 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     process.stdout.write(UNPACK.usage + "\n");
     return 0;
   }
-  if (positionals.length !== 2) {
-    throw new UsageError(
-      `"tug unpack" requires exactly 2 arguments (an image and a folder)\n\n${UNPACK.usage}`,
-    );
-  }
+  const platform = platformFlag(flags.platform);
   const [name, dir] = positionals;
   const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"]);
   const targetMode = parseTargetMode(flags["target-mode"]);
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   const renderer = createRenderer({
     mode: flags.quiet ? "quiet" : flags.json ? "json" : "auto",
     isTerminal: Boolean(process.stdout.isTTY),
@@ -107,7 +104,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   try {
     const result = await unpack(store, name, dir, {
-      platform: flags.platform ?? hostPlatform(),
+      platform: platform,
       hasher: nodeHasher,
       onProgress: renderer.onProgress,
       signal: controller.signal,

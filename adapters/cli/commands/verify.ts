@@ -6,8 +6,8 @@
  */
 import process from "node:process";
 import { relative } from "node:path";
-import { defineCommand, UsageError } from "../_args.ts";
-import { openStore, STORE_FLAG } from "./_common.ts";
+import { defineCommand } from "../_args.ts";
+import { openExistingStore, STORE_FLAG } from "./_common.ts";
 import { humanSize } from "../progress/mod.ts";
 import { verifyStore } from "../../fs/verify_store.ts";
 import { nodeHasher } from "../../crypto/node_hasher.ts";
@@ -25,6 +25,7 @@ and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it 
     },
     json: { type: "boolean", help: "Print the report as JSON" },
   },
+  args: { min: 0, max: 0 },
 });
 
 /**
@@ -38,13 +39,12 @@ and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it 
  * ```
  */
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = VERIFY.parse(argv);
+  const { flags } = VERIFY.parse(argv);
   if (flags.help) {
     process.stdout.write(VERIFY.usage + "\n");
     return 0;
   }
-  if (positionals.length > 0) throw new UsageError(`"tug verify" takes no arguments\n\n${VERIFY.usage}`);
-  const store = await openStore(flags.store);
+  const store = await openExistingStore(flags.store);
   const report = await verifyStore(store, { hasher: nodeHasher, repair: Boolean(flags.repair) });
   if (flags.json) {
     process.stdout.write(JSON.stringify({ store: store.dir, ...report }, null, 2) + "\n");
