@@ -8,6 +8,7 @@
  */
 import process from "node:process";
 import { UsageError } from "./_args.ts";
+import { isBrokenPipe } from "./broken_pipe.ts";
 import { TugError } from "../../src/errors.ts";
 import { pullCommand } from "./commands/pull.ts";
 import { imagesCommand } from "./commands/images.ts";
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "version":
     case "--version":
+    case "-v": // docker -v / docker --version
       return versionCommand();
     case "pull":
       return await pullCommand(rest);
@@ -106,6 +108,11 @@ export async function runCli(argv: string[]): Promise<number> {
       const hint = flagMistake && !/Usage:/.test(err.message) ? `\nSee 'tug ${argv[0]} --help'.` : "";
       process.stderr.write(`tug: ${err.message}${hint}\n`);
       return 2;
+    }
+    if (isBrokenPipe(err)) {
+      // Output that was to be read whole (an archive) was cut short: one line, no stack trace.
+      process.stderr.write("Error: Cannot write to the output: its reader went away (broken pipe)\n");
+      return 1;
     }
     if (err instanceof TugError && err.code === "ABORTED") {
       process.stderr.write(`tug: ${err.message}\n`);

@@ -13,6 +13,7 @@ import { createRegistryFetch } from "../../../src/registry/create_registry_fetch
 import { singleAttempt } from "../../../src/registry/retry_policy.ts";
 import { lookupEndpoints } from "../../../src/registry/lookup_endpoints.ts";
 import { TokenCache } from "../../../src/registry/token_cache.ts";
+import { networkErrorReason } from "../../../src/registry/network_error_reason.ts";
 import {
   authField,
   dockerConfigPath,
@@ -183,7 +184,7 @@ async function verify(server: LoginServer, username: string, password: string, i
   throw new TugError(
     "NETWORK",
     `Cannot log in to ${server.host}: no registry answered at ${endpoints.map((e) => e.url).join(", ")}` +
-      (lastError instanceof Error ? ` (${lastError.message})` : ""),
+      (lastError !== undefined ? ` (${networkErrorReason(lastError)})` : ""),
     { cause: lastError },
   );
 }

@@ -175,13 +175,25 @@ export async function pullCommand(argv: string[]): Promise<number> {
   } catch (err) {
     attempts = (err as { attempts?: PullAttempt[] }).attempts ?? [];
     await renderer.close();
-    throw err;
+    throw withLoginHint(err, ref.domain ?? "docker.io");
   } finally {
     await lease.release();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     if (flags.verbose) printAttempts(attempts);
   }
+}
+
+/**
+ * A refusal for want of credentials gets docker's advice (its "may require 'docker login'"), naming the
+ * registry to log in to: `tug login` alone for Docker Hub, `tug login HOST` for any other.
+ */
+function withLoginHint(err: unknown, domain: string): unknown {
+  if (!(err instanceof TugError) || !["UNAUTHORIZED", "DENIED", "AUTH_FAILED"].includes(err.code)) return err;
+  const login = domain === "docker.io" ? "tug login" : `tug login ${domain}`;
+  return new TugError(err.code, `${err.message}\nRun '${login}' if the registry needs credentials.`, {
+    cause: err,
+  });
 }
 
 /** `--verbose`: one stderr line per endpoint the pull tried, and why it moved on (or stopped). */

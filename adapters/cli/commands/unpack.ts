@@ -97,7 +97,12 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     isTerminal: Boolean(process.stdout.isTTY),
     columns: () => process.stdout.columns,
     write: (text: string) => void process.stdout.write(text),
+    // Without a terminal too, each layer says when its extraction starts: it is what this command does.
+    transfers: true,
   });
+  // unpack() reports a layer done as a pull does ("Pull complete"); nothing is pulled here.
+  const onProgress = (event: ProgressEvent) =>
+    renderer.onProgress(event.status === "Pull complete" ? { ...event, status: "Extract complete" } : event);
   const controller = new AbortController();
   const onSignal = () => controller.abort(new TugError("ABORTED", "The unpack was interrupted"));
   process.once("SIGINT", onSignal);
@@ -106,7 +111,7 @@ export async function unpackCommand(argv: string[]): Promise<number> {
     const result = await unpack(store, name, dir, {
       platform: platform,
       hasher: nodeHasher,
-      onProgress: renderer.onProgress,
+      onProgress,
       signal: controller.signal,
       maxZstdWindow,
       targetMode,

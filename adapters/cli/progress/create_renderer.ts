@@ -24,6 +24,8 @@ export interface CreateRendererOptions {
   readonly write: RendererOutput;
   /** Time and timers for throttling; the real ones by default. */
   readonly clock?: RendererClock;
+  /** Plain output: also print `id: Downloading` / `id: Extracting` once per layer (see PlainRenderer). */
+  readonly transfers?: boolean;
 }
 
 const MODES: readonly RendererMode[] = ["auto", "terminal", "plain", "json", "quiet"];
@@ -48,14 +50,16 @@ const MODES: readonly RendererMode[] = ["auto", "terminal", "plain", "json", "qu
  * ```
  */
 export function createRenderer(options: CreateRendererOptions): Renderer {
-  const { mode, isTerminal, columns, write, clock } = options;
+  const { mode, isTerminal, columns, write, clock, transfers } = options;
   switch (mode) {
     case "auto":
-      return isTerminal ? new TerminalRenderer(write, { columns, clock }) : new PlainRenderer(write);
+      return isTerminal
+        ? new TerminalRenderer(write, { columns, clock })
+        : new PlainRenderer(write, { transfers });
     case "terminal":
       return new TerminalRenderer(write, { columns, clock });
     case "plain":
-      return new PlainRenderer(write);
+      return new PlainRenderer(write, { transfers });
     case "json":
       return new JsonRenderer(write, { clock });
     case "quiet":

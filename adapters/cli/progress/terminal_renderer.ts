@@ -24,8 +24,8 @@ export interface TerminalRendererOptions {
   readonly interval?: number;
 }
 
-// Statuses after which a layer's line will not change again in this pull (see #settled()).
-const SETTLED = new Set(["Download complete", "Already exists", "Pull complete"]);
+// Statuses after which a layer's line will not change again (see #settled()); "Extract complete" ends `tug unpack`.
+const SETTLED = new Set(["Download complete", "Already exists", "Pull complete", "Extract complete"]);
 // ANSI: erase the whole line; move the cursor up n lines (the sequences Docker's jsonmessage writes).
 const ERASE_LINE = "\x1b[2K";
 const up = (n: number) => `\x1b[${n}A`;
