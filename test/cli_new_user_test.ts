@@ -143,6 +143,9 @@ Deno.test("tug images, verify and inspect read an OCI layout another tool wrote 
   assertEquals(verify.code, 0, verify.stderr);
   assertStringIncludes(verify.stdout, "The store is sound.");
   assertEquals(await listing(layout), before);
+  // A command that changes the store may add the store's own .tug/ (locks, leases) to such a layout.
+  const prune = await runTug(["prune", "--store", layout]);
+  assertEquals(prune.code, 0, prune.stderr);
 });
 
 Deno.test("tug serve on an address in use prints one line naming it and exits 1 (Deno and Node)", async () => {

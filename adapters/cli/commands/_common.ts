@@ -38,17 +38,23 @@ export function openOrCreateStore(
 /**
  * Opens the store `--store` names (else the default one) only when it already is one: a folder without an
  * `oci-layout` file is refused (`NOT_FOUND`, naming the folder) and nothing is written while opening.
+ * `write: true` (rmi, prune, verify --repair) then lets the store add its own `.tug/` folder (locks, temp
+ * files) to a layout another tool wrote; reading commands leave such a layout untouched.
  *
  * @example
  * ```ts ignore
  * const store = await openExistingStore(flags.store);
+ * const forRmi = await openExistingStore(flags.store, { write: true });
  * ```
  */
-export function openExistingStore(
+export async function openExistingStore(
   dir: string | undefined,
-  options?: OciLayoutStoreOptions,
+  options: OciLayoutStoreOptions & { write?: boolean } = {},
 ): Promise<OciLayoutStore> {
-  return OciLayoutStore.open(dir ?? defaultStoreDir(), { ...options, create: false });
+  const { write, ...storeOptions } = options;
+  const path = dir ?? defaultStoreDir();
+  const store = await OciLayoutStore.open(path, { ...storeOptions, create: false });
+  return write ? await OciLayoutStore.open(path, storeOptions) : store;
 }
 
 /**

@@ -75,8 +75,9 @@ async function readStdin(): Promise<string> {
  */
 function ask(question: string, hidden: boolean): Promise<string> {
   const stdin = process.stdin;
-  process.stdout.write(question);
+  // Raw mode before the prompt shows: keys typed as soon as it appears are never echoed by the terminal.
   stdin.setRawMode(true);
+  process.stdout.write(question);
   stdin.resume();
   return new Promise((resolve, reject) => {
     let answer = "";

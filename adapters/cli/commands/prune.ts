@@ -53,7 +53,7 @@ export async function pruneCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const dryRun = Boolean(flags["dry-run"]);
-  const store = await openExistingStore(flags.store);
+  const store = await openExistingStore(flags.store, { write: true });
   const verb = dryRun ? "Would delete" : "Deleted";
 
   const untagged: string[] = [];

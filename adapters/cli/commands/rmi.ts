@@ -62,7 +62,7 @@ export async function rmiCommand(argv: string[]): Promise<number> {
     process.stdout.write(RMI.usage + "\n");
     return 0;
   }
-  const store = await openExistingStore(flags.store);
+  const store = await openExistingStore(flags.store, { write: true });
   let failed = 0;
   const removed: Descriptor[] = [];
   for (const name of positionals) {

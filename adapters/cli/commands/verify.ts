@@ -44,7 +44,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     process.stdout.write(VERIFY.usage + "\n");
     return 0;
   }
-  const store = await openExistingStore(flags.store);
+  const store = await openExistingStore(flags.store, { write: Boolean(flags.repair) });
   const report = await verifyStore(store, { hasher: nodeHasher, repair: Boolean(flags.repair) });
   if (flags.json) {
     process.stdout.write(JSON.stringify({ store: store.dir, ...report }, null, 2) + "\n");
