@@ -46,8 +46,9 @@ export type ImageSource = Store | RegistryClient | RegistrySource;
 
 /**
  * A registry to read from, as the options of a {@linkcode RegistryClient} without the repository. Without
- * `registry`, the reference's domain is reached the way a pull reaches it first (`https://<domain>`, Docker
- * Hub at `https://registry-1.docker.io`); mirrors and the plain-http fallback are the puller's.
+ * `registry`, the reference's domain is reached the way a pull reaches it (`https://<domain>`, then plain
+ * http for a loopback address such as `127.0.0.1:5000`; Docker Hub at `https://registry-1.docker.io`); mirrors
+ * are the puller's.
  */
 export interface RegistrySource extends Omit<RegistryClientOptions, "repository" | "registry"> {
   /** The registry's base URL, e.g. `"http://127.0.0.1:5000"` (default: from the reference's domain). */
@@ -208,7 +209,7 @@ export async function openImage(
       return await readAll(await opener(descriptor, signal));
     });
   }
-  const client = source instanceof RegistryClient ? source : registryClient(source, ref);
+  const client = source instanceof RegistryClient ? source : await registryClient(source, ref, signal);
   if (client.repository !== ref.path) {
     throw new TypeError(
       `Cannot open "${ref.familiar}" through a client of repository "${client.repository}"`,
@@ -231,9 +232,32 @@ function isStore(source: ImageSource): source is Store {
   return !(source instanceof RegistryClient) && "blobs" in source && "references" in source;
 }
 
-function registryClient(source: RegistrySource, ref: Reference): RegistryClient {
-  const registry = source.registry ?? lookupEndpoints(ref.domain!)[0].url;
-  return new RegistryClient({ ...source, registry, repository: ref.path });
+/**
+ * A client for `ref`'s repository: at `source.registry`, else at the first of the pull's v2 endpoints for
+ * the reference's domain (moby's lookupEndpoints order: https, then plain http for an insecure registry such
+ * as 127.0.0.1) that answers `GET /v2/`, as the puller's ping picks it.
+ */
+async function registryClient(
+  source: RegistrySource,
+  ref: Reference,
+  signal: AbortSignal | undefined,
+): Promise<RegistryClient> {
+  const { registry, ...options } = source;
+  if (registry !== undefined) return new RegistryClient({ ...options, registry, repository: ref.path });
+  const endpoints = lookupEndpoints(ref.domain!, { legacyRegistry: false });
+  let lastErr: unknown;
+  for (const [i, endpoint] of endpoints.entries()) {
+    const client = new RegistryClient({ ...options, registry: endpoint.url, repository: ref.path });
+    if (i === endpoints.length - 1) return client;
+    try {
+      await client.ping(signal);
+      return client;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      lastErr = err;
+    }
+  }
+  throw lastErr ?? new TugError("NO_ENDPOINTS", `no endpoints found for ${ref.familiar}`);
 }
 
 /** The descriptor a store files `ref` under, or (by digest) the manifest blob it holds. */

@@ -153,6 +153,15 @@ Deno.test("openImage() from a registry reads the same bytes as from a store, by 
   await assertRejects(() => openImage(client, "reg.test/team/other:v1"), TypeError);
 });
 
+Deno.test("openImage() without a registry URL reaches a loopback registry over http when https is refused", async () => {
+  const image = await buildImage(["a"]);
+  const hosts = fakeHosts({ "http://127.0.0.1:5000": fakeRegistry({ "team/app": image }).fetch });
+  const opened = await openImage({ fetch: hosts.fetch }, "127.0.0.1:5000/team/app:v1");
+  assertEquals(opened.digest, image.manifestDigest);
+  assertEquals(hosts.seen[0], "https://127.0.0.1:5000");
+  assertEquals(hosts.seen.at(-1), "http://127.0.0.1:5000");
+});
+
 Deno.test("openImage() resolves an index to the asked platform, from a registry and from a store", async () => {
   const amd64 = await buildImage(["amd64"], { platform: { os: "linux", architecture: "amd64" } });
   const arm64 = await buildImage(["arm64"], {
