@@ -357,7 +357,8 @@ class OpenedImage implements Image {
   }
 
   manifest(): Promise<ImageManifest> {
-    return Promise.resolve(this.#manifest);
+    // A copy: what a caller does with it cannot change the layers this image reads.
+    return Promise.resolve(structuredClone(this.#manifest));
   }
 
   rawManifest(): Promise<Uint8Array> {

@@ -88,6 +88,8 @@ Deno.test("openImage() from a store reads the manifest, config and layer, compre
   assertEquals(opened.descriptor.digest, image.manifestDigest);
   assertEquals(opened.index, undefined);
   assertEquals(await opened.rawManifest(), image.manifest);
+  assertEquals(await opened.manifest(), JSON.parse(new TextDecoder().decode(image.manifest)));
+  (await opened.manifest()).layers.length = 0; // a copy: the image's own manifest stays as it was
   assertEquals(await opened.rawConfig(), image.config);
   assertEquals((await opened.config()).rootfs?.diff_ids, [image.diffId]);
   const [layer, ...rest] = await opened.layers();
