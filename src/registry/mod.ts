@@ -34,3 +34,7 @@ export * from "./with_redirects.ts";
 export * from "./create_registry_fetch.ts";
 export * from "./registry_client.ts";
 export * from "./lookup_endpoints.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { TugError, TugErrorCode } from "../errors.ts";
