@@ -74,27 +74,3 @@ export {
   type TarHeader,
 } from "./image/mod.ts";
 export { createProxy, type ProxyApp, type ProxyOptions } from "./proxy/mod.ts";
-
-// The types the signatures above name (and the types those name), so that this entry's documentation is
-// complete on its own (`deno doc --lint src/mod.ts`); type-only, each documented with its own entry point.
-export type { DigestAlgorithm } from "./digest/mod.ts";
-export type { ParsePlatformOptions } from "./manifest/mod.ts";
-export type { FetchLike, RegistryConfig, RetryInfo, RetryPolicy } from "./registry/mod.ts";
-export type {
-  BlobInfo,
-  BlobStore,
-  BlobWriter,
-  ReferenceRecord,
-  ReferenceStore,
-  StoreCapabilities,
-} from "./store/mod.ts";
-export type {
-  BlobSource,
-  DownloadManager,
-  DownloadOptions,
-  DownloadOutcome,
-  PullAttempt,
-  PullOutcome,
-} from "./pull/mod.ts";
-export type { LayerCompression, TarEntryType } from "./image/mod.ts";
-export type { ProxyExecutionContext, UpstreamConfig } from "./proxy/mod.ts";
