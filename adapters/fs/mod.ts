@@ -5,6 +5,7 @@
  */
 
 export * from "./docker_config.ts";
+export * from "./registry_tls.ts";
 export * from "./oci_layout_store.ts";
 export * from "./unpack.ts";
 export * from "./save.ts";

@@ -28,6 +28,7 @@ export * from "./fetch_token.ts";
 export * from "./registry_error.ts";
 export * from "./with_user_agent.ts";
 export * from "./retry_policy.ts";
+export * from "./describe_network_error.ts";
 export * from "./with_retry.ts";
 export * from "./with_auth.ts";
 export * from "./with_redirects.ts";
