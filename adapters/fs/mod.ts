@@ -15,7 +15,7 @@ export * from "./save.ts";
 export type { DigestAlgorithm, Hasher, HasherFactory } from "../../src/digest/hasher.ts";
 export type { Descriptor, Platform } from "../../src/manifest/types.ts";
 export type { ProgressEvent, ProgressHandler } from "../../src/pull/events.ts";
-export type { CredentialProvider, Credentials } from "../../src/registry/types.ts";
+export type { CredentialProvider, Credentials, FetchLike } from "../../src/registry/types.ts";
 export type {
   BlobInfo,
   BlobStore,
