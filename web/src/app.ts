@@ -64,6 +64,7 @@ export class App {
       render: () => this.render(),
       source: (state) => loader.source(state),
       where: (state) => loader.where(state),
+      upstreams: (state) => loader.upstreams(state),
     };
     this.#files = new FilesView(this.#ctx);
     addEventListener("popstate", () => this.render());
