@@ -189,8 +189,10 @@ export class App {
     const view: View = !image ? "manifest" : state.view ?? "layers";
     // The head is built anew, which removes the tab that had focus: put focus back on the same tab (the
     // new view's), so keyboard users stay where they were instead of starting over from <body>.
-    const focusedView = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>?.(".tabs a")
-      ?.dataset.view;
+    const active = document.activeElement;
+    const focusedView = active instanceof HTMLElement && active.matches(".tabs a")
+      ? active.dataset.view
+      : undefined;
     renderHead(ctx, shell.querySelector<HTMLElement>(".image-head")!, state, resolved, index, image);
     if (focusedView) shell.querySelector<HTMLElement>(`.tabs a[data-view="${focusedView}"]`)?.focus();
     const body = shell.querySelector<HTMLElement>(".view")!;
