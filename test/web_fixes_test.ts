@@ -290,3 +290,47 @@ Deno.test("web page: folders add no history entry; whiteouts, hard links and fol
     }
   });
 });
+
+Deno.test("web page: the filter shows whole paths, marks and counts matches, leads into the tree, and stays quick on 8000 entries", async () => {
+  const { registry } = await sharedRegistry();
+  const entries = Array.from({ length: 8000 }, (_, i) => ({
+    path: `d${i % 40}/file-${String(i).padStart(4, "0")}.txt`,
+    content: `${i}\n`,
+  }));
+  await pushImage(registry, "l-web/many", await buildImage({ layers: [{ entries }] }), "v1");
+  await using server = await startWebServer();
+  const small = server.images.small;
+  await withChromium(async (browser) => {
+    const url = `${server.url}/?image=${small.reference}&view=files&layer=${small.layers[0].digest}`;
+    const { page, errors, close } = await openPage(browser, url);
+    try {
+      await page.locator('[role=treeitem][data-path="etc"]').waitFor();
+      const long = small.layers[0].files.find((f) => f.path.length > 100)!.path;
+      await page.fill("#tree-filter", "and-a-long-file");
+      const row = page.locator(`[role=treeitem][data-path="${long}"]`);
+      await row.waitFor();
+      const name = row.locator(".name");
+      assertEquals((await name.innerText()).trim(), long, "the whole path shows");
+      const [scroll, client] = await name.evaluate((el) => [el.scrollWidth, el.clientWidth]);
+      assert(scroll <= client, `nothing of the path is cut off: ${scroll} > ${client}`);
+      assertEquals(await row.locator("mark").innerText(), "and-a-long-file");
+      assertEquals(await page.locator("#filter-count").innerText(), "1 match");
+      await page.keyboard.press("ArrowDown");
+      assertEquals(await page.evaluate(() => document.activeElement?.getAttribute("data-path")), long);
+
+      await page.goto(`${server.url}/?image=${server.registryHost}/l-web/many:v1&view=files&layer=merged`);
+      await page.locator('[role=treeitem][data-path="d0"]').waitFor();
+      const started = Date.now();
+      await page.fill("#tree-filter", "file-");
+      await page.locator("#filter-count", { hasText: "8,000 matches" }).waitFor();
+      const ms = Date.now() - started;
+      console.log(`filter over 8000 entries: ${ms} ms for one keystroke`);
+      const rows = await page.locator("[role=treeitem]").count();
+      assert(rows <= 200, `at most 200 rows are built: ${rows}`);
+      assertStringIncludes(await page.locator(".tree").innerText(), `of 8,000 matches; type more to narrow`);
+      assertEquals(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});

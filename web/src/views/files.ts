@@ -117,6 +117,12 @@ export class FilesView {
         value: state.filter ?? "",
         disabled: true,
       });
+      // Down from the filter box goes into the (filtered) tree, as in a combobox's list.
+      filter.addEventListener("keydown", (event) => {
+        if (event.key !== "ArrowDown" || !this.#tree) return;
+        event.preventDefault();
+        this.#tree.focus();
+      });
       filter.addEventListener("input", () => {
         this.#tree?.setFilter(filter.value);
         ctx.navigate({ ...ctx.state, filter: filter.value || undefined }, { replace: true, render: false });
@@ -131,7 +137,14 @@ export class FilesView {
       frame = h(
         "div",
         { class: "files", "data-key": key },
-        h("div", { class: "files-bar" }, picker, filter, downloadButton),
+        h(
+          "div",
+          { class: "files-bar" },
+          picker,
+          filter,
+          h("span", { id: "filter-count", class: "muted small", role: "status" }),
+          downloadButton,
+        ),
         h(
           "div",
           { class: "progress", "aria-live": "polite" },
@@ -227,6 +240,10 @@ export class FilesView {
       this.#tree = new TreeView(tree, {
         merged: key.startsWith("merged:"),
         layerLabels: labels,
+        onFiltered: (summary) => {
+          const out = frame!.querySelector("#filter-count");
+          if (out) out.textContent = summary;
+        },
         onSelect: (node) => {
           // Opening and closing folders is browsing, not a place to go back to: only files add a history
           // entry; a folder replaces the current one.
