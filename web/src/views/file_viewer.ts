@@ -13,6 +13,7 @@ import { h, replace } from "../dom.ts";
 import { downloadFile } from "../download.ts";
 import { explainError } from "../explain_error.ts";
 import type { TreeNode } from "../file_tree.ts";
+import { symlinkTarget } from "../links.ts";
 import {
   countOf,
   formatBytes,
@@ -75,7 +76,16 @@ export class FileViewer {
       ]);
       if (entry.type === "file") facts.push(["Size", `${formatBytes(entry.size)} (${entry.size} bytes)`]);
       if (entry.linkname) {
-        facts.push([entry.type === "symlink" ? "Points to" : "Same file as", h("code", {}, entry.linkname)]);
+        // A symlink's target is followed inside the image (relative to its folder; `/` is the image's root).
+        const target = entry.type === "symlink" ? symlinkTarget(node.path, entry.linkname) : entry.linkname;
+        facts.push([
+          entry.type === "symlink" ? "Points to" : "Same file as",
+          h(
+            "a",
+            { class: "follow", href: this.#ctx.href({ ...state, path: target || undefined }) },
+            h("code", {}, entry.linkname),
+          ),
+        ]);
       }
       facts.push(["Modified", formatTime(entry.mtime)]);
     } else {
