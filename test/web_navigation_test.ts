@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { openPage, withChromium } from "./browser/mod.ts";
 import { startWebServer, viewedText } from "./_web.ts";
-import { buildImage, pushImage, sharedRegistry } from "./harness/mod.ts";
+import { buildImage, pushImage, pushManifest, sharedRegistry } from "./harness/mod.ts";
 
 Deno.test("web page: the head copies the digest and links the reference pinned to it; layers show their step and spec", async () => {
   await using server = await startWebServer();
@@ -83,6 +83,41 @@ Deno.test("web page: a symlink is followed to its target, and the source label i
       await link.waitFor();
       assertEquals(await link.getAttribute("href"), "https://example.com/src");
       assertEquals(await page.locator(".config table.kv a", { hasText: "https://no" }).count(), 0);
+      assertEquals(errors, []);
+    } finally {
+      await close();
+    }
+  });
+});
+
+Deno.test("web page: the tag list of a repository opens a page of 50 tags, then the next page", async () => {
+  const { registry } = await sharedRegistry();
+  const image = await buildImage({ layers: [{ entries: [{ path: "t", content: "t\n" }] }] });
+  await pushImage(registry, "l-web/tags", image, "t000");
+  const tags = Array.from({ length: 55 }, (_, i) => `t${String(i).padStart(3, "0")}`);
+  for (const tag of tags.slice(1)) {
+    await pushManifest(registry, "l-web/tags", tag, image.manifestBytes, image.manifestMediaType);
+  }
+  await using server = await startWebServer();
+  await withChromium(async (browser) => {
+    const { page, errors, close } = await openPage(
+      browser,
+      `${server.url}/?image=${server.registryHost}/l-web/tags:t007`,
+    );
+    try {
+      await page.locator("tr[data-layer]").first().waitFor();
+      await page.click("details.tags summary");
+      const links = page.locator(".tag-list a");
+      await page.locator(".tags [role=status]", { hasText: "50 tags so far" }).waitFor();
+      assertEquals(await links.count(), 50);
+      assertEquals(await page.locator('.tag-list a[aria-current="true"]').innerText(), "t007");
+      await page.click("button.more-tags");
+      await page.locator(".tags [role=status]", { hasText: "55 tags." }).waitFor();
+      assertEquals(await links.allInnerTexts(), tags);
+      assert(server.requests.some((r) => r.includes("/tags/list")), "the list came through the proxy");
+      await links.nth(54).click();
+      await page.locator("tr[data-layer]").first().waitFor();
+      assertStringIncludes(new URL(page.url()).searchParams.get("image")!, "l-web/tags:t054");
       assertEquals(errors, []);
     } finally {
       await close();

@@ -15,6 +15,7 @@ import { type PageState, type View, VIEWS } from "../url_state.ts";
 import { platformPicker } from "./platforms.ts";
 import { copyButton } from "../copy_button.ts";
 import { pinnedReference } from "../links.ts";
+import { tagsList } from "./tags.ts";
 
 const VIEW_LABELS: Record<View, string> = {
   layers: "Layers",
@@ -107,6 +108,7 @@ export function renderHead(
     head,
     h("h1", {}, resolved.ref.familiar, " ", copyButton(resolved.ref.toString(), "the reference")),
     pin,
+    tagsList(ctx, state, resolved.ref),
     h("p", { class: "facts" }, facts),
     platforms,
     tabs,
