@@ -306,7 +306,7 @@ export class FilesView {
         // Altered bytes usually first show as a decompression or tar error. The download goes on to the
         // end when the reader stops (see ImageSource.blob), so wait for its verdict: a digest mismatch or
         // a broken-off download is the cause to report, the decoding error only its symptom.
-        await blob.done;
+        if (!job.controller.signal.aborted) await blob.done;
         throw err;
       }
       // The listing counts only once the whole blob was verified (and cached).
