@@ -16,6 +16,7 @@ import { createProxy } from "../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../src/store/memory_store.ts";
 import { serveDeno } from "../adapters/serve/deno.ts";
 import { withWebPage } from "../adapters/serve/with_web_page.ts";
+import { startFaultProxy } from "./fault_proxy.ts";
 
 /** WCAG 2 relative luminance of a CSS `rgb(r, g, b)` colour. */
 function luminance(rgb: string): number {
@@ -333,4 +334,40 @@ Deno.test("web page: the filter shows whole paths, marks and counts matches, lea
       await close();
     }
   });
+});
+
+Deno.test("web page: a layer whose digest check fails in tug's proxy is reported as a download cut off for that, not as a damaged archive", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.small.layers[0];
+  await using fault = await startFaultProxy({ upstream: registry.url });
+  fault.addRule({ match: layer.digest, fault: { kind: "flip", atByte: Math.floor(layer.size / 2) } });
+  const proxy = createProxy({
+    store: new MemoryStore(),
+    upstreams: { faulty: fault.url },
+    retry: { attempts: 1 },
+  });
+  const server = await serveDeno(withWebPage(proxy, { files: await webPageFiles() }), {
+    hostname: "127.0.0.1",
+    port: 0,
+  });
+  try {
+    await withChromium(async (browser) => {
+      const { page, close } = await openPage(
+        browser,
+        `${server.url}/?image=${fault.host}/tug/small:v1&view=files&layer=${layer.digest}`,
+      );
+      try {
+        const alert = page.locator(".tree-box .error[role=alert]");
+        await alert.waitFor();
+        const text = await alert.innerText();
+        assertStringIncludes(text, "broke off");
+        assertStringIncludes(text, "do not match their digest");
+        assert(!text.includes("not a readable tar"), text);
+      } finally {
+        await close();
+      }
+    });
+  } finally {
+    await server.shutdown();
+  }
 });
