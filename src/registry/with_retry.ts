@@ -5,12 +5,12 @@
  * @module
  */
 
+import { describeNetworkError } from "./describe_network_error.ts";
 import { TugError } from "../errors.ts";
 import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./error_body.ts";
 import { readLimited } from "./read_limited.ts";
 import type { FetchLike } from "./types.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
-import { networkErrorReason } from "./network_error_reason.ts";
 
 /** The options of {@linkcode withRetry}: the {@linkcode RetryPolicy} (kept as an alias for callers). */
 export type RetryOptions = RetryPolicy;
@@ -114,13 +114,13 @@ export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike
           if (err instanceof TugError) throw err;
           throw new TugError(
             "NETWORK",
-            `Cannot reach ${new URL(request.url).origin}: ${networkErrorReason(err)}` +
+            `Cannot reach ${new URL(request.url).origin}: ${describeNetworkError(err)}` +
               (attempts > 1 ? ` (gave up after ${attempts} attempts)` : ""),
             { cause: err },
           );
         }
         delay = backoff(attempt);
-        reason = networkErrorReason(err);
+        reason = describeNetworkError(err);
         options.onRetry?.({ request, attempt, delay, reason });
         await sleep(delay, signal);
         continue;

@@ -6,6 +6,7 @@
  */
 import process from "node:process";
 import { defineCommand } from "../_args.ts";
+import { registryFetch } from "./_registry_fetch.ts";
 import { openExistingStore, platformFlag, STORE_FLAG } from "./_common.ts";
 import { TugError } from "../../../src/errors.ts";
 import { parseManifest } from "../../../src/manifest/parse_manifest.ts";
@@ -50,12 +51,18 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   const platform = platformFlag(flags.platform);
   const ref = parseReference(positionals[0]);
   if (flags.remote) {
-    const image = await inspectRemote(ref, {
-      platform: platform,
-      credentials: dockerCredentials(),
-      insecureRegistries: flags["insecure-registry"],
-    });
-    process.stdout.write(JSON.stringify(image, null, 2) + "\n");
+    const fetch = registryFetch(flags["insecure-registry"] ?? []);
+    try {
+      const image = await inspectRemote(ref, {
+        fetch,
+        platform,
+        credentials: dockerCredentials(),
+        insecureRegistries: flags["insecure-registry"],
+      });
+      process.stdout.write(JSON.stringify(image, null, 2) + "\n");
+    } finally {
+      fetch.close();
+    }
     return 0;
   }
   const store = await openExistingStore(flags.store);
