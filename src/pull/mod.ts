@@ -25,3 +25,6 @@ export type {
   V2PullResult,
 } from "./types.ts";
 export * from "./pull_all_tags.ts";
+export * from "./jsonmessage.ts";
+export * from "./format_progress.ts";
+export * from "./human_size.ts";
