@@ -178,9 +178,17 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
       } finally {
         idle?.stop();
       }
+      if (failure !== undefined && descriptor.size > 0 && verifier.bytes === descriptor.size) {
+        // Every byte arrived before the connection broke (a Content-Length longer than the body):
+        // nothing is left to fetch, the digest check decides.
+        failure = undefined;
+      }
       if (failure === undefined && verifier.bytes < descriptor.size) {
         // The body ended early without an error: a broken connection, resumed like one.
-        failure = new TugError("NETWORK", `the body ended at byte ${verifier.bytes} of ${descriptor.size}`);
+        failure = new TugError(
+          "SIZE_MISMATCH",
+          `the body ended at byte ${verifier.bytes} of ${descriptor.size}`,
+        );
       }
       if (failure === undefined) {
         if (verifier.bytes > 0) emit("Downloading", verifier.bytes, descriptor.size);

@@ -39,8 +39,6 @@ export interface DownloadManagerOptions {
    * 15, 20 … seconds, counted down in `Retrying in N seconds` events, and resumes from the bytes held.
    */
   maxDownloadAttempts?: number;
-  /** @deprecated Use `maxDownloadAttempts` (`maxResumes + 1`). */
-  maxResumes?: number;
   /**
    * Waits `ms` milliseconds between attempts, ending early when `signal` fires (default: a timer). Tests
    * and impatient callers inject a shorter one; the countdown events stay those of Docker's schedule.
@@ -111,8 +109,7 @@ export class DownloadManager {
     this.maxConcurrentDownloads = max;
     this.#slots = new Semaphore(max);
     this.#hasher = options.hasher ?? wasmHasher;
-    const attempts = options.maxDownloadAttempts ??
-      (options.maxResumes !== undefined ? options.maxResumes + 1 : 5);
+    const attempts = options.maxDownloadAttempts ?? 5;
     if (!Number.isInteger(attempts) || attempts < 1) {
       throw new RangeError(`maxDownloadAttempts must be a positive integer, got ${attempts}`);
     }

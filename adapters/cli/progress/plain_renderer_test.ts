@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertRejects } from "../../../test/_assert.ts";
-import type { ProgressEvent } from "../../../src/pull/events.ts";
+import {
+  digestEvent,
+  errorEvent,
+  layerEvent,
+  type ProgressEvent,
+  pullingFromEvent,
+  statusEvent,
+} from "../../../src/pull/events.ts";
 import { PlainRenderer } from "./plain_renderer.ts";
 import { recorder } from "./_test_utils.ts";
 
@@ -110,4 +117,37 @@ Deno.test("PlainRenderer writes bytes to a stream writer and reports its failure
   r2.onProgress({ type: "layer", status: "Pull complete", id: L1 });
   r2.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" });
   await assertRejects(() => r2.close(), Error, "disk full");
+});
+
+Deno.test("PlainRenderer prints Already exists again for a layer the next tag of pull -a shares", async () => {
+  const out = recorder();
+  const r = new PlainRenderer(out.write);
+  for (const tag of ["3.19", "3.20"]) {
+    r.onProgress(pullingFromEvent(tag, "library/alpine"));
+    r.onProgress(layerEvent(L1, "Already exists"));
+    r.onProgress(digestEvent("sha256:00"));
+  }
+  r.onProgress(statusEvent("Image is up to date for alpine"));
+  await r.close();
+  assertEquals(
+    out.text(),
+    [
+      "3.19: Pulling from library/alpine",
+      `${L1}: Already exists`,
+      "Digest: sha256:00",
+      "3.20: Pulling from library/alpine",
+      `${L1}: Already exists`,
+      "Digest: sha256:00",
+      "Status: Image is up to date for alpine",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("PlainRenderer leaves an error event to the command's stderr line", async () => {
+  const out = recorder();
+  const r = new PlainRenderer(out.write);
+  r.onProgress(errorEvent(new Error("manifest unknown")));
+  await r.close();
+  assertEquals(out.text(), "");
 });
