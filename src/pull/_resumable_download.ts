@@ -119,10 +119,17 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
       }
     }
     let lastEmit = 0;
+    // The byte count last reported: a count is reported once (Docker's progress reader reports reads).
+    let reported = 0;
+    const downloading = () => {
+      if (verifier.bytes === reported) return;
+      reported = verifier.bytes;
+      emit("Downloading", verifier.bytes, descriptor.size);
+    };
     // Two 512 KiB read buffers per download, reused for every chunk of the body (see readChunks()).
     const buffer = readBuffers(descriptor.size);
     // Docker's progress reader reports bytes as they are read: no "Downloading" line at 0 B.
-    if (verifier.bytes > 0) emit("Downloading", verifier.bytes, descriptor.size);
+    downloading();
     for (let attemptNo = 1;; attemptNo++) {
       if (signal.aborted) throw abortError(signal);
       const startedAt = verifier.bytes;
@@ -158,7 +165,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
           const now = Date.now();
           if (now - lastEmit >= 50) {
             lastEmit = now;
-            emit("Downloading", verifier.bytes, descriptor.size);
+            downloading();
           }
         }
         if (inflight !== undefined) await inflight;
@@ -191,7 +198,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
         );
       }
       if (failure === undefined) {
-        if (verifier.bytes > 0) emit("Downloading", verifier.bytes, descriptor.size);
+        downloading();
         emit("Verifying Checksum");
         try {
           verifier.verify();

@@ -35,7 +35,9 @@ export type LayerStatus =
 
 /** A layer's line changes: `a1b2c3d4e5f6: Downloading [==>   ]  1.2MB/4.5MB` (Docker's `progress.Update`). */
 export interface LayerEvent {
+  /** The kind of event. */
   readonly type: "layer";
+  /** The layer's status, exactly as Docker prints it. */
   readonly status: LayerStatus;
   /** The layer's short id: the first 12 hex digits of its digest. */
   readonly id: string;
@@ -52,10 +54,13 @@ export interface LayerEvent {
  * wait counts down to `Retrying in 1 second` (moby distribution/xfer/download.go).
  */
 export interface RetryEvent {
+  /** The kind of event. */
   readonly type: "retry";
   /** `Retrying in N second(s)`. */
   readonly status: string;
+  /** The short id of the line's layer (12 hex digits). */
   readonly id: string;
+  /** The full digest of the blob. */
   readonly digest?: string;
   /** Whole seconds left before the next attempt (at least 1). */
   readonly seconds: number;
@@ -67,6 +72,7 @@ export interface RetryEvent {
 
 /** `3.20: Pulling from library/alpine`: the manifest is in (a message whose id is the tag or digest). */
 export interface PullingFromEvent {
+  /** The kind of event. */
   readonly type: "pulling-from";
   /** `Pulling from <repository>`. */
   readonly status: string;
@@ -84,8 +90,11 @@ export interface PullingFromEvent {
 
 /** `Digest: sha256:…`: the digest of the manifest or index the reference resolved to. */
 export interface DigestEvent {
+  /** The kind of event. */
   readonly type: "digest";
+  /** The line exactly as Docker prints it. */
   readonly status: string;
+  /** The digest of the manifest or index. */
   readonly digest: string;
   /** Not on this kind of event (present so `event.current` reads on any event). */
   readonly current?: undefined;
@@ -97,7 +106,9 @@ export interface DigestEvent {
 
 /** `Status: Downloaded newer image for alpine:3.20` or `Status: Image is up to date for …`. */
 export interface StatusEvent {
+  /** The kind of event. */
   readonly type: "status";
+  /** The line exactly as Docker prints it. */
   readonly status: string;
   /** The text after `Status: `. */
   readonly message: string;
@@ -116,8 +127,11 @@ export interface StatusEvent {
  * deprecation notice, the legacy v1 puller's `Pulling repository …`. With an id it prints `id: status`.
  */
 export interface MessageEvent {
+  /** The kind of event. */
   readonly type: "message";
+  /** The line exactly as Docker prints it. */
   readonly status: string;
+  /** The id printed before the line (`id: status`), if any. */
   readonly id?: string;
   /** Not on this kind of event (present so `event.current` reads on any event). */
   readonly current?: undefined;
@@ -132,8 +146,11 @@ export interface MessageEvent {
  * puller's `Pulling metadata`, `Pulling image (tag) from …`, `Pulling dependent layers`.
  */
 export interface UpdateEvent {
+  /** The kind of event. */
   readonly type: "update";
+  /** The line exactly as Docker prints it. */
   readonly status: string;
+  /** The short id of the line's layer (12 hex digits). */
   readonly id: string;
   /** Not on this kind of event (present so `event.current` reads on any event). */
   readonly current?: undefined;
@@ -149,9 +166,11 @@ export interface UpdateEvent {
  * output and the proxy's `/images/create` end their streams with it.
  */
 export interface ErrorEvent {
+  /** The kind of event. */
   readonly type: "error";
   /** The same text as `message`. */
   readonly status: string;
+  /** The error message. */
   readonly message: string;
   /** Not on this kind of event (present so `event.current` reads on any event). */
   readonly current?: undefined;

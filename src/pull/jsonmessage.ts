@@ -11,13 +11,17 @@ import { formatProgress } from "./format_progress.ts";
 
 /** Docker Engine's JSONMessage, with the fields a pull uses, in Docker's key order. */
 export interface JsonMessage {
+  /** The line, for progress and messages. */
   readonly status?: string;
   /** Present on layer updates: `{}` without counts; zero counts are left out (Go's `omitempty`). */
   readonly progressDetail?: { readonly current?: number; readonly total?: number };
   /** The bar as Docker renders it for a non-terminal, e.g. `[==>   ]  1.2MB/4.5MB`; absent when empty. */
   readonly progress?: string;
+  /** The layer, or the tag for "Pulling from". */
   readonly id?: string;
+  /** Why the pull failed (the last message of a failed stream). */
   readonly errorDetail?: { readonly message: string };
+  /** The same message as `errorDetail.message`. */
   readonly error?: string;
 }
 
