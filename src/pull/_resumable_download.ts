@@ -95,12 +95,26 @@ function retryable(err: unknown): boolean {
  * 20 s between them counted down second by second (`Retrying in 5 seconds` … `Retrying in 1 second`). A
  * digest mismatch after a resumed attempt throws the bytes away and starts the blob again from zero (a
  * mismatch of a download from zero is final). The final error names the blob.
+ *
+ * Resolves to "exists" when the blob turned up in the store while the writer was being opened: a store
+ * shared by processes (the OCI layout store's blob lock) makes the writer wait for another process writing
+ * the same blob, which then finds it committed and downloads nothing.
  */
-export async function resumableDownload(download: ResumableDownload): Promise<void> {
+export async function resumableDownload(download: ResumableDownload): Promise<"downloaded" | "exists"> {
   const { source, store, descriptor, signal, emit, emitRetry, hasher, maxAttempts, sleep, readTimeout } =
     download;
   const expected = { digest: descriptor.digest, size: descriptor.size };
-  let writer: BlobWriter = await store.writer(expected, { resume: true });
+  let writer: BlobWriter;
+  try {
+    writer = await store.writer(expected, { resume: true, signal });
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal);
+    throw err;
+  }
+  if ((await store.stat(descriptor.digest).catch(() => undefined))?.size === descriptor.size) {
+    await writer.abort().catch(() => {});
+    return "exists";
+  }
   let verifier = await DigestVerifier.create(expected, { hasher: hasher });
   let committed = false;
   const restart = async () => {
@@ -215,7 +229,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
         await writer.commit();
         committed = true;
         emit("Download complete");
-        return;
+        return "downloaded";
       }
       if (attemptNo >= maxAttempts) throw finalError(descriptor, failure, attemptNo, verifier.bytes);
       // xfer/download.go: "Retrying in N seconds", sent again every second as the wait counts down.

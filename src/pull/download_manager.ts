@@ -173,14 +173,13 @@ export class DownloadManager {
     if (!place.granted) emit("Waiting");
     const release = await place.ready;
     try {
-      await resumableDownload({
+      return await resumableDownload({
         ...job,
         hasher: this.#hasher,
         maxAttempts: this.#maxAttempts,
         sleep: this.#sleep,
         readTimeout: this.#readTimeout,
       });
-      return "downloaded";
     } finally {
       release();
     }
