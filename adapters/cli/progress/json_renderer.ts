@@ -37,7 +37,11 @@ interface LayerState {
  *   there are no counts, zero counts are left out (Go's `omitempty`), `progress` is the bar text as Docker
  *   renders it for a non-terminal (always with the bar) and left out when empty;
  * - messages: `{"status":"Digest: sha256:…"}`, `{"status":"Pulling from library/alpine","id":"3.20"}` —
- *   no `progressDetail`, as Docker's `progress.Message` sends them.
+ *   no `progressDetail`, as Docker's `progress.Message` sends them;
+ * - an error event (`tug pull` sends one when the pull fails): `{"errorDetail":{"message":…},"error":…}`.
+ *
+ * The lines come from `jsonMessageLine()` (src/pull/jsonmessage.ts), the mapping the proxy's
+ * `/images/create` uses too.
  *
  * Keys come in Docker's order (status, progressDetail, progress, id); `<`, `>`, `&`, U+2028 and U+2029 are
  * escaped as Go's encoding/json does (`>` becomes `\u003e`), and lines end in `\r\n` like the Engine's.
