@@ -11,6 +11,7 @@ import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
 import { TugError } from "../src/errors.ts";
 import { inspectRemote } from "../src/pull/inspect_remote.ts";
 import type { FetchLike } from "../src/registry/types.ts";
+import type { ProgressEvent } from "../src/pull/events.ts";
 
 const MiB = 1024 * 1024;
 
@@ -133,33 +134,35 @@ Deno.test("pull() fails with TIMEOUT naming the blob when every attempt stalls, 
     { code: "TIMEOUT", includes: layer.digest },
   );
   assertStringIncludes(err.message, "no data arrived for 200 ms");
-  // 1 request + 5 resumes, each from where the last stalled.
-  assertEquals(proxy.requests(layer.digest).map((r) => r.rangeStart), [0, 1, 2, 3, 4, 5].map((n) => n * MiB));
+  // Docker's 5 attempts, each resuming from where the last stalled.
+  assertEquals(proxy.requests(layer.digest).map((r) => r.rangeStart), [0, 1, 2, 3, 4].map((n) => n * MiB));
   assertEquals(await tmp.store.blobs.stat(layer.digest), undefined);
   assertEquals(await tmp.store.references.list(), []);
   assertEquals(await tmp.store.listTemp(), []);
 });
 
-Deno.test("pull() retries 500/502/503 answers with backoff and 429 after its Retry-After, then succeeds", async () => {
+Deno.test("pull() retries 500/502/503 answers: manifests with the transport's backoff and Retry-After, layers with Docker's countdowns", async () => {
   const { proxy, images } = await proxied();
   await using _proxy = proxy;
   const image = images.small;
   const layer = image.layers[1];
   proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 500 } });
+  proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 429, retryAfter: "7" } });
   proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 502 } });
   proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 503 } });
-  proxy.addRule({ match: image.config.digest, fault: { kind: "status", status: 429, retryAfter: "7" } });
   const store = new MemoryStore();
   const opts = options(store);
   const result = await pull(via(proxy, image), opts);
   assertEquals(result.digest, image.manifestDigest);
   assertEquals(proxy.requests(layer.digest).map((r) => r.status), [502, 503, 200]);
-  assertEquals(proxy.requests(image.config.digest).map((r) => r.status), [429, 200]);
-  // Retry-After: 7 is honoured exactly; the backoffs grow (500 ms base, doubled, half jittered).
-  assert(opts.sleeps.includes(7000), `sleeps ${opts.sleeps}`);
-  const backoffs = opts.sleeps.filter((ms) => ms !== 7000);
-  assertEquals(backoffs.length, 3);
-  assert(backoffs.every((ms) => ms >= 250 && ms <= 1000), `backoffs ${backoffs}`);
+  assertEquals(proxy.requests("/manifests/").map((r) => r.status), [500, 429, 200]);
+  // The manifest: a jittered backoff (500 ms base), then Retry-After: 7 exactly. The layer: Docker's
+  // 5 s then 10 s, counted down one second at a time.
+  const manifestWaits = opts.sleeps.filter((ms) => ms !== 1000);
+  assertEquals(manifestWaits.length, 2);
+  assert(manifestWaits[0] >= 250 && manifestWaits[0] <= 500, `backoff ${manifestWaits[0]}`);
+  assertEquals(manifestWaits[1], 7000);
+  assertEquals(opts.sleeps.filter((ms) => ms === 1000).length, 5 + 10);
   for (const l of image.layers) assertEquals(await sha256(store, l.digest), l.digest);
 });
 
@@ -174,26 +177,25 @@ Deno.test("pull() gives up after the last attempt on a blob that keeps answering
   const err = await assertRejects(() => pull(via(proxy, image), opts), TugError, {
     includes: "registry returned 503",
   });
-  assertStringIncludes(err.message, layer.digest);
-  assertStringIncludes(err.message, "after 5 attempts");
+  assertStringIncludes(err.message, `Cannot download blob ${layer.digest}: `);
+  assertStringIncludes(err.message, "gave up after 5 attempts");
+  // One request per attempt: the transport does not retry a blob under the download manager.
   assertEquals(proxy.requests(layer.digest).length, 5);
-  // Exponential backoff between the attempts: 4 waits, each in [half, full] of 500·2ⁿ ms.
-  const waits = opts.sleeps;
-  assertEquals(waits.length, 4);
-  waits.forEach((ms, i) => assert(ms >= 250 * 2 ** i && ms <= 500 * 2 ** i, `wait ${i}: ${ms}`));
+  // Docker's waits between the attempts: 5, 10, 15 and 20 s, in one-second steps of the countdown.
+  assertEquals(opts.sleeps, Array(50).fill(1000));
   assertEquals(await tmp.store.references.list(), []);
   assertEquals(await tmp.store.blobs.stat(image.manifestDigest), undefined);
   assertEquals(await tmp.store.listTemp(), []);
 });
 
-Deno.test("pull() reports each retry of a layer as dockerd's \"Retrying in N seconds\" for that layer, and calls the caller's onRetry", async () => {
+Deno.test('pull() counts each layer retry down as dockerd\'s "Retrying in N seconds" for that layer; manifest retries stay silent', async () => {
   const { proxy, images } = await proxied();
   await using _proxy = proxy;
   const image = images.small;
   const layer = image.layers[0];
   proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 500 } });
   proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 503 }, times: 2 });
-  const events: { status: string; id?: string; digest?: string }[] = [];
+  const events: ProgressEvent[] = [];
   const retried: string[] = [];
   const opts = options(new MemoryStore(), {
     onProgress: (e) => events.push(e),
@@ -205,28 +207,29 @@ Deno.test("pull() reports each retry of a layer as dockerd's \"Retrying in N sec
   const result = await pull(via(proxy, image), opts);
   assertEquals(result.digest, image.manifestDigest);
   const short = layer.digest.slice("sha256:".length, "sha256:".length + 12);
-  const retrying = events.filter((e) => e.status.startsWith("Retrying in "));
-  // Two layer retries, each a progress line for the layer; the manifest's retry is silent, as in Docker.
-  assertEquals(retrying.map((e) => [e.id, e.digest]), [[short, layer.digest], [short, layer.digest]]);
-  assert(retrying.every((e) => /^Retrying in [12] seconds?$/.test(e.status)), JSON.stringify(retrying));
-  // The caller's onRetry saw all three, the manifest's included.
-  assertEquals(retried.length, 3);
-  assertEquals(retried.filter((r) => r.includes("/manifests/")).length, 1);
-  assertEquals(retried.filter((r) => r.endsWith(`/blobs/${layer.digest} 503`)).length, 2);
+  const retrying = events.filter((e) => e.type === "retry");
+  // Two failed attempts of the layer: "Retrying in 5 seconds" … "1 second", then from 10.
+  const seconds = [5, 4, 3, 2, 1, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1];
+  assertEquals(
+    retrying.map((e) => [e.id, e.digest, e.status]),
+    seconds.map((n) => [short, layer.digest, `Retrying in ${n} second${n === 1 ? "" : "s"}`]),
+  );
+  // The caller's onRetry sees the transport's retries: the manifest's only.
+  assertEquals(retried, [`/v2/${image.repository}/manifests/${image.tag} 500`]);
 });
 
 Deno.test("pull() retries by the caller's RetryPolicy: its attempts and its retryable statuses", async () => {
   const { proxy, images } = await proxied();
   await using _proxy = proxy;
   const image = images.small;
-  const layer = image.layers[0];
   // 418 is no transient status by default; the caller's policy makes it one, with 2 attempts in all.
-  proxy.addRule({ match: layer.digest, fault: { kind: "status", status: 418 }, times: Infinity });
+  // (Blob downloads are the download manager's to retry; the policy governs the other requests.)
+  proxy.addRule({ match: "/manifests/", fault: { kind: "status", status: 418 }, times: Infinity });
   const opts = options(new MemoryStore());
   opts.retry = { ...opts.retry, attempts: 2, retryableStatus: (s) => s === 418 };
   const err = await assertRejects(() => pull(via(proxy, image), opts), TugError, { includes: "418" });
   assertStringIncludes(err.message, "after 2 attempts");
-  assertEquals(proxy.requests(layer.digest).length, 2);
+  assertEquals(proxy.requests("/manifests/").length, 2);
   assertEquals(opts.sleeps.length, 1);
 });
 
@@ -311,7 +314,8 @@ Deno.test("pull() fails with SIZE_MISMATCH naming the blob when every answer is 
     code: "SIZE_MISMATCH",
     includes: layer.digest,
   });
-  assertEquals(proxy.requests(layer.digest).length, 6);
+  // Docker's 5 attempts.
+  assertEquals(proxy.requests(layer.digest).length, 5);
   assertEquals(await tmp.store.blobs.stat(layer.digest), undefined);
   assertEquals(await tmp.store.references.list(), []);
   assertEquals(await tmp.store.listTemp(), []);

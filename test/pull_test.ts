@@ -49,7 +49,7 @@ Deno.test("pull() stores each seeded single-platform image, verified, in an OCI 
   assertEquals((await tmp.store.listTemp()).length, 0);
 });
 
-Deno.test("pull() says Already exists and Image is up to date on a second pull", async () => {
+Deno.test("pull() a second time prints no layer line; layers stored under a new config say Already exists", async () => {
   const { images } = await sharedRegistry();
   const store = new MemoryStore();
   await pull(images.small.reference, { store });
@@ -57,9 +57,13 @@ Deno.test("pull() says Already exists and Image is up to date on a second pull",
   const again = await pull(images.small.reference, { store, onProgress: (e) => events.push(e) });
   assertEquals(again.status, `Image is up to date for ${images.small.reference}`);
   assertEquals(again.downloaded, false);
-  const layerStatuses = events.filter((e) => e.id && !e.status.startsWith("Pulling from")).map((e) =>
-    e.status
-  );
+  // pull_v2.go pullSchema2: the image is stored, so no layer is looked at.
+  assertEquals(events.filter((e) => e.type === "layer"), []);
+  // Without the config, the image is not stored: its layers are, and say so.
+  await store.blobs.delete(images.small.config.digest);
+  events.length = 0;
+  await pull(images.small.reference, { store, onProgress: (e) => events.push(e) });
+  const layerStatuses = events.filter((e) => e.type === "layer").map((e) => e.status);
   assertEquals(layerStatuses, images.small.layers.map(() => "Already exists"));
 });
 

@@ -206,6 +206,7 @@ Deno.test("unpack() applies the small image's layers: whiteout, hard link, symli
     const mine = events.filter((e) => e.digest === layer.digest);
     assertEquals(mine.at(-1)?.status, "Pull complete");
     assertEquals(mine.at(-2), {
+      type: "layer",
       status: "Extracting",
       id: layer.digest.slice(7, 19),
       current: layer.size,

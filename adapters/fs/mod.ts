@@ -14,7 +14,19 @@ export * from "./save.ts";
 // on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
 export type { DigestAlgorithm, Hasher, HasherFactory } from "../../src/digest/hasher.ts";
 export type { Descriptor, Platform } from "../../src/manifest/types.ts";
-export type { ProgressEvent, ProgressHandler } from "../../src/pull/events.ts";
+export type {
+  DigestEvent,
+  ErrorEvent,
+  LayerEvent,
+  LayerStatus,
+  MessageEvent,
+  ProgressEvent,
+  ProgressHandler,
+  PullingFromEvent,
+  RetryEvent,
+  StatusEvent,
+  UpdateEvent,
+} from "../../src/pull/events.ts";
 export type { CredentialProvider, Credentials, FetchLike } from "../../src/registry/types.ts";
 export type {
   BlobInfo,

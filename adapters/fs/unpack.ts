@@ -17,7 +17,7 @@ import { decompressLayer, type DecompressLayerOptions } from "../../src/image/de
 import { releaseOwned } from "../../src/image/owned_chunks.ts";
 import { readTar } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
-import type { ProgressHandler } from "../../src/pull/events.ts";
+import { layerEvent, type ProgressHandler } from "../../src/pull/events.ts";
 import type { Store } from "../../src/store/types.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import { resolveImage } from "./resolve_image.ts";
@@ -292,7 +292,9 @@ export async function unpack(
       const report = (read: number) => {
         if (read === lastReported) return;
         lastReported = read;
-        onProgress?.({ status: "Extracting", id, current: read, total: layer.size, digest: layer.digest });
+        onProgress?.(
+          layerEvent(id, "Extracting", { current: read, total: layer.size, digest: layer.digest }),
+        );
       };
       // Chunks the tar reader took, oldest first. Once it is KEPT_CHUNKS further on, nothing reads a chunk
       // any more, and its memory is handed back now rather than at the next full GC (see owned_chunks.ts).
@@ -339,7 +341,7 @@ export async function unpack(
         });
       }
       report(layer.size);
-      onProgress?.({ status: "Pull complete", id, digest: layer.digest });
+      onProgress?.(layerEvent(id, "Pull complete", { digest: layer.digest }));
       if (!next && i + 1 < layers.length) next = opener(i + 1);
     }
     await applier.finish();

@@ -10,6 +10,8 @@
 import { Hono } from "hono";
 import { TugError } from "../errors.ts";
 import { pull } from "../pull/pull.ts";
+import { errorEvent, type ProgressEvent } from "../pull/events.ts";
+import { jsonMessageLine } from "../pull/jsonmessage.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import { DOCKER_HUB_API_HOST } from "../registry/lookup_endpoints.ts";
 import { callerOf, scopeOf } from "./_caller.ts";
@@ -70,8 +72,8 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
   const encoder = new TextEncoder();
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
-  const line = (value: unknown) =>
-    writer.write(encoder.encode(JSON.stringify(value) + "\r\n")).catch(() => {});
+  // Docker Engine's stream: one jsonmessage per event, the same lines as `tug pull --json`.
+  const line = (event: ProgressEvent) => writer.write(encoder.encode(jsonMessageLine(event))).catch(() => {});
   const done = (async () => {
     try {
       const result = await pull(reference, {
@@ -87,17 +89,7 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
         readTimeout: ctx.readTimeout,
         retry: ctx.retry,
         ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
-        onProgress: (event) => {
-          const message: Record<string, unknown> = { status: event.status };
-          if (event.current !== undefined || event.total !== undefined) {
-            message.progressDetail = {
-              ...(event.current !== undefined ? { current: event.current } : {}),
-              ...(event.total !== undefined ? { total: event.total } : {}),
-            };
-          } else if (event.id !== undefined) message.progressDetail = {};
-          if (event.id !== undefined) message.id = event.id;
-          void line(message);
-        },
+        onProgress: (event) => void line(event),
       });
       // pull() fetched these manifests upstream with the caller's credentials: the same confirmations as
       // a GET through /v2/ (their typed children only).
@@ -108,8 +100,7 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
       ctx.access.confirm(scope, result.digest);
       if (digest === undefined) ctx.tagChecked.set(`${target.key}:${tag ?? "latest"}`, ctx.now());
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      await line({ errorDetail: { message }, error: message });
+      await line(errorEvent(err));
     } finally {
       await writer.close().catch(() => {});
     }

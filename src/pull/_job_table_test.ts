@@ -28,7 +28,7 @@ Deno.test("JobTable.join() runs one job per key for every caller, and reports to
   const b = table.join("k", job.start, { onProgress: (e) => seenB.push(e.status) });
   const other = table.join("other", () => Promise.resolve("second job"));
   assertEquals(job.started.length, 1);
-  job.emit({ status: "Downloading" });
+  job.emit({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6" });
   job.finish("done");
   assertEquals(await Promise.all([a, b, other]), ["done", "done", "second job"]);
   assertEquals([seenA, seenB], [["Downloading"], ["Downloading"]]);

@@ -1,9 +1,9 @@
 // This module is browser compatible.
 /**
- * One blob download into a store that survives a broken or stalled body: verified in flight by a
- * {@linkcode DigestVerifier}, resumed with `Range` from the last byte received (a bounded number of
- * times), restarted from zero when the registry ignores the range, and committed only after the digest
- * and size check. A partial download is kept for a later resume only when it was cut short by a cancel,
+ * One blob download into a store that survives an unreachable registry and a broken or stalled body:
+ * verified in flight by a {@linkcode DigestVerifier}, attempted again after Docker's waits (5, 10, 15,
+ * 20 s), resumed with `Range` from the last byte received, restarted from zero when the registry ignores
+ * the range, and committed only after the digest and size check. A partial download is kept for a later resume only when it was cut short by a cancel,
  * never with bad bytes. Private to src/pull/.
  *
  * @module
@@ -35,23 +35,74 @@ export interface ResumableDownload {
   readonly descriptor: Descriptor;
   /** Stops the download (the job's signal: aborted when its last caller left). */
   readonly signal: AbortSignal;
-  /** Reports Downloading / Retrying / Verifying Checksum / Download complete. */
+  /** Reports Downloading / Verifying Checksum / Download complete. */
   readonly emit: (status: LayerStatus, current?: number, total?: number) => void;
+  /** Reports one second of the wait before the next attempt: `Retrying in <seconds> second(s)`. */
+  readonly emitRetry: (seconds: number) => void;
   readonly hasher: HasherFactory;
-  /** How many times a broken body is resumed before the download fails. */
-  readonly maxResumes: number;
+  /** Attempts in all, the first included (dockerd's `--max-download-attempts`, default 5). */
+  readonly maxAttempts: number;
+  /** Waits `ms` milliseconds, ending early when `signal` fires (tests inject one that does not wait). */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Idle read timeout in milliseconds; 0: none. */
   readonly readTimeout: number;
 }
 
 /**
- * Fetches `download.descriptor`'s blob into `download.store`, verified, resuming after broken bodies.
+ * The wait before attempt `failed + 1`, in whole seconds: 5, 10, 15, 20 … (moby distribution/xfer/
+ * download.go: `delay := retries * 5`).
+ *
+ * @example
+ * ```ts
+ * import { retryDelaySeconds } from "./_resumable_download.ts";
+ *
+ * console.assert(retryDelaySeconds(1) === 5 && retryDelaySeconds(4) === 20);
+ * ```
+ */
+export function retryDelaySeconds(failed: number): number {
+  return failed * 5;
+}
+
+/** Waits `ms` on a timer; ends early (without throwing) when `signal` fires. */
+export function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Whether a failed attempt is worth another, as Docker's `retryOnError` judges a layer download: a
+ * network failure, a broken or stalled body and a 5xx are; a 4xx answer (401, 403, 404 `BLOB_UNKNOWN`,
+ * 429), a store error and oversized content are not.
+ */
+function retryable(err: unknown): boolean {
+  if (!(err instanceof TugError)) return true; // a broken body (the stream's own error), fetch's TypeError
+  if (err.code === "NETWORK" || err.code === "TIMEOUT") return true;
+  const status = (err.detail as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" && (status === 408 || (status >= 500 && status <= 599));
+}
+
+/**
+ * Fetches `download.descriptor`'s blob into `download.store`, verified, as Docker's download manager
+ * does: up to `maxAttempts` attempts, each resuming from the bytes already held, with waits of 5, 10, 15,
+ * 20 s between them counted down second by second (`Retrying in 5 seconds` … `Retrying in 1 second`). A
+ * digest mismatch after a resumed attempt throws the bytes away and starts the blob again from zero (a
+ * mismatch of a download from zero is final). The final error names the blob.
+ *
  * Resolves to "exists" when the blob turned up in the store while the writer was being opened: a store
  * shared by processes (the OCI layout store's blob lock) makes the writer wait for another process writing
  * the same blob, which then finds it committed and downloads nothing.
  */
 export async function resumableDownload(download: ResumableDownload): Promise<"downloaded" | "exists"> {
-  const { source, store, descriptor, signal, emit, hasher, maxResumes, readTimeout } = download;
+  const { source, store, descriptor, signal, emit, emitRetry, hasher, maxAttempts, sleep, readTimeout } =
+    download;
   const expected = { digest: descriptor.digest, size: descriptor.size };
   let writer: BlobWriter;
   try {
@@ -66,6 +117,11 @@ export async function resumableDownload(download: ResumableDownload): Promise<"d
   }
   let verifier = await DigestVerifier.create(expected, { hasher: hasher });
   let committed = false;
+  const restart = async () => {
+    await writer.abort();
+    writer = await store.writer(expected);
+    verifier = await DigestVerifier.create(expected, { hasher: hasher });
+  };
   try {
     if (writer.offset > 0) {
       if (writer.offset > descriptor.size) {
@@ -76,13 +132,22 @@ export async function resumableDownload(download: ResumableDownload): Promise<"d
         for await (const chunk of readChunks(writer.readPartial())) verifier.update(chunk);
       }
     }
-    let resumes = 0;
     let lastEmit = 0;
+    // The byte count last reported: a count is reported once (Docker's progress reader reports reads).
+    let reported = 0;
+    const downloading = () => {
+      if (verifier.bytes === reported) return;
+      reported = verifier.bytes;
+      emit("Downloading", verifier.bytes, descriptor.size);
+    };
     // Two 512 KiB read buffers per download, reused for every chunk of the body (see readChunks()).
     const buffer = readBuffers(descriptor.size);
-    emit("Downloading", verifier.bytes, descriptor.size);
-    while (verifier.bytes < descriptor.size || descriptor.size === 0) {
+    // Docker's progress reader reports bytes as they are read: no "Downloading" line at 0 B.
+    downloading();
+    for (let attemptNo = 1;; attemptNo++) {
       if (signal.aborted) throw abortError(signal);
+      const startedAt = verifier.bytes;
+      let failure: unknown = undefined;
       // One controller per request, so an idle timeout cancels this request only, not the download.
       const attempt = new AbortController();
       const idle = readTimeout > 0
@@ -99,9 +164,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<"d
         if (opened.start !== verifier.bytes) {
           // The registry ignored the range (answered 200): start again from zero.
           await opened.body.cancel().catch(() => {});
-          await writer.abort();
-          writer = await store.writer(expected);
-          verifier = await DigestVerifier.create(expected, { hasher: hasher });
+          await restart();
           idle?.touch();
           opened = await source.getBlob(descriptor.digest, { signal: requestSignal });
         }
@@ -116,7 +179,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<"d
           const now = Date.now();
           if (now - lastEmit >= 50) {
             lastEmit = now;
-            emit("Downloading", verifier.bytes, descriptor.size);
+            downloading();
           }
         }
         if (inflight !== undefined) await inflight;
@@ -129,40 +192,73 @@ export async function resumableDownload(download: ResumableDownload): Promise<"d
         if (inflight !== undefined) await inflight;
         if (signal.aborted) throw abortError(signal);
         const timedOut = attempt.signal.aborted;
-        if (err instanceof TugError && !timedOut) throw err;
-        // A broken or stalled body: resume from what arrived, a bounded number of times.
-        if (++resumes > maxResumes) {
-          throw new TugError(
-            timedOut ? "TIMEOUT" : "NETWORK",
-            `Cannot download blob ${descriptor.digest}: ` +
-              (timedOut ? `no data arrived for ${readTimeout} ms` : `the connection broke ${resumes} times`) +
-              ` (last at byte ${verifier.bytes} of ${descriptor.size}, after ${resumes} attempts)`,
-            { cause: err },
-          );
-        }
-        emit("Retrying", verifier.bytes, descriptor.size);
-        continue;
+        if (!timedOut && !retryable(err)) throw err;
+        failure = timedOut
+          ? new TugError("TIMEOUT", `no data arrived for ${readTimeout} ms`, { cause: err })
+          : err;
       } finally {
         idle?.stop();
       }
-      if (verifier.bytes < descriptor.size) {
-        // The body ended early without an error: treat as a broken connection and resume.
-        if (++resumes > maxResumes) break; // verify() below reports the short size
-        continue;
+      if (failure !== undefined && descriptor.size > 0 && verifier.bytes === descriptor.size) {
+        // Every byte arrived before the connection broke (a Content-Length longer than the body):
+        // nothing is left to fetch, the digest check decides.
+        failure = undefined;
       }
-      break;
+      if (failure === undefined && verifier.bytes < descriptor.size) {
+        // The body ended early without an error: a broken connection, resumed like one.
+        failure = new TugError(
+          "SIZE_MISMATCH",
+          `the body ended at byte ${verifier.bytes} of ${descriptor.size}`,
+        );
+      }
+      if (failure === undefined) {
+        downloading();
+        emit("Verifying Checksum");
+        try {
+          verifier.verify();
+        } catch (err) {
+          // pull_v2.go Download: "Allow a retry if this digest verification error happened after a
+          // resumed download" — the bytes are dropped and the next attempt starts from zero, so a second
+          // mismatch is final.
+          if (startedAt === 0 || !(err instanceof TugError) || err.code !== "DIGEST_MISMATCH") throw err;
+          await restart();
+          failure = err;
+        }
+      }
+      if (failure === undefined) {
+        await writer.commit();
+        committed = true;
+        emit("Download complete");
+        return "downloaded";
+      }
+      if (attemptNo >= maxAttempts) throw finalError(descriptor, failure, attemptNo, verifier.bytes);
+      // xfer/download.go: "Retrying in N seconds", sent again every second as the wait counts down.
+      for (let seconds = retryDelaySeconds(attemptNo); seconds > 0; seconds--) {
+        emitRetry(seconds);
+        await sleep(1000, signal);
+        if (signal.aborted) throw abortError(signal);
+      }
     }
-    emit("Downloading", verifier.bytes, descriptor.size);
-    emit("Verifying Checksum");
-    verifier.verify();
-    await writer.commit();
-    committed = true;
-    emit("Download complete");
-    return "downloaded";
   } finally {
     if (!committed) {
       // Keep a partial download for a later resume only when it was cut short, never bad bytes.
       await writer.abort({ keepPartial: signal.aborted }).catch(() => {});
     }
   }
+}
+
+/** The error after the last attempt: it names the blob, the attempts and the last failure. */
+function finalError(descriptor: Descriptor, failure: unknown, attempts: number, bytes: number): TugError {
+  const reason = failure instanceof Error ? failure.message : String(failure);
+  const code = failure instanceof TugError ? failure.code : "NETWORK";
+  return new TugError(
+    code,
+    `Cannot download blob ${descriptor.digest}: ${reason} (gave up after ${attempts} attempt${
+      attempts === 1 ? "" : "s"
+    }, at byte ${bytes} of ${descriptor.size})`,
+    {
+      cause: failure,
+      ...(failure instanceof TugError && failure.detail !== undefined ? { detail: failure.detail } : {}),
+    },
+  );
 }

@@ -15,10 +15,15 @@ import type { HasherFactory } from "../digest/hasher.ts";
 import { wasmHasher } from "../digest/wasm_hasher.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import type { BlobStore } from "../store/types.ts";
-import type { LayerStatus, ProgressHandler } from "./events.ts";
+import { layerEvent, type LayerStatus, type ProgressHandler, retryEvent } from "./events.ts";
 import { Semaphore } from "./_semaphore.ts";
 import { JobTable } from "./_job_table.ts";
-import { type BlobSource, type ResumableDownload, resumableDownload } from "./_resumable_download.ts";
+import {
+  type BlobSource,
+  type ResumableDownload,
+  resumableDownload,
+  timerSleep,
+} from "./_resumable_download.ts";
 
 export type { BlobSource } from "./_resumable_download.ts";
 
@@ -28,8 +33,17 @@ export interface DownloadManagerOptions {
   maxConcurrentDownloads?: number;
   /** Hasher used to verify blobs in flight. */
   hasher?: HasherFactory;
-  /** How many times a broken body is resumed before the download fails (default 5). */
-  maxResumes?: number;
+  /**
+   * Attempts per blob download, the first included (default 5, as dockerd's `--max-download-attempts`).
+   * A failed attempt (unreachable registry, 5xx, broken or stalled body) is followed by a wait of 5, 10,
+   * 15, 20 … seconds, counted down in `Retrying in N seconds` events, and resumes from the bytes held.
+   */
+  maxDownloadAttempts?: number;
+  /**
+   * Waits `ms` milliseconds between attempts, ending early when `signal` fires (default: a timer). Tests
+   * and impatient callers inject a shorter one; the countdown events stay those of Docker's schedule.
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /**
    * Idle read timeout in milliseconds (default 30 000; 0 turns it off): when neither the answer nor
    * the next body bytes arrive for this long, the request is cancelled and the download resumes from
@@ -47,6 +61,11 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Whether to report progress for this blob (config blobs are silent, as in Docker). */
   silent?: boolean;
+  /**
+   * Whether the download waits for one of the `maxConcurrentDownloads` slots (default true). Docker
+   * fetches the image config outside its download manager, so the config never holds a layer back.
+   */
+  queued?: boolean;
 }
 
 /** How a blob came to be in the store. */
@@ -72,7 +91,8 @@ export function shortId(digest: string): string {
 export class DownloadManager {
   readonly #slots: Semaphore;
   readonly #hasher: HasherFactory;
-  readonly #maxResumes: number;
+  readonly #maxAttempts: number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #readTimeout: number;
   readonly #jobs = new JobTable<DownloadOutcome>();
   readonly #stores = new WeakMap<BlobStore, number>();
@@ -89,7 +109,12 @@ export class DownloadManager {
     this.maxConcurrentDownloads = max;
     this.#slots = new Semaphore(max);
     this.#hasher = options.hasher ?? wasmHasher;
-    this.#maxResumes = options.maxResumes ?? 5;
+    const attempts = options.maxDownloadAttempts ?? 5;
+    if (!Number.isInteger(attempts) || attempts < 1) {
+      throw new RangeError(`maxDownloadAttempts must be a positive integer, got ${attempts}`);
+    }
+    this.#maxAttempts = attempts;
+    this.#sleep = options.sleep ?? timerSleep;
     const readTimeout = options.readTimeout ?? 30_000;
     if (!Number.isFinite(readTimeout) || readTimeout < 0) {
       throw new RangeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
@@ -118,24 +143,22 @@ export class DownloadManager {
   ): Promise<DownloadOutcome> {
     const key = `${this.#storeId(store)}\0${descriptor.digest}`;
     return this.#jobs.join(key, (signal, emitEvent) => {
+      const id = shortId(descriptor.digest);
       const emit = (status: LayerStatus, current?: number, total?: number) =>
-        emitEvent({
-          status,
-          id: shortId(descriptor.digest),
-          digest: descriptor.digest,
-          ...(current === undefined ? {} : { current, total }),
-        });
-      return this.#run({ source, store, descriptor, signal, emit });
+        emitEvent(layerEvent(id, status, { digest: descriptor.digest, current, total }));
+      const emitRetry = (seconds: number) => emitEvent(retryEvent(id, seconds, descriptor.digest));
+      return this.#run({ source, store, descriptor, signal, emit, emitRetry }, options.queued ?? true);
     }, { signal: options.signal, onProgress: options.silent ? undefined : options.onProgress });
   }
 
   async #run(
-    job: Pick<ResumableDownload, "source" | "store" | "descriptor" | "signal" | "emit">,
+    job: Pick<ResumableDownload, "source" | "store" | "descriptor" | "signal" | "emit" | "emitRetry">,
+    queued: boolean,
   ): Promise<DownloadOutcome> {
     const { store, descriptor, signal, emit } = job;
     // The place in line is taken now, in the order the puller asked, as Docker's transfer manager
     // queues layers; the store lookup below must not let a later layer overtake an earlier one.
-    const place = this.#slots.enqueue(signal);
+    const place = queued ? this.#slots.enqueue(signal) : unqueued;
     let existing;
     try {
       existing = await store.stat(descriptor.digest);
@@ -153,7 +176,8 @@ export class DownloadManager {
       return await resumableDownload({
         ...job,
         hasher: this.#hasher,
-        maxResumes: this.#maxResumes,
+        maxAttempts: this.#maxAttempts,
+        sleep: this.#sleep,
         readTimeout: this.#readTimeout,
       });
     } finally {
@@ -161,3 +185,6 @@ export class DownloadManager {
     }
   }
 }
+
+/** The place of a download that takes no slot: granted at once, nothing to give back. */
+const unqueued = { granted: true, ready: Promise.resolve(() => {}), cancel: () => {} };

@@ -142,3 +142,33 @@ Deno.test("DownloadManager.download() commits nothing when the bytes do not hash
   assertEquals(err.code, "DIGEST_MISMATCH");
   assertEquals(await store.blobs.stat(image.layerDigest), undefined);
 });
+
+Deno.test("DownloadManager retries a layer 5 times by default, counting down Docker's 5, 10, 15 and 20 s waits", async () => {
+  const sleeps: number[] = [];
+  const downloads = new DownloadManager({ sleep: (ms) => (sleeps.push(ms), Promise.resolve()) });
+  let gets = 0;
+  const refused = {
+    getBlob: () => (gets++, Promise.reject(new TypeError("connection refused"))),
+  };
+  const digest = `sha256:${"ab".repeat(32)}`;
+  const events: ProgressEvent[] = [];
+  const err = await assertRejects(
+    () =>
+      downloads.download(refused, new MemoryStore().blobs, { mediaType: "x", digest, size: 10 }, {
+        onProgress: (e) => events.push(e),
+      }),
+    TugError,
+  );
+  assertEquals(gets, 5);
+  const expected = [5, 10, 15, 20].flatMap((from) => Array.from({ length: from }, (_, i) => from - i));
+  assertEquals(
+    events.map((e) => e.status),
+    expected.map((n) => `Retrying in ${n} second${n === 1 ? "" : "s"}`),
+  );
+  assert(events.every((e) => e.type === "retry" && e.id === "abababababab" && e.digest === digest));
+  assertEquals(sleeps, expected.map(() => 1000));
+  assertEquals(
+    err.message,
+    `Cannot download blob ${digest}: connection refused (gave up after 5 attempts, at byte 0 of 10)`,
+  );
+});

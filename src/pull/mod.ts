@@ -25,6 +25,9 @@ export type {
   V2PullResult,
 } from "./types.ts";
 export * from "./pull_all_tags.ts";
+export * from "./jsonmessage.ts";
+export * from "./format_progress.ts";
+export * from "./human_size.ts";
 
 // The types this entry's signatures name (and the types those name), so that its documentation is complete
 // on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.

@@ -15,7 +15,7 @@ import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
-import { withRetryProgress } from "./_retry_progress.ts";
+import { withLayerRetries } from "./_layer_retries.ts";
 import { V2Puller } from "./v2_puller.ts";
 import { pullV1 } from "./legacy/v1_puller.ts";
 import type { PullOptions, PullOutcome, PullResult } from "./types.ts";
@@ -35,8 +35,8 @@ export type { PullAttempt, PullOptions, PullResult } from "./types.ts";
  * ```
  */
 export async function pull(reference: string | Reference, given: PullOptions): Promise<PullResult> {
-  // The transport's retries of a layer show as Docker's "Retrying in N seconds" for that layer.
-  const options = withRetryProgress(given);
+  // Blob downloads are retried by the download manager, as Docker does; the transport sends them once.
+  const options = withLayerRetries(given);
   const ref = typeof reference === "string" ? parseReference(reference) : reference;
   // Docker's validateRepoName: refused before any request.
   validateRepositoryName(ref);
@@ -46,6 +46,8 @@ export async function pull(reference: string | Reference, given: PullOptions): P
       maxConcurrentDownloads: options.maxConcurrentDownloads,
       hasher: options.hasher,
       readTimeout: options.readTimeout,
+      maxDownloadAttempts: options.maxDownloadAttempts,
+      sleep: options.retry?.sleep,
     });
   const endpoints = lookupEndpoints(named.domain!, options);
   const { value, attempts } = await runEndpointLoop(

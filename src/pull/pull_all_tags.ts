@@ -15,7 +15,7 @@ import { noSupport } from "./fallback_policy.ts";
 import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
-import { withRetryProgress } from "./_retry_progress.ts";
+import { withLayerRetries } from "./_layer_retries.ts";
 import { V2Puller } from "./v2_puller.ts";
 
 /** Options for {@linkcode pullAllTags}. */
@@ -62,7 +62,7 @@ export async function pullAllTags(
   name: string | Reference,
   given: PullAllTagsOptions,
 ): Promise<PullAllTagsResult> {
-  const options = withRetryProgress(given);
+  const options = withLayerRetries(given);
   const ref = typeof name === "string" ? parseReference(name) : name;
   validateRepositoryName(ref);
   if (ref.tag !== undefined || ref.digest !== undefined) {
@@ -76,6 +76,8 @@ export async function pullAllTags(
       maxConcurrentDownloads: options.maxConcurrentDownloads,
       hasher: options.hasher,
       readTimeout: options.readTimeout,
+      maxDownloadAttempts: options.maxDownloadAttempts,
+      sleep: options.retry?.sleep,
     });
   const { value, attempts } = await runEndpointLoop(
     lookupEndpoints(ref.domain!, options),

@@ -38,6 +38,11 @@ export interface PullOptions extends RegistryConfig {
    * cancelled and resumed. Ignored when `downloads` is given (set it on that manager).
    */
   readTimeout?: number;
+  /**
+   * Attempts per layer download (default 5, dockerd's `--max-download-attempts`), with waits of 5, 10,
+   * 15, 20 … s between them (`retry.sleep` does the waiting). Ignored when `downloads` is given.
+   */
+  maxDownloadAttempts?: number;
   /** A download manager shared between pulls (shares the limit and deduplicates blobs). */
   downloads?: DownloadManager;
   /** Receives Docker-style progress events. */
@@ -49,8 +54,9 @@ export interface PullOptions extends RegistryConfig {
   /** User-Agent sent to registries. */
   userAgent?: string;
   /**
-   * How transient failures are retried (default `DEFAULT_RETRY_POLICY`). Its `onRetry` is called as
-   * set, and a retried blob download also emits a `"Retrying in N seconds"` progress event.
+   * How transient failures of registry requests are retried (default `DEFAULT_RETRY_POLICY`). Blob
+   * downloads are the exception: the download manager retries them as Docker does (see
+   * `maxDownloadAttempts`), waiting with this policy's `sleep`.
    */
   retry?: RetryPolicy;
   /** Wraps the fetch that does the I/O; sees every request on the wire (see `createRegistryFetch`). */

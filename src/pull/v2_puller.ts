@@ -28,7 +28,7 @@ import {
   withoutFallback,
 } from "./fallback_policy.ts";
 import type { PulledImage, PullOptions, PullOutcome, PullSession } from "./types.ts";
-import type { ProgressHandler } from "./events.ts";
+import { digestEvent, layerEvent, type ProgressHandler, pullingFromEvent, statusEvent } from "./events.ts";
 import { isSchema1Manifest } from "../manifest/schema1.ts";
 import { pullSchema1 } from "./legacy/schema1_puller.ts";
 import { writeSmallBlob } from "./_small_blob.ts";
@@ -137,7 +137,7 @@ export class V2Puller {
       const onProgress = options.onProgress ?? (() => {});
       // Per-tag pulls report Digest lines; the single Status line comes at the end (writeStatus).
       const perTag: ProgressHandler = (event) => {
-        if (!event.status.startsWith("Status: ")) onProgress(event);
+        if (event.type !== "status") onProgress(event);
       };
       const results: PullOutcome[] = [];
       for (const tag of tags) {
@@ -152,7 +152,7 @@ export class V2Puller {
       const status = downloaded
         ? `Downloaded newer image for ${this.repository.familiar}`
         : `Image is up to date for ${this.repository.familiar}`;
-      onProgress({ status: `Status: ${status}` });
+      onProgress(statusEvent(status));
       return { tags: results, downloaded, status };
     });
   }
@@ -206,8 +206,9 @@ export class V2Puller {
       return await pullSchema1(this.#session(onProgress), ref, top);
     }
     // Docker says "Pulling from" only once the manifest is in (pull_v2.go pullV2Tag), so a missing tag
-    // prints nothing but the error.
-    onProgress({ status: `Pulling from ${ref.familiarName}`, id: tagOrDigest });
+    // prints nothing but the error. It names the repository's path without the host (`library/alpine`:
+    // Docker 1.13 pulls Docker Hub with TrimHostname, and its RemoteName keeps `library/`).
+    onProgress(pullingFromEvent(tagOrDigest, ref.path));
     const topDigest = await verifyManifestDigest(top.bytes, {
       expected: ref.digest,
       digestHeader: top.digestHeader,
@@ -275,8 +276,8 @@ export class V2Puller {
     const status = upToDate
       ? `Image is up to date for ${ref.familiar}`
       : `Downloaded newer image for ${ref.familiar}`;
-    onProgress({ status: `Digest: ${topDigest}` });
-    onProgress({ status: `Status: ${status}` });
+    onProgress(digestEvent(topDigest));
+    onProgress(statusEvent(status));
     return {
       reference: ref.toString(),
       familiar: ref.familiar,
@@ -296,22 +297,33 @@ export class V2Puller {
     const { client, downloads, signal, store } = this;
     const layers = manifest.layers;
     const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
+    // pull_v2.go pullSchema2: "If the image already exists locally, no need to pull anything" — an image
+    // whose config (and every layer) is stored prints no layer line, only Digest and Status.
+    if (isImage && present.every((stat, i) => stat?.size === layers[i].size)) {
+      const config = await store.blobs.stat(manifest.config.digest);
+      if (config?.size === manifest.config.size) return false;
+    }
     const seen = new Set<string>();
     for (let i = 0; i < layers.length; i++) {
       const id = shortId(layers[i].digest);
       if (seen.has(id)) continue;
       seen.add(id);
-      onProgress({
-        status: present[i]?.size === layers[i].size ? "Already exists" : "Pulling fs layer",
-        id,
-        digest: layers[i].digest,
-      });
+      onProgress(
+        layerEvent(id, present[i]?.size === layers[i].size ? "Already exists" : "Pulling fs layer", {
+          digest: layers[i].digest,
+        }),
+      );
     }
     // A config is a document, buffered and parsed: refused by its declared size before a byte is fetched (the
     // download then stops at that size), not after a lying manifest's 3 GiB "config" was downloaded.
     if (isImage) checkConfigSize(manifest.config);
-    // The config first and silently, as Docker does; a bad config stops the pull.
-    const configOutcome = downloads.download(client, store.blobs, manifest.config, { signal, silent: true });
+    // The config first and silently, as Docker does; a bad config stops the pull. Docker fetches it
+    // outside the download manager, so it takes no download slot: 3 layers start at once by default.
+    const configOutcome = downloads.download(client, store.blobs, manifest.config, {
+      signal,
+      silent: true,
+      queued: false,
+    });
     const layerOutcomes = layers.map((layer, i) =>
       present[i]?.size === layer.size
         ? Promise.resolve("exists" as const)
@@ -344,7 +356,7 @@ export class V2Puller {
       const id = shortId(layers[i].digest);
       if (outcomes[i + 1] === "downloaded" && !done.has(id)) {
         done.add(id);
-        onProgress({ status: "Pull complete", id, digest: layers[i].digest });
+        onProgress(layerEvent(id, "Pull complete", { digest: layers[i].digest }));
       }
     }
     return outcomes.includes("downloaded");

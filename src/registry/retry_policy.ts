@@ -49,8 +49,14 @@ export interface RetryPolicy {
   random?: () => number;
   /** The clock in milliseconds since the epoch, for `Retry-After` dates (default `Date.now`). */
   now?: () => number;
-  /** Called before each wait; `pull()` turns it into a "Retrying in N seconds" progress event. */
+  /** Called before each wait. */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Requests the transport sends once, without retrying, because their caller retries them itself:
+   * `pull()` marks blob downloads, which its download manager retries as Docker does (5 attempts, waits
+   * of 5, 10, 15, 20 s counted down as "Retrying in N seconds").
+   */
+  sendOnce?: (request: Request) => boolean;
 }
 
 /** Statuses worth another try: 408 Request Timeout, 429 Too Many Requests, and every 5xx. */

@@ -80,7 +80,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike {
   const policy = DEFAULT_RETRY_POLICY;
-  const attempts = Math.max(1, Math.floor(options.attempts ?? policy.attempts));
+  const maxAttempts = Math.max(1, Math.floor(options.attempts ?? policy.attempts));
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
@@ -97,6 +97,8 @@ export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike
 
   return async (request) => {
     const signal = request.signal;
+    // A request its caller retries itself goes out once (see RetryPolicy.sendOnce).
+    const attempts = options.sendOnce?.(request) ? 1 : maxAttempts;
     // A body can be sent once; keep the original unsent and send clones of it.
     const template = request.body === null ? undefined : request;
     for (let attempt = 1;; attempt++) {

@@ -271,3 +271,17 @@ Deno.test("withRetry() default sleep really waits and ends early on abort", asyn
   );
   assert(Date.now() - begun < 5_000, "the abort should cut the wait short");
 });
+
+Deno.test("withRetry() sends a request its policy's sendOnce marks once, and retries the others", async () => {
+  let calls = 0;
+  const busy = () => (calls++, Promise.resolve(new Response(null, { status: 503 })));
+  const fetch = withRetry(busy, {
+    attempts: 3,
+    sleep: () => Promise.resolve(),
+    sendOnce: (request) => request.url.includes("/blobs/"),
+  });
+  assertEquals((await fetch(new Request("http://127.0.0.1:1/v2/a/blobs/sha256:00"))).status, 503);
+  assertEquals(calls, 1);
+  assertEquals((await fetch(new Request("http://127.0.0.1:1/v2/a/manifests/1"))).status, 503);
+  assertEquals(calls, 1 + 3);
+});

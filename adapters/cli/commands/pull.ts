@@ -14,6 +14,7 @@ import { registryFetch } from "./_registry_fetch.ts";
 import { VERSION } from "./version.ts";
 import { platformWarning } from "./_platform_warning.ts";
 import { TugError } from "../../../src/errors.ts";
+import { errorEvent, messageEvent } from "../../../src/pull/events.ts";
 import { pull, type PullAttempt, type PullOptions } from "../../../src/pull/pull.ts";
 import { pullAllTags } from "../../../src/pull/pull_all_tags.ts";
 import { DownloadManager } from "../../../src/pull/download_manager.ts";
@@ -38,6 +39,11 @@ Download an image from a registry into the local store.`,
     },
     store: STORE_FLAG,
     "max-concurrent-downloads": { type: "string", value: "N", help: "Downloads at once (default 3)" },
+    "max-download-attempts": {
+      type: "string",
+      value: "N",
+      help: "Attempts per layer download, waiting 5, 10, 15 … s between them (default 5)",
+    },
     "registry-mirror": { type: "list", value: "URL", help: "Docker Hub mirror to try first (repeatable)" },
     "insecure-registry": {
       type: "list",
@@ -102,6 +108,15 @@ export async function pullCommand(argv: string[]): Promise<number> {
       );
     }
   }
+  let maxAttempts = 5;
+  if (flags["max-download-attempts"] !== undefined) {
+    maxAttempts = Number(flags["max-download-attempts"]);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+      throw new UsageError(
+        `--max-download-attempts must be a positive integer, got "${flags["max-download-attempts"]}"`,
+      );
+    }
+  }
   const ref = parseReference(positionals[0]);
   const allTags = Boolean(flags["all-tags"]);
   // docker/cli image pull: --all-tags takes a bare repository name.
@@ -123,6 +138,11 @@ export async function pullCommand(argv: string[]): Promise<number> {
     columns: () => process.stdout.columns,
     write: (text: string) => void process.stdout.write(text),
   });
+  // docker/cli image pull: a name without tag or digest is told which tag it gets (not with -q; tug's
+  // --json is the Engine's stream, which does not carry this line either).
+  if (!allTags && ref.tag === undefined && ref.digest === undefined && mode !== "quiet" && mode !== "json") {
+    renderer.onProgress(messageEvent("Using default tag: latest"));
+  }
   const controller = new AbortController();
   const onSignal = () => controller.abort(new TugError("ABORTED", "The pull was interrupted"));
   process.once("SIGINT", onSignal);
@@ -153,7 +173,11 @@ export async function pullCommand(argv: string[]): Promise<number> {
       credentials: dockerCredentials(),
       platform: platform,
       allPlatforms: Boolean(flags["all-platforms"]),
-      downloads: new DownloadManager({ maxConcurrentDownloads: maxDownloads, hasher: nodeHasher }),
+      downloads: new DownloadManager({
+        maxConcurrentDownloads: maxDownloads,
+        maxDownloadAttempts: maxAttempts,
+        hasher: nodeHasher,
+      }),
       mirrors: [...(fileConfig.mirrors ?? []), ...(flags["registry-mirror"] ?? [])],
       insecureRegistries,
       legacyRegistry: Boolean(flags["enable-legacy-registry"] ?? fileConfig.legacyRegistry),
@@ -181,6 +205,9 @@ export async function pullCommand(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     attempts = (err as { attempts?: PullAttempt[] }).attempts ?? [];
+    // Docker Engine's stream ends a failed pull with {"errorDetail":{"message":…},"error":…}; the other
+    // renderers leave the error to the command line's stderr line.
+    renderer.onProgress(errorEvent(err));
     await renderer.close();
     throw withLoginHint(err, ref.domain ?? "docker.io");
   } finally {

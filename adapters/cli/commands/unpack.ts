@@ -178,7 +178,7 @@ export async function pullUnpacker(
   const held: ProgressEvent[] = [];
   return {
     onProgress(event) {
-      if (event.id === undefined && /^(Digest|Status): /.test(event.status)) held.push(event);
+      if (event.type === "digest" || event.type === "status") held.push(event);
       else onProgress(event);
     },
     async finish(store, image, signal) {

@@ -1,20 +1,25 @@
-import type { ProgressEvent } from "../../../src/pull/events.ts";
+import { isLineUpdate, type LayerEvent, type ProgressEvent } from "../../../src/pull/events.ts";
 
-/**
- * Whether an event updates a layer's line (Docker's `progress.Update`) rather than being a message line
- * (Docker's `progress.Message`). Every event with an id is a layer update except "Pulling from …", which
- * Docker sends as a message with the tag as its id.
- */
-export function isLayerEvent(event: ProgressEvent): event is ProgressEvent & { readonly id: string } {
-  return event.id !== undefined && event.id !== "" && !event.status.startsWith("Pulling from ");
+/** The events that update a layer's line (Docker's `progress.Update`), with their id. */
+export type LineEvent = Extract<ProgressEvent, { readonly id: string; type: "layer" | "retry" | "update" }>;
+
+/** Whether an event updates a layer's line (Docker's `progress.Update`) rather than being a line of its own. */
+export function isLayerEvent(event: ProgressEvent): event is LineEvent {
+  return isLineUpdate(event) && event.id !== "";
 }
 
 /** Whether an event carries byte counts (Downloading, Extracting), i.e. Docker would draw a bar for it. */
-export function hasCounts(event: ProgressEvent): boolean {
-  return (event.current ?? 0) > 0 || (event.total ?? 0) > 0;
+export function hasCounts(event: ProgressEvent): event is LayerEvent {
+  return event.type === "layer" && ((event.current ?? 0) > 0 || (event.total ?? 0) > 0);
+}
+
+/** The byte counts of an event: those of a layer event, none for the others. */
+export function countsOf(event: ProgressEvent): { current?: number; total?: number } {
+  return event.type === "layer" ? event : {};
 }
 
 /** A message line as Docker prints it: `id: status`, or the status alone. */
 export function messageLine(event: ProgressEvent): string {
-  return event.id ? `${event.id}: ${event.status}` : event.status;
+  const id = "id" in event ? event.id : undefined;
+  return id ? `${id}: ${event.status}` : event.status;
 }

@@ -4,15 +4,19 @@ import { FakeClock } from "./_test_utils.ts";
 import type { ProgressEvent } from "../../../src/pull/events.ts";
 
 const EVENTS: ProgressEvent[] = [
-  { status: "Pulling from library/alpine", id: "3.20" },
-  { status: "Pulling fs layer", id: "a1b2c3d4e5f6" },
-  { status: "Downloading", id: "a1b2c3d4e5f6", current: 1_230, total: 45_600_000 },
-  { status: "Downloading", id: "a1b2c3d4e5f6", current: 45_600_000, total: 45_600_000 },
-  { status: "Download complete", id: "a1b2c3d4e5f6" },
-  { status: "Extracting", id: "a1b2c3d4e5f6", current: 1_200_000_000, total: 1_200_000_000 },
-  { status: "Pull complete", id: "a1b2c3d4e5f6" },
-  { status: "Digest: sha256:0123456789abcdef" },
-  { status: "Status: Downloaded newer image for alpine:3.20" },
+  { type: "pulling-from", status: "Pulling from library/alpine", id: "3.20", repository: "library/alpine" },
+  { type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" },
+  { type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 1_230, total: 45_600_000 },
+  { type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 45_600_000, total: 45_600_000 },
+  { type: "layer", status: "Download complete", id: "a1b2c3d4e5f6" },
+  { type: "layer", status: "Extracting", id: "a1b2c3d4e5f6", current: 1_200_000_000, total: 1_200_000_000 },
+  { type: "layer", status: "Pull complete", id: "a1b2c3d4e5f6" },
+  { type: "digest", status: "Digest: sha256:0123456789abcdef", digest: "sha256:0123456789abcdef" },
+  {
+    type: "status",
+    status: "Status: Downloaded newer image for alpine:3.20",
+    message: "Downloaded newer image for alpine:3.20",
+  },
 ];
 
 /** Runs the events through each mode, half into a text function and half into a byte writer. */

@@ -43,8 +43,8 @@ const MODES: readonly RendererMode[] = ["auto", "terminal", "plain", "json", "qu
  *
  * let text = "";
  * const renderer = createRenderer({ mode: "auto", isTerminal: false, write: (t) => void (text += t) });
- * renderer.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
- * renderer.onProgress({ status: "Pull complete", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "pulling-from", status: "Pulling from library/alpine", id: "3.20" , repository: "library/alpine"});
+ * renderer.onProgress({ type: "layer", status: "Pull complete", id: "a1b2c3d4e5f6" });
  * await renderer.close("docker.io/library/alpine:3.20");
  * console.assert(text === "3.20: Pulling from library/alpine\na1b2c3d4e5f6: Pull complete\n");
  * ```

@@ -24,8 +24,8 @@ Deno.test("createRenderer() passes columns and clock to the terminal renderer", 
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = createRenderer({ mode: "auto", isTerminal: true, columns: 80, clock, write: out.write });
-  r.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 500, total: 1_000 });
-  r.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 600, total: 1_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 500, total: 1_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 600, total: 1_000 });
   assertEquals(clock.pending, 1);
   await r.close();
   assertEquals(out.writes, [
@@ -37,7 +37,7 @@ Deno.test("createRenderer() passes columns and clock to the terminal renderer", 
 Deno.test("createRenderer()'s onProgress works detached, as pull() calls it", async () => {
   const out = recorder();
   const { onProgress, close } = createRenderer({ mode: "plain", isTerminal: false, write: out.write });
-  onProgress({ status: "Pull complete", id: "a1b2c3d4e5f6" });
+  onProgress({ type: "layer", status: "Pull complete", id: "a1b2c3d4e5f6" });
   await close();
   assertEquals(out.text(), "a1b2c3d4e5f6: Pull complete\n");
 });

@@ -5,7 +5,7 @@
  */
 import type { ProgressEvent } from "../../../src/pull/events.ts";
 import type { Renderer, RendererClock, RendererOutput } from "./types.ts";
-import { formatProgress } from "./format_progress.ts";
+import { jsonMessageLine } from "../../../src/pull/jsonmessage.ts";
 import { hasCounts, isLayerEvent } from "./_event.ts";
 import { systemClock } from "./_clock.ts";
 import { Sink } from "./_sink.ts";
@@ -37,7 +37,11 @@ interface LayerState {
  *   there are no counts, zero counts are left out (Go's `omitempty`), `progress` is the bar text as Docker
  *   renders it for a non-terminal (always with the bar) and left out when empty;
  * - messages: `{"status":"Digest: sha256:…"}`, `{"status":"Pulling from library/alpine","id":"3.20"}` —
- *   no `progressDetail`, as Docker's `progress.Message` sends them.
+ *   no `progressDetail`, as Docker's `progress.Message` sends them;
+ * - an error event (`tug pull` sends one when the pull fails): `{"errorDetail":{"message":…},"error":…}`.
+ *
+ * The lines come from `jsonMessageLine()` (src/pull/jsonmessage.ts), the mapping the proxy's
+ * `/images/create` uses too.
  *
  * Keys come in Docker's order (status, progressDetail, progress, id); `<`, `>`, `&`, U+2028 and U+2029 are
  * escaped as Go's encoding/json does (`>` becomes `\u003e`), and lines end in `\r\n` like the Engine's.
@@ -51,8 +55,8 @@ interface LayerState {
  *
  * const lines: string[] = [];
  * const renderer = new JsonRenderer((text) => void lines.push(text), { newline: "\n" });
- * renderer.onProgress({ status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
- * renderer.onProgress({ status: "Digest: sha256:0123" });
+ * renderer.onProgress({ type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "digest", status: "Digest: sha256:0123", digest: "sha256:0123" });
  * await renderer.close();
  * console.assert(lines[0] === '{"status":"Pulling fs layer","progressDetail":{},"id":"a1b2c3d4e5f6"}\n');
  * console.assert(lines[1] === '{"status":"Digest: sha256:0123"}\n');
@@ -91,7 +95,7 @@ export class JsonRenderer implements Renderer {
     if (!isLayerEvent(event)) {
       // Keep the stream in order: what a layer last reached comes before the message that follows it.
       this.#releaseAll();
-      this.#write(event, false);
+      this.#write(event);
       return;
     }
     let state = this.#layers.get(event.id);
@@ -103,7 +107,7 @@ export class JsonRenderer implements Renderer {
     if (!hasCounts(event)) {
       state.held = undefined;
       state.status = event.status;
-      this.#write(event, true);
+      this.#write(event);
       return;
     }
     const now = this.#clock.now();
@@ -112,7 +116,7 @@ export class JsonRenderer implements Renderer {
       state.held = undefined;
       state.status = event.status;
       state.at = now;
-      this.#write(event, true);
+      this.#write(event);
     } else {
       state.held = event;
     }
@@ -135,31 +139,11 @@ export class JsonRenderer implements Renderer {
     const held = state.held!;
     state.held = undefined;
     state.at = this.#clock.now();
-    this.#write(held, true);
+    this.#write(held);
   }
 
-  #write(event: ProgressEvent, layer: boolean): void {
-    this.#sink.write(jsonMessage(event, layer) + this.#newline);
+  #write(event: ProgressEvent): void {
+    // The one jsonmessage mapping of src/, shared with the proxy's /images/create.
+    this.#sink.write(jsonMessageLine(event, this.#newline as "\r\n" | "\n"));
   }
-}
-
-/** One Docker JSONMessage; `layer` selects the progress-update shape over the message shape. */
-function jsonMessage(event: ProgressEvent, layer: boolean): string {
-  // Insertion order is the key order: the field order of Docker's JSONMessage and JSONProgress structs.
-  const message: Record<string, unknown> = { status: event.status };
-  if (layer) {
-    const detail: Record<string, number> = {};
-    if (event.current) detail.current = event.current;
-    if (event.total) detail.total = event.total;
-    message.progressDetail = detail;
-    const progress = formatProgress(event.current, event.total);
-    if (progress) message.progress = progress;
-  }
-  if (event.id) message.id = event.id;
-  // Go's encoding/json escapes HTML-significant characters and the JS line separators.
-  return JSON.stringify(message).replace(/[<>&\u2028\u2029]/g, goEscape);
-}
-
-function goEscape(c: string): string {
-  return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 }

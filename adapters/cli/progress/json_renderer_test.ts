@@ -9,15 +9,28 @@ const GT = "\\u003e"; // ">" as Go's encoding/json writes it
 Deno.test("JsonRenderer writes Docker Engine's JSON messages byte for byte", async () => {
   const out = recorder();
   const r = new JsonRenderer(out.write, { clock: new FakeClock() });
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
-  r.onProgress({ status: "Downloading", id: L1, current: 1_234, total: 5_678 });
-  r.onProgress({ status: "Downloading", id: L1, current: 5_678, total: 5_678 });
-  r.onProgress({ status: "Download complete", id: L1 });
-  r.onProgress({ status: "Extracting", id: L1, current: 0, total: 5_678 });
-  r.onProgress({ status: "Pull complete", id: L1, digest: "sha256:aa" });
-  r.onProgress({ status: "Digest: sha256:0123456789abcdef" });
-  r.onProgress({ status: "Status: Downloaded newer image for alpine:3.20" });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.20",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 1_234, total: 5_678 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 5_678, total: 5_678 });
+  r.onProgress({ type: "layer", status: "Download complete", id: L1 });
+  r.onProgress({ type: "layer", status: "Extracting", id: L1, current: 0, total: 5_678 });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L1, digest: "sha256:aa" });
+  r.onProgress({
+    type: "digest",
+    status: "Digest: sha256:0123456789abcdef",
+    digest: "sha256:0123456789abcdef",
+  });
+  r.onProgress({
+    type: "status",
+    status: "Status: Downloaded newer image for alpine:3.20",
+    message: "Downloaded newer image for alpine:3.20",
+  });
   await r.close("docker.io/library/alpine:3.20");
   assertEquals(out.writes, [
     `{"status":"Pulling from library/alpine","id":"3.20"}\r\n`,
@@ -38,7 +51,13 @@ Deno.test("JsonRenderer writes Docker Engine's JSON messages byte for byte", asy
 Deno.test("JsonRenderer reproduces a line of a real dockerd pull stream", async () => {
   const out = recorder();
   const r = new JsonRenderer(out.write, { newline: "\n" });
-  r.onProgress({ status: "Downloading", id: "79fcf5a213c7", current: 49_152, total: 4_335_400 });
+  r.onProgress({
+    type: "layer",
+    status: "Downloading",
+    id: "79fcf5a213c7",
+    current: 49_152,
+    total: 4_335_400,
+  });
   await r.close();
   assertEquals(
     out.text(),
@@ -50,11 +69,16 @@ Deno.test("JsonRenderer reproduces a line of a real dockerd pull stream", async 
 Deno.test("JsonRenderer lines parse as JSON with Docker's key order", async () => {
   const out = recorder();
   const r = new JsonRenderer(out.write, { clock: new FakeClock() });
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
-  r.onProgress({ status: "Waiting", id: L1 });
-  r.onProgress({ status: "Downloading", id: L1, current: 10, total: 20 });
-  r.onProgress({ status: "Downloading", id: L2, current: 10 });
-  r.onProgress({ status: "Digest: <sha256> & more" });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.20",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Waiting", id: L1 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 10, total: 20 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L2, current: 10 });
+  r.onProgress({ type: "digest", status: "Digest: <sha256> & more", digest: "<sha256> & more" });
   await r.close();
   assert(out.text().endsWith("\r\n"));
   const messages = out.text().split("\r\n").slice(0, -1).map((line) => JSON.parse(line));
@@ -81,13 +105,13 @@ Deno.test("JsonRenderer throttles byte updates per layer to one per 100 ms and k
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new JsonRenderer(out.write, { clock, newline: "\n" });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
   for (let i = 1; i <= 250; i++) {
-    r.onProgress({ status: "Downloading", id: L1, current: i, total: 1_000 });
-    r.onProgress({ status: "Downloading", id: L2, current: i * 2, total: 1_000 });
+    r.onProgress({ type: "layer", status: "Downloading", id: L1, current: i, total: 1_000 });
+    r.onProgress({ type: "layer", status: "Downloading", id: L2, current: i * 2, total: 1_000 });
     clock.advance(1);
   }
-  r.onProgress({ status: "Verifying Checksum", id: L1 });
+  r.onProgress({ type: "layer", status: "Verifying Checksum", id: L1 });
   await r.close();
   const lines = out.text().trimEnd().split("\n").map((l) => JSON.parse(l));
   const l1 = lines.filter((m) => m.id === L1);
@@ -110,12 +134,12 @@ Deno.test("JsonRenderer never holds back the first value of a status or the one 
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new JsonRenderer(out.write, { clock, newline: "\n" });
-  r.onProgress({ status: "Downloading", id: L1, current: 1, total: 3 });
-  r.onProgress({ status: "Downloading", id: L1, current: 2, total: 3 });
-  r.onProgress({ status: "Downloading", id: L1, current: 3, total: 3 });
-  r.onProgress({ status: "Extracting", id: L1, current: 1, total: 3 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 1, total: 3 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 2, total: 3 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 3, total: 3 });
+  r.onProgress({ type: "layer", status: "Extracting", id: L1, current: 1, total: 3 });
   assertEquals(out.writes.length, 3);
-  r.onProgress({ status: "Digest: sha256:00" }); // a message lets held values out first
+  r.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" }); // a message lets held values out first
   await r.close();
   const seen = out.text().trimEnd().split("\n").map((l) => JSON.parse(l));
   assertEquals(seen.map((m) => [m.status, m.progressDetail?.current]), [
@@ -130,9 +154,9 @@ Deno.test("JsonRenderer releases a held value before a message line, keeping the
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new JsonRenderer(out.write, { clock, newline: "\n" });
-  r.onProgress({ status: "Downloading", id: L1, current: 1, total: 10 });
-  r.onProgress({ status: "Downloading", id: L1, current: 5, total: 10 });
-  r.onProgress({ status: "Status: interrupted" });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 1, total: 10 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 5, total: 10 });
+  r.onProgress({ type: "status", status: "Status: interrupted", message: "interrupted" });
   await r.close();
   const seen = out.text().trimEnd().split("\n").map((l) => JSON.parse(l));
   assertEquals(seen.map((m) => m.progressDetail?.current ?? m.status), [1, 5, "Status: interrupted"]);

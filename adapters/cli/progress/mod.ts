@@ -10,7 +10,7 @@
  *
  * let text = "";
  * const renderer = createRenderer({ mode: "json", isTerminal: false, write: (t) => void (text += t) });
- * renderer.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 1_234, total: 5_678 });
+ * renderer.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 1_234, total: 5_678 });
  * await renderer.close();
  * console.assert(JSON.parse(text).progressDetail.total === 5_678);
  * console.assert(humanSize(5_678) === "5.678kB");
@@ -19,8 +19,8 @@
  * @module
  */
 export * from "./types.ts";
-export * from "./human_size.ts";
-export * from "./format_progress.ts";
+export * from "../../../src/pull/human_size.ts";
+export * from "../../../src/pull/format_progress.ts";
 export * from "./terminal_renderer.ts";
 export * from "./plain_renderer.ts";
 export * from "./json_renderer.ts";

@@ -29,9 +29,9 @@ export interface PlainRendererOptions {
  *
  * let text = "";
  * const renderer = new PlainRenderer((chunk) => void (text += chunk));
- * renderer.onProgress({ status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
- * renderer.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 10, total: 20 });
- * renderer.onProgress({ status: "Download complete", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 10, total: 20 });
+ * renderer.onProgress({ type: "layer", status: "Download complete", id: "a1b2c3d4e5f6" });
  * await renderer.close();
  * console.assert(text === "a1b2c3d4e5f6: Pulling fs layer\na1b2c3d4e5f6: Download complete\n");
  * ```
@@ -53,7 +53,12 @@ export class PlainRenderer implements Renderer {
 
   /** Prints the event's line if it is a message or a new status for its layer. */
   readonly onProgress = (event: ProgressEvent): void => {
+    // The command prints a failure itself (on stderr, as `docker pull` does).
+    if (event.type === "error") return;
     if (!isLayerEvent(event)) {
+      // A message starts a new part of the output (`pull -a`: the next tag's "Pulling from"): a layer it
+      // shares with an earlier tag prints its "Already exists" again, as Docker prints every status.
+      this.#printed.clear();
       this.#sink.write(`${messageLine(event)}\n`);
       return;
     }

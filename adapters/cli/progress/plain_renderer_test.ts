@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertRejects } from "../../../test/_assert.ts";
-import type { ProgressEvent } from "../../../src/pull/events.ts";
+import {
+  digestEvent,
+  errorEvent,
+  layerEvent,
+  type ProgressEvent,
+  pullingFromEvent,
+  statusEvent,
+} from "../../../src/pull/events.ts";
 import { PlainRenderer } from "./plain_renderer.ts";
 import { recorder } from "./_test_utils.ts";
 
@@ -9,26 +16,30 @@ const L2 = "0f9e8d7c6b5a";
 /** A pull of two layers as a puller reports it, with many byte updates. */
 function pullEvents(): ProgressEvent[] {
   const events: ProgressEvent[] = [
-    { status: "Pulling from library/alpine", id: "3.20" },
-    { status: "Pulling fs layer", id: L1 },
-    { status: "Pulling fs layer", id: L2 },
-    { status: "Waiting", id: L2 },
+    { type: "pulling-from", status: "Pulling from library/alpine", id: "3.20", repository: "library/alpine" },
+    { type: "layer", status: "Pulling fs layer", id: L1 },
+    { type: "layer", status: "Pulling fs layer", id: L2 },
+    { type: "layer", status: "Waiting", id: L2 },
   ];
   for (let i = 1; i <= 50; i++) {
-    events.push({ status: "Downloading", id: L1, current: i * 1_000, total: 50_000 });
+    events.push({ type: "layer", status: "Downloading", id: L1, current: i * 1_000, total: 50_000 });
   }
   events.push(
-    { status: "Verifying Checksum", id: L1 },
-    { status: "Download complete", id: L1 },
-    { status: "Already exists", id: L2 },
+    { type: "layer", status: "Verifying Checksum", id: L1 },
+    { type: "layer", status: "Download complete", id: L1 },
+    { type: "layer", status: "Already exists", id: L2 },
   );
   for (let i = 1; i <= 50; i++) {
-    events.push({ status: "Extracting", id: L1, current: i * 1_000, total: 50_000 });
+    events.push({ type: "layer", status: "Extracting", id: L1, current: i * 1_000, total: 50_000 });
   }
   events.push(
-    { status: "Pull complete", id: L1 },
-    { status: "Digest: sha256:0123456789abcdef" },
-    { status: "Status: Downloaded newer image for alpine:3.20" },
+    { type: "layer", status: "Pull complete", id: L1 },
+    { type: "digest", status: "Digest: sha256:0123456789abcdef", digest: "sha256:0123456789abcdef" },
+    {
+      type: "status",
+      status: "Status: Downloaded newer image for alpine:3.20",
+      message: "Downloaded newer image for alpine:3.20",
+    },
   );
   return events;
 }
@@ -73,17 +84,17 @@ Deno.test("PlainRenderer with transfers prints Downloading and Extracting once p
 Deno.test("PlainRenderer prints a status again when it comes back after another", async () => {
   const out = recorder();
   const r = new PlainRenderer(out.write);
-  r.onProgress({ status: "Retrying", id: L1 });
-  r.onProgress({ status: "Retrying", id: L1 });
-  r.onProgress({ status: "Downloading", id: L1, current: 1, total: 2 });
-  r.onProgress({ status: "Waiting", id: L1 });
-  r.onProgress({ status: "Retrying", id: L1 });
-  r.onProgress({ status: "Digest: sha256:00" });
-  r.onProgress({ status: "Digest: sha256:00" });
+  r.onProgress({ type: "retry", status: "Retrying in 5 seconds", id: L1, seconds: 5 });
+  r.onProgress({ type: "retry", status: "Retrying in 5 seconds", id: L1, seconds: 5 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 1, total: 2 });
+  r.onProgress({ type: "layer", status: "Waiting", id: L1 });
+  r.onProgress({ type: "retry", status: "Retrying in 5 seconds", id: L1, seconds: 5 });
+  r.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" });
+  r.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" });
   await r.close();
   assertEquals(
     out.text(),
-    `${L1}: Retrying\n${L1}: Waiting\n${L1}: Retrying\nDigest: sha256:00\nDigest: sha256:00\n`,
+    `${L1}: Retrying in 5 seconds\n${L1}: Waiting\n${L1}: Retrying in 5 seconds\nDigest: sha256:00\nDigest: sha256:00\n`,
   );
 });
 
@@ -92,7 +103,7 @@ Deno.test("PlainRenderer writes bytes to a stream writer and reports its failure
   const ok = new WritableStream<Uint8Array>({ write: (c) => void chunks.push(new TextDecoder().decode(c)) });
   const okWriter = ok.getWriter();
   const r1 = new PlainRenderer(okWriter);
-  r1.onProgress({ status: "Pull complete", id: L1 });
+  r1.onProgress({ type: "layer", status: "Pull complete", id: L1 });
   await r1.close();
   assertEquals(chunks, [`${L1}: Pull complete\n`]);
   await okWriter.close();
@@ -103,7 +114,40 @@ Deno.test("PlainRenderer writes bytes to a stream writer and reports its failure
     },
   });
   const r2 = new PlainRenderer(broken.getWriter());
-  r2.onProgress({ status: "Pull complete", id: L1 });
-  r2.onProgress({ status: "Digest: sha256:00" });
+  r2.onProgress({ type: "layer", status: "Pull complete", id: L1 });
+  r2.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" });
   await assertRejects(() => r2.close(), Error, "disk full");
+});
+
+Deno.test("PlainRenderer prints Already exists again for a layer the next tag of pull -a shares", async () => {
+  const out = recorder();
+  const r = new PlainRenderer(out.write);
+  for (const tag of ["3.19", "3.20"]) {
+    r.onProgress(pullingFromEvent(tag, "library/alpine"));
+    r.onProgress(layerEvent(L1, "Already exists"));
+    r.onProgress(digestEvent("sha256:00"));
+  }
+  r.onProgress(statusEvent("Image is up to date for alpine"));
+  await r.close();
+  assertEquals(
+    out.text(),
+    [
+      "3.19: Pulling from library/alpine",
+      `${L1}: Already exists`,
+      "Digest: sha256:00",
+      "3.20: Pulling from library/alpine",
+      `${L1}: Already exists`,
+      "Digest: sha256:00",
+      "Status: Image is up to date for alpine",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("PlainRenderer leaves an error event to the command's stderr line", async () => {
+  const out = recorder();
+  const r = new PlainRenderer(out.write);
+  r.onProgress(errorEvent(new Error("manifest unknown")));
+  await r.close();
+  assertEquals(out.text(), "");
 });

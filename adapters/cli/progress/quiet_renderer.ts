@@ -18,7 +18,7 @@ import { Sink } from "./_sink.ts";
  *
  * let text = "";
  * const renderer = new QuietRenderer((chunk) => void (text += chunk));
- * renderer.onProgress({ status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
  * await renderer.close("docker.io/library/alpine:3.20");
  * console.assert(text === "docker.io/library/alpine:3.20\n");
  * ```

@@ -5,9 +5,14 @@ import { recorder } from "./_test_utils.ts";
 Deno.test("QuietRenderer prints only the reference given at close, once", async () => {
   const out = recorder();
   const r = new QuietRenderer(out.write);
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
-  r.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 5, total: 10 });
-  r.onProgress({ status: "Digest: sha256:00" });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.20",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 5, total: 10 });
+  r.onProgress({ type: "digest", status: "Digest: sha256:00", digest: "sha256:00" });
   await r.close("docker.io/library/alpine:3.20");
   await r.close("docker.io/library/alpine:3.20");
   assertEquals(out.writes, ["docker.io/library/alpine:3.20\n"]);
@@ -16,7 +21,7 @@ Deno.test("QuietRenderer prints only the reference given at close, once", async 
 Deno.test("QuietRenderer prints nothing when closed without a reference (a failed pull)", async () => {
   const out = recorder();
   const r = new QuietRenderer(out.write);
-  r.onProgress({ status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
   await r.close();
   assertEquals(out.writes, []);
 });

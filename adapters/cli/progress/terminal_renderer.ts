@@ -5,8 +5,8 @@
  */
 import type { ProgressEvent } from "../../../src/pull/events.ts";
 import type { Renderer, RendererClock, RendererOutput } from "./types.ts";
-import { formatProgress } from "./format_progress.ts";
-import { isLayerEvent, messageLine } from "./_event.ts";
+import { formatProgress } from "../../../src/pull/format_progress.ts";
+import { countsOf, isLayerEvent, type LineEvent, messageLine } from "./_event.ts";
 import { systemClock } from "./_clock.ts";
 import { Sink } from "./_sink.ts";
 
@@ -49,8 +49,8 @@ const up = (n: number) => `\x1b[${n}A`;
  *
  * let screen = "";
  * const renderer = new TerminalRenderer((text) => void (screen += text), { columns: 120 });
- * renderer.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
- * renderer.onProgress({ status: "Downloading", id: "a1b2c3d4e5f6", current: 1_230, total: 45_600_000 });
+ * renderer.onProgress({ type: "pulling-from", status: "Pulling from library/alpine", id: "3.20" , repository: "library/alpine"});
+ * renderer.onProgress({ type: "layer", status: "Downloading", id: "a1b2c3d4e5f6", current: 1_230, total: 45_600_000 });
  * await renderer.close();
  * console.assert(screen.endsWith("\x1b[2Ka1b2c3d4e5f6: Downloading [>" + " ".repeat(50) + "]   1.23kB/45.6MB\n"));
  * ```
@@ -61,7 +61,7 @@ export class TerminalRenderer implements Renderer {
   #columns: number | (() => number | undefined) | undefined;
   #interval: number;
   /** The latest event of each layer on the live area, in order of first appearance. */
-  #live = new Map<string, ProgressEvent & { readonly id: string }>();
+  #live = new Map<string, LineEvent>();
   /** Permanent lines waiting for the next frame (messages, and layers frozen by a message). */
   #pending: string[] = [];
   /** How many live lines the last frame drew; the cursor sits on the line below them. */
@@ -87,7 +87,8 @@ export class TerminalRenderer implements Renderer {
 
   /** Takes one event; the screen catches up within one interval. */
   readonly onProgress = (event: ProgressEvent): void => {
-    if (this.#closed) return;
+    // The command prints a failure itself (on stderr, as `docker pull` does).
+    if (this.#closed || event.type === "error") return;
     if (isLayerEvent(event)) {
       this.#live.set(event.id, event);
     } else {
@@ -154,8 +155,9 @@ export class TerminalRenderer implements Renderer {
     return columns !== undefined && Number.isFinite(columns) && columns > 0 ? Math.floor(columns) : undefined;
   }
 
-  #line(event: ProgressEvent & { readonly id: string }, columns: number | undefined): string {
-    const line = `${event.id}: ${event.status} ${formatProgress(event.current, event.total, { columns })}`;
+  #line(event: LineEvent, columns: number | undefined): string {
+    const { current, total } = countsOf(event);
+    const line = `${event.id}: ${event.status} ${formatProgress(current, total, { columns })}`;
     // Keep one column free: writing the last cell leaves some terminals in a pending-wrap state.
     return columns !== undefined && line.length >= columns ? line.slice(0, Math.max(1, columns - 1)) : line;
   }

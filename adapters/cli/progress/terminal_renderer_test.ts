@@ -12,26 +12,39 @@ Deno.test("TerminalRenderer draws Docker's pull screen byte for byte, one write 
   const out = recorder(clock);
   const r = new TerminalRenderer(out.write, { columns: 120, clock });
 
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
-  r.onProgress({ status: "Pulling fs layer", id: L2 });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.20",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L2 });
   clock.advance(50);
-  r.onProgress({ status: "Waiting", id: L2 });
-  r.onProgress({ status: "Downloading", id: L1, current: 1_230, total: 45_600_000 });
+  r.onProgress({ type: "layer", status: "Waiting", id: L2 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 1_230, total: 45_600_000 });
   clock.advance(50); // t=100: the second frame
-  r.onProgress({ status: "Downloading", id: L1, current: 22_800_000, total: 45_600_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 22_800_000, total: 45_600_000 });
   clock.advance(99); // nothing due before t=200
   assertEquals(out.writes.length, 2);
   clock.advance(1); // t=200
-  r.onProgress({ status: "Downloading", id: L1, current: 45_600_000, total: 45_600_000 });
-  r.onProgress({ status: "Verifying Checksum", id: L1 });
-  r.onProgress({ status: "Download complete", id: L1 });
-  r.onProgress({ status: "Already exists", id: L2 });
-  r.onProgress({ status: "Extracting", id: L1, current: 999, total: 45_600_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 45_600_000, total: 45_600_000 });
+  r.onProgress({ type: "layer", status: "Verifying Checksum", id: L1 });
+  r.onProgress({ type: "layer", status: "Download complete", id: L1 });
+  r.onProgress({ type: "layer", status: "Already exists", id: L2 });
+  r.onProgress({ type: "layer", status: "Extracting", id: L1, current: 999, total: 45_600_000 });
   clock.advance(100); // t=300
-  r.onProgress({ status: "Pull complete", id: L1 });
-  r.onProgress({ status: "Digest: sha256:0123456789abcdef" });
-  r.onProgress({ status: "Status: Downloaded newer image for alpine:3.20" });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L1 });
+  r.onProgress({
+    type: "digest",
+    status: "Digest: sha256:0123456789abcdef",
+    digest: "sha256:0123456789abcdef",
+  });
+  r.onProgress({
+    type: "status",
+    status: "Status: Downloaded newer image for alpine:3.20",
+    message: "Downloaded newer image for alpine:3.20",
+  });
   await r.close();
 
   assertEquals(out.writes, [
@@ -51,7 +64,7 @@ Deno.test("TerminalRenderer redraws at most 10 times a second however many event
   const out = recorder(clock);
   const r = new TerminalRenderer(out.write, { columns: 120, clock });
   for (let i = 1; i <= 1_000; i++) {
-    r.onProgress({ status: "Downloading", id: L1, current: i * 1_000, total: 1_000_000 });
+    r.onProgress({ type: "layer", status: "Downloading", id: L1, current: i * 1_000, total: 1_000_000 });
     clock.advance(1);
   }
   await r.close();
@@ -67,10 +80,10 @@ Deno.test("TerminalRenderer prints a message above the live area while layers ar
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new TerminalRenderer(out.write, { columns: 120, clock });
-  r.onProgress({ status: "Downloading", id: L1, current: 500, total: 1_000 });
-  r.onProgress({ status: "Pull complete", id: L2 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 500, total: 1_000 });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L2 });
   clock.advance(100);
-  r.onProgress({ status: "Retrying with the next mirror" });
+  r.onProgress({ type: "message", status: "Retrying with the next mirror" });
   await r.close();
   assertEquals(out.writes, [
     `${E}${L1}: Downloading ${bar(25)}     500B/1kB\n`,
@@ -84,11 +97,21 @@ Deno.test("TerminalRenderer freezes settled layers at a message, so the next ima
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new TerminalRenderer(out.write, { columns: 120, clock });
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.19" });
-  r.onProgress({ status: "Pull complete", id: L1 });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.19",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L1 });
   clock.advance(100);
-  r.onProgress({ status: "Pulling from library/alpine", id: "3.20" });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
+  r.onProgress({
+    type: "pulling-from",
+    status: "Pulling from library/alpine",
+    id: "3.20",
+    repository: "library/alpine",
+  });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
   clock.advance(100);
   await r.close();
   assertEquals(out.writes, [
@@ -101,14 +124,18 @@ Deno.test("TerminalRenderer freezes settled layers at a message, so the next ima
 Deno.test("TerminalRenderer drops the bar at 110 columns and cuts live lines to the width", async () => {
   const narrow = recorder();
   const r1 = new TerminalRenderer(narrow.write, { columns: 80, clock: new FakeClock() });
-  r1.onProgress({ status: "Downloading", id: L1, current: 12_345_678, total: 45_678_901 });
+  r1.onProgress({ type: "layer", status: "Downloading", id: L1, current: 12_345_678, total: 45_678_901 });
   await r1.close();
   assertEquals(narrow.text(), `${E}${L1}: Downloading  12.35MB/45.68MB\n`);
 
   const tiny = recorder();
   const r2 = new TerminalRenderer(tiny.write, { columns: 20, clock: new FakeClock() });
-  r2.onProgress({ status: "Downloading", id: L1, current: 12_345_678, total: 45_678_901 });
-  r2.onProgress({ status: "Digest: sha256:0123456789abcdef0123456789abcdef" });
+  r2.onProgress({ type: "layer", status: "Downloading", id: L1, current: 12_345_678, total: 45_678_901 });
+  r2.onProgress({
+    type: "digest",
+    status: "Digest: sha256:0123456789abcdef0123456789abcdef",
+    digest: "sha256:0123456789abcdef0123456789abcdef",
+  });
   await r2.close();
   // The live line loses its tail; a message (printed once, never redrawn) stays whole.
   assertEquals(
@@ -123,10 +150,10 @@ Deno.test("TerminalRenderer reads a columns function at every frame, following a
   const out = recorder(clock);
   let columns = 200;
   const r = new TerminalRenderer(out.write, { columns: () => columns, clock });
-  r.onProgress({ status: "Downloading", id: L1, current: 500, total: 1_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 500, total: 1_000 });
   columns = 60;
   clock.advance(100);
-  r.onProgress({ status: "Downloading", id: L1, current: 600, total: 1_000 });
+  r.onProgress({ type: "layer", status: "Downloading", id: L1, current: 600, total: 1_000 });
   await r.close();
   assertEquals(out.writes, [
     `${E}${L1}: Downloading ${bar(25)}     500B/1kB\n`,
@@ -138,13 +165,13 @@ Deno.test("TerminalRenderer.close() draws the pending state at once, stops its t
   const clock = new FakeClock();
   const out = recorder(clock);
   const r = new TerminalRenderer(out.write, { columns: 120, clock });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
-  r.onProgress({ status: "Pull complete", id: L1 });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L1 });
   assertEquals(clock.pending, 1);
   await r.close();
   assertEquals(clock.pending, 0);
   assertEquals(out.writes, [`${E}${L1}: Pulling fs layer \n`, `\x1b[1A${E}${L1}: Pull complete \n`]);
-  r.onProgress({ status: "Pulling fs layer", id: L2 });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L2 });
   await r.close();
   clock.advance(1_000);
   assertEquals(out.writes.length, 2);
@@ -155,7 +182,11 @@ Deno.test("TerminalRenderer writes UTF-8 to a stream writer and waits for it at 
   const stream = new WritableStream<Uint8Array>({ write: (chunk) => void chunks.push(chunk) });
   const writer = stream.getWriter();
   const r = new TerminalRenderer(writer, { columns: 120, clock: new FakeClock() });
-  r.onProgress({ status: "Status: Downloaded newer image for alpine:3.20" });
+  r.onProgress({
+    type: "status",
+    status: "Status: Downloaded newer image for alpine:3.20",
+    message: "Downloaded newer image for alpine:3.20",
+  });
   await r.close();
   assertEquals(new TextDecoder().decode(chunks[0]), `${E}Status: Downloaded newer image for alpine:3.20\n`);
   await writer.close();
@@ -168,9 +199,9 @@ Deno.test("TerminalRenderer keeps a failing write from the puller and reports it
     calls++;
     throw new Error("EPIPE: broken pipe");
   }, { clock });
-  r.onProgress({ status: "Pulling fs layer", id: L1 });
+  r.onProgress({ type: "layer", status: "Pulling fs layer", id: L1 });
   clock.advance(100);
-  r.onProgress({ status: "Pull complete", id: L1 });
+  r.onProgress({ type: "layer", status: "Pull complete", id: L1 });
   await assertRejects(() => r.close(), Error, "EPIPE");
   assertEquals(calls, 1); // nothing more is written after a failure
 });

@@ -31,7 +31,7 @@ export type RendererOutput = WritableStreamDefaultWriter<Uint8Array> | ((text: s
  * import { createRenderer } from "./create_renderer.ts";
  *
  * const renderer: Renderer = createRenderer({ mode: "plain", isTerminal: false, write: () => {} });
- * renderer.onProgress({ status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
+ * renderer.onProgress({ type: "layer", status: "Pulling fs layer", id: "a1b2c3d4e5f6" });
  * await renderer.close("docker.io/library/alpine:3.20");
  * ```
  */

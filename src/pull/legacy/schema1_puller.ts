@@ -12,6 +12,7 @@ import type { Reference } from "../../reference/reference.ts";
 import { referenceKey } from "../../reference/reference_key.ts";
 import { shortId } from "../download_manager.ts";
 import type { PullOutcome, PullSession } from "../types.ts";
+import { digestEvent, layerEvent, messageEvent, pullingFromEvent, statusEvent } from "../events.ts";
 import { buildLegacyImage, hashLayer, layerMediaType, type LegacyEntry } from "./_legacy_image.ts";
 import { putSmallBlob } from "../_small_blob.ts";
 
@@ -24,7 +25,7 @@ export async function pullSchema1(
   const { client, downloads, signal, store, onProgress } = session;
   const hasher = session.hasher ?? wasmHasher;
   const manifest = parseSchema1Manifest(top.bytes, { source: ref.familiar });
-  onProgress({ status: `Pulling from ${ref.familiarName}`, id: ref.digest ?? ref.tag });
+  onProgress(pullingFromEvent(ref.digest ?? ref.tag!, ref.path));
   // The digest is over the signed payload; a by-digest pull checks it before anything else is trusted.
   const digest = await digestBytes(
     manifest.canonical,
@@ -36,11 +37,11 @@ export async function pullSchema1(
       `image verification failed for digest ${ref.digest}: the schema 1 manifest of ${ref.familiar} hashes to ${digest}`,
     );
   }
-  onProgress({
-    status: `[DEPRECATION NOTICE] registry v2 schema1 support will be removed in an upcoming release. ` +
+  onProgress(messageEvent(
+    `[DEPRECATION NOTICE] registry v2 schema1 support will be removed in an upcoming release. ` +
       `Please contact admins of the ${ref.domain} registry NOW to avoid future disruption. ` +
       `More information at https://docs.docker.com/registry/spec/deprecated-schema-v1/`,
-  });
+  ));
   const previous = await store.references.get(referenceKey(ref));
 
   // Sizes are not in a schema 1 manifest: take them from the store, else from the blob's Content-Length.
@@ -55,11 +56,11 @@ export async function pullSchema1(
     }
   }
   for (const blobSum of wanted) {
-    onProgress({
-      status: present.has(blobSum) ? "Already exists" : "Pulling fs layer",
-      id: shortId(blobSum),
-      digest: blobSum,
-    });
+    onProgress(
+      layerEvent(shortId(blobSum), present.has(blobSum) ? "Already exists" : "Pulling fs layer", {
+        digest: blobSum,
+      }),
+    );
   }
   await Promise.all(
     wanted.filter((d) => !present.has(d)).map(async (blobSum) => {
@@ -93,7 +94,7 @@ export async function pullSchema1(
   }
   wanted.forEach((blobSum, i) => {
     if (outcomes[i] === "downloaded") {
-      onProgress({ status: "Pull complete", id: shortId(blobSum), digest: blobSum });
+      onProgress(layerEvent(shortId(blobSum), "Pull complete", { digest: blobSum }));
     }
   });
 
@@ -121,8 +122,8 @@ export async function pullSchema1(
   const status = upToDate
     ? `Image is up to date for ${ref.familiar}`
     : `Downloaded newer image for ${ref.familiar}`;
-  onProgress({ status: `Digest: ${digest}` });
-  onProgress({ status: `Status: ${status}` });
+  onProgress(digestEvent(digest));
+  onProgress(statusEvent(status));
   const converted = JSON.parse(new TextDecoder().decode(image.manifestBytes)) as ImageManifest;
   return {
     reference: ref.toString(),

@@ -34,7 +34,14 @@ import type { Reference } from "../../reference/reference.ts";
 import type { BlobSource, DownloadManager } from "../download_manager.ts";
 import { fallbackAt, noSupport } from "../fallback_policy.ts";
 import type { PullOptions, PullOutcome } from "../types.ts";
-import type { ProgressHandler } from "../events.ts";
+import {
+  isLineUpdate,
+  layerEvent,
+  messageEvent,
+  type ProgressHandler,
+  statusEvent,
+  updateEvent,
+} from "../events.ts";
 import type { Store } from "../../store/types.ts";
 import {
   buildLegacyImage,
@@ -133,7 +140,7 @@ class V1Puller {
   /** The repository's endpoints, the tag's image, then the image from the first endpoint that serves it. */
   async pull(): Promise<PullOutcome> {
     const { session, ref, tag, store, onProgress } = this;
-    onProgress({ status: `Pulling repository ${ref.name}` });
+    onProgress(messageEvent(`Pulling repository ${ref.name}`));
 
     // 2. The token dance and the endpoints.
     const endpoints = await session.repositoryData(ref.path, tag);
@@ -142,29 +149,31 @@ class V1Puller {
     const previous = await store.references.get(`${ref.name}:${tag}`);
 
     const short = imageId.slice(0, 12);
-    onProgress({ status: `Pulling image (${tag}) from ${ref.name}`, id: short });
+    onProgress(updateEvent(short, `Pulling image (${tag}) from ${ref.name}`));
     let lastErr: Error | undefined;
     for (const base of endpoints) {
-      onProgress({ status: `Pulling image (${tag}) from ${ref.name}, endpoint: ${base}`, id: short });
+      onProgress(updateEvent(short, `Pulling image (${tag}) from ${ref.name}, endpoint: ${base}`));
       try {
         const result = await this.#pullImage(base, imageId, previous);
-        onProgress({ status: `Status: ${result.status}` });
-        onProgress({
-          status: `${ref.name}: this image was pulled from a legacy registry.  ` +
+        onProgress(statusEvent(result.status));
+        onProgress(messageEvent(
+          `${ref.name}: this image was pulled from a legacy registry.  ` +
             `Important: This registry version will not be supported in future versions of docker.`,
-        });
+        ));
         return result;
       } catch (err) {
         if (this.signal?.aborted) throw err;
         lastErr = err as Error;
-        onProgress({
-          status: `Error pulling image (${tag}) from ${ref.name}, endpoint: ${base}, ${lastErr.message}`,
-          id: short,
-        });
+        onProgress(
+          updateEvent(
+            short,
+            `Error pulling image (${tag}) from ${ref.name}, endpoint: ${base}, ${lastErr.message}`,
+          ),
+        );
       }
     }
     const message = `Error pulling image (${tag}) from ${ref.name}, ${lastErr?.message ?? "no endpoints"}`;
-    onProgress({ status: message, id: short });
+    onProgress(updateEvent(short, message));
     throw lastErr instanceof TugError
       ? new TugError(lastErr.code, message, { cause: lastErr, detail: lastErr.detail })
       : new TugError("UNKNOWN", message, { cause: lastErr });
@@ -185,7 +194,7 @@ class V1Puller {
     if (new Set(ancestry).size !== ancestry.length) {
       throw new TugError("UNEXPECTED_STATUS", `the ancestry of image ${imageId} names an image twice`);
     }
-    onProgress({ status: "Pulling dependent layers", id: imageId.slice(0, 12) });
+    onProgress(updateEvent(imageId.slice(0, 12), "Pulling dependent layers"));
 
     // 5. Base first: the JSON, then the layer, hashed once and then fetched into the store, verified.
     const entries: LegacyEntry[] = [];
@@ -193,9 +202,9 @@ class V1Puller {
     for (let i = ancestry.length - 1; i >= 0; i--) {
       const layerId = ancestry[i];
       const id = layerId.slice(0, 12);
-      onProgress({ status: "Pulling metadata", id });
+      onProgress(updateEvent(id, "Pulling metadata"));
       const v1Json = await session.imageJson(base, layerId, ancestry[i + 1]);
-      onProgress({ status: "Pulling fs layer", id });
+      onProgress(layerEvent(id, "Pulling fs layer"));
       const body = resumableBody((start) => session.layerBody(base, layerId, start), { signal });
       const facts = await hashLayer(body, hasher, `layer ${layerId}`, signal);
       const descriptor: Descriptor = {
@@ -208,7 +217,8 @@ class V1Puller {
       };
       const outcome = await downloads.download(source, store.blobs, descriptor, {
         signal,
-        onProgress: (event) => onProgress({ ...event, id }),
+        // The manager names the line by the blob's digest; v1 names it by the layer's image id.
+        onProgress: (event) => onProgress(isLineUpdate(event) ? { ...event, id } : event),
       });
       if (outcome === "downloaded") downloaded = true;
       entries.push({ v1Json, layer: { descriptor, diffId: facts.diffId } });

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../../test/_assert.ts";
+import { assertEquals, assertThrows } from "../../test/_assert.ts";
 import { humanSize } from "./human_size.ts";
 
 Deno.test("humanSize() prints Docker's decimal units with four significant digits and no space", () => {

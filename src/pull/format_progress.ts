@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * The text after a layer's status in `docker pull`: the bar and the byte counts.
  *

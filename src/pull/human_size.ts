@@ -1,3 +1,4 @@
+// This module is browser compatible.
 /**
  * Byte counts as Docker prints them.
  *

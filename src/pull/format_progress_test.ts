@@ -1,4 +1,4 @@
-import { assertEquals } from "../../../test/_assert.ts";
+import { assertEquals } from "../../test/_assert.ts";
 import { formatProgress } from "./format_progress.ts";
 
 Deno.test("formatProgress() reproduces the bars of a real `docker pull` stream", () => {
