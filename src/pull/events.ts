@@ -31,7 +31,9 @@ export type LayerStatus =
   | "Download complete"
   | "Already exists"
   | "Extracting"
-  | "Pull complete";
+  | "Pull complete"
+  // tug's own, for `tug unpack`, which pulls nothing: a layer it finished extracting.
+  | "Extract complete";
 
 /** A layer's line changes: `a1b2c3d4e5f6: Downloading [==>   ]  1.2MB/4.5MB` (Docker's `progress.Update`). */
 export interface LayerEvent {

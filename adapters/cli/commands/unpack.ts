@@ -102,7 +102,11 @@ export async function unpackCommand(argv: string[]): Promise<number> {
   });
   // unpack() reports a layer done as a pull does ("Pull complete"); nothing is pulled here.
   const onProgress = (event: ProgressEvent) =>
-    renderer.onProgress(event.status === "Pull complete" ? { ...event, status: "Extract complete" } : event);
+    renderer.onProgress(
+      event.type === "layer" && event.status === "Pull complete"
+        ? { ...event, status: "Extract complete" as const }
+        : event,
+    );
   const controller = new AbortController();
   const onSignal = () => controller.abort(new TugError("ABORTED", "The unpack was interrupted"));
   process.once("SIGINT", onSignal);
