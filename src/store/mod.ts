@@ -18,3 +18,4 @@
 export type * from "./types.ts";
 export * from "./memory_store.ts";
 export * from "./capabilities.ts";
+export * from "./object_store.ts";
