@@ -1,9 +1,9 @@
-import { storeContractTests } from "../../src/store/testing/mod.ts";
-import { assert, assertEquals, assertRejects } from "../../test/_assert.ts";
-import { S3RVER_CREDENTIALS, startS3rver } from "../../test/harness/s3rver.ts";
-import { TugError } from "../../src/errors.ts";
-import { S3Bucket } from "./s3_bucket.ts";
-import { s3Store, type S3StoreOptions } from "./s3_store.ts";
+import { storeContractTests } from "../src/store/testing/mod.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { TugError } from "../src/errors.ts";
+import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
+import { s3Store, type S3StoreOptions } from "../adapters/s3/s3_store.ts";
 
 // s3rver checks SigV4 signatures and implements multipart uploads, but not the 5 MiB minimum part size
 // of S3: a 64 KiB part size runs every contract case larger than that through multipart uploads.
