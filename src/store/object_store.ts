@@ -174,6 +174,8 @@ class ObjectBlobWriter implements BlobWriter {
   readonly #verifier: DigestVerifier;
   readonly #partSize: number;
   #buffer: Uint8Array | undefined;
+  // A part buffer whose upload finished, reused for the next part (a blob of 1000 parts allocates two).
+  #spare: Uint8Array | undefined;
   #used = 0;
   #written = 0;
   #upload: Promise<ObjectMultipartUpload> | undefined;
@@ -216,7 +218,12 @@ class ObjectBlobWriter implements BlobWriter {
     while (pos < take.length) {
       // Bytes [accepted, size) are still to come: the last part's buffer is no larger than they are.
       const accepted = this.#written - chunk.length + pos;
-      this.#buffer ??= new Uint8Array(Math.min(this.#partSize, this.#expected.size - accepted));
+      if (this.#buffer === undefined) {
+        const length = Math.min(this.#partSize, this.#expected.size - accepted);
+        const spare = this.#spare;
+        this.#spare = undefined;
+        this.#buffer = spare && spare.length >= length ? spare.subarray(0, length) : new Uint8Array(length);
+      }
       const n = Math.min(take.length - pos, this.#buffer.length - this.#used);
       // A copy: the caller may reuse `chunk` once this promise settles.
       this.#buffer.set(take.subarray(pos, pos + n), this.#used);
@@ -240,6 +247,8 @@ class ObjectBlobWriter implements BlobWriter {
     this.#inflight = (async () => {
       try {
         this.#parts.push(await (await upload).uploadPart(partNumber, body));
+        // The request is done with the bytes: the buffer can take the next part.
+        this.#spare = new Uint8Array(body.buffer, body.byteOffset, this.#partSize);
       } catch (err) {
         this.#failure ??= storeIo(`Cannot upload part ${partNumber} of blob ${this.#expected.digest}`, err);
       }
