@@ -70,7 +70,11 @@ async function io<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export class R2Bucket implements ObjectBucket {
   readonly #binding: R2BucketBinding;
 
-  /** @param binding The worker's R2 bucket binding. */
+  /**
+   * Wraps a binding.
+   *
+   * @param binding The worker's R2 bucket binding.
+   */
   constructor(binding: R2BucketBinding) {
     this.#binding = binding;
   }

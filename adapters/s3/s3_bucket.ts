@@ -125,6 +125,8 @@ export class S3Bucket implements ObjectBucket {
   readonly #name: string;
 
   /**
+   * Addresses a bucket (no request is made until a method is called).
+   *
    * @param options The bucket, endpoint, region, addressing style and credentials.
    * @throws {TypeError} If the endpoint is not an http(s) URL or the bucket name is empty.
    */
