@@ -3,7 +3,9 @@
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
-import { countRequests, layoutBlobs, skopeoCopy } from "./_proxy_helpers.ts";
+import { countRequests, layoutBlobs, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
+import { startFaultProxy } from "./fault_proxy.ts";
+import { s3Store } from "../adapters/s3/s3_store.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 
 const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
@@ -129,3 +131,48 @@ Deno.test("tug serve --store s3://… without credentials fails with a usage err
   const stderr = new TextDecoder().decode(out.stderr);
   assert(stderr.includes("AWS_ACCESS_KEY_ID"), stderr);
 });
+
+Deno.test("createProxy() over s3Store: an upstream blob whose bytes fail the digest check never becomes an object in the bucket", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.large.layers[0];
+  await using s3 = await startS3rver();
+  await using liar = await startFaultProxy({ upstream: registry.url });
+  // One byte flipped in the middle of the blob: the size matches, the digest does not.
+  liar.addRule({ match: `/blobs/${layer.digest}`, fault: { kind: "flip", atByte: layer.size >> 1 } });
+  const credentials = S3RVER_CREDENTIALS;
+  const bucket = new S3Bucket({ bucket: s3.bucket, endpoint: s3.endpoint, credentials });
+  // 5 MiB parts: the blob goes up as a multipart upload while it streams.
+  const store = s3Store({
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    credentials,
+    prefix: "p",
+    partSize: 5 << 20,
+  });
+  assert(layer.size > 2 * (5 << 20), `the large layer spans several parts (${layer.size} bytes)`);
+  await using proxy = await startProxy({ upstreams: { up: liar.url }, store });
+  const url = `${proxy.url}/v2/${images.large.repository}/blobs/${layer.digest}`;
+
+  const bad = await fetch(url);
+  const got = await bad.bytes().then((b) => b.length, () => -1);
+  assert(got !== layer.size, "the client received all bytes of a blob that failed verification");
+  const keys: string[] = [];
+  for await (const { key } of bucket.list("")) keys.push(key);
+  assertEquals(keys.filter((k) => k.includes("/blobs/")), [], "no blob object after the failed fill");
+
+  // The next request (the fault was one-shot) fills it with the right bytes, verified, into the bucket.
+  const good = await fetch(url);
+  assertEquals(await sha256(await good.bytes()), layer.digest);
+  let info = await store.blobs.stat(layer.digest);
+  // A fill commits just after its last byte was sent: wait for it, bounded.
+  for (let i = 0; i < 200 && info === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    info = await store.blobs.stat(layer.digest);
+  }
+  assertEquals(info, { digest: layer.digest, size: layer.size });
+});
+
+async function sha256(data: Uint8Array): Promise<string> {
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data as Uint8Array<ArrayBuffer>));
+  return "sha256:" + Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+}
