@@ -7,8 +7,9 @@
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
  * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host).
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
- * with `buildWorker(outfile, { entry })`), else in memory, per isolate, capped by `CACHE_MAX_BYTES` (default
- * 256 MiB): the default export is `createWorker()`. Hashing uses
+ * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
+ * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
+ * isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB): the default export is `createWorker()`. Hashing uses
  * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
  * WebAssembly at run time, which the portable hasher would need).
  *
@@ -22,6 +23,9 @@ import { MemoryStore } from "../../src/store/memory_store.ts";
 import type { Store } from "../../src/store/types.ts";
 import { DOCKER_HUB_REGISTRY } from "../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
+import type { R2BucketBinding } from "../r2/r2_bucket.ts";
+import { r2Store } from "../r2/r2_store.ts";
+import { frontedStore } from "../../src/store/front_store.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -31,8 +35,18 @@ export interface WorkerEnv {
   DEFAULT_UPSTREAM?: string;
   /** Seconds a cached tag is used before a HEAD upstream revalidates it. */
   TAG_TTL?: string;
-  /** The most bytes the in-memory cache keeps (default 256 MiB). */
+  /**
+   * The most bytes the in-memory cache keeps (default 256 MiB); with `BLOBS`, the bytes of the small
+   * in-memory front before the bucket (default 32 MiB).
+   */
   CACHE_MAX_BYTES?: string;
+  /**
+   * An R2 bucket binding: the cache lives there, shared by every isolate and location, with only a small
+   * in-memory front for manifests and configs. Objects go under `R2_PREFIX` (default none).
+   */
+  BLOBS?: R2BucketBinding;
+  /** The key prefix (folder) of the cache in `BLOBS`. */
+  R2_PREFIX?: string;
   /** Origins allowed by CORS, comma separated, or `*`. */
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
@@ -47,6 +61,18 @@ export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
    * written declares it (`capabilities.readWhileWriting: false`); the proxy's fills stay bounded with it.
    */
   store?: (env: Env) => Store;
+}
+
+/** The cache without a deployer's store: the R2 bucket `BLOBS` behind a small front, else memory. */
+function defaultStore(env: WorkerEnv): Store {
+  if (env.BLOBS) {
+    const bucket = r2Store(env.BLOBS, {
+      hasher: nodeHasher,
+      ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
+    });
+    return frontedStore(bucket, { maxBytes: Number(env.CACHE_MAX_BYTES ?? 32 * 1024 * 1024) });
+  }
+  return new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) });
 }
 
 /**
@@ -67,8 +93,7 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   return createProxy({
-    store: options.store?.(env) ??
-      new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) }),
+    store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),

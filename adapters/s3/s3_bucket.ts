@@ -1,0 +1,302 @@
+// This module is browser compatible.
+/**
+ * An {@linkcode ObjectBucket} over the S3 API (AWS S3, MinIO, Ceph radosgw, R2's S3 endpoint, …) with
+ * `fetch` only: requests are signed with AWS Signature V4 by aws4fetch, so it runs in Deno, Node, workerd
+ * and browsers. No node: module.
+ *
+ * @module
+ */
+
+import { AwsClient } from "aws4fetch";
+import { TugError } from "../../src/errors.ts";
+import type { ObjectBucket, ObjectMultipartUpload, ObjectPart } from "../../src/store/object_store.ts";
+
+/** AWS credentials (from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). */
+export interface S3Credentials {
+  /** The access key id. */
+  accessKeyId: string;
+  /** The secret access key. */
+  secretAccessKey: string;
+  /** A session token, for temporary credentials. */
+  sessionToken?: string;
+}
+
+/**
+ * Where a bucket is and how to reach it.
+ *
+ * @example MinIO on this machine
+ * ```ts
+ * import type { S3BucketOptions } from "./s3_bucket.ts";
+ *
+ * const options: S3BucketOptions = {
+ *   bucket: "cache",
+ *   endpoint: "http://127.0.0.1:9000",
+ *   pathStyle: true,
+ *   credentials: { accessKeyId: "minio", secretAccessKey: "minio123" },
+ * };
+ * console.assert(options.region === undefined);
+ * ```
+ */
+export interface S3BucketOptions {
+  /** The bucket name. */
+  bucket: string;
+  /** The service's base URL (default `https://s3.<region>.amazonaws.com`). */
+  endpoint?: string;
+  /** The signing region (default `us-east-1`; R2 takes `auto`). */
+  region?: string;
+  /**
+   * `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (default: true with a custom
+   * endpoint, as MinIO, Ceph and local servers need, false for AWS).
+   */
+  pathStyle?: boolean;
+  /** The credentials requests are signed with. */
+  credentials: S3Credentials;
+  /** The fetch to use (default: the global one). */
+  fetch?: typeof fetch;
+}
+
+// Error bodies are small XML documents; a bound keeps a hostile endpoint from filling memory.
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+function xmlText(value: string): string {
+  return value.replace(/&(lt|gt|quot|apos|amp|#(\d+)|#x([0-9a-fA-F]+));/g, (_m, name, dec, hex) => {
+    if (dec) return String.fromCodePoint(Number(dec));
+    if (hex) return String.fromCodePoint(parseInt(hex, 16));
+    return { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" }[name as string] ?? "";
+  });
+}
+
+function xmlEscape(value: string): string {
+  return value.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll(
+    '"',
+    "&quot;",
+  );
+}
+
+/** The text of every `<tag>…</tag>` in `xml` (S3's responses are flat enough for this). */
+function xmlAll(xml: string, tag: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g");
+  for (const m of xml.matchAll(re)) out.push(xmlText(m[1]));
+  return out;
+}
+
+function xmlOne(xml: string, tag: string): string | undefined {
+  return xmlAll(xml, tag)[0];
+}
+
+async function errorText(res: Response): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  while (length < ERROR_BODY_LIMIT) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    length += value.length;
+  }
+  await reader.cancel().catch(() => {});
+  const text = new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
+  const code = xmlOne(text, "Code");
+  const message = xmlOne(text, "Message");
+  return code ? `${code}${message ? `: ${message}` : ""}` : text.slice(0, 200);
+}
+
+/**
+ * A bucket reached over the S3 API. {@linkcode s3Store} wraps one in an `ObjectStore`.
+ *
+ * @example
+ * ```ts
+ * import { S3Bucket } from "./s3_bucket.ts";
+ *
+ * const bucket = new S3Bucket({
+ *   bucket: "cache",
+ *   endpoint: "http://127.0.0.1:9000",
+ *   credentials: { accessKeyId: "id", secretAccessKey: "secret" },
+ * });
+ * console.assert(bucket.url("blobs/x") === "http://127.0.0.1:9000/cache/blobs/x");
+ * ```
+ */
+export class S3Bucket implements ObjectBucket {
+  readonly #client: AwsClient;
+  readonly #base: string;
+  readonly #fetch: typeof fetch;
+  readonly #name: string;
+
+  /**
+   * Addresses a bucket (no request is made until a method is called).
+   *
+   * @param options The bucket, endpoint, region, addressing style and credentials.
+   * @throws {TypeError} If the endpoint is not an http(s) URL or the bucket name is empty.
+   */
+  constructor(options: S3BucketOptions) {
+    const region = options.region ?? "us-east-1";
+    if (typeof options.bucket !== "string" || !/^[A-Za-z0-9._-]+$/.test(options.bucket)) {
+      throw new TypeError(`S3 bucket name ${JSON.stringify(options.bucket)} is not a bucket name`);
+    }
+    const endpoint = new URL(options.endpoint ?? `https://s3.${region}.amazonaws.com`);
+    if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") {
+      throw new TypeError(`S3 endpoint ${endpoint.href} is not an http(s) URL`);
+    }
+    const pathStyle = options.pathStyle ?? options.endpoint !== undefined;
+    const root = endpoint.pathname.replace(/\/+$/, "");
+    this.#base = pathStyle
+      ? `${endpoint.protocol}//${endpoint.host}${root}/${options.bucket}/`
+      : `${endpoint.protocol}//${options.bucket}.${endpoint.host}${root}/`;
+    this.#name = options.bucket;
+    // Retries are the caller's business (the proxy falls back to upstream): a failed request fails fast.
+    this.#client = new AwsClient({ ...options.credentials, service: "s3", region, retries: 0 });
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+  }
+
+  /** The URL of the object under `key` (keys are letters, digits and `._-/`, left as they are). */
+  url(key: string): string {
+    return this.#base + key.split("/").map(encodeURIComponent).join("/");
+  }
+
+  async #send(
+    method: string,
+    url: string,
+    init: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
+  ): Promise<Response> {
+    const request = await this.#client.sign(url, {
+      method,
+      headers: init.headers,
+      body: init.body as BodyInit | undefined,
+    });
+    try {
+      return await this.#fetch(request);
+    } catch (cause) {
+      throw new TugError("STORE_IO", `S3 ${method} ${url} failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async #fail(method: string, url: string, res: Response): Promise<never> {
+    throw new TugError(
+      "STORE_IO",
+      `S3 ${method} ${url} (bucket ${this.#name}) answered ${res.status}: ${await errorText(res)}`,
+      { detail: { status: res.status } },
+    );
+  }
+
+  /** The object's size, or undefined when it is absent. */
+  async head(key: string): Promise<{ size: number } | undefined> {
+    const url = this.url(key);
+    const res = await this.#send("HEAD", url);
+    if (res.status === 404) return undefined;
+    if (!res.ok) return await this.#fail("HEAD", url, res);
+    const size = Number(res.headers.get("content-length"));
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new TugError("STORE_IO", `S3 HEAD ${url} answered without a Content-Length`);
+    }
+    return { size };
+  }
+
+  /** The object's bytes `[start, end)` (all without `range`), or undefined when it is absent. */
+  async get(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<ReadableStream<Uint8Array> | undefined> {
+    const url = this.url(key);
+    const headers: Record<string, string> = range ? { range: `bytes=${range.start}-${range.end - 1}` } : {};
+    const res = await this.#send("GET", url, { headers });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    if (res.status !== (range ? 206 : 200)) return await this.#fail("GET", url, res);
+    return res.body ?? new ReadableStream({ start: (c) => c.close() });
+  }
+
+  /** Writes a whole object; with `ifNoneMatch`, only when none exists (false when one did). */
+  async put(key: string, body: Uint8Array, options: { ifNoneMatch?: boolean } = {}): Promise<boolean> {
+    const url = this.url(key);
+    const headers: Record<string, string> = options.ifNoneMatch ? { "if-none-match": "*" } : {};
+    const res = await this.#send("PUT", url, { headers, body });
+    // 412: an object exists; 409: another conditional write to the key is in progress (S3 docs).
+    if (options.ifNoneMatch && (res.status === 412 || res.status === 409)) {
+      await res.body?.cancel();
+      return false;
+    }
+    if (!res.ok) return await this.#fail("PUT", url, res);
+    await res.body?.cancel();
+    return true;
+  }
+
+  /** Removes the object (no error when it is absent). */
+  async delete(key: string): Promise<void> {
+    const url = this.url(key);
+    const res = await this.#send("DELETE", url);
+    if (!res.ok && res.status !== 404) return await this.#fail("DELETE", url, res);
+    await res.body?.cancel();
+  }
+
+  /** Every object under `prefix`, with its size (ListObjectsV2, 1000 a page). */
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    let token: string | undefined;
+    // Bounded: a million pages are a billion objects.
+    for (let page = 0; page < 1_000_000; page++) {
+      const query = new URLSearchParams({ "list-type": "2", prefix });
+      if (token !== undefined) query.set("continuation-token", token);
+      const url = `${this.#base}?${query}`;
+      const res = await this.#send("GET", url);
+      if (!res.ok) return await this.#fail("GET", url, res);
+      const xml = await res.text();
+      for (const contents of xmlAll(xml, "Contents")) {
+        const key = xmlOne(contents, "Key");
+        const size = Number(xmlOne(contents, "Size"));
+        if (key !== undefined && Number.isSafeInteger(size)) yield { key, size };
+      }
+      token = xmlOne(xml, "NextContinuationToken");
+      if (xmlOne(xml, "IsTruncated") !== "true" || token === undefined) return;
+    }
+  }
+
+  /** Starts a multipart upload (CreateMultipartUpload). */
+  async createMultipartUpload(key: string): Promise<ObjectMultipartUpload> {
+    const url = this.url(key);
+    const res = await this.#send("POST", `${url}?uploads`);
+    if (!res.ok) return await this.#fail("POST", `${url}?uploads`, res);
+    const uploadId = xmlOne(await res.text(), "UploadId");
+    if (!uploadId) throw new TugError("STORE_IO", `S3 POST ${url}?uploads answered without an UploadId`);
+    const at = (query: Record<string, string>) => `${url}?${new URLSearchParams({ ...query, uploadId })}`;
+    return {
+      uploadPart: async (partNumber: number, body: Uint8Array): Promise<ObjectPart> => {
+        const partUrl = at({ partNumber: String(partNumber) });
+        const res = await this.#send("PUT", partUrl, { body });
+        if (!res.ok) return await this.#fail("PUT", partUrl, res);
+        await res.body?.cancel();
+        const etag = res.headers.get("etag");
+        if (!etag) throw new TugError("STORE_IO", `S3 PUT ${partUrl} answered without an ETag`);
+        return { partNumber, etag };
+      },
+      complete: async (parts: readonly ObjectPart[]): Promise<void> => {
+        const body = "<CompleteMultipartUpload>" +
+          parts.map((p) =>
+            `<Part><PartNumber>${p.partNumber}</PartNumber><ETag>${xmlEscape(p.etag)}</ETag></Part>`
+          ).join("") + "</CompleteMultipartUpload>";
+        const doneUrl = at({});
+        const res = await this.#send("POST", doneUrl, {
+          body,
+          headers: { "content-type": "application/xml" },
+        });
+        if (!res.ok) return await this.#fail("POST", doneUrl, res);
+        // S3 may answer 200 and report the failure in the body ("CompleteMultipartUpload", Amazon S3 API).
+        const text = await res.text();
+        if (/<Error>/.test(text)) {
+          throw new TugError(
+            "STORE_IO",
+            `S3 POST ${doneUrl} failed: ${xmlOne(text, "Code") ?? text.slice(0, 200)}`,
+          );
+        }
+      },
+      abort: async (): Promise<void> => {
+        const abortUrl = at({});
+        const res = await this.#send("DELETE", abortUrl);
+        if (!res.ok && res.status !== 404) return await this.#fail("DELETE", abortUrl, res);
+        await res.body?.cancel();
+      },
+    };
+  }
+}

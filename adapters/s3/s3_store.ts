@@ -1,0 +1,133 @@
+// This module is browser compatible.
+/**
+ * A store in an S3 bucket: {@linkcode s3Store} makes an `ObjectStore` over an {@linkcode S3Bucket}, and
+ * {@linkcode s3StoreOptionsFromUrl} reads `s3://BUCKET/PREFIX?endpoint=…&region=…&path-style=…` with the
+ * usual AWS environment variables (what `tug serve --store s3://…` takes).
+ *
+ * @module
+ */
+
+import type { HasherFactory } from "../../src/digest/hasher.ts";
+import { ObjectStore } from "../../src/store/object_store.ts";
+import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
+
+/**
+ * Options for {@linkcode s3Store}: where the bucket is, and how the store uses it.
+ *
+ * @example
+ * ```ts
+ * import type { S3StoreOptions } from "./s3_store.ts";
+ *
+ * const options: S3StoreOptions = {
+ *   bucket: "cache",
+ *   prefix: "tug",
+ *   credentials: { accessKeyId: "id", secretAccessKey: "secret" },
+ * };
+ * console.assert(options.prefix === "tug");
+ * ```
+ */
+export interface S3StoreOptions extends S3BucketOptions {
+  /** A key prefix (folder) inside the bucket. */
+  prefix?: string;
+  /** Hashes blobs as they are written (default: the portable WebAssembly hasher). */
+  hasher?: HasherFactory;
+  /** Bytes per part of a multipart upload (default 8 MiB, at least 5 MiB on S3). */
+  partSize?: number;
+}
+
+/**
+ * A store over an S3 bucket (see `ObjectStore`: verified in flight, visible only after the digest
+ * matched, large blobs uploaded in parts while they stream; no resume, no read-back while writing).
+ *
+ * @param options The bucket, endpoint, credentials, prefix, hasher and part size.
+ * @returns The store.
+ *
+ * @example MinIO on this machine
+ * ```ts
+ * import { s3Store } from "./s3_store.ts";
+ *
+ * const store = s3Store({
+ *   bucket: "cache",
+ *   prefix: "tug",
+ *   endpoint: "http://127.0.0.1:9000",
+ *   credentials: { accessKeyId: "minio", secretAccessKey: "minio123" },
+ * });
+ * console.assert(store.capabilities.readWhileWriting === false);
+ * ```
+ */
+export function s3Store(options: S3StoreOptions): ObjectStore {
+  return new ObjectStore({
+    bucket: new S3Bucket(options),
+    ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+    ...(options.hasher !== undefined ? { hasher: options.hasher } : {}),
+    ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
+  });
+}
+
+/**
+ * Reads an `s3://BUCKET/PREFIX` store URL. Query parameters `endpoint`, `region` and `path-style`
+ * (`true`/`false`) override the environment: `AWS_ENDPOINT_URL_S3` or `AWS_ENDPOINT_URL`, `AWS_REGION` or
+ * `AWS_DEFAULT_REGION`; credentials come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+ * `AWS_SESSION_TOKEN` (the variables the AWS CLI and SDKs read).
+ *
+ * @param url The store URL.
+ * @param env The environment (e.g. `process.env`).
+ * @returns Options for {@linkcode s3Store}.
+ * @throws {TypeError} If the URL is not `s3://BUCKET[/PREFIX]`, a parameter is unknown, or credentials
+ * are missing.
+ *
+ * @example
+ * ```ts
+ * import { s3StoreOptionsFromUrl } from "./s3_store.ts";
+ *
+ * const options = s3StoreOptionsFromUrl("s3://cache/tug/proxy?endpoint=http://127.0.0.1:9000", {
+ *   AWS_ACCESS_KEY_ID: "id",
+ *   AWS_SECRET_ACCESS_KEY: "secret",
+ * });
+ * console.assert(options.bucket === "cache" && options.prefix === "tug/proxy");
+ * console.assert(options.endpoint === "http://127.0.0.1:9000" && options.pathStyle === undefined);
+ * ```
+ */
+export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | undefined>): S3StoreOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError(`Store URL "${url}" is not a URL; expected s3://BUCKET/PREFIX`);
+  }
+  if (parsed.protocol !== "s3:" || parsed.hostname === "") {
+    throw new TypeError(`Store URL "${url}" must be s3://BUCKET/PREFIX`);
+  }
+  const known = new Set(["endpoint", "region", "path-style"]);
+  for (const key of parsed.searchParams.keys()) {
+    if (!known.has(key)) {
+      throw new TypeError(`Store URL "${url}": unknown parameter "${key}" (known: ${[...known].join(", ")})`);
+    }
+  }
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new TypeError(
+      `Store URL "${url}" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`,
+    );
+  }
+  const endpoint = parsed.searchParams.get("endpoint") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  const region = parsed.searchParams.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const pathStyle = parsed.searchParams.get("path-style");
+  if (pathStyle !== null && pathStyle !== "true" && pathStyle !== "false") {
+    throw new TypeError(`Store URL "${url}": path-style must be true or false, got "${pathStyle}"`);
+  }
+  const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, "");
+  return {
+    bucket: parsed.hostname,
+    credentials: {
+      accessKeyId,
+      secretAccessKey,
+      ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    },
+    ...(prefix !== "" ? { prefix } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(region ? { region } : {}),
+    ...(pathStyle !== null ? { pathStyle: pathStyle === "true" } : {}),
+  };
+}
