@@ -15,3 +15,23 @@
 
 export * from "./r2_bucket.ts";
 export * from "./r2_store.ts";
+
+// The types this entry's signatures name, so that its documentation is complete on its own.
+export type {
+  ObjectBucket,
+  ObjectMultipartUpload,
+  ObjectPart,
+  ObjectStore,
+  ObjectStoreOptions,
+} from "../../src/store/object_store.ts";
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../../src/digest/hasher.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../../src/store/types.ts";
+export type { Descriptor, Platform } from "../../src/manifest/types.ts";

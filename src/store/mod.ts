@@ -23,3 +23,4 @@ export * from "./object_store.ts";
 // The types this entry's signatures name (and the types those name), so that its documentation is complete
 // on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
 export type { Descriptor, Platform } from "../manifest/types.ts";
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../digest/hasher.ts";
