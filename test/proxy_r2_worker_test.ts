@@ -1,6 +1,6 @@
 // The workerd entry over an R2 binding (`BLOBS`): the cache is the bucket (Miniflare's R2, workerd's own
 // implementation), shared by every isolate; memory holds only a small front.
-import { Miniflare } from "miniflare";
+import { Miniflare } from "npm:miniflare@^4.20260730.0";
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { countRequests } from "./_proxy_helpers.ts";

@@ -1,7 +1,8 @@
 // The same pull through the proxy on each runtime: Deno (tug serve), Node 20 (the esbuild bundle of tug)
 // and workerd (the npm workerd binary), plus podman pulling through it.
-import * as esbuild from "esbuild";
-import workerdPackage from "workerd";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../build/npm_specifiers.ts";
+import workerdPackage from "npm:workerd@^1.20261117.1";
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { countRequests, layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
@@ -113,9 +114,10 @@ Deno.test("tug serve on Node 20 (esbuild bundle): skopeo copies through the prox
   const tmp = await Deno.makeTempDir({ prefix: "tug-serve-node-" });
   try {
     await esbuild.build({
-      entryPoints: [`${root}adapters/cli/main.ts`],
+      entryPoints: [`${root}adapters/cli/main_bundle.ts`],
       outfile: `${tmp}/tug.mjs`,
       bundle: true,
+      plugins: [npmSpecifiers()],
       format: "esm",
       platform: "node",
       target: "node20",

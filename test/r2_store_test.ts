@@ -1,6 +1,6 @@
 // The R2 store against Miniflare's R2 (npm miniflare: workerd's own R2 implementation over local storage),
 // through the same R2Bucket binding a worker gets.
-import { Miniflare } from "miniflare";
+import { Miniflare } from "npm:miniflare@^4.20260730.0";
 import { storeContractTests } from "../src/store/testing/mod.ts";
 import { TugError } from "../src/errors.ts";
 import { assertEquals, assertRejects } from "./_assert.ts";

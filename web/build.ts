@@ -11,7 +11,8 @@
  * @module
  */
 
-import * as esbuild from "esbuild";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../build/npm_specifiers.ts";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import process from "node:process";
 
@@ -45,6 +46,7 @@ export async function buildWebPage(options: BuildWebPageOptions = {}): Promise<W
       entryPoints: [`${ROOT}web/src/main.ts`],
       absWorkingDir: ROOT,
       bundle: true,
+      plugins: [npmSpecifiers()],
       write: false,
       outfile: "app.js",
       format: "esm",

@@ -8,17 +8,20 @@
  * @module
  */
 import process from "node:process";
-import * as esbuild from "esbuild";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../../build/npm_specifiers.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
 const outfile = process.argv[2] ?? `${root}dist/tug.mjs`;
 // The inspection page goes into the bundle, so `node tug.mjs serve` serves it at / like the Deno command.
 const { buildWebPage } = await import("../../web/build.ts");
 const webFiles = await buildWebPage({ minify: true });
+// esbuild's service process would keep a failed build from exiting: stop it either way.
 const result = await esbuild.build({
-  entryPoints: [`${root}adapters/cli/main.ts`],
+  entryPoints: [`${root}adapters/cli/main_bundle.ts`],
   outfile,
   bundle: true,
+  plugins: [npmSpecifiers()],
   format: "esm",
   platform: "node",
   target: "node20",
@@ -26,7 +29,6 @@ const result = await esbuild.build({
   logLevel: "warning",
   metafile: true,
   define: { __TUG_WEB_FILES__: JSON.stringify(webFiles) },
-});
-await esbuild.stop();
+}).finally(() => esbuild.stop());
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.log(`${outfile}: ${(bytes / 1024).toFixed(0)} KiB`);

@@ -42,7 +42,22 @@ Common options:
 
 Run 'tug COMMAND --help' for a command's options.`;
 
-async function main(argv: string[]): Promise<number> {
+/** Commands a bundle links in itself (see {@linkcode runCli}). */
+export interface BundledCommands {
+  /** `tug serve` (adapters/cli/commands/serve.ts: Hono and @hono/node-server). */
+  serve?: (argv: string[]) => Promise<number>;
+}
+
+// `tug serve` is loaded through a path Deno cannot read ahead: Deno fetches every literal import() of a
+// program (template ones too), with the npm packages behind it, before the program starts, so a literal one
+// would make a first `tug pull` download Hono. Bundles (build_node.ts, the npm package) pass it in instead.
+const SERVE_MODULE = ["./commands", "serve.ts"].join("/");
+async function loadServe(argv: string[]): Promise<number> {
+  const { serveCommand } = await import(SERVE_MODULE) as { serveCommand(argv: string[]): Promise<number> };
+  return await serveCommand(argv);
+}
+
+async function main(argv: string[], commands: BundledCommands): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -63,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
     case "inspect":
       return await inspectCommand(rest);
     case "serve":
-      return await (await import("./commands/serve.ts")).serveCommand(rest);
+      return await (commands.serve ?? loadServe)(rest);
     case "verify":
       return await verifyCommand(rest);
     case "unpack":
@@ -87,7 +102,8 @@ async function main(argv: string[]): Promise<number> {
 
 /**
  * Runs the `tug` command line with `argv` (without the program name) and returns the exit code.
- * Errors are printed to stderr: usage mistakes exit 2, failures 1, an interrupted pull 130.
+ * Errors are printed to stderr: usage mistakes exit 2, failures 1, an interrupted pull 130. A bundle passes
+ * the commands it links in (`commands`; see main_bundle.ts); from source they are loaded when called.
  *
  * @example
  * ```ts
@@ -97,9 +113,9 @@ async function main(argv: string[]): Promise<number> {
  * console.assert(code === 0);
  * ```
  */
-export async function runCli(argv: string[]): Promise<number> {
+export async function runCli(argv: string[], commands: BundledCommands = {}): Promise<number> {
   try {
-    return await main(argv);
+    return await main(argv, commands);
   } catch (err) {
     if (err instanceof UsageError) {
       // docker's hint after a flag or argument-count mistake: where to read how the command is called.

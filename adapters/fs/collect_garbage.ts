@@ -20,7 +20,7 @@ import type { OciLayoutStore, TempFile } from "./oci_layout_store.ts";
 import { type LiveLease, withCollectorLock } from "./store_lease.ts";
 
 /** The default grace period: blobs changed more recently than this are kept. */
-export const DEFAULT_GRACE_MS = 10 * 60_000;
+export const DEFAULT_GRACE_MS: number = 10 * 60_000;
 const MAX_MANIFEST = MAX_MANIFEST_SIZE;
 
 /** Options for {@linkcode collectGarbage}. */

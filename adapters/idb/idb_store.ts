@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * A {@linkcode Store} over the browser's IndexedDB (through npm `idb-keyval`), so a web page keeps the
  * blobs it fetched across reloads and can show them again offline.

@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The IndexedDB store for browsers: {@linkcode IdbStore} keeps pulled blobs and references across page
  * reloads, in 1 MiB chunks, with an optional least-recently-used size cap.

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AwsClient } from "aws4fetch";
+import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { TugError } from "../../src/errors.ts";
 import type { ObjectBucket, ObjectMultipartUpload, ObjectPart } from "../../src/store/object_store.ts";
 

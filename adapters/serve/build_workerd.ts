@@ -7,7 +7,8 @@
  *
  * @module
  */
-import * as esbuild from "esbuild";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../../build/npm_specifiers.ts";
 
 /** Options for {@linkcode buildWorker}. */
 export interface BuildWorkerOptions {
@@ -36,6 +37,7 @@ export async function buildWorker(outfile: string, options: BuildWorkerOptions =
       entryPoints: [options.entry ?? `${root}adapters/serve/workerd.ts`],
       outfile,
       bundle: true,
+      plugins: [npmSpecifiers()],
       format: "esm",
       platform: "neutral",
       mainFields: ["module", "main"],

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { serve } from "@hono/node-server";
+import { serve } from "npm:@hono/node-server@^2.1.8";
 import type { AddressInfo } from "node:net";
 import type { FetchApp, ListenOptions, RunningServer } from "./types.ts";
 import { atListener } from "./_listener_origin.ts";

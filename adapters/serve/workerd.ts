@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { ExecutionContext } from "hono";
+import type { ExecutionContext } from "npm:hono@^4.13.19";
 import { createProxy } from "../../src/proxy/create_proxy.ts";
 import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";

@@ -8,7 +8,7 @@
 
 import type { DigestAlgorithm, Hasher, HasherFactory } from "./hasher.ts";
 
-type HashWasm = typeof import("hash-wasm");
+type HashWasm = typeof import("npm:hash-wasm@^4.13.0");
 let hashWasm: Promise<HashWasm> | undefined;
 
 /**
@@ -38,7 +38,7 @@ export const wasmHasher: HasherFactory = async (algorithm: DigestAlgorithm): Pro
   // Loaded on first use, not at import: hash-wasm carries the WebAssembly of every algorithm it has as
   // text, which costs a Deno process ~15 MB of resident memory (measured: importing this module took a
   // bare `deno run` from 29 to 45 MB). The CLI and the proxy pass node:crypto's hasher and never load it.
-  const { createSHA256, createSHA512 } = await (hashWasm ??= import("hash-wasm"));
+  const { createSHA256, createSHA512 } = await (hashWasm ??= import("npm:hash-wasm@^4.13.0"));
   return wrap(algorithm === "sha256" ? await createSHA256() : await createSHA512());
 };
 

@@ -324,7 +324,7 @@ function fflateGunzip(
   const sizer = new StepSizer();
   return steppedDecoder("gzip", input, options, async (emit) => {
     // Loaded on first use: a pull that never reads a layer does not pay for the decoders.
-    const { Gunzip } = await import("fflate");
+    const { Gunzip } = await import("npm:fflate@^0.8.3");
     const gunzip = new Gunzip((chunk) => {
       memberOut += chunk.length;
       emit(chunk);
@@ -364,7 +364,7 @@ function zstdDecompress(
   // front, and copies it for every block), and cuts the input after each block: one push, one block.
   const walker = new ZstdFrameWalker(options.maxZstdWindow ?? DEFAULT_MAX_ZSTD_WINDOW);
   return steppedDecoder("zstd", input, options, async (emit) => {
-    const { Decompress } = await import("fzstd");
+    const { Decompress } = await import("npm:fzstd@^0.1.1");
     let ended = false;
     const decoder = new Decompress((chunk, final) => {
       // fzstd hands out a fresh array per block (it copies the block into its own window before the next).

@@ -70,7 +70,11 @@ export class Checker {
     return doc;
   }
 
-  string(value: unknown, field: string, { optional = false, nonEmpty = false } = {}): void {
+  string(
+    value: unknown,
+    field: string,
+    { optional = false, nonEmpty = false }: { optional?: boolean; nonEmpty?: boolean } = {},
+  ): void {
     if (value === undefined && optional) return;
     if (typeof value !== "string") this.fail(`${field} must be a string, got ${describe(value)}`);
     if (nonEmpty && value === "") this.fail(`${field} must not be empty`);

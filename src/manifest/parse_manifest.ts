@@ -25,7 +25,7 @@ import type { ImageIndex, ImageManifest } from "./types.ts";
  * console.assert(MAX_MANIFEST_SIZE === 4 * 1024 * 1024);
  * ```
  */
-export const MAX_MANIFEST_SIZE = 4 * 1024 * 1024;
+export const MAX_MANIFEST_SIZE: number = 4 * 1024 * 1024;
 
 /** A parsed and validated manifest or index, with the exact bytes it came from (for digests and storing). */
 export type ParsedManifest =

@@ -14,7 +14,7 @@ import { readAllBytes } from "../streams/bytes.ts";
 import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
-export const FILL_WINDOW = 8 << 20;
+export const FILL_WINDOW: number = 8 << 20;
 
 /** Subscribers behind the window read the store back in aligned blocks of this size… */
 const READ_BACK_BLOCK = 1 << 20;
@@ -319,7 +319,7 @@ export class BlobFill {
    * A stream of bytes `[start, end)` of the blob, fed from the fill as they arrive. It errors when the
    * fill fails; cancelling it (a client that went away) leaves the fill running for the others.
    */
-  subscribe(start = 0, end = this.size): ReadableStream<Uint8Array> {
+  subscribe(start: number = 0, end: number = this.size): ReadableStream<Uint8Array> {
     let pos = start;
     // Reads older bytes back from the store, up to `backEnd`, while this subscriber is behind the window.
     let back: ReadableStreamDefaultReader<Uint8Array> | undefined;

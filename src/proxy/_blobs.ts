@@ -32,7 +32,7 @@ import type { Target } from "./_target.ts";
  * received) is served from the fill (its bytes come soon); further in, it is forwarded upstream so the
  * client does not wait for the bytes before it.
  */
-export const RANGE_FROM_FILL = 4 * 1024 * 1024;
+export const RANGE_FROM_FILL: number = 4 * 1024 * 1024;
 
 /** Keeps work going after the response (workerd's `waitUntil`; a no-op where promises run on their own). */
 export type Defer = (work: Promise<unknown>) => void;

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono } from "npm:hono@^4.13.19";
 import { TugError } from "../errors.ts";
 import { pull } from "../pull/pull.ts";
 import { errorEvent, type ProgressEvent } from "../pull/events.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono } from "npm:hono@^4.13.19";
 import { callerOf } from "./_caller.ts";
 import type { ProxyContext } from "./_context.ts";
 

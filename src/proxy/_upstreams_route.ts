@@ -8,7 +8,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { Hono } from "npm:hono@^4.13.19";
 import type { ProxyContext } from "./_context.ts";
 import type { Upstream } from "./_upstream.ts";
 

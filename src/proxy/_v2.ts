@@ -11,9 +11,9 @@
  * @module
  */
 
-import type { Context } from "hono";
-import { Hono } from "hono";
-import { getPath } from "hono/utils/url";
+import type { Context } from "npm:hono@^4.13.19";
+import { Hono } from "npm:hono@^4.13.19";
+import { getPath } from "npm:hono@^4.13.19/utils/url";
 import { TugError } from "../errors.ts";
 import { blobRoute, type Defer } from "./_blobs.ts";
 import { type Caller, callerOf } from "./_caller.ts";

@@ -10,9 +10,9 @@
  * @module
  */
 
-import type { ExecutionContext } from "hono";
-import { Hono } from "hono";
-import { cors } from "hono/cors";
+import type { ExecutionContext } from "npm:hono@^4.13.19";
+import { Hono } from "npm:hono@^4.13.19";
+import { cors } from "npm:hono@^4.13.19/cors";
 import { createContext, type ProxyOptions } from "./_context.ts";
 import { imagesRoutes } from "./_images_create.ts";
 import { tokenRoutes } from "./_token_route.ts";

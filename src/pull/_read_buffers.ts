@@ -10,7 +10,7 @@
  * Size of each buffer a download reads its body into. Deno's fetch fills at most ~496 KiB per BYOB read
  * (measured), so a larger buffer would only cost memory.
  */
-export const READ_BUFFER = 512 << 10;
+export const READ_BUFFER: number = 512 << 10;
 
 /** The buffer the next read goes into, and the one the caller may still be writing. */
 export interface ReadBuffers {

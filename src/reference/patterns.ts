@@ -16,7 +16,7 @@
  * console.assert(TAG_PATTERN.test("3.20") && !TAG_PATTERN.test(".x"));
  * ```
  */
-export const TAG_PATTERN = /^[\w][\w.-]{0,127}$/;
+export const TAG_PATTERN: RegExp = /^[\w][\w.-]{0,127}$/;
 
 /**
  * A digest's form: `algorithm:encoded` (OCI image spec descriptor.md); whether the algorithm is known and
@@ -29,7 +29,7 @@ export const TAG_PATTERN = /^[\w][\w.-]{0,127}$/;
  * console.assert(DIGEST_PATTERN.test("sha256:abc") && !DIGEST_PATTERN.test("latest"));
  * ```
  */
-export const DIGEST_PATTERN = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+export const DIGEST_PATTERN: RegExp = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 
 /**
  * A repository name's path components, `/`-separated (OCI distribution spec `<name>`), without a domain.
@@ -41,5 +41,5 @@ export const DIGEST_PATTERN = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
  * console.assert(REPOSITORY_PATTERN.test("library/alpine") && !REPOSITORY_PATTERN.test("Alpine"));
  * ```
  */
-export const REPOSITORY_PATTERN =
+export const REPOSITORY_PATTERN: RegExp =
   /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;

@@ -10,7 +10,7 @@ import type { TugErrorCode } from "../errors.ts";
 import { readLimited } from "./read_limited.ts";
 
 /** Error bodies are small; a registry that sends more than this is not sending an error body. */
-export const ERROR_BODY_LIMIT = 64 * 1024;
+export const ERROR_BODY_LIMIT: number = 64 * 1024;
 
 /**
  * The distribution spec's error codes (`errcode`), which tug's error union carries under the same name.

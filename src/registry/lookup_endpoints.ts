@@ -47,7 +47,7 @@ export const DOCKER_HUB_DOMAINS: readonly string[] = ["docker.io", "index.docker
 /** The host of Docker Hub's v2 API. */
 export const DOCKER_HUB_API_HOST = "registry-1.docker.io";
 /** Where Docker Hub's v2 API lives. */
-export const DOCKER_HUB_REGISTRY = `https://${DOCKER_HUB_API_HOST}`;
+export const DOCKER_HUB_REGISTRY: string = `https://${DOCKER_HUB_API_HOST}`;
 /** Hosts that never get legacy v1 endpoints (service_v1.go: Docker Hub and its v2 host). */
 const NO_V1: readonly string[] = [...DOCKER_HUB_DOMAINS, DOCKER_HUB_API_HOST];
 

@@ -9,7 +9,7 @@ import { VERSION } from "../version.ts";
 import type { FetchLike } from "./types.ts";
 
 /** tug's default `User-Agent`: `tug/<version>`. */
-export const DEFAULT_USER_AGENT = `tug/${VERSION}`;
+export const DEFAULT_USER_AGENT: string = `tug/${VERSION}`;
 
 /** Options for {@linkcode withUserAgent}. */
 export interface WithUserAgentOptions {

@@ -5,7 +5,8 @@
  * @module
  */
 
-import * as esbuild from "esbuild";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../../build/npm_specifiers.ts";
 
 /**
  * Options for {@linkcode bundleForBrowser}.
@@ -56,6 +57,7 @@ async function build(entry: string | URL, options: BundleOptions): Promise<strin
       entryPoints: [path],
       absWorkingDir: new URL("../../", import.meta.url).pathname,
       bundle: true,
+      plugins: [npmSpecifiers()],
       write: false,
       outfile: "bundle.js",
       format: "esm",

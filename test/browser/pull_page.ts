@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createStore, keys } from "idb-keyval";
+import { createStore, keys } from "npm:idb-keyval@^6.3.0";
 import { IdbStore } from "../../adapters/idb/mod.ts";
 import { pull } from "../../src/mod.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createStore, getMany, keys } from "idb-keyval";
+import { createStore, getMany, keys } from "npm:idb-keyval@^6.3.0";
 import { IdbStore } from "../../adapters/idb/mod.ts";
 import { TugError } from "../../src/errors.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import S3rver from "s3rver";
+import S3rver from "npm:s3rver@^3.7.1";
 
 const [directory, bucket] = Deno.args;
 if (!directory || !bucket) {

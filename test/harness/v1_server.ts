@@ -12,7 +12,7 @@
  * @module
  */
 
-import { gzipSync } from "fflate";
+import { gzipSync } from "npm:fflate@^0.8.3";
 import { createTar, type TarEntry } from "./tar.ts";
 
 /** One layer of a v1 image being built: its files and how its history describes it. */

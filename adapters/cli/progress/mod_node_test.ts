@@ -1,6 +1,7 @@
 // The renderers are runtime-neutral: bundled for Node 20 they must print exactly what they print on Deno.
 import { assertEquals, assertStringIncludes } from "../../../test/_assert.ts";
-import * as esbuild from "esbuild";
+import * as esbuild from "npm:esbuild@^0.28.2";
+import { npmSpecifiers } from "../../../build/npm_specifiers.ts";
 import { scenario } from "./_node_scenario.ts";
 
 Deno.test("createRenderer() output on Node is byte for byte the output on Deno", async () => {
@@ -16,6 +17,7 @@ Deno.test("createRenderer() output on Node is byte for byte the output on Deno",
       },
       outfile: `${dir}/scenario.mjs`,
       bundle: true,
+      plugins: [npmSpecifiers()],
       format: "esm",
       platform: "node",
       target: "node20",

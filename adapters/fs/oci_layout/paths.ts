@@ -12,9 +12,9 @@ import type { Digest } from "../../../src/digest/parse_digest.ts";
 import type { BlobLockOptions } from "./blob_lock.ts";
 
 /** Reads and coalesced writes move this many bytes per system call. */
-export const BUFFER = 1 << 20;
+export const BUFFER: number = 1 << 20;
 /** Temp file names: `<alg>-<hex>.<pid>.<random>` (blobs) or `index.json.<pid>.<random>`. */
-export const TEMP_NAME = /^(.+)\.(\d+)\.[0-9a-z]+$/;
+export const TEMP_NAME: RegExp = /^(.+)\.(\d+)\.[0-9a-z]+$/;
 
 /** The directories of one layout and the options its parts read. */
 export interface Paths {

@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The {@linkcode BlobStore} of the IndexedDB store: blob records, chunk streams, kept partials, eviction
  * by least recent use and the sweep of abandoned chunks. Internal to the IndexedDB store.
@@ -7,7 +6,7 @@
  * @module
  */
 
-import { createStore, get, type UseStore, values } from "idb-keyval";
+import { createStore, get, type UseStore, values } from "npm:idb-keyval@^6.3.0";
 import { TugError } from "../../../src/errors.ts";
 import { checkDigest, checkExpected, resolveRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobStore, BlobWriter } from "../../../src/store/types.ts";

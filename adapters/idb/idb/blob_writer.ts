@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The {@linkcode BlobWriter} of the IndexedDB store: cuts the bytes into chunks, stores them under a write
  * id of their own while they stream in, and makes the blob visible at commit with one record write.
@@ -8,7 +7,7 @@
  * @module
  */
 
-import { setMany } from "idb-keyval";
+import { setMany } from "npm:idb-keyval@^6.3.0";
 import { TugError } from "../../../src/errors.ts";
 import { checkWrittenRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";

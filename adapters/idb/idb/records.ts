@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The records of the IndexedDB store (where a blob's chunks are), its write ids, and a one-transaction
  * helper. Internal to the IndexedDB store.
@@ -7,7 +6,7 @@
  * @module
  */
 
-import { promisifyRequest, type UseStore } from "idb-keyval";
+import { promisifyRequest, type UseStore } from "npm:idb-keyval@^6.3.0";
 
 /** Where a blob's bytes are: the write that stored them and the size of each chunk, in order. */
 export interface Chunked {
@@ -31,7 +30,7 @@ export interface PartialRecord extends Chunked {
 export type ChunkKey = [digest: string, write: string, n: number];
 
 /** The default chunk size. */
-export const MiB = 1 << 20;
+export const MiB: number = 1 << 20;
 
 /** Runs `fn` in one transaction of `store` and resolves once the transaction completed. */
 export function transact<T>(

@@ -1,5 +1,4 @@
 // This module is browser compatible.
-/// <reference lib="dom" />
 /**
  * The {@linkcode ReferenceStore} of the IndexedDB store: reference name → descriptor. Internal to the
  * IndexedDB store.
@@ -7,7 +6,7 @@
  * @module
  */
 
-import { createStore, entries, get, set, type UseStore, values } from "idb-keyval";
+import { createStore, entries, get, set, type UseStore, values } from "npm:idb-keyval@^6.3.0";
 import type { Descriptor } from "../../../src/manifest/types.ts";
 import { checkDescriptor, checkName } from "../../../src/store/checks.ts";
 import type { ReferenceRecord, ReferenceStore } from "../../../src/store/types.ts";
