@@ -114,7 +114,7 @@ export interface ObjectStoreOptions {
 }
 
 /** The default part size of multipart uploads. */
-export const OBJECT_PART_SIZE = 8 << 20;
+export const OBJECT_PART_SIZE: number = 8 << 20;
 
 const PREFIX_GRAMMAR = /^(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\/?$/;
 
