@@ -303,7 +303,7 @@ export class V2Puller {
     isImage: boolean,
     onProgress: ProgressHandler,
   ): Promise<boolean> {
-    const { client, downloads, signal, store } = this;
+    const { client, downloads, options, signal, store } = this;
     const layers = manifest.layers;
     const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
     const seen = new Set<string>();
@@ -348,6 +348,11 @@ export class V2Puller {
         `layers from manifest don't match image configuration (${layers.length} layers, ` +
           `${config.rootfs.diff_ids.length} diff_ids in config ${manifest.config.digest})`,
       );
+    }
+    if (config && options.verifyDiffIds) {
+      // Loaded only when asked for: the layer decoders (fflate, fzstd) would cost every pull memory.
+      const { checkDiffIds } = await import("../image/check_diff_ids.ts");
+      await checkDiffIds(store, layers, config.rootfs.diff_ids, { hasher: options.hasher, signal });
     }
     const done = new Set<string>();
     for (let i = 0; i < layers.length; i++) {
