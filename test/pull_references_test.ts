@@ -74,3 +74,31 @@ Deno.test("tug inspect, unpack and save by NAME@<index digest> reach the platfor
   assertEquals(verified.code, 0, verified.stdout + verified.stderr);
   assertEquals((await (await openStore(store)).references.list()).length, 2);
 });
+
+Deno.test("tug prune -a keeps NAME@<index digest> of a tagged platform image; tug rmi of the tag removes both names", async () => {
+  const { images, registry } = await sharedRegistry();
+  const multi = images.multi;
+  await using tmp = await tempDir("tug-index-rmi-");
+  const pulled = await runTug([
+    "pull",
+    "-q",
+    "--store",
+    tmp.dir,
+    "--platform",
+    "linux/arm64",
+    multi.reference,
+  ]);
+  assertEquals(pulled.code, 0, pulled.stderr);
+  const byIndex = `${registry.host}/${multi.repository}@${multi.manifestDigest}`;
+  const names = async () => (await (await openStore(tmp.dir)).references.list()).map((r) => r.name).sort();
+  const pruned = await runTug(["prune", "-a", "--force", "--store", tmp.dir]);
+  assertEquals(pruned.code, 0, pruned.stderr);
+  // The index's digest name and the tag stand for the same image, as in Docker: nothing is untagged.
+  assertEquals(await names(), [byIndex, multi.reference].sort());
+  const removed = await runTug(["rmi", "--force", "--store", tmp.dir, multi.reference]);
+  assertEquals(removed.code, 0, removed.stderr);
+  assertEquals(await names(), []);
+  const store = await openStore(tmp.dir);
+  assertEquals(await store.blobs.stat(multi.manifestDigest), undefined);
+  assertEquals(await store.blobs.stat(multi.images["linux/arm64/v8"].manifestDigest), undefined);
+});

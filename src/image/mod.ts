@@ -23,3 +23,5 @@ export * from "./normalize_tar_path.ts";
 export * from "./whiteouts.ts";
 export * from "./layer_files.ts";
 export * from "./write_tar.ts";
+export * from "./open_layer.ts";
+export * from "./check_diff_ids.ts";
