@@ -28,6 +28,11 @@ export interface DiffIdOptions {
   signal?: AbortSignal;
   /** The largest zstd window a layer may declare (see `decompressLayer()`). */
   maxZstdWindow?: number;
+  /**
+   * Layers decompressed at once by {@linkcode checkDiffIds} (default 2): decompression and hashing are CPU
+   * work, and each layer is one stream, so two cores check two layers at a time.
+   */
+  concurrency?: number;
   /** Told about each layer that had to be decompressed (not those the store had a record for). */
   onDecompressed?: (layer: Descriptor, diffId: string) => void;
 }
@@ -106,8 +111,33 @@ export async function checkDiffIds(
       detail: { layers: layers.length, diffIds: diffIds.length },
     });
   }
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2));
+  // Each distinct layer is checked once, up to `concurrency` at a time; the first failure stops the others.
+  const queue = layers.filter((l, i) => layers.findIndex((m) => m.digest === l.digest) === i);
+  const likes = new Map(layers.map((l, i) => [l.digest, diffIds[i]]));
+  const results = new Map<string, string>();
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  let first: { error: unknown } | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (next < queue.length && first === undefined) {
+      const layer = queue[next++];
+      try {
+        results.set(
+          layer.digest,
+          await layerDiffId(store, layer, { ...options, signal, like: likes.get(layer.digest) }),
+        );
+      } catch (error) {
+        first ??= { error };
+        stop.abort(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, worker));
+  if (first) throw first.error;
   for (let i = 0; i < layers.length; i++) {
-    const actual = await layerDiffId(store, layers[i], { ...options, like: diffIds[i] });
+    const actual = results.get(layers[i].digest)!;
     if (actual !== diffIds[i]) {
       throw new TugError(
         "LAYERS_MISMATCH",
