@@ -1,6 +1,6 @@
 // Concurrent pulls: two `tug pull` processes racing into one store, and ten pulls in one process sharing
 // one DownloadManager, counted at the fault proxy in front of the real docker-registry.
-import { assert, assertEquals } from "./_assert.ts";
+import { assertEquals } from "./_assert.ts";
 import { buildImage, pushImage, sharedRegistry } from "./harness/mod.ts";
 import { startFaultProxy } from "./fault_proxy.ts";
 import { slowLargeLayer } from "./_slow_layer.ts";
@@ -40,10 +40,11 @@ Deno.test("two tug pull processes of the same image into the same store both suc
   assertEquals(decoder.decode(a.stdout).trim(), reference);
   assertEquals(decoder.decode(b.stdout).trim(), reference);
 
-  // They did race: both downloaded the layer, at the same time.
+  // They did race, and the layer was downloaded once: the second pull waited on the blob's lock in the
+  // store for the first, then found the blob (adapters/fs/oci_layout/blob_lock.ts), as one Docker daemon
+  // shares a layer's download between its clients.
   const gets = proxy.requests(layer.digest);
-  assertEquals(gets.length, 2);
-  assert(gets[1].startedAt < gets[0].endedAt!, "the two layer downloads overlapped");
+  assertEquals(gets.length, 1);
 
   const store = await OciLayoutStore.open(dir, { fsync: false });
   const report = await verifyStore(store);

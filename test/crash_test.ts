@@ -1,6 +1,7 @@
 // Crash consistency: `tug pull` of the 64 MiB image is SIGKILLed at several points while the fault proxy
 // serves the big layer slowly; after each kill `tug verify` must find the store sound (kept partial bytes
-// are not corruption), and each rerun must resume where the killed one stopped, not from zero.
+// are not corruption), and each rerun must resume where the killed one stopped, not from zero, taking over
+// the blob lock the killed run left.
 import { assert, assertEquals } from "./_assert.ts";
 import { slowLargeLayer } from "./_slow_layer.ts";
 import { OciLayoutStore } from "../adapters/fs/oci_layout_store.ts";
@@ -64,6 +65,9 @@ Deno.test("tug pull killed with SIGKILL mid-layer leaves a sound store, and each
       `kept ${kept} bytes after kill ${i}`,
     );
     assertEquals(await store.references.list(), [], "no reference before the image is complete");
+    // The killed run still "holds" the layer's blob lock; the next run takes it over (its PID is gone).
+    const lock = JSON.parse(await Deno.readTextFile(`${dir}/.tug/locks/sha256-${layer.digest.slice(7)}`));
+    assertEquals(lock.pid, child.pid, `run ${i} died holding the layer's lock`);
     if (verbose) {
       console.log(`kill ${i} at ${point} served: kept ${kept}, served ${proxy.bytesServed(layer.digest)}`);
     }
@@ -92,4 +96,6 @@ Deno.test("tug pull killed with SIGKILL mid-layer leaves a sound store, and each
   const store = await OciLayoutStore.open(dir, { fsync: false });
   assertEquals((await store.references.get(reference))?.digest, image.manifestDigest);
   assertEquals((await store.blobs.stat(layer.digest))?.size, layer.size);
+  // Every lock was taken over and released.
+  assertEquals([...Deno.readDirSync(`${dir}/.tug/locks`)].map((e) => e.name), []);
 });

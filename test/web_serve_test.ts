@@ -76,7 +76,7 @@ Deno.test("web page: hosted statically, it opens an image through a `tug serve` 
     try {
       await page.locator("tr[data-layer]").nth(2).waitFor();
       assertEquals(await page.locator("#proxy-url").inputValue(), proxy.url);
-      await page.locator("tr[data-layer] a").nth(1).click();
+      await page.locator("tr[data-layer]").nth(1).locator("a").first().click();
       await openPath(page, "app/data.txt");
       assertEquals(await viewedText(page), "data shared by a hard link\n");
       assertEquals(

@@ -36,3 +36,7 @@ export * from "./node_hasher.ts";
  * ```
  */
 export const bestHasher: HasherFactory = nodeHasher;
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../../src/digest/hasher.ts";

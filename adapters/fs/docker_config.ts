@@ -13,6 +13,7 @@ import process from "node:process";
 import { TugError } from "../../src/errors.ts";
 import { DOCKER_HUB_API_HOST, DOCKER_HUB_DOMAINS } from "../../src/registry/lookup_endpoints.ts";
 import type { CredentialProvider, Credentials } from "../../src/registry/types.ts";
+import { concatBytes } from "../../src/streams/bytes.ts";
 
 /** Options for {@linkcode dockerCredentials}. */
 export interface DockerCredentialsOptions {
@@ -221,9 +222,9 @@ function runHelper(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const stdout = new TextDecoder().decode(concat(out)).trim();
+      const stdout = new TextDecoder().decode(concatBytes(out)).trim();
       if (code !== 0) {
-        const said = stdout || new TextDecoder().decode(concat(err)).trim();
+        const said = stdout || new TextDecoder().decode(concatBytes(err)).trim();
         // docker-credential-helpers' ErrCredentialsNotFound message.
         if (/credentials not found/i.test(said)) return resolve(undefined);
         return reject(fail(`exited with ${code}${said ? `: ${said}` : ""}`));
@@ -243,14 +244,4 @@ function runHelper(
     child.stdin.on("error", () => {}); // a helper that exits before reading stdin
     child.stdin.end(serverUrl);
   });
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }

@@ -54,8 +54,17 @@ export interface OciLayoutStoreOptions {
   fsync?: boolean;
   /** How long to wait for another process's index.json lock, in ms (default 10000). */
   lockTimeout?: number;
-  /** A lock older than this is taken to be left by a crash, in ms (default 30000). */
+  /**
+   * A lock older than this is taken to be left by a crash, in ms (default 30000). A blob's lock is kept
+   * fresh by its writer (touched every sixth of this), so only a hung or vanished writer's goes stale.
+   */
   staleLockAge?: number;
+  /**
+   * How long a blob writer waits for another process writing the same blob, in ms (default one hour);
+   * then it writes the blob too. While the other process keeps its lock fresh, the wait goes on; when it
+   * dies (its PID is gone) or its lock goes stale, the lock is taken over at once.
+   */
+  blobLockTimeout?: number;
   /**
    * For stores whose blobs mostly go straight into an HTTP response (`tug serve`), default false. When
    * true, on Deno a `blobs.get()` that reads to the end of the blob returns the file's own stream
@@ -162,6 +171,12 @@ export class OciLayoutStore implements Store {
       dir: root,
       tmp: join(root, ".tug", "tmp"),
       partial: join(root, ".tug", "partial"),
+      locks: join(root, ".tug", "locks"),
+      blobLock: {
+        staleAge: options.staleLockAge ?? 30_000,
+        heartbeat: Math.max(10, Math.floor((options.staleLockAge ?? 30_000) / 6)),
+        maxWait: options.blobLockTimeout ?? 3_600_000,
+      },
       fsync: options.fsync ?? true,
       responseStreams: options.responseStreams ?? false,
     };
@@ -173,6 +188,7 @@ export class OciLayoutStore implements Store {
       await mkdir(join(root, "blobs", "sha256"), { recursive: true });
       await mkdir(paths.tmp, { recursive: true });
       await mkdir(paths.partial, { recursive: true });
+      await mkdir(paths.locks, { recursive: true });
     } catch (err) {
       throw ioError(`Cannot create the OCI layout directories in ${root}`, err);
     }

@@ -16,3 +16,17 @@
  */
 
 export * from "./idb_store.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { Descriptor, Platform } from "../../src/manifest/types.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  DiffIdStore,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../../src/store/types.ts";

@@ -10,6 +10,7 @@ import { TugError } from "../errors.ts";
 import { detectCompression } from "./detect_compression.ts";
 import { ZstdFrameWalker } from "./_zstd_frames.ts";
 import { markOwned } from "./owned_chunks.ts";
+import { concatBytes } from "../streams/bytes.ts";
 
 /** How a layer blob is compressed, as {@linkcode layerCompression} of `src/manifest` names it. */
 export type LayerCompression = "gzip" | "zstd" | "none";
@@ -181,7 +182,7 @@ function sniffed(
         head.push(r.value);
         length += r.value.length;
       }
-      const first = head.length === 1 ? head[0] : concat(head, length);
+      const first = head.length === 1 ? head[0] : concatBytes(head, length);
       const replay = new ReadableStream<Uint8Array>({
         start(controller) {
           if (first.length > 0) controller.enqueue(first);
@@ -207,16 +208,6 @@ function sniffed(
       return inner ? inner.cancel(reason) : reader.cancel(reason);
     },
   }, { highWaterMark: 0 });
-}
-
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** A push-style JS decoder (fflate, fzstd) behind {@linkcode steppedDecoder}. */

@@ -10,6 +10,7 @@ import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
 import { TugError } from "../errors.ts";
 import type { BlobStore, BlobWriter } from "../store/types.ts";
+import { readAllBytes } from "../streams/bytes.ts";
 import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
@@ -19,29 +20,6 @@ export const FILL_WINDOW = 8 << 20;
 const READ_BACK_BLOCK = 1 << 20;
 /** …and share the last few blocks read (clients behind the window usually move at similar speeds). */
 const READ_BACK_BLOCKS = 8;
-
-/** Reads a block's stream into one buffer; no copy when the store gives it as one chunk (the disk store). */
-async function readBlock(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = stream.getReader();
-  // Bounded by the block's size: every chunk holds at least one byte.
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (value.byteLength === 0) continue;
-    chunks.push(value);
-    total += value.byteLength;
-  }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
-}
 
 /** Options for {@linkcode BlobFill.start}. */
 export interface BlobFillOptions {
@@ -300,7 +278,7 @@ export class BlobFill {
   #readBlock(writer: BlobWriter, n: number): Promise<Uint8Array> {
     let block = this.#blocks.get(n);
     if (block === undefined) {
-      block = readBlock(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
+      block = readAllBytes(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
       this.#blocks.set(n, block);
       // Dropped from the cache when it fails: the next reader tries again (or the fill has failed).
       block.catch(() => this.#blocks.delete(n));

@@ -88,30 +88,30 @@ export function tokenCacheFor(ctx: ProxyContext, upstream: Upstream, caller: Cal
   return cache;
 }
 
+/** What every request to the target's upstream carries: the caller's credentials, their token cache, the retry and transport policy. */
+function upstreamOptions(ctx: ProxyContext, target: Target, caller: Caller) {
+  return {
+    fetch: target.upstream.fetch,
+    ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
+    tokenCache: tokenCacheFor(ctx, target.upstream, caller),
+    retry: ctx.retry,
+    ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
+    userAgent: ctx.userAgent,
+  };
+}
+
 /** A registry client for the target's repository upstream, with the caller's credentials. */
 export function clientFor(ctx: ProxyContext, target: Target, caller: Caller): RegistryClient {
   return new RegistryClient({
     registry: target.upstream.url,
     repository: target.repo,
-    fetch: target.upstream.fetch,
-    ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
-    tokenCache: tokenCacheFor(ctx, target.upstream, caller),
-    retry: ctx.retry,
-    ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
-    userAgent: ctx.userAgent,
+    ...upstreamOptions(ctx, target, caller),
   });
 }
 
 /** The upstream's fetch with auth, retries and user agent, for requests the RegistryClient does not make. */
 export function transportFor(ctx: ProxyContext, target: Target, caller: Caller): FetchLike {
-  return createRegistryFetch({
-    fetch: target.upstream.fetch,
-    ...(caller.credentials !== undefined ? { credentials: caller.credentials } : {}),
-    tokenCache: tokenCacheFor(ctx, target.upstream, caller),
-    retry: ctx.retry,
-    ...(ctx.transport !== undefined ? { transport: ctx.transport } : {}),
-    userAgent: ctx.userAgent,
-  });
+  return createRegistryFetch(upstreamOptions(ctx, target, caller));
 }
 
 /** Who reads where: the key of every access decision (see AccessCache). */

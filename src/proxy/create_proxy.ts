@@ -4,8 +4,8 @@
  * fetch injected, so the same app runs on Deno, Node and edge runtimes.
  *
  * The routes live in private modules, composed here with Hono's routing: `_v2.ts` (the registry read
- * API: `_manifests.ts`, `_blobs.ts`, `_tags.ts`, with `_target.ts` and `_caller.ts`), `_token_route.ts`
- * and `_images_create.ts`; their shared state is one `ProxyContext` (`_context.ts`).
+ * API: `_manifests.ts`, `_blobs.ts`, `_tags.ts`, with `_target.ts` and `_caller.ts`), `_token_route.ts`,
+ * `_upstreams_route.ts` and `_images_create.ts`; their shared state is one `ProxyContext` (`_context.ts`).
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { cors } from "hono/cors";
 import { createContext, type ProxyOptions } from "./_context.ts";
 import { imagesRoutes } from "./_images_create.ts";
 import { tokenRoutes } from "./_token_route.ts";
+import { upstreamsRoutes } from "./_upstreams_route.ts";
 import { routingPath, v2Routes } from "./_v2.ts";
 
 export type { ProxyOptions } from "./_context.ts";
@@ -50,7 +51,8 @@ export interface ProxyApp {
 /**
  * Creates the proxy app. It answers the OCI distribution spec's read API under `/v2/` from its store,
  * filling it from the configured upstreams, plus `/token` (its own token endpoint), `POST /images/create`
- * (Docker Engine's pull, streaming jsonmessage lines), `/healthz` and `/metrics` (Prometheus text).
+ * (Docker Engine's pull, streaming jsonmessage lines), `/upstreams` (the configured upstreams' names and
+ * hosts, and the default: JSON, never a credential), `/healthz` and `/metrics` (Prometheus text).
  *
  * Names: `/v2/<name>/…` goes to the default upstream (Docker Hub gets `library/` for single names);
  * `/v2/<upstream-name-or-host>/<repo>/…` and containerd's `?ns=<host>` pick another configured upstream.
@@ -121,6 +123,7 @@ export function createProxy(options: ProxyOptions): ProxyApp {
       }),
   );
   app.route("/token", tokenRoutes(ctx));
+  app.route("/upstreams", upstreamsRoutes(ctx));
   app.route("/images", imagesRoutes(ctx));
   app.route("/v2", v2Routes(ctx));
   return {

@@ -19,3 +19,20 @@
 
 export * from "./create_proxy.ts";
 export * from "./lru_store.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../digest/hasher.ts";
+export type { Descriptor, Platform } from "../manifest/types.ts";
+export type { RetryInfo, RetryPolicy } from "../registry/retry_policy.ts";
+export type { Credentials, FetchLike } from "../registry/types.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  DiffIdStore,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../store/types.ts";

@@ -44,11 +44,26 @@ export interface ResumableDownload {
   readonly readTimeout: number;
 }
 
-/** Fetches `download.descriptor`'s blob into `download.store`, verified, resuming after broken bodies. */
-export async function resumableDownload(download: ResumableDownload): Promise<void> {
+/**
+ * Fetches `download.descriptor`'s blob into `download.store`, verified, resuming after broken bodies.
+ * Resolves to "exists" when the blob turned up in the store while the writer was being opened: a store
+ * shared by processes (the OCI layout store's blob lock) makes the writer wait for another process writing
+ * the same blob, which then finds it committed and downloads nothing.
+ */
+export async function resumableDownload(download: ResumableDownload): Promise<"downloaded" | "exists"> {
   const { source, store, descriptor, signal, emit, hasher, maxResumes, readTimeout } = download;
   const expected = { digest: descriptor.digest, size: descriptor.size };
-  let writer: BlobWriter = await store.writer(expected, { resume: true });
+  let writer: BlobWriter;
+  try {
+    writer = await store.writer(expected, { resume: true, signal });
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal);
+    throw err;
+  }
+  if ((await store.stat(descriptor.digest).catch(() => undefined))?.size === descriptor.size) {
+    await writer.abort().catch(() => {});
+    return "exists";
+  }
   let verifier = await DigestVerifier.create(expected, { hasher: hasher });
   let committed = false;
   try {
@@ -143,6 +158,7 @@ export async function resumableDownload(download: ResumableDownload): Promise<vo
     await writer.commit();
     committed = true;
     emit("Download complete");
+    return "downloaded";
   } finally {
     if (!committed) {
       // Keep a partial download for a later resume only when it was cut short, never bad bytes.

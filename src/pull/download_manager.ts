@@ -150,13 +150,12 @@ export class DownloadManager {
     if (!place.granted) emit("Waiting");
     const release = await place.ready;
     try {
-      await resumableDownload({
+      return await resumableDownload({
         ...job,
         hasher: this.#hasher,
         maxResumes: this.#maxResumes,
         readTimeout: this.#readTimeout,
       });
-      return "downloaded";
     } finally {
       release();
     }

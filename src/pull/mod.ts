@@ -25,3 +25,23 @@ export type {
   V2PullResult,
 } from "./types.ts";
 export * from "./pull_all_tags.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../digest/hasher.ts";
+export type { TugError, TugErrorCode } from "../errors.ts";
+export type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from "../manifest/types.ts";
+export type { Reference } from "../reference/reference.ts";
+export type { RegistryConfig } from "../registry/lookup_endpoints.ts";
+export type { RetryInfo, RetryPolicy } from "../registry/retry_policy.ts";
+export type { CredentialProvider, Credentials, FetchLike } from "../registry/types.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  DiffIdStore,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../store/types.ts";

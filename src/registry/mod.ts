@@ -28,9 +28,14 @@ export * from "./fetch_token.ts";
 export * from "./registry_error.ts";
 export * from "./with_user_agent.ts";
 export * from "./retry_policy.ts";
+export * from "./describe_network_error.ts";
 export * from "./with_retry.ts";
 export * from "./with_auth.ts";
 export * from "./with_redirects.ts";
 export * from "./create_registry_fetch.ts";
 export * from "./registry_client.ts";
 export * from "./lookup_endpoints.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { TugError, TugErrorCode } from "../errors.ts";

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { concatBytes } from "../streams/bytes.ts";
 
 /** What {@linkcode readLimited} read. */
 export interface LimitedRead {
@@ -31,7 +32,7 @@ export async function readLimited(
         chunks.push(value.subarray(0, max - length));
         length = max;
         await reader.cancel().catch(() => {});
-        return { bytes: concat(chunks, length), truncated: true };
+        return { bytes: concatBytes(chunks, length), truncated: true };
       }
       chunks.push(value);
       length += value.byteLength;
@@ -39,18 +40,7 @@ export async function readLimited(
   } finally {
     reader.releaseLock();
   }
-  return { bytes: concat(chunks, length), truncated: false };
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0].byteLength === length) return chunks[0];
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return { bytes: concatBytes(chunks, length), truncated: false };
 }
 
 /** Discards a body that will not be read, so the connection can be reused. */

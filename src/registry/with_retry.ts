@@ -5,6 +5,7 @@
  * @module
  */
 
+import { describeNetworkError } from "./describe_network_error.ts";
 import { TugError } from "../errors.ts";
 import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./error_body.ts";
 import { readLimited } from "./read_limited.ts";
@@ -113,13 +114,13 @@ export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike
           if (err instanceof TugError) throw err;
           throw new TugError(
             "NETWORK",
-            `Cannot reach ${new URL(request.url).origin}: ${(err as Error).message}` +
+            `Cannot reach ${new URL(request.url).origin}: ${describeNetworkError(err)}` +
               (attempts > 1 ? ` (gave up after ${attempts} attempts)` : ""),
             { cause: err },
           );
         }
         delay = backoff(attempt);
-        reason = (err as Error).message;
+        reason = describeNetworkError(err);
         options.onRetry?.({ request, attempt, delay, reason });
         await sleep(delay, signal);
         continue;

@@ -19,6 +19,9 @@ import type { RegistryClient } from "../registry/registry_client.ts";
 import { readLimited } from "../registry/read_limited.ts";
 import type { Reference } from "../reference/reference.ts";
 import { verifyManifestDigest } from "./verify_manifest_digest.ts";
+import { DigestVerifier } from "../digest/digest_verifier.ts";
+import { verifyingStream } from "../digest/verifying_stream.ts";
+import type { HasherFactory } from "../digest/hasher.ts";
 
 /** A manifest as fetched, verified and parsed. */
 export interface FetchedManifest {
@@ -118,6 +121,27 @@ export async function readConfig(
   descriptor: Descriptor,
   signal?: AbortSignal,
 ): Promise<ImageConfig> {
+  return parseImageConfig(await readConfigBytes(client, ref, descriptor, signal));
+}
+
+/**
+ * The exact bytes of an image config from the registry, as {@linkcode readConfig} reads them: refused by
+ * their declared size, read up to the cap and checked against the digest (for callers that keep or
+ * compare the bytes, such as `openImage`'s `rawConfig()`).
+ *
+ * @example Read a config's bytes (needs a reachable registry, so not run here)
+ * ```ts ignore
+ * import { readConfigBytes } from "./read_image.ts";
+ *
+ * const bytes = await readConfigBytes(client, ref, manifest.config);
+ * ```
+ */
+export async function readConfigBytes(
+  client: RegistryClient,
+  ref: Reference,
+  descriptor: Descriptor,
+  signal?: AbortSignal,
+): Promise<Uint8Array> {
   checkConfigSize(descriptor);
   const blob = await client.getBlob(descriptor.digest, { signal });
   const { bytes, truncated } = await readLimited(blob.body, MAX_MANIFEST_SIZE);
@@ -131,7 +155,34 @@ export async function readConfig(
       `Config ${descriptor.digest} of ${ref.familiar} hashes to ${digest}`,
     );
   }
-  return parseImageConfig(bytes);
+  return bytes;
+}
+
+/**
+ * Opens a blob (a layer) from the registry as a stream that is verified while it flows: it errors with a
+ * `TugError` of code `SIZE_MISMATCH` at the first byte past `descriptor.size`, and at its end with
+ * `SIZE_MISMATCH` or `DIGEST_MISMATCH` when the bytes are short or wrong (the OCI descriptor rule, checked
+ * by the same {@linkcode DigestVerifier} the puller uses). Bytes read from it are trustworthy only once it
+ * has ended without an error, as with go-containerregistry's verifying reader.
+ *
+ * @example Stream a layer (needs a reachable registry, so not run here)
+ * ```ts ignore
+ * import { readBlob } from "./read_image.ts";
+ *
+ * const stream = await readBlob(client, manifest.layers[0]);
+ * ```
+ */
+export async function readBlob(
+  client: RegistryClient,
+  descriptor: Descriptor,
+  options: { signal?: AbortSignal; hasher?: HasherFactory } = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const verifier = await DigestVerifier.create(descriptor, {
+    name: `blob ${client.host}/${client.repository}@${descriptor.digest}`,
+    ...(options.hasher ? { hasher: options.hasher } : {}),
+  });
+  const blob = await client.getBlob(descriptor.digest, { signal: options.signal });
+  return blob.body.pipeThrough(verifyingStream(verifier));
 }
 
 /** An image as read from its registry by {@linkcode readImage}. */
@@ -144,6 +195,79 @@ export interface RemoteImageParts {
   readonly manifestDescriptor: Descriptor;
   readonly manifest: ImageManifest;
   readonly config: ImageConfig;
+}
+
+/**
+ * Reads one verified manifest for {@linkcode resolveManifest}: the top one (`target` undefined) or an
+ * index entry by digest, whose bytes must be `size` long.
+ */
+export type ManifestReader = (
+  target: string | undefined,
+  size: number | undefined,
+) => Promise<FetchedManifest>;
+
+/** A manifest resolved to one platform image by {@linkcode resolveManifest}. */
+export interface ResolvedManifest {
+  /** Digest and media type of what the reference points at (an index or a manifest). */
+  readonly descriptor: Descriptor;
+  /** The index, when the reference points at one. */
+  readonly index?: ImageIndex;
+  /** The image manifest's descriptor (for an index: the entry picked for the platform). */
+  readonly manifestDescriptor: Descriptor;
+  /** The image manifest. */
+  readonly manifest: ImageManifest;
+  /** The image manifest's exact bytes. */
+  readonly manifestBytes: Uint8Array;
+}
+
+/**
+ * The one platform pick of every image reader (registry or store): reads the top manifest with `read`; an
+ * index is narrowed to `platform` ({@linkcode selectManifest}) and its entry read by digest and size; an
+ * index inside an index is refused (`MANIFEST_INVALID`), as Docker refuses it.
+ *
+ * @example Resolve from a registry (needs a reachable registry, so not run here)
+ * ```ts ignore
+ * import { fetchManifest, resolveManifest } from "./read_image.ts";
+ *
+ * const resolved = await resolveManifest(
+ *   (target, size) => fetchManifest(client, ref, target, { size }),
+ *   ref.familiar,
+ *   { os: "linux", architecture: "arm64" },
+ * );
+ * ```
+ */
+export async function resolveManifest(
+  read: ManifestReader,
+  name: string,
+  platform: Platform,
+): Promise<ResolvedManifest> {
+  const top = await read(undefined, undefined);
+  const descriptor: Descriptor = {
+    mediaType: top.parsed.mediaType,
+    digest: top.digest,
+    size: top.bytes.length,
+  };
+  if (top.parsed.kind !== "index") {
+    return {
+      descriptor,
+      manifestDescriptor: descriptor,
+      manifest: top.parsed.manifest,
+      manifestBytes: top.bytes,
+    };
+  }
+  const index = top.parsed.index;
+  const manifestDescriptor = selectManifest(index, platform);
+  const child = await read(manifestDescriptor.digest, manifestDescriptor.size);
+  if (child.parsed.kind !== "manifest") {
+    throw new TugError("MANIFEST_INVALID", `Index ${top.digest} of ${name} nests another index`);
+  }
+  return {
+    descriptor,
+    index,
+    manifestDescriptor,
+    manifest: child.parsed.manifest,
+    manifestBytes: child.bytes,
+  };
 }
 
 /**
@@ -163,29 +287,11 @@ export async function readImage(
   platform: Platform,
   signal?: AbortSignal,
 ): Promise<RemoteImageParts> {
-  const top = await fetchManifest(client, ref, undefined, { signal });
-  const descriptor: Descriptor = {
-    mediaType: top.parsed.mediaType,
-    digest: top.digest,
-    size: top.bytes.length,
-  };
-  let index: ImageIndex | undefined;
-  let manifestDescriptor = descriptor;
-  let manifest: ImageManifest;
-  if (top.parsed.kind === "index") {
-    index = top.parsed.index;
-    manifestDescriptor = selectManifest(index, platform);
-    const child = await fetchManifest(client, ref, manifestDescriptor.digest, {
-      size: manifestDescriptor.size,
-      signal,
-    });
-    if (child.parsed.kind !== "manifest") {
-      throw new TugError("MANIFEST_INVALID", `Index ${top.digest} of ${ref.familiar} nests another index`);
-    }
-    manifest = child.parsed.manifest;
-  } else {
-    manifest = top.parsed.manifest;
-  }
+  const { descriptor, index, manifestDescriptor, manifest } = await resolveManifest(
+    (target, size) => fetchManifest(client, ref, target, { size, signal }),
+    ref.familiar,
+    platform,
+  );
   const config = await readConfig(client, ref, manifest.config, signal);
   return { descriptor, index, manifestDescriptor, manifest, config };
 }

@@ -18,3 +18,7 @@
 export type * from "./types.ts";
 export * from "./memory_store.ts";
 export * from "./capabilities.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { Descriptor, Platform } from "../manifest/types.ts";

@@ -53,8 +53,12 @@ export interface BlobStore {
   stat(digest: string): Promise<BlobInfo | undefined>;
   /** Reads a committed blob, optionally a byte range (`end` exclusive). Throws TugError NOT_FOUND. */
   get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  /** Opens a write for a blob of known digest and size; with `resume`, continues an earlier partial write. */
-  writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter>;
+  /**
+   * Opens a write for a blob of known digest and size; with `resume`, continues an earlier partial write.
+   * A store shared by processes may wait here while another process writes the same blob (then the blob
+   * is committed when this resolves: check with `stat()`); `signal` ends such a wait.
+   */
+  writer(expected: BlobInfo, options?: { resume?: boolean; signal?: AbortSignal }): Promise<BlobWriter>;
   /** Removes a committed blob; true when it existed. */
   delete(digest: string): Promise<boolean>;
   /** Lists the digests of committed blobs. */

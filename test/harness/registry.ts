@@ -28,8 +28,18 @@ export interface RegistryOptions {
   proxy?: { remoteurl: string; username?: string; password?: string };
   /** Accept and serve schema1 manifests (`compatibility.schema1.enabled`). */
   schema1?: boolean;
-  /** Serve HTTPS with this certificate and key (PEM file paths). The certificate must name 127.0.0.1. */
-  tls?: { certificate: string; key: string };
+  /**
+   * Serve HTTPS with this certificate and key (PEM file paths). The certificate must name 127.0.0.1; a
+   * certificate from a CA holds the chain up to the CA, which the readiness probe then trusts. With
+   * `clientCas` the registry asks every client for a certificate from one of those CAs (distribution's
+   * `http.tls.clientcas`) and the probe presents `client`.
+   */
+  tls?: {
+    certificate: string;
+    key: string;
+    clientCas?: string[];
+    client?: { certificate: string; key: string };
+  };
   /** Deep-merged into the generated configuration last, to set anything else distribution knows. */
   extra?: Record<string, unknown>;
   /** Use this storage folder (kept on stop) instead of a fresh temporary one (removed on stop). */
@@ -238,6 +248,7 @@ async function buildConfig(
     (config.http as Record<string, unknown>).tls = {
       certificate: options.tls.certificate,
       key: options.tls.key,
+      ...(options.tls.clientCas ? { clientcas: options.tls.clientCas } : {}),
     };
   }
   if (options.auth && "htpasswd" in options.auth) {
@@ -293,10 +304,18 @@ async function waitReady(
   pid: number,
   logPath: string,
   timeoutMs: number,
-  tls?: { certificate: string },
+  tls?: { certificate: string; client?: { certificate: string; key: string } },
 ): Promise<"ready" | "exited"> {
   const client = tls
-    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(tls.certificate)] })
+    ? Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(tls.certificate)],
+      ...(tls.client
+        ? {
+          cert: await Deno.readTextFile(tls.client.certificate),
+          key: await Deno.readTextFile(tls.client.key),
+        }
+        : {}),
+    })
     : undefined;
   const deadline = Date.now() + timeoutMs;
   let lastError = "no answer";

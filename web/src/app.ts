@@ -64,6 +64,7 @@ export class App {
       render: () => this.render(),
       source: (state) => loader.source(state),
       where: (state) => loader.where(state),
+      upstreams: (state) => loader.upstreams(state),
     };
     this.#files = new FilesView(this.#ctx);
     addEventListener("popstate", () => this.render());
@@ -104,6 +105,9 @@ export class App {
     const id = ++this.#renderId;
     const state = this.state;
     this.#renderHeader(state);
+    // A new page state replaces what was said about the last one: no old error stays under a new one.
+    const message = document.getElementById("form-message");
+    message?.replaceChildren();
     if (!state.image) {
       this.#files.abortJob();
       document.title = "tug — look inside container images";
@@ -183,7 +187,14 @@ export class App {
     const image = descriptor ? await this.#loader.image(state, ref, descriptor) : undefined;
     if (stale()) return;
     const view: View = !image ? "manifest" : state.view ?? "layers";
+    // The head is built anew, which removes the tab that had focus: put focus back on the same tab (the
+    // new view's), so keyboard users stay where they were instead of starting over from <body>.
+    const active = document.activeElement;
+    const focusedView = active instanceof HTMLElement && active.matches(".tabs a")
+      ? active.dataset.view
+      : undefined;
     renderHead(ctx, shell.querySelector<HTMLElement>(".image-head")!, state, resolved, index, image);
+    if (focusedView) shell.querySelector<HTMLElement>(`.tabs a[data-view="${focusedView}"]`)?.focus();
     const body = shell.querySelector<HTMLElement>(".view")!;
     body.removeAttribute("aria-busy");
     if (view !== "files") this.#files.abortJob();

@@ -9,6 +9,7 @@
 
 import type { Descriptor, ImageConfig, ImageManifest } from "../../src/mod.ts";
 import type { ImageSource } from "./image_source.ts";
+import type { UpstreamsInfo } from "./upstreams.ts";
 import type { PageState } from "./url_state.ts";
 
 /** One platform image of the opened reference. */
@@ -49,6 +50,8 @@ export interface PageContext {
   render(): void;
   /** The registry access for a state's registry choice. */
   source(state: PageState): ImageSource;
+  /** What the state's proxy says about its upstreams (undefined: direct, or not tug's proxy). */
+  upstreams(state: PageState): Promise<UpstreamsInfo | undefined>;
   /** Where a state's images come from, for error messages ("the registry", "the tug proxy at …"). */
   where(state: PageState): string;
 }

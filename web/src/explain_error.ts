@@ -33,6 +33,7 @@ export function explainError(
   err: unknown,
   context: { image?: string; where: string; direct?: boolean },
 ): Explained {
+  if (err instanceof PageError) return { title: err.title, hint: err.hint, detail: err.message };
   const detail = err instanceof Error ? err.message : String(err);
   const image = context.image ? `“${context.image}”` : "The image";
   const code = isTugError(err) ? err.code : undefined;
@@ -66,6 +67,14 @@ export function explainError(
       return { title: "The registry says: too many requests.", hint: "Wait a while and try again.", detail };
     case "NETWORK":
     case "TIMEOUT":
+      if (brokeOff(err)) {
+        return {
+          title: "The download broke off before the end.",
+          hint: "Nothing was kept. A tug proxy cuts a download off when the bytes from its registry do not " +
+            "match their digest; the connection may also have dropped. Try again.",
+          detail,
+        };
+      }
       return {
         title: `Cannot reach ${context.where}.`,
         hint: context.direct
@@ -109,8 +118,10 @@ export function explainError(
     code !== undefined && (code.startsWith("NAME_") || code === "REFERENCE_INVALID_FORMAT" ||
       code === "TAG_INVALID_FORMAT" || code.startsWith("DIGEST_"))
   ) {
+    // parseReference says why after the quoted input: `Invalid reference "X": the tag is empty`.
+    const why = /^Invalid reference ".*?": (.+)$/s.exec(detail)?.[1];
     return {
-      title: `${image} is not a valid image reference.`,
+      title: `${image} is not a valid image reference${why ? `: ${why}` : ""}.`,
       hint: "Write it as NAME[:TAG] or NAME@sha256:…, e.g. alpine:3.20 or ghcr.io/owner/app:1.",
       detail,
     };
@@ -118,5 +129,55 @@ export function explainError(
   if (err instanceof TypeError && /fetch|network/i.test(detail)) {
     return explainError(new TugError("NETWORK", detail), context);
   }
+  const status = statusOf(err);
+  if (status === 502 || status === 503 || status === 504) {
+    return {
+      title: `${context.where} cannot reach the registry.`,
+      hint: `It answered ${status}: the registry behind it is down or unreachable from it. ` +
+        "Images you opened before still open from this browser's cache.",
+      detail,
+    };
+  }
+  if (status !== undefined) {
+    return { title: `The registry answered with HTTP status ${status}.`, hint: "", detail };
+  }
   return { title: "Something went wrong.", hint: "", detail };
+}
+
+/**
+ * A failure the page describes itself (a link naming a layer the image does not have, …): its title and
+ * hint are shown as they are.
+ *
+ * @example
+ * ```ts
+ * import { explainError, PageError } from "./explain_error.ts";
+ *
+ * const e = explainError(new PageError("No such layer.", "Pick one above.", "layer=sha256:00"), { where: "" });
+ * console.assert(e.title === "No such layer.");
+ * ```
+ */
+export class PageError extends Error {
+  /** What happened, in words. */
+  readonly title: string;
+  /** What to try. */
+  readonly hint: string;
+
+  constructor(title: string, hint: string, detail: string) {
+    super(detail);
+    this.name = "PageError";
+    this.title = title;
+    this.hint = hint;
+  }
+}
+
+/** The HTTP status a registry error carries in its `detail` (registryError's RegistryErrorDetail). */
+function statusOf(err: unknown): number | undefined {
+  if (!isTugError(err)) return undefined;
+  const status = (err.detail as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+/** Whether a network error cut a body off mid-way (ImageSource.blob sets `received` in its detail). */
+function brokeOff(err: unknown): boolean {
+  return isTugError(err) && typeof (err.detail as { received?: unknown } | undefined)?.received === "number";
 }

@@ -31,7 +31,6 @@ export function formatBytes(bytes: number): string {
 const TYPE_CHAR: Record<string, string> = {
   directory: "d",
   symlink: "l",
-  hardlink: "h",
   char: "c",
   block: "b",
   fifo: "p",
@@ -39,7 +38,7 @@ const TYPE_CHAR: Record<string, string> = {
 
 /**
  * A mode as `ls -l` prints it: type character then rwx triplets with setuid, setgid and sticky bits.
- * Hard links show `h` (tar records them as links, not as a second inode).
+ * A hard link is another name of a regular file, so it shows `-` as `ls -l` prints it.
  *
  * @example
  * ```ts
@@ -162,4 +161,19 @@ function trimPartial(bytes: Uint8Array): number {
     return end;
   }
   return end;
+}
+
+/**
+ * A count with its noun in the right number: `1 entry`, `2 entries` (digits grouped for large counts).
+ *
+ * @example
+ * ```ts
+ * import { countOf } from "./format.ts";
+ *
+ * console.assert(countOf(1, "entry", "entries") === "1 entry");
+ * console.assert(countOf(8000, "entry", "entries") === "8,000 entries");
+ * ```
+ */
+export function countOf(n: number, one: string, many: string): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }

@@ -11,6 +11,7 @@ import { type Descriptor, type Reference, TugError } from "../../src/mod.ts";
 import { type ImageData, meta } from "./context.ts";
 import { ImageSource, type RegistryMode, type Resolved } from "./image_source.ts";
 import type { PageState } from "./url_state.ts";
+import { fetchUpstreams, hasHost, qualify, type UpstreamsInfo } from "./upstreams.ts";
 
 /**
  * Resolves references and loads platform images for the page, remembering what it loaded.
@@ -25,6 +26,7 @@ export class ImageLoader {
   readonly #sources = new Map<string, ImageSource>();
   readonly #resolved = new Map<string, Promise<Resolved>>();
   readonly #images = new Map<string, Promise<ImageData>>();
+  readonly #upstreams = new Map<string, Promise<UpstreamsInfo | undefined>>();
 
   /** How a state reaches registries: directly, or through its proxy (the `tug-proxy` meta, or this origin). */
   mode(state: PageState): RegistryMode {
@@ -50,14 +52,39 @@ export class ImageLoader {
     return mode.kind === "direct" ? "the registry" : `the tug proxy at ${mode.url}`;
   }
 
+  /**
+   * What the proxy of a state says about its upstreams (`GET /upstreams`), asked once per proxy; undefined
+   * when going direct or when the proxy has no such endpoint.
+   */
+  upstreams(state: PageState): Promise<UpstreamsInfo | undefined> {
+    const mode = this.mode(state);
+    if (mode.kind === "direct") return Promise.resolve(undefined);
+    let info = this.#upstreams.get(mode.url);
+    if (!info) {
+      info = fetchUpstreams(mode.url);
+      this.#upstreams.set(mode.url, info);
+      info.catch(() => this.#upstreams.delete(mode.url));
+    }
+    return info;
+  }
+
+  /**
+   * The reference a state's image names: through a proxy, a name without a host is the proxy's default
+   * upstream's (its own routing rule), not Docker Hub's; directly, Docker's rule (docker.io) applies.
+   */
+  async reference(state: PageState): Promise<Reference> {
+    const text = state.image!.trim();
+    if (hasHost(text)) return ImageSource.parse(text);
+    return ImageSource.parse(qualify(text, await this.upstreams(state)));
+  }
+
   /** Resolves the state's image reference (once per registry choice and reference). */
   resolve(state: PageState): Promise<Resolved> {
     const source = this.source(state);
     const key = `${source.mode.kind === "direct" ? "direct" : source.mode.url}|${state.image}`;
     let resolved = this.#resolved.get(key);
     if (!resolved) {
-      const ref = ImageSource.parse(state.image!);
-      resolved = source.resolve(ref);
+      resolved = this.reference(state).then((ref) => source.resolve(ref));
       this.#resolved.set(key, resolved);
       resolved.catch(() => this.#resolved.delete(key));
     }

@@ -219,7 +219,21 @@ export class ImageSource {
       let seen = 0;
       try {
         for (;;) {
-          const r = await body.read();
+          let r;
+          try {
+            r = await body.read();
+          } catch (err) {
+            if (signal?.aborted) throw err;
+            // The body ended in an error after `seen` bytes: say so (a tug proxy errors a download whose
+            // bytes failed their digest check, rather than end it cleanly).
+            throw new TugError(
+              "NETWORK",
+              `The download of ${descriptor.digest} broke off after ${seen} of ${descriptor.size} bytes: ${
+                err instanceof Error ? err.message : err
+              }`,
+              { cause: err, detail: { received: seen, size: descriptor.size } },
+            );
+          }
           if (r.done) break;
           verifier.update(r.value);
           seen += r.value.length;

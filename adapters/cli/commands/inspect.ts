@@ -7,6 +7,7 @@
 import process from "node:process";
 import { defineCommand, UsageError } from "../_args.ts";
 import { hostPlatform } from "../host.ts";
+import { registryFetch } from "./_registry_fetch.ts";
 import { openStore, STORE_FLAG } from "./_common.ts";
 import { TugError } from "../../../src/errors.ts";
 import { parseManifest } from "../../../src/manifest/parse_manifest.ts";
@@ -52,12 +53,18 @@ export async function inspectCommand(argv: string[]): Promise<number> {
   }
   const ref = parseReference(positionals[0]);
   if (flags.remote) {
-    const image = await inspectRemote(ref, {
-      platform: flags.platform ?? hostPlatform(),
-      credentials: dockerCredentials(),
-      insecureRegistries: flags["insecure-registry"],
-    });
-    process.stdout.write(JSON.stringify(image, null, 2) + "\n");
+    const fetch = registryFetch(flags["insecure-registry"] ?? []);
+    try {
+      const image = await inspectRemote(ref, {
+        fetch,
+        platform: flags.platform ?? hostPlatform(),
+        credentials: dockerCredentials(),
+        insecureRegistries: flags["insecure-registry"],
+      });
+      process.stdout.write(JSON.stringify(image, null, 2) + "\n");
+    } finally {
+      fetch.close();
+    }
     return 0;
   }
   const store = await openStore(flags.store);

@@ -14,6 +14,8 @@ import { createRegistryFetch } from "../../../src/registry/create_registry_fetch
 import { singleAttempt } from "../../../src/registry/retry_policy.ts";
 import { lookupEndpoints } from "../../../src/registry/lookup_endpoints.ts";
 import { TokenCache } from "../../../src/registry/token_cache.ts";
+import type { FetchLike } from "../../../src/registry/types.ts";
+import { registryFetch } from "./_registry_fetch.ts";
 import {
   authField,
   dockerConfigPath,
@@ -99,6 +101,21 @@ function ask(question: string, hidden: boolean): Promise<string> {
  * be reached.
  */
 async function verify(server: LoginServer, username: string, password: string, insecure: string[]) {
+  const fetch = registryFetch(insecure);
+  try {
+    await verifyWith(fetch, server, username, password, insecure);
+  } finally {
+    fetch.close();
+  }
+}
+
+async function verifyWith(
+  fetch: FetchLike,
+  server: LoginServer,
+  username: string,
+  password: string,
+  insecure: string[],
+) {
   const endpoints = lookupEndpoints(server.host, { insecureRegistries: insecure }).filter((e) =>
     e.version === 2 && !e.mirror
   );
@@ -107,6 +124,7 @@ async function verify(server: LoginServer, username: string, password: string, i
     const tokenCache = new TokenCache();
     // 1. Ping anonymously (one attempt): is there a v2 registry here, and does it want credentials?
     const plain = createRegistryFetch({
+      fetch,
       anonymous: true,
       retry: singleAttempt(),
       userAgent: `tug/${VERSION}`,
@@ -127,6 +145,7 @@ async function verify(server: LoginServer, username: string, password: string, i
     }
     // 2. The same request with the credentials: Basic, or a token for no repository in particular.
     const authed = createRegistryFetch({
+      fetch,
       credentials: { username, password },
       tokenCache,
       scope: [],

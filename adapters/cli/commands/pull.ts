@@ -10,6 +10,7 @@ import { readConfigFile } from "../_config_file.ts";
 import { hostPlatform } from "../host.ts";
 import { createRenderer } from "../progress/mod.ts";
 import { openStore, STORE_FLAG } from "./_common.ts";
+import { registryFetch } from "./_registry_fetch.ts";
 import { VERSION } from "./version.ts";
 import { TugError } from "../../../src/errors.ts";
 import { pull, type PullAttempt, type PullOptions } from "../../../src/pull/pull.ts";
@@ -141,10 +142,16 @@ export async function pullCommand(argv: string[]): Promise<number> {
       const targetMode = parseTargetMode(flags["target-mode"]);
       return await pullUnpacker(unpackDir, renderer.onProgress, { maxZstdWindow, targetMode });
     })();
+  const insecureRegistries = [
+    ...(fileConfig.insecureRegistries ?? []),
+    ...(flags["insecure-registry"] ?? []),
+  ];
+  const fetch = registryFetch(insecureRegistries);
   // Held until the pull is over: `tug rmi`/`tug prune` in another process delete no blob meanwhile.
   const lease = await acquireStoreLease(store.dir);
   try {
     const options: PullOptions = {
+      fetch,
       store,
       hasher: nodeHasher,
       credentials: dockerCredentials(),
@@ -153,7 +160,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
       verifyDiffIds: Boolean(flags["verify-diffids"]),
       downloads: new DownloadManager({ maxConcurrentDownloads: maxDownloads, hasher: nodeHasher }),
       mirrors: [...(fileConfig.mirrors ?? []), ...(flags["registry-mirror"] ?? [])],
-      insecureRegistries: [...(fileConfig.insecureRegistries ?? []), ...(flags["insecure-registry"] ?? [])],
+      insecureRegistries,
       legacyRegistry: Boolean(flags["enable-legacy-registry"] ?? fileConfig.legacyRegistry),
       userAgent: `tug/${VERSION}`,
       onProgress: unpacker?.onProgress ?? renderer.onProgress,
@@ -172,6 +179,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
     await renderer.close();
     throw err;
   } finally {
+    fetch.close();
     await lease.release();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);

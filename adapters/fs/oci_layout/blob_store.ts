@@ -14,6 +14,7 @@ import type { BlobInfo, BlobStore, BlobWriter } from "../../../src/store/types.t
 import { isProcessAlive } from "../_lock_file.ts";
 import { type BlobReadFile, openBlobFile, openBlobReadFile } from "../_blob_file.ts";
 import { FsBlobWriter } from "./blob_writer.ts";
+import { acquireBlobLock } from "./blob_lock.ts";
 import { fileStream } from "./file_stream.ts";
 import { blobPath, errno, ioError, partialPath, type Paths, TEMP_NAME, tempPath } from "./paths.ts";
 
@@ -63,17 +64,42 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async writer(expected: BlobInfo, options: { resume?: boolean } = {}): Promise<BlobWriter> {
+  /**
+   * A writer for `expected`. While another process writes the same blob into this store, waits for it
+   * (the blob lock, see `blob_lock.ts`): the caller then finds the blob committed with `stat()` and can
+   * drop the writer, so two pulls download each blob once. `signal` ends the wait.
+   */
+  async writer(
+    expected: BlobInfo,
+    options: { resume?: boolean; signal?: AbortSignal } = {},
+  ): Promise<BlobWriter> {
     const digest = checkExpected(expected);
     const info = { digest: expected.digest, size: expected.size };
     const temp = tempPath(this.#paths, `${digest.algorithm}-${digest.hex}`);
+    let lock;
     try {
+      lock = await acquireBlobLock(this.#paths.locks, digest, this.#paths.blobLock, options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw ioError(`Cannot take the lock of blob ${expected.digest} in ${this.#paths.locks}`, err);
+    }
+    try {
+      // Claimed after the lock: a dead holder's temp file is resumed, a live holder's is left alone.
       const offset = options.resume ? await this.#claimPartial(digest, temp) : -1;
       if (offset >= 0) {
-        return new FsBlobWriter(this.#paths, digest, info, temp, await openBlobFile(temp, "r+"), offset);
+        return new FsBlobWriter(
+          this.#paths,
+          digest,
+          info,
+          temp,
+          await openBlobFile(temp, "r+"),
+          offset,
+          lock,
+        );
       }
-      return new FsBlobWriter(this.#paths, digest, info, temp, await openBlobFile(temp, "wx"), 0);
+      return new FsBlobWriter(this.#paths, digest, info, temp, await openBlobFile(temp, "wx"), 0, lock);
     } catch (err) {
+      await lock.release();
       throw ioError(`Cannot open a writer for blob ${expected.digest} at ${temp}`, err);
     }
   }

@@ -14,6 +14,7 @@ import { checkWrittenRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";
 import { type BlobFile, type BlobReadFile, openBlobReadFile } from "../_blob_file.ts";
 import { fileStream } from "./file_stream.ts";
+import type { BlobLock } from "./blob_lock.ts";
 import { blobPath, BUFFER, errno, ioError, partialPath, type Paths } from "./paths.ts";
 
 /** Chunks this large go to the file as they are; smaller ones are coalesced into the buffer. */
@@ -26,6 +27,7 @@ export class FsBlobWriter implements BlobWriter {
   readonly #expected: BlobInfo;
   readonly #temp: string;
   readonly #handle: BlobFile;
+  readonly #lock: BlobLock;
   #position: number;
   #pending: Uint8Array | undefined;
   #pendingUsed = 0;
@@ -39,7 +41,9 @@ export class FsBlobWriter implements BlobWriter {
     temp: string,
     handle: BlobFile,
     offset: number,
+    lock: BlobLock,
   ) {
+    this.#lock = lock;
     this.#paths = paths;
     this.#digest = digest;
     this.#expected = expected;
@@ -184,6 +188,9 @@ export class FsBlobWriter implements BlobWriter {
       await this.#handle.close().catch(() => {});
       await unlink(this.#temp).catch(() => {});
       throw ioError(`Cannot commit blob ${this.#expected.digest} to ${target}`, err);
+    } finally {
+      // After the rename: a process waiting for this blob finds it in blobs/ once the lock is gone.
+      await this.#lock.release();
     }
   }
 
@@ -196,6 +203,14 @@ export class FsBlobWriter implements BlobWriter {
   async #abort(keepPartial: boolean): Promise<void> {
     if (this.#state !== "open") return;
     this.#state = "aborted";
+    try {
+      await this.#dropBytes(keepPartial);
+    } finally {
+      await this.#lock.release();
+    }
+  }
+
+  async #dropBytes(keepPartial: boolean): Promise<void> {
     let keep = keepPartial;
     if (keep) await this.#flush().catch(() => keep = false);
     await this.#handle.close().catch(() => {});

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
+import type { BlobLockOptions } from "./blob_lock.ts";
 
 /** Reads and coalesced writes move this many bytes per system call. */
 export const BUFFER = 1 << 20;
@@ -20,6 +21,9 @@ export interface Paths {
   readonly dir: string;
   readonly tmp: string;
   readonly partial: string;
+  /** `DIR/.tug/locks/`: one lock file per blob being written (see `blob_lock.ts`). */
+  readonly locks: string;
+  readonly blobLock: BlobLockOptions;
   readonly fsync: boolean;
   readonly responseStreams: boolean;
 }

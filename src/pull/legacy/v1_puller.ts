@@ -22,6 +22,7 @@
  * @module
  */
 
+import { describeNetworkError } from "../../registry/describe_network_error.ts";
 import { TugError } from "../../errors.ts";
 import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
@@ -289,7 +290,7 @@ class V1Session {
       if (signal?.aborted) {
         throw new TugError("ABORTED", "The pull was cancelled", { cause: signal.reason });
       }
-      throw new TugError("NETWORK", `Cannot ${what}: ${(err as Error).message} (${url})`, { cause: err });
+      throw new TugError("NETWORK", `Cannot ${what}: ${describeNetworkError(err)} (${url})`, { cause: err });
     }
   }
 

@@ -173,3 +173,17 @@ export async function checkStore(
   }
   return { ok: failed.length === 0, passed, failed };
 }
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { Descriptor, Platform } from "../../manifest/types.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  DiffIdStore,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../types.ts";

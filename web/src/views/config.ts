@@ -10,6 +10,7 @@ import { formatPlatform } from "../../../src/mod.ts";
 import type { ImageData } from "../context.ts";
 import { h } from "../dom.ts";
 import { prettyJson } from "./json.ts";
+import { labelUrl } from "../links.ts";
 
 /**
  * The config view of `image`.
@@ -44,7 +45,7 @@ export function configView(image: ImageData): HTMLElement {
     );
   });
   const labels = Object.entries(c.Labels ?? {}).map(([k, v]) =>
-    h("tr", {}, h("th", {}, h("code", {}, k)), h("td", {}, v))
+    h("tr", {}, h("th", {}, h("code", {}, k)), h("td", {}, linkedLabel(k, v)))
   );
   return h(
     "div",
@@ -65,4 +66,10 @@ export function configView(image: ImageData): HTMLElement {
       h("pre", { class: "json" }, prettyJson(image.configBytes)),
     ),
   );
+}
+
+/** A label's value; the OCI address labels (`org.opencontainers.image.source`, …) as links. */
+function linkedLabel(key: string, value: string): HTMLElement | string {
+  const url = labelUrl(key, value);
+  return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, value) : value;
 }

@@ -7,12 +7,22 @@
  */
 
 import type { Reference } from "../../../src/mod.ts";
+import { parseWhiteout } from "../../../src/image/mod.ts";
 import type { ImageData, PageContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
 import { downloadFile } from "../download.ts";
 import { explainError } from "../explain_error.ts";
 import type { TreeNode } from "../file_tree.ts";
-import { formatBytes, formatMode, formatTime, hexDump, looksLikeText, shortDigest } from "../format.ts";
+import { symlinkTarget } from "../links.ts";
+import {
+  countOf,
+  formatBytes,
+  formatMode,
+  formatTime,
+  hexDump,
+  looksLikeText,
+  shortDigest,
+} from "../format.ts";
 import { extractFile } from "../layer_reader.ts";
 import type { PageState } from "../url_state.ts";
 
@@ -66,18 +76,36 @@ export class FileViewer {
       ]);
       if (entry.type === "file") facts.push(["Size", `${formatBytes(entry.size)} (${entry.size} bytes)`]);
       if (entry.linkname) {
-        facts.push([entry.type === "symlink" ? "Points to" : "Same file as", h("code", {}, entry.linkname)]);
+        // A symlink's target is followed inside the image (relative to its folder; `/` is the image's root).
+        const target = entry.type === "symlink" ? symlinkTarget(node.path, entry.linkname) : entry.linkname;
+        facts.push([
+          entry.type === "symlink" ? "Points to" : "Same file as",
+          h(
+            "a",
+            { class: "follow", href: this.#ctx.href({ ...state, path: target || undefined }) },
+            h("code", {}, entry.linkname),
+          ),
+        ]);
       }
       facts.push(["Modified", formatTime(entry.mtime)]);
     } else {
       facts.push(["Type", "directory (implied by its contents)"]);
     }
-    if (node.children) facts.push(["Contains", `${node.children.size} entries · ${formatBytes(node.total)}`]);
+    if (node.children) {
+      facts.push([
+        "Contains",
+        `${countOf(node.children.size, "entry", "entries")} · ${formatBytes(node.total)}`,
+      ]);
+    }
     if (node.layer !== undefined && layer) {
       facts.push(["From layer", `#${node.layer + 1} ${shortDigest(layer.digest)}`]);
     }
     const content = h("div", { class: "content" });
-    const isFile = entry?.type === "file" || entry?.type === "hardlink";
+    // A whiteout is an empty file by its tar header; what it means is a deletion (image-spec layer.md
+    // "Whiteouts"), so say what it deletes instead of showing its (empty) content.
+    const whiteout = entry ? parseWhiteout(node.path) : undefined;
+    if (whiteout) content.append(h("p", { class: "note whiteout-note" }, whiteoutSentence(whiteout)));
+    const isFile = !whiteout && (entry?.type === "file" || entry?.type === "hardlink");
     const download = isFile && layer
       ? h("button", {
         id: "download-file",
@@ -164,5 +192,20 @@ export class FileViewer {
         ),
       );
     });
+  }
+}
+
+/** What a whiteout does, in words. */
+function whiteoutSentence(w: NonNullable<ReturnType<typeof parseWhiteout>>): string {
+  const dir = `/${w.dir}${w.dir ? "/" : ""}`;
+  switch (w.kind) {
+    case "whiteout":
+      return `This whiteout deletes ${dir}${w.name} from the layers below.`;
+    case "opaque":
+      return `This opaque whiteout hides everything the layers below put in ${dir}.`;
+    case "meta":
+      return "This is AUFS metadata; Docker skips it when it unpacks the layer.";
+    case "invalid":
+      return `This whiteout is invalid and is refused when the layer is unpacked: ${w.reason}.`;
   }
 }

@@ -12,9 +12,9 @@ import { mergeLayers } from "../../../src/image/mod.ts";
 import type { ImageData, PageContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
 import { downloadLayer } from "../download.ts";
-import { explainError } from "../explain_error.ts";
+import { explainError, PageError } from "../explain_error.ts";
 import { type FileTree, findNode, treeOfLayer, treeOfMerged } from "../file_tree.ts";
-import { formatBytes, shortDigest } from "../format.ts";
+import { countOf, formatBytes, shortDigest } from "../format.ts";
 import { listEntries } from "../layer_reader.ts";
 import { TreeView } from "../tree_view.ts";
 import type { PageState } from "../url_state.ts";
@@ -93,10 +93,6 @@ export class FilesView {
         {
           id: "layer-select",
           "aria-label": "Layer to browse",
-          onchange: (event: Event) => {
-            const value = (event.target as HTMLSelectElement).value;
-            ctx.navigate({ ...ctx.state, layer: value || undefined, path: undefined, filter: undefined });
-          },
         },
         h("option", { value: "" }, "Choose a layer…"),
         h("option", { value: "merged" }, "Whole image (all layers merged)"),
@@ -109,6 +105,10 @@ export class FilesView {
         ),
       );
       picker.value = chosen && (chosen === "merged" || layerIndex >= 0) ? chosen : "";
+      choiceOnCommit(picker, (value) => {
+        if (value === (ctx.state.layer ?? "")) return;
+        ctx.navigate({ ...ctx.state, layer: value || undefined, path: undefined, filter: undefined });
+      });
       const filter = h("input", {
         id: "tree-filter",
         type: "search",
@@ -116,6 +116,12 @@ export class FilesView {
         "aria-label": "Filter paths",
         value: state.filter ?? "",
         disabled: true,
+      });
+      // Down from the filter box goes into the (filtered) tree, as in a combobox's list.
+      filter.addEventListener("keydown", (event) => {
+        if (event.key !== "ArrowDown" || !this.#tree) return;
+        event.preventDefault();
+        this.#tree.focus();
       });
       filter.addEventListener("input", () => {
         this.#tree?.setFilter(filter.value);
@@ -131,7 +137,14 @@ export class FilesView {
       frame = h(
         "div",
         { class: "files", "data-key": key },
-        h("div", { class: "files-bar" }, picker, filter, downloadButton),
+        h(
+          "div",
+          { class: "files-bar" },
+          picker,
+          filter,
+          h("span", { id: "filter-count", class: "muted small", role: "status" }),
+          downloadButton,
+        ),
         h(
           "div",
           { class: "progress", "aria-live": "polite" },
@@ -161,7 +174,26 @@ export class FilesView {
     }
     if (!key) return;
     if (chosen !== "merged" && layerIndex < 0) {
-      throw new TugError("NOT_FOUND", `The image has no layer ${chosen}`);
+      // The image was found; only the link's layer is not one of its layers.
+      const explained = explainError(
+        new PageError(
+          `This image has no layer ${chosen}.`,
+          "The link names a layer that is not in this image's manifest. Choose one of its layers above.",
+          `layer=${chosen}`,
+        ),
+        { where: "" },
+      );
+      replace(
+        frame.querySelector(".tree-box")!,
+        h(
+          "div",
+          { class: "error", role: "alert" },
+          h("h2", {}, explained.title),
+          h("p", {}, explained.hint),
+          h("p", { class: "detail" }, explained.detail),
+        ),
+      );
+      return;
     }
     let tree = this.#trees.get(key);
     if (!tree) {
@@ -201,16 +233,26 @@ export class FilesView {
     if (stale()) return;
     frame.querySelector(".progress")?.classList.remove("active");
     const counts = frame.querySelector<HTMLElement>(".progress-text")!;
-    counts.textContent = `${tree.entries} entries · ${formatBytes(tree.root.total)} in files${
-      tree.whiteouts ? ` · ${tree.whiteouts} whiteouts` : ""
-    }`;
+    counts.textContent = `${countOf(tree.entries, "entry", "entries")} · ${
+      formatBytes(tree.root.total)
+    } in files${tree.whiteouts ? ` · ${tree.whiteouts} whiteouts` : ""}`;
     if (!this.#tree || this.#treeKey !== key) {
       this.#tree = new TreeView(tree, {
         merged: key.startsWith("merged:"),
         layerLabels: labels,
+        onFiltered: (summary) => {
+          const out = frame!.querySelector("#filter-count");
+          if (out) out.textContent = summary;
+        },
         onSelect: (node) => {
-          ctx.navigate({ ...ctx.state, path: node.path }, { render: false });
+          // Opening and closing folders is browsing, not a place to go back to: only files add a history
+          // entry; a folder replaces the current one.
+          ctx.navigate({ ...ctx.state, path: node.path }, {
+            render: false,
+            replace: node.children !== undefined,
+          });
           this.#viewer.show(ctx.state, ref, image, node);
+          if (node.children === undefined) revealViewer(frame!);
         },
       });
       this.#treeKey = key;
@@ -257,15 +299,24 @@ export class FilesView {
       });
       job.label = blob.cached ? "Reading from this browser's cache" : "Downloading and verifying";
       this.#progress(job);
-      const entries = await listEntries(blob.stream, {
-        signal: job.controller.signal,
-        // Checked against the config while it is decompressed anyway; a mismatch shows as this layer's error.
-        diffId,
-        onEntries: (n) => {
-          job.entries = n;
-          this.#progress(job);
-        },
-      });
+      let entries;
+      try {
+        entries = await listEntries(blob.stream, {
+          signal: job.controller.signal,
+          // Checked against the config while it is decompressed anyway; a mismatch shows as this layer's error.
+          diffId,
+          onEntries: (n) => {
+            job.entries = n;
+            this.#progress(job);
+          },
+        });
+      } catch (err) {
+        // Altered bytes usually first show as a decompression or tar error. The download goes on to the
+        // end when the reader stops (see ImageSource.blob), so wait for its verdict: a digest mismatch or
+        // a broken-off download is the cause to report, the decoding error only its symptom.
+        if (!job.controller.signal.aborted) await blob.done;
+        throw err;
+      }
       // The listing counts only once the whole blob was verified (and cached).
       await blob.done;
       this.#listings.set(layer.digest, entries);
@@ -320,4 +371,44 @@ export class FilesView {
       formatBytes(job.total)
     } · ${job.entries} entries`;
   }
+}
+
+/**
+ * Scrolls the viewer into sight when it is below the visible part of the page (on a phone it sits under
+ * the tree, ~900 px down), keeping it clear of the sticky header.
+ */
+function revealViewer(frame: HTMLElement): void {
+  const viewer = frame.querySelector<HTMLElement>("#file-view");
+  if (!viewer) return;
+  const header = document.querySelector("header.top")?.getBoundingClientRect().bottom ?? 0;
+  const top = viewer.getBoundingClientRect().top;
+  if (top >= header && top < innerHeight - 80) return;
+  scrollBy({ top: top - header - 8 });
+}
+
+/**
+ * Calls `commit` when the user settles on a choice in `select`. A closed `<select>` fires `change` on
+ * every arrow key, and each choice here starts a layer download, so choices made with the keyboard count
+ * only on Enter or when focus leaves; a pick with the mouse (or a phone's picker) counts at once.
+ */
+function choiceOnCommit(select: HTMLSelectElement, commit: (value: string) => void): void {
+  let typing = false;
+  select.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      typing = false;
+      commit(select.value);
+    } else if (event.key !== "Tab" && event.key !== "Shift") {
+      typing = true;
+    }
+  });
+  select.addEventListener("pointerdown", () => typing = false);
+  select.addEventListener("change", () => {
+    if (!typing) commit(select.value);
+  });
+  select.addEventListener("blur", () => {
+    if (typing) {
+      typing = false;
+      commit(select.value);
+    }
+  });
 }

@@ -13,6 +13,9 @@ import { formatBytes, shortDigest } from "../format.ts";
 import type { Resolved } from "../image_source.ts";
 import { type PageState, type View, VIEWS } from "../url_state.ts";
 import { platformPicker } from "./platforms.ts";
+import { copyButton } from "../copy_button.ts";
+import { pinnedReference } from "../links.ts";
+import { tagsList } from "./tags.ts";
 
 const VIEW_LABELS: Record<View, string> = {
   layers: "Layers",
@@ -46,6 +49,8 @@ export function renderHead(
       {},
       h("span", { class: "muted" }, "digest "),
       h("code", { title: resolved.descriptor.digest }, shortDigest(resolved.descriptor.digest)),
+      " ",
+      copyButton(resolved.descriptor.digest, "the digest"),
     ),
     image
       ? h(
@@ -89,9 +94,21 @@ export function renderHead(
       }),
     )
     : null;
+  // The same view pinned to the digest: a tag moves, a digest names these bytes for good.
+  const pinned = pinnedReference(resolved.ref.name, resolved.descriptor.digest);
+  const pin = h(
+    "p",
+    { class: "pin small" },
+    h("span", { class: "muted" }, "Pinned link: "),
+    h("a", { class: "pinned", href: ctx.href({ ...state, image: pinned }) }, h("code", {}, pinned)),
+    " ",
+    copyButton(pinned, "the pinned reference"),
+  );
   replace(
     head,
-    h("h1", {}, resolved.ref.familiar),
+    h("h1", {}, resolved.ref.familiar, " ", copyButton(resolved.ref.toString(), "the reference")),
+    pin,
+    tagsList(ctx, state, resolved.ref),
     h("p", { class: "facts" }, facts),
     platforms,
     tabs,

@@ -9,6 +9,7 @@
 import type { ImageData, PageContext } from "../context.ts";
 import { h } from "../dom.ts";
 import { formatBytes, shortDigest } from "../format.ts";
+import { specUrl } from "../links.ts";
 import type { PageState } from "../url_state.ts";
 
 /**
@@ -23,6 +24,8 @@ export function layersView(ctx: PageContext, state: PageState, image: ImageData)
   const layers = image.manifest.layers;
   const total = layers.reduce((n, l) => n + l.size, 0) || 1;
   const diffIds = image.config.rootfs?.diff_ids ?? [];
+  // The build step of each layer: the history's steps that are not empty layers, in order (Docker's rule).
+  const steps = (image.config.history ?? []).filter((step) => !step.empty_layer);
   const rows = layers.map((layer, i) =>
     h(
       "tr",
@@ -41,8 +44,9 @@ export function layersView(ctx: PageContext, state: PageState, image: ImageData)
           "diffID ",
           h("code", { title: diffIds[i] ?? "" }, diffIds[i] ? shortDigest(diffIds[i]) : "—"),
         ),
+        steps[i]?.created_by ? h("code", { class: "created-by small" }, steps[i].created_by) : null,
       ),
-      h("td", { class: "mediatype" }, layer.mediaType),
+      h("td", { class: "mediatype" }, mediaTypeLink(layer.mediaType)),
       h("td", { class: "num" }, formatBytes(layer.size)),
       h(
         "td",
@@ -86,4 +90,10 @@ export function layersView(ctx: PageContext, state: PageState, image: ImageData)
       ),
     ),
   );
+}
+
+/** A media type, linked to the specification that defines it when the page knows it. */
+export function mediaTypeLink(mediaType: string): HTMLElement | string {
+  const url = specUrl(mediaType);
+  return url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, mediaType) : mediaType;
 }

@@ -1,0 +1,52 @@
+// This module is browser compatible.
+/**
+ * `GET /upstreams`: which registries this proxy serves, so a page or a script can say what a short name
+ * means here (`small:latest` goes to the default upstream, Docker's rule turned into the proxy's) and
+ * offer examples that work. Only names and host names leave the proxy: never a URL's scheme, user info,
+ * path or the operator's credentials. Private to the proxy.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import type { ProxyContext } from "./_context.ts";
+import type { Upstream } from "./_upstream.ts";
+
+/** One upstream as `GET /upstreams` describes it. */
+export interface UpstreamInfo {
+  /** The name it was configured under: `/v2/<name>/<repo>/…` reaches it. */
+  readonly name: string;
+  /** `host[:port]` the proxy connects to; `?ns=<host>` and `/v2/<host>/<repo>/…` reach it too. */
+  readonly host: string;
+  /** The registry part of its canonical references (`docker.io` for Docker Hub, else `host`). */
+  readonly registry: string;
+  /** Whether single-component names get `library/` (Docker Hub's official images). */
+  readonly library: boolean;
+}
+
+/** The body of `GET /upstreams`. */
+export interface UpstreamsInfo {
+  /** The name of the upstream that serves names without a host. */
+  readonly default: string;
+  /** Every configured upstream, in configuration order. */
+  readonly upstreams: readonly UpstreamInfo[];
+}
+
+function describe(u: Upstream): UpstreamInfo {
+  // Built field by field from what is public: `u.url` may carry user info and `u.credentials` is secret.
+  return { name: u.name, host: u.host, registry: u.refHost, library: u.library };
+}
+
+/** What `GET /upstreams` answers for `ctx`. */
+export function upstreamsInfo(ctx: ProxyContext): UpstreamsInfo {
+  return { default: ctx.defaultUpstream.name, upstreams: [...ctx.upstreams.values()].map(describe) };
+}
+
+/** The upstreams endpoint, to mount at `/upstreams`. */
+export function upstreamsRoutes(ctx: ProxyContext): Hono {
+  const body = JSON.stringify(upstreamsInfo(ctx));
+  return new Hono().get("/", () =>
+    new Response(body, {
+      headers: { "content-type": "application/json; charset=utf-8", "cache-control": "no-cache" },
+    }));
+}
