@@ -115,6 +115,34 @@ export function pullPair(ctx: PairContext): [Contender, Contender] {
   }];
 }
 
+/**
+ * (a') The cost of Docker's strict check: cold `tug pull --verify-diffids` (every layer decompressed and
+ * hashed against the config's diff_ids before the name is recorded) vs a plain cold `tug pull`.
+ */
+export function verifyDiffIdsPair(ctx: PairContext): [Contender, Contender] {
+  const strictOut = new Outputs(ctx.work, "tug-pull-verify");
+  const plainOut = new Outputs(ctx.work, "tug-pull-plain");
+  const contender = (label: string, out: Outputs, extra: string[]): Contender => {
+    let checked = false;
+    return {
+      label,
+      async run() {
+        const [store] = await out.next();
+        const s = await timed(deno, tugArgs(ctx, "pull", "--store", store, "-q", ...extra, ctx.reference), {
+          cwd: ctx.repo,
+        });
+        if (!checked) await checkLayout(store, ctx.layers, label);
+        checked = true;
+        return s;
+      },
+    };
+  };
+  return [
+    contender("tug pull --verify-diffids", strictOut, ["--verify-diffids"]),
+    contender("tug pull", plainOut, []),
+  ];
+}
+
 function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;

@@ -2,6 +2,7 @@
  * tug's benchmark against the tools users would pick instead, on the same machine in the same run:
  *
  * - (a) cold `tug pull` vs `skopeo copy docker://… oci:…` — wall time and peak RSS;
+ * - (a') the cost of `tug pull --verify-diffids` (Docker's diffID check during the pull) over a plain pull;
  * - (b) a pull through `tug serve` vs through docker-registry in proxy mode (client: skopeo copy), cold and
  *   warm, with the upstream GETs per blob counted in the upstream registry's access log; the same with curl
  *   as the client (`proxy-curl`: every blob, 3 at a time, into /dev/null), which leaves the client's own
@@ -28,11 +29,11 @@
 import { startRegistry } from "../test/harness/mod.ts";
 import { benchImage, type ImageSpec, pushBenchImage } from "./_image.ts";
 import { type PairResult, removeAll, runPair, timed } from "./_measure.ts";
-import { type PairContext, proxyPair, pullPair, unpackPair } from "./_pairs.ts";
+import { type PairContext, proxyPair, pullPair, unpackPair, verifyDiffIdsPair } from "./_pairs.ts";
 import { pushBombImages } from "./_bombs.ts";
 import { browserPair } from "./_browser.ts";
 
-const PAIRS = ["pull", "proxy", "proxy-curl", "unpack", "browser"] as const;
+const PAIRS = ["pull", "verify-diffids", "proxy", "proxy-curl", "unpack", "browser"] as const;
 type PairName = typeof PAIRS[number];
 
 interface Options {
@@ -57,7 +58,7 @@ function parseOptions(args: string[]): Options {
   }
   if (args.includes("--help")) {
     console.log(
-      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,proxy,proxy-curl,unpack,browser] [--no-write]",
+      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,verify-diffids,proxy,proxy-curl,unpack,browser] [--no-write]",
     );
     Deno.exit(0);
   }
@@ -311,6 +312,9 @@ async function main(): Promise<void> {
       if (name === "pull") {
         const [a, b] = pullPair(pctx);
         got = await runPair("cold pull", a, b, pairOptions);
+      } else if (name === "verify-diffids") {
+        const [a, b] = verifyDiffIdsPair(pctx);
+        got = await runPair("pull --verify-diffids", a, b, pairOptions);
       } else if (name === "proxy") {
         const [a, b] = proxyPair(pctx);
         got = await runPair("pull through a proxy", a, b, pairOptions);

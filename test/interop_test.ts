@@ -139,7 +139,8 @@ Deno.test("umoci lists every reference tug pulled and unpacks the OCI-typed arm6
       images.zstd.reference,
       withDigest(images.zstd.reference, images.zstd.manifestDigest),
       images.multi.reference,
-      withDigest(images.multi.reference, arm.manifestDigest),
+      // The digest the pull printed: the index's (kept in the store), as Docker's addDigestReference.
+      withDigest(images.multi.reference, images.multi.manifestDigest),
     ].sort(),
   );
   const bundle = `${tmp.dir}/bundle`;

@@ -32,6 +32,7 @@ export type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -12,8 +12,15 @@
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { TugError } from "../../src/errors.ts";
-import type { BlobStore, ReferenceStore, Store, StoreCapabilities } from "../../src/store/types.ts";
+import type {
+  BlobStore,
+  DiffIdStore,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../../src/store/types.ts";
 import { FsBlobStore } from "./oci_layout/blob_store.ts";
+import { FsDiffIdStore } from "./oci_layout/diff_ids.ts";
 import { FsReferenceStore } from "./oci_layout/index_json.ts";
 import { errno, ioError, type Paths, tempPath } from "./oci_layout/paths.ts";
 import {
@@ -86,6 +93,7 @@ export interface OciLayoutStoreOptions {
  * DIR/.tug/tmp/              writes in progress: <alg>-<hex>.<pid>.<random>, renamed into blobs/ on commit
  * DIR/.tug/partial/<alg>-<hex>  bytes kept by abort({ keepPartial }) for a resume, also across processes
  * DIR/.tug/index.lock        held while index.json is rewritten
+ * DIR/.tug/diffids/<alg>-<hex>  the diffID a layer blob was found to decompress to (see `diffIds`)
  * ```
  *
  * References map to index.json entries: the descriptor as given, plus the annotations
@@ -127,6 +135,8 @@ export class OciLayoutStore implements Store {
   readonly references: ReferenceStore;
   /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
   readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
+  /** The diffIDs found for layer blobs, under `.tug/diffids/`, so no layer is decompressed twice to check. */
+  readonly diffIds: DiffIdStore;
   readonly #paths: Paths;
 
   private constructor(
@@ -137,6 +147,7 @@ export class OciLayoutStore implements Store {
     this.#paths = paths;
     this.blobs = new FsBlobStore(paths);
     this.references = new FsReferenceStore(paths, options);
+    this.diffIds = new FsDiffIdStore(paths);
   }
 
   /**

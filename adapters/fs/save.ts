@@ -13,6 +13,9 @@ import { type TarWriterEntry, writeTar } from "../../src/image/write_tar.ts";
 import { MEDIA_TYPE_OCI_INDEX } from "../../src/manifest/media_types.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
 import type { Store } from "../../src/store/types.ts";
+import type { HasherFactory } from "../../src/digest/hasher.ts";
+import { checkDiffIds } from "../../src/image/check_diff_ids.ts";
+import { nodeHasher } from "../crypto/node_hasher.ts";
 import { type ResolvedImage, resolveImage } from "./resolve_image.ts";
 
 /**
@@ -33,6 +36,8 @@ export interface SaveOptions {
   platform?: Platform | string;
   /** Cancels the save; a file output is then removed. */
   signal?: AbortSignal;
+  /** Hasher for the diffID check of a docker-archive (default node:crypto's). */
+  hasher?: HasherFactory;
 }
 
 /** What {@linkcode save} wrote. */
@@ -172,6 +177,15 @@ export async function save(
   }
   options.signal?.throwIfAborted();
   const resolved = await resolveImage(store, image, options.platform, "save");
+  if (format === "docker-archive") {
+    // A docker-archive names its layers by diffID (manifest.json, the config's rootfs): check them before a
+    // byte is written, as `docker load` would refuse them (errRootFSMismatch). Layers whose diffID the store
+    // recorded (a verified pull, an unpack, an earlier save) are not decompressed again.
+    await checkDiffIds(store, resolved.manifest.layers, resolved.config.rootfs?.diff_ids ?? [], {
+      hasher: options.hasher ?? nodeHasher,
+      signal: options.signal,
+    });
+  }
   let bytes = 0;
   const counted = writeTar(members(store, resolved, format, options.signal)).pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({

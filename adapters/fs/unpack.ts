@@ -13,7 +13,7 @@ import process from "node:process";
 import { TugError } from "../../src/errors.ts";
 import type { HasherFactory } from "../../src/digest/hasher.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
-import { decompressLayer, type DecompressLayerOptions } from "../../src/image/decompress_layer.ts";
+import { type LayerStream, openLayer } from "../../src/image/open_layer.ts";
 import { releaseOwned } from "../../src/image/owned_chunks.ts";
 import { readTar } from "../../src/image/tar_reader.ts";
 import type { Descriptor, Platform } from "../../src/manifest/types.ts";
@@ -104,50 +104,6 @@ function ioError(action: string, err: unknown): TugError {
     cause: err,
     detail: { errno: errno(err) },
   });
-}
-
-/** One layer's uncompressed stream, hashed on the way, with the compressed bytes read so far. */
-interface LayerStream {
-  /** Chunks of the tar; `read` is how many compressed bytes had been read when the chunk came out. */
-  reader: ReadableStreamDefaultReader<{ chunk: Uint8Array; read: number }>;
-  digest(): string;
-}
-
-async function openLayer(
-  store: Store,
-  layer: Descriptor,
-  algorithm: "sha256" | "sha512",
-  hasher: HasherFactory,
-  readAhead: number,
-  decompress: DecompressLayerOptions,
-): Promise<LayerStream> {
-  const hash = await hasher(algorithm);
-  let read = 0;
-  const compressed = (await store.blobs.get(layer.digest)).pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        read += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-  // Docker sniffs the compression rather than trusting the media type (pkg/archive DecompressStream). The
-  // decoder works only as the read-ahead below asks, in bounded steps: a bomb costs time, not memory.
-  const tar = decompressLayer(compressed, "auto", decompress);
-  const hashed = tar.pipeThrough(
-    new TransformStream<Uint8Array, { chunk: Uint8Array; read: number }>(
-      {
-        transform(chunk, controller) {
-          hash.update(chunk);
-          controller.enqueue({ chunk, read });
-        },
-      },
-      undefined,
-      // The read-ahead: up to this many uncompressed bytes wait here while the layer before is written.
-      { highWaterMark: Math.max(readAhead, 1), size: (o) => o.chunk.byteLength },
-    ),
-  );
-  return { reader: hashed.getReader(), digest: () => `${algorithm}:${hash.digest()}` };
 }
 
 async function checkTarget(dir: string): Promise<void> {
@@ -278,7 +234,8 @@ export async function unpack(
   const applier = new EntryApplier(staging, asRoot, targetMode);
   try {
     const decompress = { maxZstdWindow: options.maxZstdWindow, signal };
-    const opener = (i: number) => openLayer(store, layers[i], algorithms[i], hasher, readAhead, decompress);
+    const opener = (i: number) =>
+      openLayer(store, layers[i], { algorithm: algorithms[i], hasher, readAhead, decompress });
     next = layers.length > 0 ? opener(0) : undefined;
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
@@ -340,6 +297,8 @@ export async function unpack(
           detail: { layer: layer.digest, expected: diffIds[i], actual },
         });
       }
+      // The layer was decompressed anyway: remember its diffID, so save, verify and pull need not again.
+      await store.diffIds?.set(layer.digest, actual);
       report(layer.size);
       onProgress?.(layerEvent(id, "Pull complete", { digest: layer.digest }));
       if (!next && i + 1 < layers.length) next = opener(i + 1);

@@ -23,6 +23,7 @@ export type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,

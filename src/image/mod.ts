@@ -23,3 +23,20 @@ export * from "./normalize_tar_path.ts";
 export * from "./whiteouts.ts";
 export * from "./layer_files.ts";
 export * from "./write_tar.ts";
+export * from "./open_layer.ts";
+export * from "./check_diff_ids.ts";
+
+// The types this entry's signatures name (and the types those name), so that its documentation is complete
+// on its own (`deno doc --lint` of this entry alone); each is documented with its own module too.
+export type { DigestAlgorithm, Hasher, HasherFactory } from "../digest/hasher.ts";
+export type { Descriptor, Platform } from "../manifest/types.ts";
+export type {
+  BlobInfo,
+  BlobStore,
+  BlobWriter,
+  DiffIdStore,
+  ReferenceRecord,
+  ReferenceStore,
+  Store,
+  StoreCapabilities,
+} from "../store/types.ts";

@@ -24,6 +24,7 @@ export type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,

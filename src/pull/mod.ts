@@ -42,6 +42,7 @@ export type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -40,7 +40,13 @@ export async function pull(reference: string | Reference, given: PullOptions): P
   const ref = typeof reference === "string" ? parseReference(reference) : reference;
   // Docker's validateRepoName: refused before any request.
   validateRepositoryName(ref);
-  const named = ref.tag === undefined && ref.digest === undefined ? withLatest(ref) : ref;
+  const named = ref.tag === undefined && ref.digest === undefined
+    ? withLatest(ref)
+    : ref.tag !== undefined && ref.digest !== undefined
+    // NAME:TAG@DIGEST: Docker's client sends only the digest (getAPITagFromNamedRef), so the registry is
+    // never asked about the tag and no tag is recorded; tug keeps only NAME@DIGEST too.
+    ? parseReference(`${ref.name}@${ref.digest}`)
+    : ref;
   const downloads = options.downloads ??
     new DownloadManager({
       maxConcurrentDownloads: options.maxConcurrentDownloads,

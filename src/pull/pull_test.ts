@@ -91,7 +91,7 @@ Deno.test("pull() of a single-platform image stores blobs, manifest and both ref
   ]);
 });
 
-Deno.test("pull() of an index stores the platform's manifest under the tag, or the whole index with allPlatforms", async () => {
+Deno.test("pull() of an index stores the platform's manifest under the tag and the index under its digest, or the whole index with allPlatforms", async () => {
   const amd64 = await fakeImage(500, 2, { os: "linux", architecture: "amd64" });
   const arm64 = await fakeImage(700, 3, { os: "linux", architecture: "arm64", variant: "v8" });
   const index = await fakeIndex([
@@ -114,7 +114,12 @@ Deno.test("pull() of an index stores the platform's manifest under the tag, or t
   assertEquals((await one.references.get("reg.test/team/multi:latest"))?.digest, arm64.manifestDigest);
   assertEquals(await bytesOf(one, arm64.layerDigest), arm64.layer);
   assertEquals(await one.blobs.stat(amd64.layerDigest), undefined);
-  assertEquals(await one.blobs.stat(index.manifestDigest), undefined);
+  // The index is kept for its digest name (Docker's addDigestReference records the digest it printed).
+  assertEquals(await bytesOf(one, index.manifestDigest), index.manifest);
+  assertEquals(
+    (await one.references.get(`reg.test/team/multi@${index.manifestDigest}`))?.digest,
+    index.manifestDigest,
+  );
   assertEquals(registry.requests.some((r) => r.includes(amd64.layerDigest)), false);
 
   // Every platform: the index itself is stored and referenced, with both images.

@@ -31,6 +31,14 @@ export interface PullOptions extends RegistryConfig {
   platform?: Platform | string;
   /** Keep the whole index and pull every platform in it. */
   allPlatforms?: boolean;
+  /**
+   * Check every layer against the config's `rootfs.diff_ids` before the reference is recorded, as Docker
+   * does (errRootFSMismatch): each layer is decompressed and hashed once more, unless the store recorded its
+   * diffID before (`store.diffIds`). Off by default: the layers are checked wherever tug decompresses them
+   * anyway (unpack, save to docker-archive, the web page) and by `verify --diffids`. See docs/performance.md
+   * for the cost.
+   */
+  verifyDiffIds?: boolean;
   /** Downloads at once (default 3); ignored when `downloads` is given. */
   maxConcurrentDownloads?: number;
   /**

@@ -237,9 +237,12 @@ export class V2Puller {
       manifestsToStore.push({ descriptor, bytes: manifestParsed.bytes });
     };
 
-    let topDescriptor: Descriptor;
+    const topDescriptor: Descriptor = {
+      mediaType: parsed.mediaType,
+      digest: topDigest,
+      size: top.bytes.length,
+    };
     if (parsed.kind === "index") {
-      topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
       const children = options.allPlatforms
         ? parsed.index.manifests
         : [selectManifest(parsed.index, wantedPlatform(options.platform))];
@@ -253,10 +256,10 @@ export class V2Puller {
         }
         await pullImage(child, childParsed);
       }
-      if (options.allPlatforms) manifestsToStore.push({ descriptor: topDescriptor, bytes: top.bytes });
-      else topDescriptor = images[0].descriptor;
+      // The index is kept even for one platform: NAME@<index digest> (the digest Docker prints) names it, and
+      // inspect/unpack/save by that name pick the platform image through it.
+      manifestsToStore.push({ descriptor: topDescriptor, bytes: top.bytes });
     } else {
-      topDescriptor = { mediaType: parsed.mediaType, digest: topDigest, size: top.bytes.length };
       await pullImage(topDescriptor, parsed);
     }
 
@@ -267,12 +270,19 @@ export class V2Puller {
         downloaded = true;
       }
     }
-    const record: Descriptor = topDescriptor;
-    const names = [referenceKey(ref)];
-    if (ref.tag !== undefined) names.push(`${ref.name}@${record.digest}`);
-    for (const name of names) await store.references.set(name, record);
+    // Docker's pullV2Tag: the tag names the image pulled (one platform's manifest, or the index with
+    // --all-platforms); addDigestReference names it by the digest of what the registry served for the
+    // reference, the index for a multi-platform image. A digest name must point at a blob of that digest
+    // (the proxy serves it as such), so NAME@<index digest> points at the index.
+    const tagged: Descriptor = parsed.kind === "index" && !options.allPlatforms
+      ? images[0].descriptor
+      : topDescriptor;
+    const records = new Map<string, Descriptor>();
+    if (ref.tag !== undefined) records.set(referenceKey(ref), tagged);
+    records.set(`${ref.name}@${topDigest}`, topDescriptor);
+    for (const [name, descriptor] of records) await store.references.set(name, descriptor);
 
-    const upToDate = !downloaded && previous?.digest === record.digest;
+    const upToDate = !downloaded && previous?.digest === records.get(referenceKey(ref))?.digest;
     const status = upToDate
       ? `Image is up to date for ${ref.familiar}`
       : `Downloaded newer image for ${ref.familiar}`;
@@ -294,7 +304,7 @@ export class V2Puller {
     isImage: boolean,
     onProgress: ProgressHandler,
   ): Promise<boolean> {
-    const { client, downloads, signal, store } = this;
+    const { client, downloads, options, signal, store } = this;
     const layers = manifest.layers;
     const present = await Promise.all(layers.map((l) => store.blobs.stat(l.digest)));
     // pull_v2.go pullSchema2: "If the image already exists locally, no need to pull anything" — an image
@@ -350,6 +360,11 @@ export class V2Puller {
         `layers from manifest don't match image configuration (${layers.length} layers, ` +
           `${config.rootfs.diff_ids.length} diff_ids in config ${manifest.config.digest})`,
       );
+    }
+    if (config && options.verifyDiffIds) {
+      // Loaded only when asked for: the layer decoders (fflate, fzstd) would cost every pull memory.
+      const { checkDiffIds } = await import("../image/check_diff_ids.ts");
+      await checkDiffIds(store, layers, config.rootfs.diff_ids, { hasher: options.hasher, signal });
     }
     const done = new Set<string>();
     for (let i = 0; i < layers.length; i++) {

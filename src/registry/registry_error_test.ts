@@ -49,9 +49,10 @@ Deno.test("registryError() lists several errors, the first one's code wins", asy
 for (
   const [status, code] of [
     [401, "UNAUTHORIZED"],
-    [403, "DENIED"],
+    // Docker's HandleErrorResponse: a bare 403 or 429 is an UnexpectedHTTPResponseError, not DENIED.
+    [403, "UNEXPECTED_STATUS"],
     [404, "MANIFEST_UNKNOWN"],
-    [429, "TOOMANYREQUESTS"],
+    [429, "UNEXPECTED_STATUS"],
     [500, "UNEXPECTED_STATUS"],
     [418, "UNEXPECTED_STATUS"],
   ] as const
@@ -82,7 +83,7 @@ Deno.test("registryError() ignores bodies that are not the spec's shape", async 
   const html = await registryError(new Response("<html>Bad Gateway</html>", { status: 502 }), context);
   assertEquals(html.code, "UNEXPECTED_STATUS");
   const other = await registryError(Response.json({ message: "nope" }, { status: 403 }), context);
-  assertEquals(other.code, "DENIED");
+  assertEquals(other.code, "UNEXPECTED_STATUS");
   const weird = await registryError(
     Response.json({ errors: [{ message: "no code" }, 5] }, { status: 404 }),
     context,
@@ -108,4 +109,37 @@ Deno.test("registryError() reads at most 64 KiB of the body and cancels the rest
   assertEquals(err.code, "UNEXPECTED_STATUS");
   assertEquals(cancelled, true);
   assertEquals(pulled <= 6, true, `pulled ${pulled} chunks`);
+});
+
+Deno.test('registryError() takes DENIED from a 4xx\'s Bearer error="insufficient_scope", UNAUTHORIZED from invalid_token', async () => {
+  const challenge = (error: string, status: number, body: BodyInit | null = null) =>
+    new Response(body, {
+      status,
+      headers: { "www-authenticate": `Bearer realm="https://auth.example/token",error="${error}"` },
+    });
+  const scope = await registryError(challenge("insufficient_scope", 401), context);
+  assertEquals(scope.code, "DENIED");
+  assertEquals(
+    scope.message,
+    'Cannot fetch manifest "127.0.0.1:5000/small:v1": registry returned 401 DENIED (requested access to the resource is denied)',
+  );
+  assertEquals((await registryError(challenge("insufficient_scope", 403), context)).code, "DENIED");
+  assertEquals((await registryError(challenge("invalid_token", 403), context)).code, "UNAUTHORIZED");
+  // The challenge's error comes first; the body's entries follow it.
+  const both = await registryError(
+    challenge("insufficient_scope", 403, JSON.stringify({ errors: [{ code: "NAME_UNKNOWN" }] })),
+    context,
+  );
+  assertEquals(both.code, "DENIED");
+  assertEquals((both.detail as { errors: unknown[] }).errors.length, 2);
+  // Another error (or none) in the challenge says nothing.
+  assertEquals((await registryError(challenge("other", 403), context)).code, "UNEXPECTED_STATUS");
+});
+
+Deno.test("registryError() reads Docker's old {details} body by status", async () => {
+  const details = (status: number) => Response.json({ details: "go away" }, { status });
+  assertEquals((await registryError(details(403), context)).code, "DENIED");
+  assertEquals((await registryError(details(429), context)).code, "TOOMANYREQUESTS");
+  assertEquals((await registryError(details(401), context)).code, "UNAUTHORIZED");
+  assertEquals((await registryError(details(500), context)).code, "UNKNOWN");
 });

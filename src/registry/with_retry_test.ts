@@ -143,8 +143,10 @@ Deno.test("withRetry() waits until a Retry-After HTTP date by the injected clock
 
 Deno.test("withRetry() returns at once when Retry-After is longer than maxRetryAfter", async () => {
   const { delays, sleep } = recorder();
+  // Docker Hub's pull limit: 429 with its TOOMANYREQUESTS body (a bare 429 is an unexpected answer).
+  const body = JSON.stringify({ errors: [{ code: "TOOMANYREQUESTS", message: "pull rate limit" }] });
   const { state, fetch } = scripted([
-    new Response(null, { status: 429, headers: { "retry-after": "21600" } }),
+    new Response(body, { status: 429, headers: { "retry-after": "21600" } }),
   ]);
   const res = await withRetry(fetch, { sleep, maxRetryAfter: 60_000 })(new Request(url));
   assertEquals(res.status, 429);

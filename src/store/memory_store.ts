@@ -21,6 +21,7 @@ import type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,
@@ -357,6 +358,8 @@ export class MemoryStore implements Store {
   readonly references: ReferenceStore;
   /** Resumes kept partial writes, and reads back the bytes of a blob still being written. */
   readonly capabilities: StoreCapabilities = { resume: true, readWhileWriting: true };
+  /** The diffIDs found for layer blobs (layer digest → diffID), kept while the store lives. */
+  readonly diffIds: DiffIdStore = memoryDiffIds();
   readonly #blobs: MemoryBlobStore;
 
   /**
@@ -379,4 +382,15 @@ export class MemoryStore implements Store {
   get bytes(): number {
     return this.#blobs.bytes;
   }
+}
+
+function memoryDiffIds(): DiffIdStore {
+  const found = new Map<string, string>();
+  return {
+    get: (layerDigest) => Promise.resolve(found.get(layerDigest)),
+    set: (layerDigest, diffId) => {
+      found.set(layerDigest, diffId);
+      return Promise.resolve();
+    },
+  };
 }

@@ -104,6 +104,20 @@ export interface StoreCapabilities {
   readonly readWhileWriting: boolean;
 }
 
+/**
+ * What a store remembers about the layers tug decompressed: the diffID (digest of the uncompressed tar)
+ * each layer blob was found to have. A layer blob is content-addressed, so the record holds as long as the
+ * blob does, and an image whose config lists those diffIDs needs no second decompression to be checked
+ * (`pull --verify-diffids`, `verify --diffids`, unpack, save, the web page). Optional: a store without it
+ * just checks again.
+ */
+export interface DiffIdStore {
+  /** The diffID recorded for the layer blob `layerDigest`, or undefined. */
+  get(layerDigest: string): Promise<string | undefined>;
+  /** Records that the layer blob `layerDigest` decompresses to a tar of digest `diffId`. */
+  set(layerDigest: string, diffId: string): Promise<void>;
+}
+
 /** A complete image store. */
 export interface Store {
   /** The content-addressed blobs (manifests, configs, layers). */
@@ -116,4 +130,6 @@ export interface Store {
    * `readWritten`). See `storeCapabilities()`.
    */
   readonly capabilities?: StoreCapabilities;
+  /** The diffIDs found for layer blobs, when the store keeps them (see {@linkcode DiffIdStore}). */
+  readonly diffIds?: DiffIdStore;
 }

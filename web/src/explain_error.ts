@@ -56,6 +56,13 @@ export function explainError(
           "or its registry is not one the proxy is configured for.",
         detail,
       };
+    case "LAYERS_MISMATCH":
+      return {
+        title: "This layer does not match the image's configuration.",
+        hint: "Its files, decompressed, do not hash to the diffID the image config lists for it " +
+          "(Docker refuses such an image). The image was built or pushed wrongly, or was tampered with.",
+        detail,
+      };
     case "TOOMANYREQUESTS":
       return { title: "The registry says: too many requests.", hint: "Wait a while and try again.", detail };
     case "NETWORK":

@@ -7,6 +7,8 @@
 
 import { decompressLayer, type TarHeader, TugError } from "../../src/mod.ts";
 import { headerOf, normalizeTarPath, readTar } from "../../src/image/mod.ts";
+import { parseDigest } from "../../src/digest/parse_digest.ts";
+import { wasmHasher } from "../../src/digest/wasm_hasher.ts";
 
 /** Whether a tar member name is the normalized `path` (`./etc/x`, `etc/x` and `etc/x/` are all `etc/x`). */
 function isPath(name: string, path: string): boolean {
@@ -49,18 +51,60 @@ function abortable(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): Re
  */
 export async function listEntries(
   blob: ReadableStream<Uint8Array>,
-  options: { signal?: AbortSignal; onEntries?: (count: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onEntries?: (count: number) => void;
+    /**
+     * The diffID the image config lists for this layer: the uncompressed tar is hashed as it is listed, and
+     * a layer that hashes to anything else fails with `LAYERS_MISMATCH` (Docker's errRootFSMismatch).
+     */
+    diffId?: string;
+  } = {},
 ): Promise<TarHeader[]> {
   const entries: TarHeader[] = [];
   let reported = 0;
-  const tar = decompressLayer(abortable(blob, options.signal), "auto", { signal: options.signal });
-  for await (const entry of readTar(tar)) {
-    entries.push(headerOf(entry));
-    const now = Date.now();
-    if (options.onEntries && now - reported > 100) {
-      reported = now;
-      options.onEntries(entries.length);
+  const decompressed = decompressLayer(abortable(blob, options.signal), "auto", { signal: options.signal });
+  const expected = options.diffId;
+  const hash = expected === undefined ? undefined : await wasmHasher(parseDigest(expected).algorithm);
+  const source = decompressed.getReader();
+  // The tar reader stops at the end-of-archive blocks and cancels its input; this wrapper keeps the layer
+  // stream so the bytes after those blocks are hashed too, as Docker hashes the whole stream.
+  const tar = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const r = await source.read();
+      if (r.done) return controller.close();
+      hash?.update(r.value);
+      controller.enqueue(r.value);
+    },
+  }, { highWaterMark: 0 });
+  try {
+    for await (const entry of readTar(tar)) {
+      entries.push(headerOf(entry));
+      const now = Date.now();
+      if (options.onEntries && now - reported > 100) {
+        reported = now;
+        options.onEntries(entries.length);
+      }
     }
+    if (hash) {
+      for (;;) {
+        const r = await source.read();
+        if (r.done) break;
+        hash.update(r.value);
+      }
+      const actual = `${parseDigest(expected!).algorithm}:${hash.digest()}`;
+      if (actual !== expected) {
+        throw new TugError(
+          "LAYERS_MISMATCH",
+          `layers from manifest don't match image configuration: the layer decompresses to ${actual}, ` +
+            `the config says ${expected}`,
+          { detail: { expected, actual } },
+        );
+      }
+    }
+  } catch (err) {
+    await source.cancel(err).catch(() => {});
+    throw err;
   }
   options.onEntries?.(entries.length);
   return entries;

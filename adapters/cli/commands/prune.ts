@@ -10,6 +10,7 @@ import { openExistingStore, STORE_FLAG } from "./_common.ts";
 import { humanSize } from "../progress/mod.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { collectGarbage, DEFAULT_GRACE_MS } from "../../fs/collect_garbage.ts";
+import { imageDigests } from "../../fs/image_names.ts";
 
 const MINUTES = DEFAULT_GRACE_MS / 60_000;
 
@@ -65,7 +66,11 @@ export async function pruneCommand(argv: string[]): Promise<number> {
       records.filter((r) => parseReference(r.name).tag !== undefined).map((r) => r.descriptor.digest),
     );
     for (const r of records) {
-      if (parseReference(r.name).tag !== undefined || tagged.has(r.descriptor.digest)) continue;
+      if (parseReference(r.name).tag !== undefined) continue;
+      // A digest name of an index is tagged when a tag names one of its platform images (a pull of one
+      // platform: the tag names the platform manifest, NAME@<index digest> the index).
+      const stands = await imageDigests(store, r.descriptor);
+      if ([...stands].some((d) => tagged.has(d))) continue;
       if (!dryRun) await store.references.delete(r.name);
       untagged.push(r.name);
       process.stdout.write(`${dryRun ? "Would untag" : "Untagged"}: ${parseReference(r.name).familiar}\n`);

@@ -51,6 +51,10 @@ Download an image from a registry into the local store.`,
       help: "Registry (host[:port] or CIDR) that may use plain http (repeatable)",
     },
     "enable-legacy-registry": { type: "boolean", help: "Also try legacy v1 registries" },
+    "verify-diffids": {
+      type: "boolean",
+      help: "Check each layer against the config's diff_ids before recording the image (as Docker does)",
+    },
     "all-tags": {
       type: "boolean",
       short: "a",
@@ -173,6 +177,7 @@ export async function pullCommand(argv: string[]): Promise<number> {
       credentials: dockerCredentials(),
       platform: platform,
       allPlatforms: Boolean(flags["all-platforms"]),
+      verifyDiffIds: Boolean(flags["verify-diffids"]),
       downloads: new DownloadManager({
         maxConcurrentDownloads: maxDownloads,
         maxDownloadAttempts: maxAttempts,

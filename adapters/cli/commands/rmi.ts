@@ -11,6 +11,7 @@ import { humanSize } from "../progress/mod.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { collectGarbage, DEFAULT_GRACE_MS, reachableBlobs } from "../../fs/collect_garbage.ts";
+import { imageDigests } from "../../fs/image_names.ts";
 
 const RMI = defineCommand({
   synopsis: `Usage: tug rmi [OPTIONS] NAME[:TAG|@DIGEST] [NAME…]
@@ -85,13 +86,19 @@ export async function rmiCommand(argv: string[]): Promise<number> {
     if (ref.tag !== undefined) {
       // docker's image_delete.go: when a repository's last tag of an image goes, its digest references in
       // that repository go too; they would otherwise keep an untagged image nobody asked for.
+      // The same image: the same manifest, or an index that lists it (NAME@<index digest> of a pull of one
+      // platform, whose tag names the platform manifest).
       const records = await store.references.list();
-      const sameRepo = records.filter((r) =>
-        r.descriptor.digest === descriptor.digest && r.name !== key &&
-        parseReference(r.name).name === ref.name
-      );
+      const sameRepo: typeof records = [];
+      for (const r of records) {
+        if (r.name === key || parseReference(r.name).name !== ref.name) continue;
+        const stands = await imageDigests(store, r.descriptor);
+        if (stands.has(descriptor.digest) || r.descriptor.digest === descriptor.digest) sameRepo.push(r);
+      }
       if (!sameRepo.some((r) => parseReference(r.name).tag !== undefined)) {
         untag.push(...sameRepo.map((r) => r.name));
+        // Their blobs (an index a digest name kept) go with the image's.
+        removed.push(...sameRepo.map((r) => r.descriptor));
       }
     }
     for (const k of untag) {

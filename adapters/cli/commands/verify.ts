@@ -23,6 +23,10 @@ and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it 
       type: "boolean",
       help: "Remove corrupt blobs and leftovers of pulls that are no longer running",
     },
+    diffids: {
+      type: "boolean",
+      help: "Also check every image's layers against its config's diff_ids (decompresses each layer once)",
+    },
     json: { type: "boolean", help: "Print the report as JSON" },
   },
   args: { min: 0, max: 0 },
@@ -45,7 +49,11 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const store = await openExistingStore(flags.store, { write: Boolean(flags.repair) });
-  const report = await verifyStore(store, { hasher: nodeHasher, repair: Boolean(flags.repair) });
+  const report = await verifyStore(store, {
+    hasher: nodeHasher,
+    repair: Boolean(flags.repair),
+    diffIds: Boolean(flags.diffids),
+  });
   if (flags.json) {
     process.stdout.write(JSON.stringify({ store: store.dir, ...report }, null, 2) + "\n");
     return report.sound ? 0 : 1;
@@ -63,6 +71,12 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   for (const blob of report.missing) {
     lines.push(`missing: ${blob.digest} (listed by ${blob.referencedBy}): ${blob.reason}`);
   }
+  if (flags.diffids) {
+    lines.push(`Checked the layers of ${report.diffIdImages} images against their diff_ids`);
+  }
+  for (const m of report.diffIdMismatches) {
+    lines.push(`diffid: ${m.layer} (image ${m.manifest}): ${m.reason}`);
+  }
   const describe = (file: (typeof report.temp)[number]) =>
     `${relative(store.dir, file.path)} (${humanSize(file.size)}, ${
       file.kind === "partial"
@@ -76,7 +90,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   if (report.sound) {
     lines.push("The store is sound.");
   } else {
-    const problems = report.corrupt.length - report.removedBlobs.length + report.missing.length;
+    const problems = report.corrupt.length - report.removedBlobs.length + report.missing.length +
+      report.diffIdMismatches.length;
     lines.push(
       `The store is NOT sound: ${problems} problem${problems === 1 ? "" : "s"}.` +
         (flags.repair ? " Pull the affected images again." : " Run 'tug verify --repair', then pull again."),

@@ -4,7 +4,7 @@
 // diffIDs, and store an OCI image converted from the v1 history. Used by the v2 puller; not in src/mod.ts.
 
 import { TugError } from "../../errors.ts";
-import { digestBytes } from "../../digest/digest_bytes.ts";
+import { verifyManifestDigest } from "../../remote/verify_manifest_digest.ts";
 import { wasmHasher } from "../../digest/wasm_hasher.ts";
 import { parseSchema1Manifest } from "../../manifest/schema1.ts";
 import type { Descriptor, ImageManifest } from "../../manifest/types.ts";
@@ -20,23 +20,20 @@ import { putSmallBlob } from "../_small_blob.ts";
 export async function pullSchema1(
   session: PullSession,
   ref: Reference,
-  top: { bytes: Uint8Array; contentType: string },
+  top: { bytes: Uint8Array; contentType: string; digestHeader?: string },
 ): Promise<PullOutcome> {
   const { client, downloads, signal, store, onProgress } = session;
   const hasher = session.hasher ?? wasmHasher;
   const manifest = parseSchema1Manifest(top.bytes, { source: ref.familiar });
   onProgress(pullingFromEvent(ref.digest ?? ref.tag!, ref.path));
-  // The digest is over the signed payload; a by-digest pull checks it before anything else is trusted.
-  const digest = await digestBytes(
-    manifest.canonical,
-    ref.digest?.startsWith("sha512:") ? "sha512" : "sha256",
-  );
-  if (ref.digest !== undefined && digest !== ref.digest) {
-    throw new TugError(
-      "DIGEST_MISMATCH",
-      `image verification failed for digest ${ref.digest}: the schema 1 manifest of ${ref.familiar} hashes to ${digest}`,
-    );
-  }
+  // The digest is over the signed payload (distribution's schema1 digest, pull_v2.go verifySchema1Manifest),
+  // checked by src/remote's one verified read, as every other manifest: against the digest asked for, else
+  // against the registry's Docker-Content-Digest, before anything else is trusted.
+  const digest = await verifyManifestDigest(manifest.canonical, {
+    expected: ref.digest,
+    digestHeader: top.digestHeader,
+    name: ref.digest === undefined ? ref.familiar : `${ref.name}@${ref.digest}`,
+  });
   onProgress(messageEvent(
     `[DEPRECATION NOTICE] registry v2 schema1 support will be removed in an upcoming release. ` +
       `Please contact admins of the ${ref.domain} registry NOW to avoid future disruption. ` +

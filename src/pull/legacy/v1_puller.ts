@@ -31,6 +31,7 @@ import type { Endpoint } from "../../registry/lookup_endpoints.ts";
 import { readLimited } from "../../registry/read_limited.ts";
 import type { Credentials } from "../../registry/types.ts";
 import type { Reference } from "../../reference/reference.ts";
+import { referenceKey } from "../../reference/reference_key.ts";
 import type { BlobSource, DownloadManager } from "../download_manager.ts";
 import { fallbackAt, noSupport } from "../fallback_policy.ts";
 import type { PullOptions, PullOutcome } from "../types.ts";
@@ -146,7 +147,8 @@ class V1Puller {
     const endpoints = await session.repositoryData(ref.path, tag);
     // 3. The tag's image ID: the first endpoint that knows it.
     const imageId = await session.remoteTag(endpoints, ref.path, tag, ref.name);
-    const previous = await store.references.get(`${ref.name}:${tag}`);
+    // The one spelling of a store key every puller uses (src/reference/reference_key.ts).
+    const previous = await store.references.get(referenceKey(ref));
 
     const short = imageId.slice(0, 12);
     onProgress(updateEvent(short, `Pulling image (${tag}) from ${ref.name}`));
@@ -180,7 +182,7 @@ class V1Puller {
   }
 
   async #pullImage(base: string, imageId: string, previous: Descriptor | undefined): Promise<PullOutcome> {
-    const { session, ref, tag, downloads, store, signal, onProgress } = this;
+    const { session, ref, downloads, store, signal, onProgress } = this;
     const hasher = this.options.hasher ?? wasmHasher;
     // 4. The chain, top first.
     const ancestry = await session.ancestry(base, imageId);
@@ -226,7 +228,7 @@ class V1Puller {
     const image = await buildLegacyImage(entries, "");
     downloaded = (await putSmallBlob(store, image.config, image.configBytes)) || downloaded;
     downloaded = (await putSmallBlob(store, image.manifest, image.manifestBytes)) || downloaded;
-    for (const name of [`${ref.name}:${tag}`, `${ref.name}@${image.manifest.digest}`]) {
+    for (const name of [referenceKey(ref), `${ref.name}@${image.manifest.digest}`]) {
       await store.references.set(name, image.manifest);
     }
     const upToDate = !downloaded && previous?.digest === image.manifest.digest;

@@ -181,6 +181,7 @@ export type {
   BlobInfo,
   BlobStore,
   BlobWriter,
+  DiffIdStore,
   ReferenceRecord,
   ReferenceStore,
   Store,

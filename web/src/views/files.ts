@@ -278,7 +278,13 @@ export class FilesView {
   }
 
   /** Lists a layer (from the cache or the registry), with progress; the job is shared by re-renders. */
-  #listLayer(state: PageState, ref: Reference, layer: Descriptor, job: Job): Promise<TarHeader[]> {
+  #listLayer(
+    state: PageState,
+    ref: Reference,
+    layer: Descriptor,
+    diffId: string | undefined,
+    job: Job,
+  ): Promise<TarHeader[]> {
     const known = this.#listings.get(layer.digest);
     if (known) return Promise.resolve(known);
     const source = this.#ctx.source(state);
@@ -297,6 +303,8 @@ export class FilesView {
       try {
         entries = await listEntries(blob.stream, {
           signal: job.controller.signal,
+          // Checked against the config while it is decompressed anyway; a mismatch shows as this layer's error.
+          diffId,
           onEntries: (n) => {
             job.entries = n;
             this.#progress(job);
@@ -334,12 +342,13 @@ export class FilesView {
       if (!merged) {
         const layer = targets[0];
         if (!layer) throw new TugError("NOT_FOUND", `The image has no layer ${state.layer}`);
-        return treeOfLayer(await this.#listLayer(state, ref, layer, job));
+        const diffId = image.config.rootfs?.diff_ids?.[layers.indexOf(layer)];
+        return treeOfLayer(await this.#listLayer(state, ref, layer, diffId, job));
       }
       const merge = mergeLayers();
       let done = 0;
       for (const [i, layer] of layers.entries()) {
-        const entries = await this.#listLayer(state, ref, layer, job);
+        const entries = await this.#listLayer(state, ref, layer, image.config.rootfs?.diff_ids?.[i], job);
         done += layer.size;
         job.bytes = done;
         for (const entry of entries) merge.add(i, entry);
