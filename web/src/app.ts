@@ -2,20 +2,22 @@
 /**
  * The page shell and router: reads the state from the URL, opens the image through the
  * {@linkcode ImageLoader}, renders the head (platform picker, tabs) and hands the body to the view the URL
- * names (views/: layers, files, config, history, manifest; home without an image).
+ * names (views/: layers, files, config, history, manifest, analysis, diff; home without an image).
  *
  * @module
  */
 
-import { type Descriptor, type ImageIndex, parsePlatform } from "../../src/mod.ts";
+import { type Descriptor, type ImageIndex, parsePlatform, type Reference } from "../../src/mod.ts";
 import { selectManifest } from "../../src/manifest/mod.ts";
-import type { NavigateOptions, PageContext } from "./context.ts";
+import type { ImageData, NavigateOptions, PageContext } from "./context.ts";
 import { meta } from "./context.ts";
 import { h, replace } from "./dom.ts";
 import { explainError } from "./explain_error.ts";
 import { ImageLoader } from "./image_loader.ts";
 import { formatState, type PageState, parseState, type View } from "./url_state.ts";
+import { renderAnalysis } from "./views/analysis.ts";
 import { configView } from "./views/config.ts";
+import { renderDiff } from "./views/diff.ts";
 import { FilesView } from "./views/files.ts";
 import { renderHead } from "./views/head.ts";
 import { historyView } from "./views/history.ts";
@@ -156,6 +158,19 @@ export class App {
     else replace(this.#root, box);
   }
 
+  /** The other image of a diff, on the same platform as `like` when it names an index. */
+  async #openOther(state: PageState, like: ImageData): Promise<{ ref: Reference; image: ImageData }> {
+    const resolved = await this.#loader.resolve(state);
+    const descriptor = resolved.parsed.kind === "index"
+      ? selectManifest(resolved.parsed.index, {
+        os: like.config.os,
+        architecture: like.config.architecture,
+        ...(like.config.variant ? { variant: like.config.variant } : {}),
+      })
+      : resolved.descriptor;
+    return { ref: resolved.ref, image: await this.#loader.image(state, resolved.ref, descriptor) };
+  }
+
   async #renderImage(id: number, state: PageState): Promise<void> {
     const stale = () => id !== this.#renderId;
     const ctx = this.#ctx;
@@ -186,7 +201,7 @@ export class App {
     }
     const image = descriptor ? await this.#loader.image(state, ref, descriptor) : undefined;
     if (stale()) return;
-    const view: View = !image ? "manifest" : state.view ?? "layers";
+    const view: View = !image ? "manifest" : state.view ?? (state.diff ? "diff" : "layers");
     // The head is built anew, which removes the tab that had focus: put focus back on the same tab (the
     // new view's), so keyboard users stay where they were instead of starting over from <body>.
     const active = document.activeElement;
@@ -219,6 +234,21 @@ export class App {
         break;
       case "files":
         await this.#files.render(body, state, ref, image, stale);
+        break;
+      case "analysis":
+        await renderAnalysis(ctx, body, state, ref, image, this.#files, stale);
+        break;
+      case "diff":
+        await renderDiff(
+          ctx,
+          body,
+          state,
+          ref,
+          image,
+          this.#files,
+          (s, like) => this.#openOther(s, like),
+          stale,
+        );
         break;
     }
   }

@@ -138,12 +138,20 @@ export function findNode(root: TreeNode, path: string): TreeNode | undefined {
  */
 export function sortedChildren(node: TreeNode): TreeNode[] {
   if (!node.children) return [];
-  return [...node.children.values()].sort((a, b) => {
+  // Sorted once per node: expanding a folder of many thousand entries, or walking the tree again after a
+  // click, must not sort them again. A tree is not changed after it is built.
+  const known = sortedCache.get(node);
+  if (known && known.length === node.children.size) return known;
+  const sorted = [...node.children.values()].sort((a, b) => {
     const da = isDirectory(a) ? 0 : 1;
     const db = isDirectory(b) ? 0 : 1;
     return da - db || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   });
+  sortedCache.set(node, sorted);
+  return sorted;
 }
+
+const sortedCache = new WeakMap<TreeNode, TreeNode[]>();
 
 /**
  * Whether the node shows as a directory (a directory entry, or a path with children).
@@ -186,9 +194,27 @@ export function filterTree(root: TreeNode, filter: string, limit: number): TreeN
 /** Every node of a tree in tree order, with its lowercased path: built once per tree for the filter. */
 const searchIndexes = new WeakMap<TreeNode, { nodes: TreeNode[]; paths: string[] }>();
 
+let searchIndexBuilds = 0;
+
+/**
+ * How many search indexes were built so far in this page (one per tree): the filter's work is bounded only
+ * if the index is built once and reused by every keystroke, which tests check with this count.
+ *
+ * @example
+ * ```ts
+ * import { searchIndexBuildCount } from "./file_tree.ts";
+ *
+ * console.assert(searchIndexBuildCount() >= 0);
+ * ```
+ */
+export function searchIndexBuildCount(): number {
+  return searchIndexBuilds;
+}
+
 function searchIndex(root: TreeNode): { nodes: TreeNode[]; paths: string[] } {
   let index = searchIndexes.get(root);
   if (!index) {
+    searchIndexBuilds++;
     const nodes: TreeNode[] = [];
     const walk = (node: TreeNode) => {
       for (const child of sortedChildren(node)) {
@@ -201,6 +227,66 @@ function searchIndex(root: TreeNode): { nodes: TreeNode[]; paths: string[] } {
     searchIndexes.set(root, index);
   }
   return index;
+}
+
+/**
+ * Builds the tree's search index now (if not built yet), so that the first keystroke in the filter does not
+ * pay for it: the page calls it when the browser is idle after showing a large tree.
+ *
+ * @example
+ * ```ts
+ * import { prepareSearch, treeOfLayer } from "./file_tree.ts";
+ *
+ * prepareSearch(treeOfLayer([]).root);
+ * ```
+ */
+export function prepareSearch(root: TreeNode): void {
+  searchIndex(root);
+}
+
+/** What {@linkcode searchAll} found: the matching nodes in tree order, and where they sit in the index. */
+export interface TreeSearch {
+  /** The filter, lowercased. */
+  readonly needle: string;
+  /** The matching nodes, in tree order. */
+  readonly nodes: readonly TreeNode[];
+  /** Their positions in the tree's search index (for narrowing with the next keystroke). */
+  readonly positions: readonly number[];
+}
+
+/**
+ * Every node whose path contains `filter` (case-insensitive), in tree order. Given the search of a shorter
+ * filter that the new one contains (`previous`, the last keystroke's), only its matches are tested again:
+ * typing narrows, so each keystroke costs the last result's size, not the tree's.
+ *
+ * @example
+ * ```ts
+ * import { searchAll, treeOfLayer } from "./file_tree.ts";
+ *
+ * const first = searchAll(treeOfLayer([]).root, "e");
+ * const next = searchAll(treeOfLayer([]).root, "et", first);
+ * console.assert(next.nodes.length === 0);
+ * ```
+ */
+export function searchAll(root: TreeNode, filter: string, previous?: TreeSearch): TreeSearch {
+  const needle = filter.toLowerCase();
+  const { nodes, paths } = searchIndex(root);
+  const found: TreeNode[] = [];
+  const positions: number[] = [];
+  if (previous && previous.needle !== "" && needle.includes(previous.needle)) {
+    for (const i of previous.positions) {
+      if (!paths[i].includes(needle)) continue;
+      found.push(nodes[i]);
+      positions.push(i);
+    }
+  } else {
+    for (let i = 0; i < paths.length; i++) {
+      if (!paths[i].includes(needle)) continue;
+      found.push(nodes[i]);
+      positions.push(i);
+    }
+  }
+  return { needle, nodes: found, positions };
 }
 
 /**

@@ -11,9 +11,11 @@ import {
   type FileTree,
   findNode,
   isDirectory,
-  searchTree,
+  prepareSearch,
+  searchAll,
   sortedChildren,
   type TreeNode,
+  type TreeSearch,
 } from "./file_tree.ts";
 import { countOf, formatBytes, formatMode } from "./format.ts";
 import { isWhiteout } from "../../src/image/mod.ts";
@@ -37,6 +39,17 @@ export interface TreeViewOptions {
 const FILTER_LIMIT = 200;
 
 /**
+ * From this many rows on, the tree is virtual: only the rows in sight (and {@linkcode OVERSCAN} on each
+ * side) are in the DOM, each {@linkcode ROW_HEIGHT} px high, and a filter lists every match. Below it every
+ * row is built, and long paths in a filter wrap instead of being cut.
+ */
+export const VIRTUAL_FROM = 500;
+/** Height of a row of a virtual tree, in CSS px (style.css `.tree.virtual .row` holds the same). */
+export const ROW_HEIGHT = 24;
+/** Rows built above and below the visible ones, so a scroll by a few rows shows no gap. */
+const OVERSCAN = 20;
+
+/**
  * A tree of one layer or of the merged image.
  *
  * @example
@@ -56,6 +69,11 @@ export class TreeView {
   #filter = "";
   #rows: TreeNode[] = [];
   #matches = 0;
+  #virtual = false;
+  #search: TreeSearch | undefined;
+  #painted = "";
+  #frame = 0;
+  #built = 0;
 
   constructor(tree: FileTree, options: TreeViewOptions) {
     this.#tree = tree;
@@ -71,15 +89,39 @@ export class TreeView {
       const row = (event.target as Element).closest<HTMLElement>("[role=treeitem]");
       if (row?.dataset.path !== undefined) this.#choose(row.dataset.path, true);
     });
+    // A virtual tree scrolls itself; each scroll builds the rows that came into sight (once per frame).
+    this.element.addEventListener("scroll", () => {
+      if (!this.#virtual || this.#frame) return;
+      this.#frame = requestAnimationFrame(() => {
+        this.#frame = 0;
+        this.#paint();
+      });
+    }, { passive: true });
     // Top-level directories start open when there are few of them (a typical image has ~20).
     const top = sortedChildren(tree.root);
     if (top.length === 1) this.#expanded.add(top[0].path);
     this.#render();
+    // A large tree's search index (~150 ms at 100k entries) is built while the page is idle, not on the
+    // first keystroke in the filter.
+    if (tree.entries >= VIRTUAL_FROM) {
+      const idle = globalThis.requestIdleCallback ?? ((fn: () => void) => setTimeout(fn, 0));
+      idle(() => prepareSearch(tree.root));
+    }
   }
 
   /** The path of the selected node. */
   get selected(): string {
     return this.#selected;
+  }
+
+  /** Rows built since the tree was made: what rendering cost, for tests that bound it. */
+  get rowsBuilt(): number {
+    return this.#built;
+  }
+
+  /** Rows the tree shows now (in the DOM or not): the expanded tree, or the filter's matches. */
+  get rowCount(): number {
+    return this.#rows.length;
   }
 
   /** Shows only paths containing `text` (a flat list), or the tree again when empty. */
@@ -95,6 +137,7 @@ export class TreeView {
     this.#selected = path;
     this.#focused = path;
     this.#render();
+    this.#reveal(this.#rows.findIndex((n) => n.path === path));
     this.#row(path)?.scrollIntoView({ block: "nearest" });
   }
 
@@ -109,10 +152,14 @@ export class TreeView {
 
   #visible(): TreeNode[] {
     if (this.#filter !== "") {
-      const found = searchTree(this.#tree.root, this.#filter, FILTER_LIMIT);
-      this.#matches = found.total;
-      return found.nodes;
+      // All matches from the index (narrowed from the last keystroke's); the virtual list builds only
+      // the rows in sight. Few matches are shown whole, as before.
+      this.#search = searchAll(this.#tree.root, this.#filter, this.#search);
+      this.#matches = this.#search.nodes.length;
+      if (this.#matches >= VIRTUAL_FROM) return this.#search.nodes as TreeNode[];
+      return this.#search.nodes.slice(0, FILTER_LIMIT);
     }
+    this.#search = undefined;
     const out: TreeNode[] = [];
     const walk = (node: TreeNode) => {
       for (const child of sortedChildren(node)) {
@@ -127,6 +174,17 @@ export class TreeView {
   #render(): void {
     this.#rows = this.#visible();
     if (!this.#rows.some((n) => n.path === this.#focused)) this.#focused = this.#rows[0]?.path ?? "";
+    const virtual = this.#rows.length >= VIRTUAL_FROM;
+    if (virtual !== this.#virtual) {
+      this.#virtual = virtual;
+      this.element.classList.toggle("virtual", virtual);
+    }
+    this.#painted = "";
+    if (virtual) {
+      this.#paint();
+      this.#options.onFiltered?.(this.#filter !== "" ? countOf(this.#matches, "match", "matches") : "");
+      return;
+    }
     const flat = this.#filter !== "";
     const rows = this.#rows.map((node) => this.#rowOf(node, flat));
     if (rows.length === 0) {
@@ -148,7 +206,47 @@ export class TreeView {
     this.#options.onFiltered?.(flat ? countOf(this.#matches, "match", "matches") : "");
   }
 
+  /**
+   * Builds the rows of a virtual tree that are in sight (and {@linkcode OVERSCAN} around), between two
+   * spacers that stand for the rest, so the scrollbar spans the whole list.
+   */
+  #paint(): void {
+    const total = this.#rows.length;
+    const height = this.element.clientHeight || 800;
+    const first = Math.max(0, Math.floor(this.element.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(total, first + Math.ceil(height / ROW_HEIGHT) + 2 * OVERSCAN);
+    const key = `${first}:${last}:${total}`;
+    if (key === this.#painted) return;
+    this.#painted = key;
+    const hadFocus = this.element.contains(document.activeElement);
+    const flat = this.#filter !== "";
+    const rows: HTMLElement[] = [h("div", { class: "spacer", style: `height:${first * ROW_HEIGHT}px` })];
+    for (let i = first; i < last; i++) {
+      const row = this.#rowOf(this.#rows[i], flat);
+      // Where the row sits in the whole list, which the DOM alone no longer tells assistive technology.
+      row.setAttribute("aria-posinset", String(i + 1));
+      row.setAttribute("aria-setsize", String(total));
+      rows.push(row);
+    }
+    rows.push(h("div", { class: "spacer", style: `height:${(total - last) * ROW_HEIGHT}px` }));
+    this.element.replaceChildren(...rows);
+    if (hadFocus) this.#row(this.#focused)?.focus({ preventScroll: true });
+  }
+
+  /** Scrolls a virtual tree so that row `index` is in sight, and builds the rows there. */
+  #reveal(index: number): void {
+    if (!this.#virtual || index < 0) return;
+    const top = index * ROW_HEIGHT;
+    const view = this.element.clientHeight || 800;
+    if (top < this.element.scrollTop) this.element.scrollTop = top;
+    else if (top + ROW_HEIGHT > this.element.scrollTop + view) {
+      this.element.scrollTop = top + ROW_HEIGHT - view;
+    }
+    this.#paint();
+  }
+
   #rowOf(node: TreeNode, flat: boolean): HTMLElement {
+    this.#built++;
     const entry = node.entry;
     const dir = isDirectory(node);
     const level = flat ? 1 : node.path.split("/").length;
@@ -208,6 +306,7 @@ export class TreeView {
       else this.#expanded.add(path);
     }
     this.#render();
+    this.#reveal(this.#rows.findIndex((n) => n.path === path));
     this.#row(path)?.focus();
     this.#options.onSelect(node);
   }
@@ -215,6 +314,7 @@ export class TreeView {
   #move(path: string | undefined): void {
     if (path === undefined) return;
     this.#focused = path;
+    this.#reveal(this.#rows.findIndex((n) => n.path === path));
     for (const row of this.element.querySelectorAll<HTMLElement>("[role=treeitem]")) {
       row.tabIndex = row.dataset.path === path ? 0 : -1;
     }

@@ -1,11 +1,12 @@
 /**
- * The page's state in its URL, so every view can be shared: `?image=NAME:TAG&platform=…&view=…&layer=…&path=…`.
+ * The page's state in its URL, so every view can be shared: `?image=NAME:TAG&platform=…&view=…&layer=…&path=…`,
+ * and `?image=A&diff=B` to compare two images.
  *
  * @module
  */
 
 /** The views of an opened image. */
-export const VIEWS = ["layers", "files", "config", "history", "manifest"] as const;
+export const VIEWS = ["layers", "files", "config", "history", "manifest", "analysis", "diff"] as const;
 
 /** One of {@linkcode VIEWS}. */
 export type View = typeof VIEWS[number];
@@ -28,9 +29,11 @@ export interface PageState {
   registry?: string;
   /** A digest shown in the manifest view (a link from another manifest or an index). */
   digest?: string;
+  /** Another image to compare this one with, file by file (the diff view): `?image=A&diff=B`. */
+  diff?: string;
 }
 
-const KEYS = ["image", "platform", "view", "layer", "path", "filter", "registry", "digest"] as const;
+const KEYS = ["image", "platform", "view", "layer", "path", "filter", "registry", "digest", "diff"] as const;
 
 /**
  * Reads the state from a query string.

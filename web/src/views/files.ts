@@ -277,6 +277,45 @@ export class FilesView {
     }
   }
 
+  /**
+   * The listings of every layer of `image`, bottom first, each read once for the page's life and shared
+   * with the file browser (the analysis and diff views use them). `onProgress` hears the bytes read.
+   */
+  async listAll(
+    state: PageState,
+    ref: Reference,
+    image: ImageData,
+    options: { signal?: AbortSignal; onProgress?: (bytes: number, total: number) => void } = {},
+  ): Promise<TarHeader[][]> {
+    const layers = image.manifest.layers;
+    const controller = new AbortController();
+    const stop = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener("abort", stop, { once: true });
+    const job: Job = {
+      key: `all:${image.descriptor.digest}`,
+      controller,
+      bytes: 0,
+      total: layers.reduce((n, l) => n + l.size, 0),
+      entries: 0,
+      label: "",
+      promise: Promise.resolve(undefined as unknown as FileTree),
+    };
+    try {
+      const out: TarHeader[][] = [];
+      let done = 0;
+      for (const layer of layers) {
+        options.onProgress?.(done, job.total);
+        out.push(await this.#listLayer(state, ref, layer, job));
+        done += layer.size;
+        job.bytes = done;
+      }
+      options.onProgress?.(done, job.total);
+      return out;
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+    }
+  }
+
   /** Lists a layer (from the cache or the registry), with progress; the job is shared by re-renders. */
   #listLayer(
     state: PageState,

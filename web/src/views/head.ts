@@ -23,6 +23,8 @@ const VIEW_LABELS: Record<View, string> = {
   config: "Config",
   history: "History",
   manifest: "Manifest",
+  analysis: "Analysis",
+  diff: "Diff",
 };
 
 /**
@@ -81,12 +83,13 @@ export function renderHead(
       "nav",
       { class: "tabs", "aria-label": "Views" },
       VIEWS.map((view) => {
-        const current = (state.view ?? "layers") === view;
+        const current = (state.view ?? (state.diff ? "diff" : "layers")) === view;
         return h("a", {
           href: ctx.href({
             ...state,
             view,
             ...(view === "files" ? {} : { path: undefined, filter: undefined }),
+            ...(view === "diff" ? {} : { diff: undefined }),
           }),
           "aria-current": current ? "page" : undefined,
           "data-view": view,
