@@ -303,9 +303,9 @@ export class FilesView {
     try {
       const out: TarHeader[][] = [];
       let done = 0;
-      for (const layer of layers) {
+      for (const [i, layer] of layers.entries()) {
         options.onProgress?.(done, job.total);
-        out.push(await this.#listLayer(state, ref, layer, job));
+        out.push(await this.#listLayer(state, ref, layer, image.config.rootfs?.diff_ids?.[i], job));
         done += layer.size;
         job.bytes = done;
       }
