@@ -66,6 +66,11 @@ export interface DownloadOptions {
    * fetches the image config outside its download manager, so the config never holds a layer back.
    */
   queued?: boolean;
+  /**
+   * Attempts for this blob (default: the manager's `maxDownloadAttempts`). Docker fetches the image
+   * config once, outside its download manager's retries: the puller passes 1 for it.
+   */
+  maxAttempts?: number;
 }
 
 /** How a blob came to be in the store. */
@@ -147,13 +152,18 @@ export class DownloadManager {
       const emit = (status: LayerStatus, current?: number, total?: number) =>
         emitEvent(layerEvent(id, status, { digest: descriptor.digest, current, total }));
       const emitRetry = (seconds: number) => emitEvent(retryEvent(id, seconds, descriptor.digest));
-      return this.#run({ source, store, descriptor, signal, emit, emitRetry }, options.queued ?? true);
+      return this.#run(
+        { source, store, descriptor, signal, emit, emitRetry },
+        options.queued ?? true,
+        options.maxAttempts ?? this.#maxAttempts,
+      );
     }, { signal: options.signal, onProgress: options.silent ? undefined : options.onProgress });
   }
 
   async #run(
     job: Pick<ResumableDownload, "source" | "store" | "descriptor" | "signal" | "emit" | "emitRetry">,
     queued: boolean,
+    maxAttempts: number,
   ): Promise<DownloadOutcome> {
     const { store, descriptor, signal, emit } = job;
     // The place in line is taken now, in the order the puller asked, as Docker's transfer manager
@@ -176,7 +186,7 @@ export class DownloadManager {
       return await resumableDownload({
         ...job,
         hasher: this.#hasher,
-        maxAttempts: this.#maxAttempts,
+        maxAttempts,
         sleep: this.#sleep,
         readTimeout: this.#readTimeout,
       });

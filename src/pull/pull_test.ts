@@ -238,3 +238,28 @@ Deno.test("pull() cancelled at a mirror never moves on to Docker Hub, even after
   assertEquals(attemptsOf(err).map((a) => [a.endpoint, a.outcome]), [["https://mirror.test", "stopped"]]);
   assert(attemptsOf(err)[0].reason.startsWith("cancelled: "), attemptsOf(err)[0].reason);
 });
+
+Deno.test("pull() fetches the image config once, as Docker does: a config answering 503 stops the pull with no retry countdown", async () => {
+  const image = await fakeImage(300, 7);
+  const registry = fakeRegistry({ "team/app": image }, {
+    apiVersion: V2,
+    intercept: (r) =>
+      r.url.endsWith(image.configDigest) ? new Response("unavailable", { status: 503 }) : undefined,
+  });
+  const events: ProgressEvent[] = [];
+  const slept: number[] = [];
+  const err = await assertRejects(
+    () =>
+      pull("reg.test/team/app:v1", {
+        store: new MemoryStore(),
+        fetch: fakeHosts({ "https://reg.test": registry.fetch }).fetch,
+        retry: { attempts: 1, sleep: (ms: number) => (slept.push(ms), Promise.resolve()) },
+        onProgress: (e) => events.push(e),
+      }),
+    TugError,
+  );
+  assert(err.message.startsWith("error pulling image configuration: "), err.message);
+  assertEquals(registry.requests.filter((r) => r.endsWith(image.configDigest)).length, 1);
+  assertEquals(events.filter((e) => e.type === "retry"), []);
+  assertEquals(slept, []);
+});

@@ -328,11 +328,13 @@ export class V2Puller {
     // download then stops at that size), not after a lying manifest's 3 GiB "config" was downloaded.
     if (isImage) checkConfigSize(manifest.config);
     // The config first and silently, as Docker does; a bad config stops the pull. Docker fetches it
-    // outside the download manager, so it takes no download slot: 3 layers start at once by default.
+    // outside the download manager, so it takes no download slot (3 layers start at once by default) and
+    // gets none of the layer retries: one attempt, as Docker's pullSchema2Config.
     const configOutcome = downloads.download(client, store.blobs, manifest.config, {
       signal,
       silent: true,
       queued: false,
+      maxAttempts: 1,
     });
     const layerOutcomes = layers.map((layer, i) =>
       present[i]?.size === layer.size
