@@ -103,3 +103,23 @@ Deno.test("deno task compile:node builds one tug binary that pulls with no node,
   assertEquals(serve.code, 0, decoder.decode(serve.stderr));
   assertStringIncludes(decoder.decode(serve.stdout), "Usage: tug serve");
 });
+
+Deno.test("deno task compile:node with no usable node names it, and writes nothing", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const [, ...args] = (config.tasks["compile:node"] as string).split(" ");
+  await using tmp = await tempDir("tug-sea-fail-");
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: [...args, `${tmp.dir}/out/tug`],
+    cwd: ROOT,
+    env: { NODE: `${tmp.dir}/no-such-node` },
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assertEquals(built.code, 1);
+  assertStringIncludes(
+    decoder.decode(built.stderr),
+    `${tmp.dir}/no-such-node not found: the one-binary build copies Node 20+ (set NODE to its path)`,
+  );
+  assert(!(await exists(`${tmp.dir}/out`)));
+});
