@@ -1,7 +1,8 @@
 // `deno task compile`'s binary pulls from outside the repository. Not yet in the suite (its name does not end
 // in _test.ts): `deno compile` downloads the `denort` runtime from dl.deno.land, which this machine cannot
 // reach; with DENORT_BIN naming a denort binary of this Deno version (or with the network), run it with
-// `deno test -A test/compiled_binary_check.ts`, then rename it to compiled_binary_test.ts.
+// `deno test -A test/compiled_binary_check.ts`, then rename it to compiled_binary_test.ts. The suite's one-binary
+// test is test/sea_binary_test.ts (`deno task compile:node`, a Node single executable application, offline).
 import { assertEquals, assertStringIncludes } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { tempDir } from "./_cli.ts";
