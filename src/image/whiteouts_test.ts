@@ -2,24 +2,10 @@ import { assertEquals, assertThrows } from "../../test/_assert.ts";
 import { isOpaqueWhiteout, isWhiteout, mergeLayers, parseWhiteout, whiteoutTarget } from "./whiteouts.ts";
 import { normalizeTarPath } from "./normalize_tar_path.ts";
 import type { TarEntryType, TarHeader } from "./tar_reader.ts";
+import { tarHeader } from "../../test/_tar_headers.ts";
 
 function entry(name: string, type: TarEntryType = name.endsWith("/") ? "directory" : "file"): TarHeader {
-  return {
-    name,
-    type,
-    typeflag: type === "directory" ? "5" : "0",
-    size: 0,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    uname: "",
-    gname: "",
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    offset: 0,
-  };
+  return tarHeader(name, { type, mode: 0o644 });
 }
 
 function merged(layers: string[][]): Record<string, number> {

@@ -11,26 +11,9 @@
 import { Hono } from "npm:hono@^4.13.19";
 import type { ProxyContext } from "./_context.ts";
 import type { Upstream } from "./_upstream.ts";
+import type { UpstreamInfo, UpstreamsInfo } from "./upstreams_info.ts";
 
-/** One upstream as `GET /upstreams` describes it. */
-export interface UpstreamInfo {
-  /** The name it was configured under: `/v2/<name>/<repo>/…` reaches it. */
-  readonly name: string;
-  /** `host[:port]` the proxy connects to; `?ns=<host>` and `/v2/<host>/<repo>/…` reach it too. */
-  readonly host: string;
-  /** The registry part of its canonical references (`docker.io` for Docker Hub, else `host`). */
-  readonly registry: string;
-  /** Whether single-component names get `library/` (Docker Hub's official images). */
-  readonly library: boolean;
-}
-
-/** The body of `GET /upstreams`. */
-export interface UpstreamsInfo {
-  /** The name of the upstream that serves names without a host. */
-  readonly default: string;
-  /** Every configured upstream, in configuration order. */
-  readonly upstreams: readonly UpstreamInfo[];
-}
+export type { UpstreamInfo, UpstreamsInfo };
 
 function describe(u: Upstream): UpstreamInfo {
   // Built field by field from what is public: `u.url` may carry user info and `u.credentials` is secret.

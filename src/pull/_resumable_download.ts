@@ -18,6 +18,7 @@ import { IdleTimer } from "../streams/idle_timer.ts";
 import type { LayerStatus } from "./events.ts";
 import { abortError } from "./_abort_error.ts";
 import { readBuffers, readChunks } from "./_read_buffers.ts";
+import { sleep } from "../streams/sleep.ts";
 
 /** Where a blob comes from: the part of a registry client the download manager needs. */
 export interface BlobSource {
@@ -64,18 +65,7 @@ export function retryDelaySeconds(failed: number): number {
 }
 
 /** Waits `ms` on a timer; ends early (without throwing) when `signal` fires. */
-export function timerSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
+export const timerSleep: (ms: number, signal?: AbortSignal) => Promise<void> = sleep;
 
 /**
  * Whether a failed attempt is worth another, as Docker's `retryOnError` judges a layer download: a

@@ -47,14 +47,7 @@ export async function pull(reference: string | Reference, given: PullOptions): P
     // never asked about the tag and no tag is recorded; tug keeps only NAME@DIGEST too.
     ? parseReference(`${ref.name}@${ref.digest}`)
     : ref;
-  const downloads = options.downloads ??
-    new DownloadManager({
-      maxConcurrentDownloads: options.maxConcurrentDownloads,
-      hasher: options.hasher,
-      readTimeout: options.readTimeout,
-      maxDownloadAttempts: options.maxDownloadAttempts,
-      sleep: options.retry?.sleep,
-    });
+  const downloads = downloadsOf(options);
   const endpoints = lookupEndpoints(named.domain!, options);
   const { value, attempts } = await runEndpointLoop(
     endpoints,
@@ -82,4 +75,16 @@ async function pullFrom(
 
 function withLatest(ref: Reference): Reference {
   return parseReference(`${ref.name}:latest`);
+}
+
+/** The pull's download manager: the caller's, or one made from the pull's options. */
+export function downloadsOf(options: PullOptions): DownloadManager {
+  return options.downloads ??
+    new DownloadManager({
+      maxConcurrentDownloads: options.maxConcurrentDownloads,
+      hasher: options.hasher,
+      readTimeout: options.readTimeout,
+      maxDownloadAttempts: options.maxDownloadAttempts,
+      sleep: options.retry?.sleep,
+    });
 }

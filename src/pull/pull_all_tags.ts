@@ -10,13 +10,13 @@ import { lookupEndpoints } from "../registry/lookup_endpoints.ts";
 import { parseReference } from "../reference/parse_reference.ts";
 import type { Reference } from "../reference/reference.ts";
 import { validateRepositoryName } from "../reference/validate_repository_name.ts";
-import { DownloadManager } from "./download_manager.ts";
 import { noSupport } from "./fallback_policy.ts";
 import type { PullAttempt, PullOptions, PullOutcome } from "./types.ts";
 import { translatePullError } from "./translate_pull_error.ts";
 import { runEndpointLoop } from "./_endpoint_loop.ts";
 import { withLayerRetries } from "./_layer_retries.ts";
 import { V2Puller } from "./v2_puller.ts";
+import { downloadsOf } from "./pull.ts";
 
 /** Options for {@linkcode pullAllTags}. */
 export interface PullAllTagsOptions extends PullOptions {
@@ -71,14 +71,7 @@ export async function pullAllTags(
       `Cannot pull all tags of "${ref.familiar}": a tag or digest can't be used when pulling all tags`,
     );
   }
-  const downloads = options.downloads ??
-    new DownloadManager({
-      maxConcurrentDownloads: options.maxConcurrentDownloads,
-      hasher: options.hasher,
-      readTimeout: options.readTimeout,
-      maxDownloadAttempts: options.maxDownloadAttempts,
-      sleep: options.retry?.sleep,
-    });
+  const downloads = downloadsOf(options);
   const { value, attempts } = await runEndpointLoop(
     lookupEndpoints(ref.domain!, options),
     ref.familiar,

@@ -11,6 +11,7 @@ import { attemptsMade, ERROR_BODY_LIMIT, parseErrorBody } from "./error_body.ts"
 import { readLimited } from "./read_limited.ts";
 import type { FetchLike } from "./types.ts";
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry_policy.ts";
+import { sleep as timerSleep } from "../streams/sleep.ts";
 
 /** The options of {@linkcode withRetry}: the {@linkcode RetryPolicy} (kept as an alias for callers). */
 export type RetryOptions = RetryPolicy;
@@ -38,19 +39,6 @@ export function parseRetryAfter(value: string, now: number): number | undefined 
   const date = Date.parse(trimmed);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
-}
-
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**
@@ -81,7 +69,7 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 export function withRetry(next: FetchLike, options: RetryPolicy = {}): FetchLike {
   const policy = DEFAULT_RETRY_POLICY;
   const maxAttempts = Math.max(1, Math.floor(options.attempts ?? policy.attempts));
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? timerSleep;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const baseDelay = options.baseDelay ?? policy.baseDelay;

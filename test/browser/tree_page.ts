@@ -10,27 +10,13 @@
 import type { TarHeader } from "../../src/mod.ts";
 import { searchIndexBuildCount, treeOfLayer } from "../../web/src/file_tree.ts";
 import { TreeView } from "../../web/src/tree_view.ts";
+import { tarHeader } from "../_tar_headers.ts";
 
 let view: TreeView | undefined;
 const keystrokeMs: number[] = [];
 
 function header(name: string, type: "file" | "directory", size: number): TarHeader {
-  return {
-    name,
-    type,
-    typeflag: type === "file" ? "0" : "5",
-    size,
-    mode: type === "file" ? 0o644 : 0o755,
-    uid: 0,
-    gid: 0,
-    uname: "",
-    gname: "",
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    offset: 0,
-  };
+  return tarHeader(name, { type, size });
 }
 
 /**

@@ -1,24 +1,10 @@
 import { assert, assertEquals } from "../../test/_assert.ts";
 import type { TarHeader } from "../../src/mod.ts";
 import { analyzeLayers } from "./analysis.ts";
+import { tarHeader } from "../../test/_tar_headers.ts";
 
 function entry(name: string, size = 0, type: TarHeader["type"] = "file", mode = 0o644): TarHeader {
-  return {
-    name,
-    type,
-    typeflag: type === "directory" ? "5" : "0",
-    size: type === "file" ? size : 0,
-    mode,
-    uid: 0,
-    gid: 0,
-    uname: "",
-    gname: "",
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    offset: 0,
-  };
+  return tarHeader(name, { type, size: type === "file" ? size : 0, mode });
 }
 function assertAlmostEquals(actual: number, expected: number): void {
   assert(Math.abs(actual - expected) < 1e-9, `expected ${expected}, got ${actual}`);

@@ -1,24 +1,10 @@
 import { assertEquals } from "../../test/_assert.ts";
 import type { TarHeader } from "../../src/mod.ts";
 import { searchAll, searchIndexBuildCount, searchTree, sortedChildren, treeOfLayer } from "./file_tree.ts";
+import { tarHeader } from "../../test/_tar_headers.ts";
 
 function file(name: string, size = 1): TarHeader {
-  return {
-    name,
-    type: "file",
-    typeflag: "0",
-    size,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    uname: "",
-    gname: "",
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    offset: 0,
-  };
+  return tarHeader(name, { type: "file", size });
 }
 
 Deno.test("searchAll() narrowed from the last keystroke finds what a full search finds", () => {

@@ -1,25 +1,10 @@
 import { assertEquals } from "../../test/_assert.ts";
 import type { TarHeader } from "../../src/mod.ts";
 import { diffImages } from "./image_diff.ts";
+import { tarHeader } from "../../test/_tar_headers.ts";
 
 function entry(name: string, options: Partial<TarHeader> = {}): TarHeader {
-  return {
-    name,
-    type: "file",
-    typeflag: "0",
-    size: 0,
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    uname: "",
-    gname: "",
-    mtime: 0,
-    linkname: "",
-    devmajor: 0,
-    devminor: 0,
-    offset: 0,
-    ...options,
-  };
+  return tarHeader(name, { type: "file", mode: 0o644, ...options });
 }
 
 Deno.test("diffImages() lists added, removed and changed paths with what changed", () => {

@@ -9,25 +9,9 @@
  * @module
  */
 
-/** One upstream as tug's proxy describes it at `GET /upstreams`. */
-export interface UpstreamInfo {
-  /** The name it was configured under. */
-  readonly name: string;
-  /** `host[:port]` the proxy connects to. */
-  readonly host: string;
-  /** The registry part of its canonical references (`docker.io` for Docker Hub, else `host`). */
-  readonly registry: string;
-  /** Whether single-component names get `library/`. */
-  readonly library: boolean;
-}
+import type { UpstreamInfo, UpstreamsInfo } from "../../src/proxy/upstreams_info.ts";
 
-/** The body of tug's `GET /upstreams`. */
-export interface UpstreamsInfo {
-  /** The name of the upstream that serves names without a host. */
-  readonly default: string;
-  /** The configured upstreams. */
-  readonly upstreams: readonly UpstreamInfo[];
-}
+export type { UpstreamInfo, UpstreamsInfo };
 
 /**
  * Whether `text` (a reference as typed) starts with a registry host, by Docker's rule (splitDockerDomain):
