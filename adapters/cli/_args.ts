@@ -170,6 +170,14 @@ export interface Command<S extends FlagSpecs> {
   readonly usage: string;
   /** Parses the arguments after the command name; `--help`/`-h` comes back as `flags.help`. */
   parse(argv: readonly string[]): ParsedArgs<S & typeof HELP_FLAG>;
+  /**
+   * Parses as `parse` does, but answers `--help` itself: writes the usage with `write` and returns
+   * `undefined`, so a command's first lines are `const args = CMD.parseOrHelp(argv, out); if (!args) return 0;`.
+   */
+  parseOrHelp(
+    argv: readonly string[],
+    write: (text: string) => unknown,
+  ): ParsedArgs<S & typeof HELP_FLAG> | undefined;
 }
 
 /**
@@ -192,12 +200,20 @@ export interface Command<S extends FlagSpecs> {
 export function defineCommand<const S extends FlagSpecs>(definition: CommandDefinition<S>): Command<S> {
   const specs = { ...HELP_FLAG, ...definition.flags } as S & typeof HELP_FLAG;
   const table = formatOptions(definition.flags, definition.column ?? 14);
+  const usage = table === "" ? definition.synopsis : `${definition.synopsis}\n\nOptions:\n${table}`;
+  const parse = (argv: readonly string[]) => {
+    const parsed = parseArgs(argv, specs);
+    if (!parsed.flags.help) checkArgCount(definition, parsed.positionals.length);
+    return parsed;
+  };
   return {
-    usage: table === "" ? definition.synopsis : `${definition.synopsis}\n\nOptions:\n${table}`,
-    parse: (argv) => {
-      const parsed = parseArgs(argv, specs);
-      if (!parsed.flags.help) checkArgCount(definition, parsed.positionals.length);
-      return parsed;
+    usage,
+    parse,
+    parseOrHelp: (argv, write) => {
+      const parsed = parse(argv);
+      if (!parsed.flags.help) return parsed;
+      write(usage + "\n");
+      return undefined;
     },
   };
 }

@@ -157,3 +157,21 @@ Deno.test("defineCommand() refuses a wrong number of arguments with Docker's mes
   // --help is answered whatever the arguments.
   assertEquals(exact.parse(["--help"]).flags.help, true);
 });
+
+Deno.test("defineCommand().parseOrHelp() writes the usage for --help and -h and returns undefined; otherwise it parses", () => {
+  const cmd = defineCommand({
+    synopsis: "Usage: tug demo [OPTIONS] NAME\n\nShow a demo.",
+    flags: { quiet: { type: "boolean", short: "q", help: "Quiet" } },
+    args: { min: 1, max: 1 },
+  });
+  for (const help of ["--help", "-h"]) {
+    const written: string[] = [];
+    assertEquals(cmd.parseOrHelp([help], (text) => written.push(text)), undefined);
+    assertEquals(written, [cmd.usage + "\n"]);
+  }
+  const written: string[] = [];
+  const parsed = cmd.parseOrHelp(["-q", "alpine"], (text) => written.push(text));
+  assertEquals(parsed?.positionals, ["alpine"]);
+  assertEquals(parsed?.flags.quiet, true);
+  assertEquals(written, []);
+});

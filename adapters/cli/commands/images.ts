@@ -73,11 +73,9 @@ async function describeLocal(store: Store, name: string, descriptor: Descriptor)
 
 /** `tug images [--store DIR] [--digests] [-q] [--json] [REPOSITORY[:TAG]]`. */
 export async function imagesCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = IMAGES.parse(argv);
-  if (flags.help) {
-    process.stdout.write(IMAGES.usage + "\n");
-    return 0;
-  }
+  const args = IMAGES.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const filter = positionals[0] === undefined ? undefined : parseReference(positionals[0]);
   const store = await openExistingStore(flags.store);
   const all = (await store.references.list()).filter((r) => {

@@ -43,11 +43,9 @@ Show an image's manifest and config as JSON, from the store (or from the registr
 
 /** `tug inspect [--store DIR] [--remote] [--platform P] NAME`. */
 export async function inspectCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = INSPECT.parse(argv);
-  if (flags.help) {
-    process.stdout.write(INSPECT.usage + "\n");
-    return 0;
-  }
+  const args = INSPECT.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const platform = platformFlag(flags.platform);
   const ref = parseReference(positionals[0]);
   if (flags.remote) {

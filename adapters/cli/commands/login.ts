@@ -220,11 +220,9 @@ async function verifyWith(
  * ```
  */
 export async function loginCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = LOGIN.parse(argv);
-  if (flags.help) {
-    process.stdout.write(LOGIN.usage + "\n");
-    return 0;
-  }
+  const args = LOGIN.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const server = loginServer(positionals[0]);
   let username = flags.username;
   let password = flags.password;

@@ -34,11 +34,9 @@ Log out from a registry (default Docker Hub): remove its entry from "auths" in $
  * ```
  */
 export async function logoutCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = LOGOUT.parse(argv);
-  if (flags.help) {
-    process.stdout.write(LOGOUT.usage + "\n");
-    return 0;
-  }
+  const args = LOGOUT.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const server = loginServer(positionals[0]);
   const path = dockerConfigPath();
   const config = await readDockerConfig(path);

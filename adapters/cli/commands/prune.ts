@@ -48,11 +48,9 @@ Aliases: tug image prune`,
  * ```
  */
 export async function pruneCommand(argv: string[]): Promise<number> {
-  const { flags } = PRUNE.parse(argv);
-  if (flags.help) {
-    process.stdout.write(PRUNE.usage + "\n");
-    return 0;
-  }
+  const args = PRUNE.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags } = args;
   const dryRun = Boolean(flags["dry-run"]);
   const store = await openExistingStore(flags.store, { write: true });
   const verb = dryRun ? "Would delete" : "Deleted";

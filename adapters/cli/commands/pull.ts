@@ -96,11 +96,9 @@ Download an image from a registry into the local store.`,
  * ```
  */
 export async function pullCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = PULL.parse(argv);
-  if (flags.help) {
-    process.stdout.write(PULL.usage + "\n");
-    return 0;
-  }
+  const args = PULL.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const platform = platformFlag(flags.platform);
   const fileConfig = await readConfigFile();
   let maxDownloads = fileConfig.maxConcurrentDownloads ?? 3;

@@ -58,11 +58,9 @@ function familiar(key: string): string {
  * ```
  */
 export async function rmiCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = RMI.parse(argv);
-  if (flags.help) {
-    process.stdout.write(RMI.usage + "\n");
-    return 0;
-  }
+  const args = RMI.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const store = await openExistingStore(flags.store, { write: true });
   let failed = 0;
   const removed: Descriptor[] = [];

@@ -52,11 +52,9 @@ Write an image from the local store as a tar archive (to STDOUT by default).`,
  * ```
  */
 export async function saveCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = SAVE.parse(argv);
-  if (flags.help) {
-    process.stdout.write(SAVE.usage + "\n");
-    return 0;
-  }
+  const args = SAVE.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const platform = platformFlag(flags.platform);
   const format = flags.format ?? "docker-archive";
   if (format !== "docker-archive" && format !== "oci-archive") {

@@ -174,11 +174,9 @@ async function openServeStore(value: string | undefined): Promise<Store> {
  * ```
  */
 export async function serveCommand(argv: string[]): Promise<number> {
-  const { flags } = SERVE.parse(argv);
-  if (flags.help) {
-    process.stdout.write(SERVE.usage + "\n");
-    return 0;
-  }
+  const args = SERVE.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags } = args;
   const allowHosts = flags["allow-host"] ?? [];
   const upstreams: Record<string, UpstreamConfig> = {};
   for (const entry of flags.upstream ?? [`docker.io=${DOCKER_HUB_REGISTRY}`]) {

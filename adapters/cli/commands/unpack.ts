@@ -82,11 +82,9 @@ export function parseTargetMode(value: string | undefined): number | undefined {
  * ```
  */
 export async function unpackCommand(argv: string[]): Promise<number> {
-  const { flags, positionals } = UNPACK.parse(argv);
-  if (flags.help) {
-    process.stdout.write(UNPACK.usage + "\n");
-    return 0;
-  }
+  const args = UNPACK.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags, positionals } = args;
   const platform = platformFlag(flags.platform);
   const [name, dir] = positionals;
   const maxZstdWindow = parseMaxZstdWindow(flags["max-zstd-window"]);

@@ -43,11 +43,9 @@ and list leftovers of interrupted pulls. Exit code 0: the store is sound; 1: it 
  * ```
  */
 export async function verifyCommand(argv: string[]): Promise<number> {
-  const { flags } = VERIFY.parse(argv);
-  if (flags.help) {
-    process.stdout.write(VERIFY.usage + "\n");
-    return 0;
-  }
+  const args = VERIFY.parseOrHelp(argv, (text) => process.stdout.write(text));
+  if (!args) return 0;
+  const { flags } = args;
   const store = await openExistingStore(flags.store, { write: Boolean(flags.repair) });
   const report = await verifyStore(store, {
     hasher: nodeHasher,
