@@ -54,6 +54,27 @@ async function startProcess(command: string[], log: string, url: string) {
   return { [Symbol.asyncDispose]: stop };
 }
 
+/** workerd serving `tmp/worker.js` with `bindings` on a free loopback port; stopped on dispose. */
+async function startWorkerd(tmp: string, bindings: Record<string, string>) {
+  const port = freePort();
+  await Deno.writeTextFile(
+    `${tmp}/config.capnp`,
+    workerdConfig({
+      worker: "worker.js",
+      address: `127.0.0.1:${port}`,
+      bindings,
+      allow: ["public", "private", "local"],
+    }),
+  );
+  const binary = (workerdPackage as unknown as { default: string }).default;
+  const server = await startProcess(
+    [binary, "serve", `${tmp}/config.capnp`, "--experimental"],
+    `${tmp}/workerd.log`,
+    `http://127.0.0.1:${port}`,
+  );
+  return { host: `127.0.0.1:${port}`, [Symbol.asyncDispose]: () => server[Symbol.asyncDispose]() };
+}
+
 /** skopeo copies tug/small and tug/multi through `host`; the blobs equal a direct copy's. */
 async function assertPullThrough(host: string, tmp: string, label: string): Promise<void> {
   const { registry, images } = await sharedRegistry();
@@ -151,23 +172,11 @@ Deno.test("the proxy worker on workerd: skopeo copies through it", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "tug-serve-workerd-" });
   try {
     await buildWorker(`${tmp}/worker.js`);
-    const port = freePort();
-    await Deno.writeTextFile(
-      `${tmp}/config.capnp`,
-      workerdConfig({
-        worker: "worker.js",
-        address: `127.0.0.1:${port}`,
-        bindings: { UPSTREAMS: JSON.stringify({ local: registry.url }), TAG_TTL: "5" },
-        allow: ["public", "private", "local"],
-      }),
-    );
-    const binary = (workerdPackage as unknown as { default: string }).default;
-    await using _server = await startProcess(
-      [binary, "serve", `${tmp}/config.capnp`, "--experimental"],
-      `${tmp}/workerd.log`,
-      `http://127.0.0.1:${port}`,
-    );
-    await assertPullThrough(`127.0.0.1:${port}`, tmp, "workerd");
+    await using server = await startWorkerd(tmp, {
+      UPSTREAMS: JSON.stringify({ local: registry.url }),
+      TAG_TTL: "5",
+    });
+    await assertPullThrough(server.host, tmp, "workerd");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -212,28 +221,16 @@ export default createWorker<{ STORE_READ_ONLY?: string }>({
 `,
     );
     await buildWorker(`${tmp}/worker.js`, { entry: `${tmp}/entry.ts` });
-    const port = freePort();
-    await Deno.writeTextFile(
-      `${tmp}/config.capnp`,
-      workerdConfig({
-        worker: "worker.js",
-        address: `127.0.0.1:${port}`,
-        bindings: { UPSTREAMS: JSON.stringify({ local: registry.url }), STORE_READ_ONLY: "1" },
-        allow: ["public", "private", "local"],
-      }),
-    );
-    const binary = (workerdPackage as unknown as { default: string }).default;
-    await using _server = await startProcess(
-      [binary, "serve", `${tmp}/config.capnp`, "--experimental"],
-      `${tmp}/workerd.log`,
-      `http://127.0.0.1:${port}`,
-    );
-    await assertPullThrough(`127.0.0.1:${port}`, tmp, "workerd-store");
+    await using server = await startWorkerd(tmp, {
+      UPSTREAMS: JSON.stringify({ local: registry.url }),
+      STORE_READ_ONLY: "1",
+    });
+    await assertPullThrough(server.host, tmp, "workerd-store");
     // The deployer's store kept nothing: every GET of a blob goes upstream (the default store caches it).
     const layer = images.small.layers[0];
     const before = await registry.accessLog();
     for (let i = 0; i < 2; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/${images.small.repository}/blobs/${layer.digest}`);
+      const res = await fetch(`http://${server.host}/v2/${images.small.repository}/blobs/${layer.digest}`);
       assertEquals(res.status, 200);
       assertEquals((await res.bytes()).length, layer.size);
     }
