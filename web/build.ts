@@ -79,12 +79,11 @@ export async function buildWebPage(options: BuildWebPageOptions = {}): Promise<W
       return name.slice(1);
     };
     let html = await readFile(`${ROOT}web/index.html`, "utf8");
-    for (
-      const [from, to] of [['href="style.css"', named("style", ".css")], [
-        'src="app.js"',
-        named("app", ".js"),
-      ]]
-    ) {
+    const links: [string, string][] = [
+      ['href="style.css"', named("style", ".css")],
+      ['src="app.js"', named("app", ".js")],
+    ];
+    for (const [from, to] of links) {
       if (!html.includes(from)) throw new Error(`web/index.html has no ${from}`);
       html = html.replace(from, from.replace(/"[^"]*"/, `"${to}"`));
     }
