@@ -27,9 +27,17 @@ export interface BundleSize {
 
 // The core loads hash-wasm and fflate with import(), whose whole namespace esbuild must then keep; these
 // modules name the parts the core uses, so the rest is left out.
-const NARROWED: Record<string, (specifier: string) => string> = {
-  "hash-wasm": (specifier) =>
-    `export { createSHA256 } from ${JSON.stringify(specifier)};
+const NARROWED: Record<string, (specifier: string, options: NarrowedOptions) => string> = {
+  "hash-wasm": (specifier, options) =>
+    options.lazySha512
+      // Its own import(): with code splitting, SHA-512's WebAssembly goes into a chunk of its own, fetched
+      // only when a digest asks for it (registries use sha256; sha512 is allowed by the OCI spec).
+      ? `export { createSHA256 } from ${JSON.stringify(specifier)};
+export async function createSHA512() {
+  return (await import(${JSON.stringify(`${SHA512_PREFIX}${specifier}`)})).createSHA512();
+}
+`
+      : `export { createSHA256 } from ${JSON.stringify(specifier)};
 export function createSHA512() {
   throw new Error("tug's browser bundle hashes SHA-256 only: pass a SHA-512 hasher in the hasher option");
 }
@@ -37,16 +45,27 @@ export function createSHA512() {
   // Only used where DecompressionStream is missing (src/image/decompress_layer.ts).
   fflate: (specifier) => `export { Gunzip } from ${JSON.stringify(specifier)};\n`,
 };
+const SHA512_PREFIX = "tug-sha512:";
+
+/** Options for {@linkcode narrowed}. */
+export interface NarrowedOptions {
+  /**
+   * Keep SHA-512, behind an import() of its own (default false: asking for SHA-512 throws). Build with
+   * `splitting: true` so that it lands in a chunk of its own.
+   */
+  lazySha512?: boolean;
+}
 
 /**
- * Narrows hash-wasm to SHA-256 (asking the core's wasmHasher for SHA-512 throws) and fflate to `Gunzip`.
+ * Narrows hash-wasm to SHA-256 (asking the core's wasmHasher for SHA-512 throws, or loads it apart with
+ * `lazySha512`) and fflate to `Gunzip`.
  *
  * @example
  * ```ts ignore
  * await esbuild.build({ entryPoints: ["src/mod.ts"], bundle: true, plugins: [narrowed(), npmSpecifiers()] });
  * ```
  */
-export function narrowed(): esbuild.Plugin {
+export function narrowed(options: NarrowedOptions = {}): esbuild.Plugin {
   return {
     name: NARROWED_NS,
     setup(build) {
@@ -54,10 +73,19 @@ export function narrowed(): esbuild.Plugin {
         { filter: /^npm:(hash-wasm|fflate)@/ },
         (args) => args.namespace === NARROWED_NS ? undefined : { path: args.path, namespace: NARROWED_NS },
       );
+      build.onResolve({ filter: new RegExp(`^${SHA512_PREFIX}`) }, (args) => ({
+        path: args.path,
+        namespace: NARROWED_NS,
+      }));
       build.onLoad({ filter: /.*/, namespace: NARROWED_NS }, (args) => ({
         resolveDir: ROOT,
         loader: "js",
-        contents: NARROWED[/^npm:([^@]+)@/.exec(args.path)![1]](args.path),
+        contents: args.path.startsWith(SHA512_PREFIX)
+          // hash-wasm's one-algorithm build: the index module is one file, which esbuild does not split.
+          ? `export { createSHA512 } from ${
+            JSON.stringify(`${args.path.slice(SHA512_PREFIX.length)}/dist/sha512.umd.min.js`)
+          };\n`
+          : NARROWED[/^npm:([^@]+)@/.exec(args.path)![1]](args.path, options),
       }));
     },
   };

@@ -34,6 +34,10 @@ export interface WebServer extends AsyncDisposable {
   readonly registryHost: string;
   /** `/v2/…` paths the proxy was asked for, in order. */
   readonly requests: string[];
+  /** Serves another build of the page from now on (a new deploy), the proxy and its cache unchanged. */
+  usePage(files: WebPageFiles): void;
+  /** Stops the server (the proxy goes down); disposing it afterwards does nothing more. */
+  stop(): Promise<void>;
 }
 
 /** Starts the proxy (memory cache, CORS for any origin) with the page, upstream = the shared registry. */
@@ -47,7 +51,7 @@ export async function startWebServer(): Promise<WebServer> {
     allowOrigins: "*",
   });
   const requests: string[] = [];
-  const page = withWebPage(proxy, { files: await webPageFiles() });
+  let page = withWebPage(proxy, { files: await webPageFiles() });
   const server = await serveDeno({
     fetch(request: Request) {
       const { pathname } = new URL(request.url);
@@ -55,12 +59,18 @@ export async function startWebServer(): Promise<WebServer> {
       return page.fetch(request);
     },
   }, { hostname: "127.0.0.1", port: 0 });
+  let stopped: Promise<void> | undefined;
+  const stop = () => stopped ??= server.shutdown();
   return {
     url: server.url,
     images,
     registryHost: registry.host,
     requests,
-    [Symbol.asyncDispose]: () => server.shutdown(),
+    usePage(files) {
+      page = withWebPage(proxy, { files });
+    },
+    stop,
+    [Symbol.asyncDispose]: stop,
   };
 }
 

@@ -1,11 +1,14 @@
 /**
  * Serves tug's inspection page (the static files `deno task build:web` writes to `dist/web/`) in front of
- * a proxy app: `GET /` and the page's files come from the folder, everything else goes to the app.
+ * a proxy app: `GET /` and the page's files come from the folder, everything else goes to the app. Text
+ * files are sent gzip- or brotli-compressed (compressed once, on the first request) to clients that accept
+ * it; the build's content-hashed files (`app.<hash>.js`) are cached for a year, the rest revalidated.
  *
  * @module
  */
 
 import { readdir, readFile } from "node:fs/promises";
+import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import type { FetchApp } from "./types.ts";
 
 /** Options for {@linkcode withWebPage}: the page's files in memory, or the folder that holds them. */
@@ -25,6 +28,79 @@ const TYPES: Record<string, string> = {
   map: "application/json",
 };
 
+/** Types worth compressing (images are compressed already). */
+const COMPRESSIBLE = new Set(["html", "js", "css", "svg", "json", "map"]);
+
+/** A name the build gave from the content (`app.3XK2QZ7A.js`): the same name is always the same bytes. */
+const HASHED = /^\/[\w-]+\.[A-Z0-9]{8}\.(?:js|css)$/;
+
+/** Below this size a file is sent as it is: compression would save less than its headers cost. */
+const MIN_COMPRESS = 256;
+
+/** One file ready to send: its bytes, each encoding made on first demand, and its headers. */
+interface Served {
+  identity: Uint8Array;
+  /** Whether the file is sent compressed to clients that accept it. */
+  compress: boolean;
+  encoded: Partial<Record<"gzip" | "br", Uint8Array>>;
+  type: string;
+  cacheControl: string;
+  /** A strong validator of the identity bytes; each encoding adds its name (RFC 9110 §8.8.3). */
+  etag: string;
+}
+
+async function prepare(path: string, body: Uint8Array): Promise<Served> {
+  const ext = path.slice(path.lastIndexOf(".") + 1);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>));
+  return {
+    identity: body,
+    compress: COMPRESSIBLE.has(ext) && body.length >= MIN_COMPRESS,
+    encoded: {},
+    type: TYPES[ext] ?? "application/octet-stream",
+    // Hashed names never change content: browsers keep them a year without asking (`immutable`: not even
+    // on reload). index.html and sw.js name the current build, so browsers check them on every visit.
+    cacheControl: HASHED.test(path) ? "public, max-age=31536000, immutable" : "no-cache",
+    etag: Array.from(hash.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join(""),
+  };
+}
+
+/** The file in `encoding`, compressed once and kept. */
+function encode(served: Served, encoding: "gzip" | "br"): Uint8Array {
+  let bytes = served.encoded[encoding];
+  if (bytes === undefined) {
+    const body = served.identity;
+    // Brotli's best quality costs ~2.5 ms per KiB; the minified page (~250 KiB) pays it once. Larger files
+    // (a build with inline source maps) get a quality that takes a tenth of that.
+    const quality = body.length <= 256 * 1024 ? 11 : 5;
+    bytes = new Uint8Array(
+      encoding === "gzip" ? gzipSync(body, { level: 9 }) : brotliCompressSync(body, {
+        params: { [zlib.BROTLI_PARAM_QUALITY]: quality, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length },
+      }),
+    );
+    served.encoded[encoding] = bytes;
+  }
+  return bytes;
+}
+
+/** The encoding to send: the client's most preferred of br and gzip (br on a tie), else identity. */
+function pickEncoding(acceptEncoding: string | null, served: Served): "br" | "gzip" | "identity" {
+  let best: "br" | "gzip" | "identity" = "identity";
+  let bestQ = 0;
+  if (!served.compress) return best;
+  for (const part of (acceptEncoding ?? "").split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    const qParam = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
+    if (!(q > 0)) continue;
+    const coding = name.trim() === "*" ? "br" : name.trim();
+    if ((coding === "br" || coding === "gzip") && (q > bestQ || (q === bestQ && coding === "br"))) {
+      best = coding;
+      bestQ = q;
+    }
+  }
+  return best;
+}
+
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
   const files = new Map<string, Uint8Array>();
   for (const name of await readdir(dir)) {
@@ -43,8 +119,11 @@ async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
 }
 
 /**
- * Wraps `app` so that it also serves the inspection page: `GET /` (and `/index.html`, `/app.js`,
- * `/style.css`) answer from the page's files, with `?image=…` deep links served the same page. Every other
+ * Wraps `app` so that it also serves the inspection page: `GET /` (and `/index.html`, `/sw.js`,
+ * `/app.<hash>.js`, …) answer from the page's files, with `?image=…` deep links served the same page. Text
+ * files go out compressed as the request's `Accept-Encoding` allows (`br`, `gzip`; `Vary: Accept-Encoding`),
+ * content-hashed names with `Cache-Control: public, max-age=31536000, immutable`, the others with
+ * `no-cache` and an ETag (a revalidation costs a 304). Every other
  * request (`/v2/…`, `/token`, …) goes to `app` unchanged, so the page talks to the proxy on its own origin
  * and needs no CORS.
  *
@@ -66,7 +145,7 @@ async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
  */
 export function withWebPage(app: FetchApp, source: WebPageSource): FetchApp {
   let files: Promise<Map<string, Uint8Array>> | undefined;
-  const load = (): Promise<Map<string, Uint8Array>> => {
+  const read = (): Promise<Map<string, Uint8Array>> => {
     if ("files" in source) {
       const encoder = new TextEncoder();
       const map = new Map<string, Uint8Array>();
@@ -79,6 +158,16 @@ export function withWebPage(app: FetchApp, source: WebPageSource): FetchApp {
     files.catch(() => files = undefined);
     return files;
   };
+  let table: Promise<Map<string, Served>> | undefined;
+  const load = (): Promise<Map<string, Served>> => {
+    table ??= read().then(async (map) => {
+      const out = new Map<string, Served>();
+      for (const [path, body] of map) out.set(path, await prepare(path, body));
+      return out;
+    });
+    table.catch(() => table = undefined);
+    return table;
+  };
   return {
     async fetch(request: Request): Promise<Response> {
       const method = request.method;
@@ -88,18 +177,26 @@ export function withWebPage(app: FetchApp, source: WebPageSource): FetchApp {
       }
       const table = await load();
       const path = pathname === "/" ? "/index.html" : pathname;
-      const body = table.get(path);
-      if (body === undefined) return await app.fetch(request);
-      const ext = path.slice(path.lastIndexOf(".") + 1);
-      return new Response(method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, {
-        headers: {
-          "content-type": TYPES[ext] ?? "application/octet-stream",
-          "content-length": String(body.length),
-          // The page's file names do not change between builds: let browsers check them again each time.
-          "cache-control": "no-cache",
-          "x-content-type-options": "nosniff",
-        },
+      const served = table.get(path);
+      if (served === undefined) return await app.fetch(request);
+      const encoding = pickEncoding(request.headers.get("accept-encoding"), served);
+      const body = encoding === "identity" ? served.identity : encode(served, encoding);
+      const etag = `"${served.etag}${encoding === "identity" ? "" : `-${encoding}`}"`;
+      const headers = new Headers({
+        "content-type": served.type,
+        "cache-control": served.cacheControl,
+        "etag": etag,
+        "x-content-type-options": "nosniff",
       });
+      // Caches must key compressed answers by what the client accepts.
+      if (served.compress) headers.set("vary", "Accept-Encoding");
+      if (encoding !== "identity") headers.set("content-encoding", encoding);
+      const match = request.headers.get("if-none-match");
+      if (match !== null && match.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag)) {
+        return new Response(null, { status: 304, headers });
+      }
+      headers.set("content-length", String(body.length));
+      return new Response(method === "HEAD" ? null : body as Uint8Array<ArrayBuffer>, { headers });
     },
   };
 }

@@ -12,6 +12,7 @@ import { type App, startApp } from "./app.ts";
 import { ImageSource } from "./image_source.ts";
 import { explainError } from "./explain_error.ts";
 import { h, replace } from "./dom.ts";
+import { registerOfflineShell } from "./offline_shell.ts";
 
 /** What the page exposes for scripts and tests (`window.tug`). */
 export interface PageHandle {
@@ -81,6 +82,7 @@ function main(): void {
     await showUsage(store);
   });
   (globalThis as { tug?: PageHandle }).tug = { app, store };
+  registerOfflineShell();
 }
 
 main();
