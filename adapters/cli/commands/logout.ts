@@ -36,7 +36,7 @@ Log out from a registry (default Docker Hub): remove its entry from "auths" in $
 export async function logoutCommand(argv: string[]): Promise<number> {
   const args = LOGOUT.parseOrHelp(argv, (text) => process.stdout.write(text));
   if (!args) return 0;
-  const { flags, positionals } = args;
+  const { positionals } = args;
   const server = loginServer(positionals[0]);
   const path = dockerConfigPath();
   const config = await readDockerConfig(path);
