@@ -12,6 +12,7 @@ import { type App, startApp } from "./app.ts";
 import { ImageSource } from "./image_source.ts";
 import { explainError } from "./explain_error.ts";
 import { h, replace } from "./dom.ts";
+import { ListingCache } from "./listing_cache.ts";
 
 /** What the page exposes for scripts and tests (`window.tug`). */
 export interface PageHandle {
@@ -77,7 +78,8 @@ function main(): void {
     if (settings.open) void showUsage(store);
   });
   byId<HTMLButtonElement>("clear-cache").addEventListener("click", async () => {
-    await store.clear();
+    // The kept listings go too: "Clear cache" forgets everything the page learned about layers.
+    await Promise.all([store.clear(), new ListingCache(store.name).clear()]);
     await showUsage(store);
   });
   (globalThis as { tug?: PageHandle }).tug = { app, store };
