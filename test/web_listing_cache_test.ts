@@ -2,6 +2,9 @@
  * Layer listings kept in IndexedDB (web/src/listing_cache.ts): after a reload the files view shows a layer
  * read before without reading a byte of its blob, and the merged view fills in layer by layer.
  *
+ * The page also reads each listed gzip layer once more in the background, to build its gzip index; the
+ * tests wait for that before they count.
+ *
  * Blob reads are counted in the page itself: an init script wraps `IDBObjectStore.prototype.get` and
  * records the digest of every chunk of the page's blob cache that is read.
  *
@@ -9,7 +12,7 @@
  */
 
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { openPage, withChromium } from "./browser/mod.ts";
+import { openPage, type Page, withChromium } from "./browser/mod.ts";
 import { openPath, startWebServer, viewedText } from "./_web.ts";
 import { buildImage, pushImage, sha256Digest, sharedRegistry } from "./harness/mod.ts";
 
@@ -24,6 +27,13 @@ function countChunkReads(): void {
   };
 }
 
+/** Waits until the page built the gzip indexes of the layers it listed (web/src/random_access.ts). */
+async function indexed(page: Page): Promise<void> {
+  await page.evaluate(() =>
+    (globalThis as unknown as { tug: { indexer: { idle(): Promise<void> } } }).tug.indexer.idle()
+  );
+}
+
 Deno.test("web page: after a reload, the files view shows layer listings from IndexedDB without reading their blobs", async () => {
   await using server = await startWebServer();
   const small = server.images.small;
@@ -33,6 +43,8 @@ Deno.test("web page: after a reload, the files view shows layer listings from In
     const { page, errors, close } = await openPage(browser, url);
     try {
       await page.locator('[role=treeitem][data-path="var"]').waitFor();
+      // The page reads each layer once more in the background, for its gzip index: let it finish.
+      await indexed(page);
       await page.addInitScript(countChunkReads);
       await page.reload();
       // Every layer of the merged view: etc from layer 1, app from layer 2, var from layer 3.
@@ -116,6 +128,7 @@ Deno.test("web page: a kept listing remembers its layer's diffID: another config
     const { page, close } = await openPage(browser, goodUrl);
     try {
       await page.locator('[role=treeitem][data-path="kept.txt"]').waitFor();
+      await indexed(page);
       await page.addInitScript(countChunkReads);
       await page.goto(
         `${server.url}/?image=${server.registryHost}/weblistings/bad:v1&view=files&layer=${layer}`,

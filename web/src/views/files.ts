@@ -18,6 +18,7 @@ import { type FileTree, findNode, treeOfLayer, treeOfMerged } from "../file_tree
 import { countOf, formatBytes, shortDigest } from "../format.ts";
 import { listEntries } from "../layer_reader.ts";
 import { ListingCache } from "../listing_cache.ts";
+import { gzipIndexer } from "../random_access.ts";
 import { TreeView } from "../tree_view.ts";
 import type { PageState } from "../url_state.ts";
 import { FileViewer } from "./file_viewer.ts";
@@ -366,6 +367,7 @@ export class FilesView {
       // Read before (and verified then): shown from IndexedDB without reading the blob.
       const stored = await kept.get(layer.digest, diffId);
       if (stored) {
+        gzipIndexer.ensure(source.store, layer.digest);
         this.#listings.set(layer.digest, stored);
         job.entries = stored.length;
         return stored;
@@ -402,6 +404,8 @@ export class FilesView {
       await blob.done;
       this.#listings.set(layer.digest, entries);
       await kept.set(layer.digest, entries, diffId);
+      // Then, in the background, the checkpoints that let a file be read without the layer's start.
+      gzipIndexer.ensure(source.store, layer.digest);
       return entries;
     })();
   }
