@@ -13,6 +13,9 @@ import { ImageSource } from "./image_source.ts";
 import { explainError } from "./explain_error.ts";
 import { h, replace } from "./dom.ts";
 import { registerOfflineShell } from "./offline_shell.ts";
+import { ListingCache } from "./listing_cache.ts";
+import { gzipIndexes } from "./gzip_index.ts";
+import { type GzipIndexer, gzipIndexer } from "./random_access.ts";
 
 /** What the page exposes for scripts and tests (`window.tug`). */
 export interface PageHandle {
@@ -20,6 +23,8 @@ export interface PageHandle {
   readonly app: App;
   /** The page's IndexedDB cache. */
   readonly store: IdbStore;
+  /** Builds gzip indexes of cached layers in the background (`idle()` says when it is done). */
+  readonly indexer: GzipIndexer;
 }
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -78,10 +83,11 @@ function main(): void {
     if (settings.open) void showUsage(store);
   });
   byId<HTMLButtonElement>("clear-cache").addEventListener("click", async () => {
-    await store.clear();
+    // The kept listings go too: "Clear cache" forgets everything the page learned about layers.
+    await Promise.all([store.clear(), new ListingCache(store.name).clear(), gzipIndexes(store.name).clear()]);
     await showUsage(store);
   });
-  (globalThis as { tug?: PageHandle }).tug = { app, store };
+  (globalThis as { tug?: PageHandle }).tug = { app, store, indexer: gzipIndexer };
   registerOfflineShell();
 }
 

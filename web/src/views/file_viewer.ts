@@ -24,6 +24,7 @@ import {
   shortDigest,
 } from "../format.ts";
 import { extractFile } from "../layer_reader.ts";
+import { extractIndexed } from "../random_access.ts";
 import type { PageState } from "../url_state.ts";
 
 /** The most bytes the viewer shows as text. */
@@ -131,9 +132,13 @@ export class FileViewer {
     const target = entry!.type === "hardlink" ? entry!.linkname : node.path;
     replace(content, h("p", { class: "muted" }, "Reading…"));
     (async () => {
-      const blob = await source.blob(ref, layer);
       const limit = HEX_LIMIT > TEXT_LIMIT ? HEX_LIMIT : TEXT_LIMIT;
-      const got = await extractFile(blob.stream, target, { limit });
+      // A gzip layer indexed before: decompress from the checkpoint before the file, not from the start.
+      const got =
+        (entry?.type === "file"
+          ? await extractIndexed(source.store, layer.digest, entry, limit)
+          : undefined) ??
+          await extractFile((await source.blob(ref, layer)).stream, target, { limit });
       if (viewerId !== this.#viewerId) return;
       const size = got.entry.size;
       if (size === 0) {

@@ -2,7 +2,8 @@
 /**
  * The files view: a layer (or all layers merged) as a tree, with a filter, a progress line while the
  * layer streams in, and the {@linkcode FileViewer} beside it. A layer's listing is read once (from the
- * cache or the registry, verified) and kept for the page's life.
+ * cache or the registry, verified), kept for the page's life and in IndexedDB ({@linkcode ListingCache}), so
+ * a reload shows it without reading the blob; the merged view fills in as each layer's listing arrives.
  *
  * @module
  */
@@ -16,6 +17,8 @@ import { explainError, PageError } from "../explain_error.ts";
 import { type FileTree, findNode, treeOfLayer, treeOfMerged } from "../file_tree.ts";
 import { countOf, formatBytes, shortDigest } from "../format.ts";
 import { listEntries } from "../layer_reader.ts";
+import { ListingCache } from "../listing_cache.ts";
+import { gzipIndexer } from "../random_access.ts";
 import { TreeView } from "../tree_view.ts";
 import type { PageState } from "../url_state.ts";
 import { FileViewer } from "./file_viewer.ts";
@@ -46,6 +49,7 @@ export class FilesView {
   readonly #viewer: FileViewer;
   readonly #listings = new Map<string, TarHeader[]>();
   readonly #trees = new Map<string, FileTree>();
+  readonly #listingCaches = new Map<string, ListingCache>();
   #job: Job | undefined;
   #tree: TreeView | undefined;
   #treeKey = "";
@@ -237,29 +241,8 @@ export class FilesView {
       formatBytes(tree.root.total)
     } in files${tree.whiteouts ? ` · ${tree.whiteouts} whiteouts` : ""}`;
     if (!this.#tree || this.#treeKey !== key) {
-      this.#tree = new TreeView(tree, {
-        merged: key.startsWith("merged:"),
-        layerLabels: labels,
-        onFiltered: (summary) => {
-          const out = frame!.querySelector("#filter-count");
-          if (out) out.textContent = summary;
-        },
-        onSelect: (node) => {
-          // Opening and closing folders is browsing, not a place to go back to: only files add a history
-          // entry; a folder replaces the current one.
-          ctx.navigate({ ...ctx.state, path: node.path }, {
-            render: false,
-            replace: node.children !== undefined,
-          });
-          this.#viewer.show(ctx.state, ref, image, node);
-          if (node.children === undefined) revealViewer(frame!);
-        },
-      });
+      this.#tree = this.#mountTree(frame, tree, key, labels, ref, image);
       this.#treeKey = key;
-      replace(frame.querySelector(".tree-box")!, this.#tree.element);
-      const filter = frame.querySelector<HTMLInputElement>("#tree-filter")!;
-      filter.disabled = false;
-      if (filter.value) this.#tree.setFilter(filter.value);
     }
     const node = state.path ? findNode(tree.root, state.path) : undefined;
     if (state.path && node && this.#tree.selected !== state.path) this.#tree.select(state.path);
@@ -275,6 +258,58 @@ export class FilesView {
         h("p", { class: "muted" }, "Select a file to see its details and content."),
       );
     }
+  }
+
+  /** Shows `tree` in the frame's tree box, with the filter and selection wired to the page. */
+  #mountTree(
+    frame: HTMLElement,
+    tree: FileTree,
+    key: string,
+    labels: string[],
+    ref: Reference,
+    image: ImageData,
+  ): TreeView {
+    const ctx = this.#ctx;
+    const view = new TreeView(tree, {
+      merged: key.startsWith("merged:"),
+      layerLabels: labels,
+      onFiltered: (summary) => {
+        const out = frame.querySelector("#filter-count");
+        if (out) out.textContent = summary;
+      },
+      onSelect: (node) => {
+        // Opening and closing folders is browsing, not a place to go back to: only files add a history
+        // entry; a folder replaces the current one.
+        ctx.navigate({ ...ctx.state, path: node.path }, {
+          render: false,
+          replace: node.children !== undefined,
+        });
+        this.#viewer.show(ctx.state, ref, image, node);
+        if (node.children === undefined) revealViewer(frame);
+      },
+    });
+    replace(frame.querySelector(".tree-box")!, view.element);
+    const filter = frame.querySelector<HTMLInputElement>("#tree-filter")!;
+    filter.disabled = false;
+    if (filter.value) view.setFilter(filter.value);
+    return view;
+  }
+
+  /**
+   * Shows the merged tree of the layers read so far while the others are still read, so the whole-image
+   * view fills in layer by layer instead of staying empty until the last one. The final render replaces it.
+   */
+  #showPartial(job: Job, tree: FileTree, ref: Reference, image: ImageData): void {
+    if (this.#job !== job) return;
+    const frame = this.#ctx.root.querySelector<HTMLElement>(".files");
+    if (!frame || frame.dataset.key !== job.key) return;
+    const labels = image.manifest.layers.map((l, i) => `#${i + 1} ${shortDigest(l.digest).slice(0, 7)}`);
+    // Keep the open folders and the selection of the partial tree on screen.
+    const open = this.#tree && this.#treeKey === "" ? this.#tree.selected : undefined;
+    this.#tree = this.#mountTree(frame, tree, job.key, labels, ref, image);
+    // Not the final tree: the next render with this key mounts that one.
+    this.#treeKey = "";
+    if (open && findNode(tree.root, open)) this.#tree.select(open);
   }
 
   /**
@@ -327,7 +362,16 @@ export class FilesView {
     const known = this.#listings.get(layer.digest);
     if (known) return Promise.resolve(known);
     const source = this.#ctx.source(state);
+    const kept = this.#kept(source.store.name);
     return (async () => {
+      // Read before (and verified then): shown from IndexedDB without reading the blob.
+      const stored = await kept.get(layer.digest, diffId);
+      if (stored) {
+        gzipIndexer.ensure(source.store, layer.digest);
+        this.#listings.set(layer.digest, stored);
+        job.entries = stored.length;
+        return stored;
+      }
       const base = job.bytes;
       const blob = await source.blob(ref, layer, {
         signal: job.controller.signal,
@@ -359,8 +403,18 @@ export class FilesView {
       // The listing counts only once the whole blob was verified (and cached).
       await blob.done;
       this.#listings.set(layer.digest, entries);
+      await kept.set(layer.digest, entries, diffId);
+      // Then, in the background, the checkpoints that let a file be read without the layer's start.
+      gzipIndexer.ensure(source.store, layer.digest);
       return entries;
     })();
+  }
+
+  /** The kept listings of the IndexedDB cache named `name` (one per cache the page uses). */
+  #kept(name: string): ListingCache {
+    let kept = this.#listingCaches.get(name);
+    if (!kept) this.#listingCaches.set(name, kept = new ListingCache(name));
+    return kept;
   }
 
   #startJob(key: string, state: PageState, ref: Reference, image: ImageData): Job {
@@ -391,6 +445,7 @@ export class FilesView {
         done += layer.size;
         job.bytes = done;
         for (const entry of entries) merge.add(i, entry);
+        if (i < layers.length - 1) this.#showPartial(job, treeOfMerged(merge.files()), ref, image);
       }
       return treeOfMerged(merge.files());
     })();
