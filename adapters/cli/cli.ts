@@ -8,7 +8,7 @@
  */
 import process from "node:process";
 import { UsageError } from "./_args.ts";
-import { isBrokenPipe } from "./broken_pipe.ts";
+import { guardBrokenPipe, isBrokenPipe } from "./broken_pipe.ts";
 import { TugError } from "../../src/errors.ts";
 import { pullCommand } from "./commands/pull.ts";
 import { imagesCommand } from "./commands/images.ts";
@@ -144,4 +144,16 @@ export async function runCli(argv: string[], commands: BundledCommands = {}): Pr
     process.stderr.write(`Error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
     return 1;
   }
+}
+
+/**
+ * What every entry point of the `tug` command does (main.ts from source, main_bundle.ts for Node and npm,
+ * main_sea.ts for the one-file binary): guard stdout against a reader that went away (`tug … | head -1`),
+ * run the command line, and set the exit code. One place, so no entry point can miss a step.
+ */
+export function startCli(commands: BundledCommands = {}): Promise<void> {
+  guardBrokenPipe(process.stdout);
+  return runCli(process.argv.slice(2), commands).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -4,10 +4,6 @@
  *
  * @module
  */
-import process from "node:process";
-import { runCli } from "./cli.ts";
-import { guardBrokenPipe } from "./broken_pipe.ts";
+import { startCli } from "./cli.ts";
 
-// `tug … | head -1`: no EPIPE stack trace when the reader goes away.
-guardBrokenPipe(process.stdout);
-process.exitCode = await runCli(process.argv.slice(2));
+await startCli();

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { runCli } from "./cli.ts";
+import { startCli } from "./cli.ts";
 import { serveCommand } from "./commands/serve.ts";
 
-process.exitCode = await runCli(process.argv.slice(2), { serve: serveCommand });
+await startCli({ serve: serveCommand });

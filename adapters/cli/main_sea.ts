@@ -4,10 +4,7 @@
  *
  * @module
  */
-import process from "node:process";
-import { runCli } from "./cli.ts";
+import { startCli } from "./cli.ts";
 import { serveCommand } from "./commands/serve.ts";
 
-runCli(process.argv.slice(2), { serve: serveCommand }).then((code) => {
-  process.exitCode = code;
-});
+void startCli({ serve: serveCommand });
