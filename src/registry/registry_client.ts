@@ -391,6 +391,41 @@ export class RegistryClient {
   }
 
   /**
+   * `GET /v2/<name>/referrers/<digest>` (OCI distribution spec 1.1): an image index whose `manifests` are
+   * the manifests whose `subject` is `digest` (signatures, SBOMs, attestations), capped like a manifest.
+   * A registry without the API answers 404 (distribution 2.x does); that rejects with `detail.status`
+   * 404, and the spec's fallback is the index tagged `sha256-<hex>` ({@linkcode RegistryClient.getManifest}).
+   */
+  async getReferrers(
+    digest: string,
+    options: Omit<GetManifestOptions, "accept"> = {},
+  ): Promise<ManifestResponse> {
+    checkDigest(digest);
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
+    const target = this.#target(digest);
+    const response = await this.#send(`/v2/${this.repository}/referrers/${digest}`, {
+      headers: { accept: "application/vnd.oci.image.index.v1+json" },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (!response.ok) {
+      throw await registryError(response, {
+        action: "list referrers of",
+        target,
+        notFound: "MANIFEST_UNKNOWN",
+      });
+    }
+    const { bytes, truncated } = await readLimited(response.body, maxBytes);
+    if (truncated) {
+      throw new TugError(
+        "MANIFEST_TOO_LARGE",
+        `Cannot list referrers of "${target}": registry sent more than the limit of ${maxBytes} bytes`,
+        { detail: { limit: maxBytes } },
+      );
+    }
+    return { bytes, contentType: mediaType(response.headers.get("content-type")) };
+  }
+
+  /**
    * `GET /v2/<name>/tags/list`, one page (`n`, `last`), with the next page's `last` from `Link`. A
    * registry that ignores `n` and `last` (distribution 2.8 does) is paged here instead, so pages look
    * the same from every registry.

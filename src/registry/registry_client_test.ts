@@ -218,3 +218,28 @@ Deno.test("RegistryClient.ping() takes no challenge from a redirect target for t
   assertEquals(tokenCache.challenge("https://registry.example"), undefined);
   assertEquals(seen, ["https://registry.example/v2/", "https://elsewhere.example/v2/"]);
 });
+
+Deno.test("RegistryClient.getReferrers() asks GET /v2/<name>/referrers/<digest> for an index; a 404 rejects with its status", async () => {
+  const seen: string[] = [];
+  await using reg = serve((req) => {
+    const url = new URL(req.url);
+    seen.push(`${url.pathname}${url.search} ${req.headers.get("accept")}`);
+    if (url.pathname.endsWith(`/referrers/${digest}`)) {
+      return Response.json({ schemaVersion: 2, manifests: [] }, {
+        headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+      });
+    }
+    return Response.json({ errors: [{ code: "NAME_UNKNOWN", message: "no route" }] }, { status: 404 });
+  });
+  const client = new RegistryClient({ registry: reg.url, repository: "small", retry: noRetry });
+  const got = await client.getReferrers(digest);
+  assertEquals(got.contentType, "application/vnd.oci.image.index.v1+json");
+  assertEquals(JSON.parse(new TextDecoder().decode(got.bytes)), { schemaVersion: 2, manifests: [] });
+  assertEquals(seen, [`/v2/small/referrers/${digest} application/vnd.oci.image.index.v1+json`]);
+  const other = `sha256:${"b".repeat(64)}`;
+  const err = await assertRejects(() => client.getReferrers(other), TugError, {
+    includes: `Cannot list referrers of "${reg.host}/small@${other}"`,
+  });
+  assertEquals((err.detail as { status?: number }).status, 404);
+  await assertRejects(() => client.getReferrers("latest"), TypeError);
+});
