@@ -225,7 +225,12 @@ Deno.test("web page: picking linux/arm64/v8 from the multi-platform index shows 
       const picker = page.locator(".platforms");
       await picker.waitFor();
       assertStringIncludes(await picker.innerText(), "linux/amd64");
-      assertStringIncludes(await picker.innerText(), "attestation");
+      assertStringIncludes(await picker.innerText(), "attestation for linux/amd64");
+      assertEquals(
+        await picker.locator('li[data-kind="attestation"] a').count(),
+        0,
+        "an attestation is not picked",
+      );
       await saveScreenshot(page, "web-platforms", { fullPage: true });
       await page.click('a[data-platform="linux/arm64/v8"]');
       await page.locator("tr[data-layer]").first().waitFor();

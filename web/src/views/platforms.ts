@@ -1,12 +1,14 @@
 /// <reference lib="dom" />
 /**
- * The platform picker of a multi-platform image (an index): one link per platform, attestations and other
- * artifacts listed but not linked.
+ * The platform picker of a multi-platform image (an index): one link per platform; buildx's attestation
+ * manifests labelled "attestation for <platform>" (never picked as the image);
+ * other artifacts listed but not linked.
  *
  * @module
  */
 
 import { formatPlatform, type ImageIndex, parsePlatform } from "../../../src/mod.ts";
+import { describeIndexEntry } from "../index_entries.ts";
 import type { PageContext } from "../context.ts";
 import { h } from "../dom.ts";
 import { formatBytes, shortDigest } from "../format.ts";
@@ -22,21 +24,18 @@ import type { PageState } from "../url_state.ts";
  */
 export function platformPicker(ctx: PageContext, state: PageState, index: ImageIndex): HTMLElement {
   const items = index.manifests.map((d) => {
-    const platform = d.platform ? formatPlatform(d.platform) : "no platform";
-    const unknown = !d.platform || d.platform.os === "unknown";
-    const kind = d.annotations?.["vnd.docker.reference.type"] ??
-      (unknown ? "attestation or other artifact" : "");
-    const current = state.platform !== undefined && d.platform !== undefined &&
-      formatPlatform(parsePlatform(state.platform)) === formatPlatform(d.platform);
+    const entry = describeIndexEntry(index, d);
+    const platform = entry.platform;
+    const current = state.platform !== undefined && platform !== undefined &&
+      formatPlatform(parsePlatform(state.platform)) === platform;
     return h(
       "li",
-      {},
-      unknown
+      { "data-kind": entry.kind },
+      platform === undefined
         ? h(
           "span",
           { class: "platform disabled", title: d.digest },
-          platform,
-          h("span", { class: "muted" }, ` (${kind})`),
+          entry.label,
         )
         : h("a", {
           class: "platform",
