@@ -7,8 +7,14 @@
  * @module
  */
 
-import { type Descriptor, type ImageIndex, parsePlatform, type Reference } from "../../src/mod.ts";
-import { selectManifest } from "../../src/manifest/mod.ts";
+import {
+  type Descriptor,
+  type ImageIndex,
+  type ImageManifest,
+  parsePlatform,
+  type Reference,
+} from "../../src/mod.ts";
+import { checkImageConfigMediaType, selectManifest } from "../../src/manifest/mod.ts";
 import type { ImageData, NavigateOptions, PageContext } from "./context.ts";
 import { meta } from "./context.ts";
 import { h, replace } from "./dom.ts";
@@ -196,9 +202,11 @@ export class App {
       if (state.platform) {
         descriptor = selectManifest(index, parsePlatform(state.platform));
       }
-    } else {
+    } else if (isImageManifest(parsed.manifest)) {
       descriptor = resolved.descriptor;
     }
+    // An artifact (an SBOM, a signature, opened from the referrers) has no image config to read: like an
+    // index without a platform picked, its manifest is shown.
     const image = descriptor ? await this.#loader.image(state, ref, descriptor) : undefined;
     if (stale()) return;
     const view: View = !image ? "manifest" : state.view ?? (state.diff ? "diff" : "layers");
@@ -251,5 +259,15 @@ export class App {
         );
         break;
     }
+  }
+}
+
+/** Whether a manifest is an image (its config an image config, as Docker's puller requires), not an artifact. */
+function isImageManifest(manifest: ImageManifest): boolean {
+  try {
+    checkImageConfigMediaType(manifest.config);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /**
- * The head of an opened image: its name, digest, platform and size, the platform picker of an index, and
- * the tabs of the views.
+ * The head of an opened image: its name, digest, platform and size, its referrers, the platform picker of
+ * an index, and the tabs of the views.
  *
  * @module
  */
@@ -16,6 +16,7 @@ import { platformPicker } from "./platforms.ts";
 import { copyButton } from "../copy_button.ts";
 import { pinnedReference } from "../links.ts";
 import { tagsList } from "./tags.ts";
+import { referrersSection } from "./referrers.ts";
 
 const VIEW_LABELS: Record<View, string> = {
   layers: "Layers",
@@ -113,6 +114,7 @@ export function renderHead(
     pin,
     tagsList(ctx, state, resolved.ref),
     h("p", { class: "facts" }, facts),
+    image ? referrersSection(ctx, state, resolved.ref, image.descriptor.digest) : null,
     platforms,
     tabs,
   );
