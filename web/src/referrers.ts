@@ -23,6 +23,8 @@ export interface Referrer {
   readonly artifactType?: string;
   /** Its `org.opencontainers.image.created` annotation. */
   readonly created?: string;
+  /** Without `artifactType`: its config's media type, which then says what it is (the spec's rule). */
+  readonly configMediaType?: string;
 }
 
 /** The referrers found, and how. */
@@ -99,4 +101,38 @@ export async function fetchReferrers(
 
 function isNotFound(err: unknown): boolean {
   return isTugError(err) && (err.detail as { status?: unknown } | undefined)?.status === 404;
+}
+
+/** The most referrers without `artifactType` whose manifest is read for its config's media type. */
+export const CONFIG_LOOKUPS = 20;
+
+/**
+ * Fills in `configMediaType` for referrers without `artifactType` (the image spec says the config's media
+ * type then names the artifact), reading each manifest with `load` (the first {@linkcode CONFIG_LOOKUPS});
+ * a manifest that cannot be read leaves its referrer as it was.
+ *
+ * @example
+ * ```ts
+ * import { withConfigTypes } from "./referrers.ts";
+ *
+ * const r = { digest: "sha256:" + "a".repeat(64), mediaType: "application/vnd.oci.image.manifest.v1+json", size: 1 };
+ * const [filled] = await withConfigTypes([r], () => Promise.resolve({ config: { mediaType: "application/vnd.dev.cosign.simplesigning.v1+json" } }));
+ * console.assert(filled.configMediaType === "application/vnd.dev.cosign.simplesigning.v1+json");
+ * ```
+ */
+export async function withConfigTypes(
+  referrers: readonly Referrer[],
+  load: (referrer: Referrer) => Promise<{ config?: { mediaType?: string } } | undefined>,
+): Promise<Referrer[]> {
+  let lookups = 0;
+  return await Promise.all(referrers.map(async (r) => {
+    if (r.artifactType !== undefined || lookups++ >= CONFIG_LOOKUPS) return r;
+    const mediaType = await load(r).then((m) => m?.config?.mediaType, () => undefined);
+    return typeof mediaType === "string" ? { ...r, configMediaType: mediaType } : r;
+  }));
+}
+
+/** What a referrer is, in words the page shows: its artifact type, else its config's, else its own. */
+export function referrerType(referrer: Referrer): string {
+  return referrer.artifactType ?? referrer.configMediaType ?? referrer.mediaType;
 }

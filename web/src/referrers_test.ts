@@ -1,6 +1,6 @@
 import { assertEquals } from "../../test/_assert.ts";
 import { RegistryClient } from "../../src/registry/mod.ts";
-import { fetchReferrers } from "./referrers.ts";
+import { fetchReferrers, referrerType, withConfigTypes } from "./referrers.ts";
 
 const subject = `sha256:${"a".repeat(64)}`;
 const sbom = {
@@ -52,4 +52,22 @@ Deno.test("fetchReferrers() falls back to the sha256-<hex> tag on a 404, and a 4
   assertEquals(await fetchReferrers(c, subject), { referrers: expected, via: "tag" });
   assertEquals(seen, [`/v2/app/referrers/${subject}`, tag]);
   assertEquals(await fetchReferrers(client({}, []), subject), { referrers: [], via: "none" });
+});
+
+Deno.test("withConfigTypes() names a referrer without artifactType by its manifest's config media type", async () => {
+  const cosign = { digest: `sha256:${"c".repeat(64)}`, mediaType: sbom.mediaType, size: 9 };
+  const broken = { digest: `sha256:${"d".repeat(64)}`, mediaType: sbom.mediaType, size: 9 };
+  const asked: string[] = [];
+  const filled = await withConfigTypes([expected[0], cosign, broken], (r) => {
+    asked.push(r.digest);
+    return r.digest === broken.digest
+      ? Promise.reject(new Error("gone"))
+      : Promise.resolve({ config: { mediaType: "application/vnd.dev.cosign.simplesigning.v1+json" } });
+  });
+  assertEquals(asked, [cosign.digest, broken.digest], "a referrer with artifactType is not read");
+  assertEquals(filled.map(referrerType), [
+    "application/vnd.example.sbom+json",
+    "application/vnd.dev.cosign.simplesigning.v1+json",
+    sbom.mediaType,
+  ]);
 });

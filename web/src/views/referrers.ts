@@ -15,7 +15,7 @@ import { h, replace } from "../dom.ts";
 import { explainError } from "../explain_error.ts";
 import { formatBytes, shortDigest } from "../format.ts";
 import type { ImageSource } from "../image_source.ts";
-import { fetchReferrers, type Referrers } from "../referrers.ts";
+import { fetchReferrers, type Referrers, referrerType, withConfigTypes } from "../referrers.ts";
 import type { PageState } from "../url_state.ts";
 
 /** What was asked already, per registry access and manifest: a tab switch does not ask again. */
@@ -27,7 +27,13 @@ function referrersOf(source: ImageSource, ref: Reference, digest: string): Promi
   const key = `${ref.name}@${digest}`;
   let promise = map.get(key);
   if (!promise) {
-    promise = fetchReferrers(source.client(ref), digest);
+    promise = fetchReferrers(source.client(ref), digest).then(async (found) => ({
+      ...found,
+      referrers: await withConfigTypes(found.referrers, async (r) => {
+        const parsed = await source.manifest(ref, r.digest, r.mediaType);
+        return parsed.kind === "manifest" ? parsed.manifest : undefined;
+      }),
+    }));
     map.set(key, promise);
     promise.catch(() => map.delete(key));
   }
@@ -75,7 +81,7 @@ export function referrersSection(
           h("a", {
             href: ctx.href({ ...ctx.keep(), image: `${ref.name}@${r.digest}`, view: "manifest" }),
             title: r.digest,
-          }, h("code", {}, r.artifactType ?? r.mediaType)),
+          }, h("code", {}, referrerType(r))),
           " ",
           h(
             "span",
