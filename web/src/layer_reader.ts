@@ -121,6 +121,25 @@ export interface Extracted {
 }
 
 /**
+ * Reads the first `keep` bytes of an entry's body into one buffer (fewer when the body ends sooner), and lets
+ * go of the body without reading the rest.
+ */
+export async function readPrefix(body: ReadableStream<Uint8Array>, keep: number): Promise<Uint8Array> {
+  const data = new Uint8Array(keep);
+  let at = 0;
+  const reader = body.getReader();
+  while (at < keep) {
+    const r = await reader.read();
+    if (r.done) break;
+    const take = Math.min(r.value.length, keep - at);
+    data.set(r.value.subarray(0, take), at);
+    at += take;
+  }
+  reader.releaseLock();
+  return data.subarray(0, at);
+}
+
+/**
  * Finds the entry at `name` (a normalized path, or the name as stored in the tar) and returns its first `limit` bytes (all of them
  * when `limit` is Infinity). The blob is read up to that entry only, then cancelled.
  *
@@ -140,18 +159,11 @@ export async function extractFile(
   for await (const entry of readTar(tar)) {
     if (!isPath(entry.name, name)) continue;
     const keep = Math.min(entry.size, limit);
-    const data = new Uint8Array(keep);
-    let at = 0;
-    const reader = entry.body.getReader();
-    while (at < keep) {
-      const r = await reader.read();
-      if (r.done) break;
-      const take = Math.min(r.value.length, keep - at);
-      data.set(r.value.subarray(0, take), at);
-      at += take;
-    }
-    reader.releaseLock();
-    found = { entry: headerOf(entry), data: data.subarray(0, at), truncated: entry.size > keep };
+    found = {
+      entry: headerOf(entry),
+      data: await readPrefix(entry.body, keep),
+      truncated: entry.size > keep,
+    };
     // Later entries with the same name replace earlier ones in a tar; keep reading only when that matters
     // is not worth a second pass over a large layer: image builders write one entry per path.
     break;

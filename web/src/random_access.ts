@@ -11,7 +11,7 @@ import type { IdbStore } from "../../adapters/idb/mod.ts";
 import type { TarHeader } from "../../src/mod.ts";
 import { headerOf, readTar } from "../../src/image/mod.ts";
 import { buildGzipIndex, checkpointBefore, gzipIndexes, readFromCheckpoint } from "./gzip_index.ts";
-import type { Extracted } from "./layer_reader.ts";
+import { type Extracted, readPrefix } from "./layer_reader.ts";
 
 /**
  * Reads the first `limit` bytes of `entry` (a regular file of the layer's listing) from the cached blob
@@ -60,18 +60,8 @@ export async function extractIndexed(
         return undefined;
       }
       const keep = Math.min(found.size, limit);
-      const data = new Uint8Array(keep);
-      let at = 0;
-      const reader = found.body.getReader();
-      while (at < keep) {
-        const r = await reader.read();
-        if (r.done) break;
-        const take = Math.min(r.value.length, keep - at);
-        data.set(r.value.subarray(0, take), at);
-        at += take;
-      }
-      reader.releaseLock();
-      if (at < keep) return undefined;
+      const data = await readPrefix(found.body, keep);
+      if (data.length < keep) return undefined;
       return { entry: headerOf(found), data, truncated: found.size > keep };
     }
     return undefined;
