@@ -268,7 +268,7 @@ export class ObjectLeases implements BlobLeases {
   }
 
   /** Creates the lease if none exists; the held lease, or undefined when another process has one. */
-  async #create(digest: string, key: string): Promise<HeldBlobLease | undefined> {
+  async #create(key: string): Promise<HeldBlobLease | undefined> {
     const holder = randomId();
     const body = new TextEncoder().encode(
       JSON.stringify({ holder, expires: this.now() + this.ttl } satisfies BlobLeaseRecord),
@@ -296,7 +296,7 @@ export class ObjectLeases implements BlobLeases {
       takeover = true;
     }
     if (record === undefined) {
-      const lease = await this.#create(digest, key);
+      const lease = await this.#create(key);
       if (lease === undefined) {
         return { kind: "waiting", record: await this.read(key) ?? { holder: "", expires: this.now() } };
       }
