@@ -47,6 +47,11 @@ export interface WorkerEnv {
   BLOBS?: R2BucketBinding;
   /** The key prefix (folder) of the cache in `BLOBS`. */
   R2_PREFIX?: string;
+  /**
+   * Seconds an isolate's download lease in `BLOBS` lives unless renewed (default 30): isolates over one
+   * bucket download a blob once, and one that dies mid-download holds it up for this long.
+   */
+  LEASE_TTL?: string;
   /** Origins allowed by CORS, comma separated, or `*`. */
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
@@ -69,6 +74,7 @@ function defaultStore(env: WorkerEnv): Store {
     const bucket = r2Store(env.BLOBS, {
       hasher: nodeHasher,
       ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
+      ...(env.LEASE_TTL ? { leases: { ttl: Number(env.LEASE_TTL) * 1000 } } : {}),
     });
     return frontedStore(bucket, { maxBytes: Number(env.CACHE_MAX_BYTES ?? 32 * 1024 * 1024) });
   }

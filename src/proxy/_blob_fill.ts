@@ -103,6 +103,8 @@ export class BlobFill {
   #lost = false;
   // Blocks read back from the store, by block number, least recently used first.
   #blocks = new Map<number, Promise<Uint8Array>>();
+  // Another process downloads the blob (see `elsewhere()`): no byte of it passes through this fill.
+  #elsewhere = false;
 
   private constructor(
     digest: string,
@@ -131,6 +133,44 @@ export class BlobFill {
       );
     }
     return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options, readTimeout));
+  }
+
+  /**
+   * A fill that another process runs (it holds the store's download lease, `Store.leases`): this one
+   * receives nothing from upstream; its subscribers wait until `committed` resolves, then read the
+   * committed (verified) blob from the store. `committed` rejecting fails them. `size` is what the other
+   * process recorded; a committed blob of another size makes its reads fail short, never pass.
+   */
+  static elsewhere(options: {
+    digest: string;
+    size: number;
+    blobs: BlobStore;
+    committed: Promise<void>;
+  }): BlobFill {
+    return new BlobFill(options.digest, options.size, 0, async (fill) => {
+      fill.#elsewhere = true;
+      fill.#fromCommit = true;
+      fill.#blobs = options.blobs;
+      try {
+        await options.committed;
+      } catch (err) {
+        fill.#state = "failed";
+        fill.#error = err;
+        fill.#notify();
+        throw err;
+      }
+      // Every byte is now behind the (empty) window: subscribers read the committed blob.
+      fill.#received = options.size;
+      fill.#state = "complete";
+      fill.#cached = true;
+      fill.#settled = true;
+      fill.#notify();
+    });
+  }
+
+  /** Whether another process downloads the blob (see `elsewhere()`): its callers need their own access check. */
+  get elsewhere(): boolean {
+    return this.#elsewhere;
   }
 
   /** Whether the fill verified the blob and the store committed it. */

@@ -67,6 +67,8 @@ export interface ObjectLeasesOptions {
   now?: () => number;
   /** Waits (default: a timer cleared on abort). */
   sleep?: LeaseSleep;
+  /** Jitter of the poll delays, in [0, 1) (default `Math.random`). */
+  random?: () => number;
 }
 
 /** A timer that a signal clears (so an aborted wait leaves no timer behind). */
@@ -215,6 +217,7 @@ export class ObjectLeases implements BlobLeases {
   readonly #maxWait: number;
   readonly #pollMin: number;
   readonly #pollMax: number;
+  readonly #random: () => number;
 
   /**
    * Leases over `options.bucket`.
@@ -235,6 +238,7 @@ export class ObjectLeases implements BlobLeases {
     );
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? defaultLeaseSleep;
+    this.#random = options.random ?? Math.random;
   }
 
   /** The lease object's key for `digest`. */
@@ -290,7 +294,13 @@ export class ObjectLeases implements BlobLeases {
     let record = await this.read(key);
     let takeover = false;
     if (record !== undefined && record.expires <= this.now()) {
-      // Lapsed: its holder died (or stopped renewing). Remove it and race for a new one.
+      // Lapsed: its holder died (or stopped renewing). Remove it and race for a new one. Read once more
+      // first: a process that took it over just now has written its own record, which stays (this
+      // narrows the takeover race; it cannot close it without a conditional delete).
+      const again = await this.read(key);
+      if (again !== undefined && again.holder !== record.holder) {
+        return { kind: "waiting", record: again };
+      }
       await this.bucket.delete(key);
       record = undefined;
       takeover = true;
@@ -327,7 +337,8 @@ export class ObjectLeases implements BlobLeases {
         return { kind: "held", record: seen.record as BlobLeaseRecord & { size: number } };
       }
       if (this.now() - start >= this.#maxWait) break;
-      await this.sleep(delay, signal);
+      // Jittered, so that replicas waiting on one lease do not all look (and take over) at once.
+      await this.sleep(Math.round(delay * (0.75 + 0.5 * this.#random())), signal);
       delay = Math.min(this.#pollMax, delay * 2);
     }
     return { kind: "timeout" };

@@ -76,6 +76,12 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
       help: "Serve the inspection page at / from DIR (deno task build:web); default: built in",
     },
     "no-web": { type: "boolean", help: "Serve the registry API only" },
+    "lease-ttl": {
+      type: "string",
+      value: "SECONDS",
+      help: "With an s3:// store: how long a replica's download lease lives unless renewed;\n" +
+        "a replica that dies mid-download holds the blob up for this long (default 30)",
+    },
   },
   args: { min: 0, max: 0 },
   column: 26,
@@ -149,10 +155,14 @@ async function webPageSource(dir: string | undefined, off: boolean): Promise<Web
  * The cache `--store` names: an S3 bucket for `s3://BUCKET/PREFIX` (every `tug serve` over the same bucket
  * and prefix shares it), else an OCI layout folder.
  */
-async function openServeStore(value: string | undefined): Promise<Store> {
+async function openServeStore(value: string | undefined, leaseTtl: number | undefined): Promise<Store> {
   if (value?.startsWith("s3://")) {
     try {
-      return s3Store({ ...s3StoreOptionsFromUrl(value, process.env), hasher: nodeHasher });
+      return s3Store({
+        ...s3StoreOptionsFromUrl(value, process.env),
+        hasher: nodeHasher,
+        ...(leaseTtl !== undefined ? { leases: { ttl: leaseTtl * 1000 } } : {}),
+      });
     } catch (err) {
       if (err instanceof TypeError) throw new UsageError(`--store: ${err.message}`);
       throw err;
@@ -189,7 +199,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const origins = flags["allow-origin"];
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"]);
   const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"]);
-  const store = await openServeStore(flags.store);
+  const leaseTtl = positiveNumber("lease-ttl", flags["lease-ttl"]);
+  if (leaseTtl !== undefined && !flags.store?.startsWith("s3://")) {
+    throw new UsageError("--lease-ttl applies to an s3:// store only");
+  }
+  const store = await openServeStore(flags.store, leaseTtl);
   let app;
   try {
     app = createProxy({
