@@ -120,6 +120,18 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** `fetch` bounded by `ms`, with no timer left behind (tests keep Deno's op sanitizer on). */
+async function fetchWithin(ms: number, request: Request): Promise<Response> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error(`no answer within ${ms} ms`)), ms);
+  try {
+    const res = await fetch(request, { signal: controller.signal });
+    return new Response(await res.arrayBuffer(), { status: res.status, headers: res.headers });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Starts a one-node Ceph cluster with radosgw in a temporary folder; ready to serve S3 when it returns.
  * Every step is bounded in time and a failure names the step and shows the daemon's log tail; the
@@ -257,7 +269,6 @@ if [ -d "$2" ]; then for g in $(cat "$2/pgids"); do kill -s KILL -- "-$g"; done;
     await run("watchdog", "sh", ["-c", watchdog, "sh", String(Deno.pid), dir], { timeoutMs: 5_000 });
     const fsid = crypto.randomUUID();
     const monPort = freePort();
-    const rgwPort = freePort();
     // `$name` is Ceph's own metavariable (mon.a, osd.0, client.rgw): one log, socket and folder per daemon.
     await Deno.writeTextFile(
       conf,
@@ -302,7 +313,6 @@ osd op num threads per shard = 1
 osd op num shards = 1
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
 rgw thread pool size = 32
 rgw enable usage log = false
 `,
@@ -368,7 +378,9 @@ rgw enable usage log = false
       SECRET_KEY,
     ], { timeoutMs: 60_000, log: logOf("client.admin") });
     // radosgw asks for cephx and a secure monitor connection unless told otherwise on its command line
-    // (rgw_main.cc sets both as its own defaults).
+    // (rgw_main.cc sets both as its own defaults). Its port is picked last, to keep the time another
+    // process could take it short.
+    const rgwPort = freePort();
     const rgw = await spawn("client.rgw", "radosgw", [
       "-f",
       "-n",
@@ -379,13 +391,13 @@ rgw enable usage log = false
       "none",
       "--ms-mon-client-mode",
       "crc",
+      "--rgw-frontends",
+      `beast endpoint=127.0.0.1:${rgwPort}`,
     ]);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
     await waitFor("radosgw serving S3", rgw, logOf("client.rgw"), 30_000, async () => {
       try {
-        const res = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(2_000) });
-        await res.body?.cancel();
-        return res.status === 200;
+        return (await fetchWithin(2_000, new Request(`${endpoint}/`))).status === 200;
       } catch {
         return false;
       }
@@ -407,10 +419,8 @@ rgw enable usage log = false
       dir,
       timings,
       async createBucket(name: string): Promise<void> {
-        const res = await client.fetch(`${endpoint}/${encodeURIComponent(name)}`, {
-          method: "PUT",
-          signal: AbortSignal.timeout(30_000),
-        });
+        const request = await client.sign(`${endpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
+        const res = await fetchWithin(30_000, request);
         const text = await res.text();
         if (res.ok || text.includes("<Code>BucketAlreadyOwnedByYou</Code>")) return;
         throw new Error(`radosgw: creating bucket ${name} answered ${res.status}: ${text.slice(0, 300)}`);
