@@ -64,7 +64,7 @@ Deno.test("createProxy() replicas over one R2 bucket: 8 clients spread across 3 
   }
   assertEquals(leases, 0);
   assert(await r2.BLOBS.head(`fleet/blobs/sha256/${blob.digest.slice(7)}`) !== null, "committed");
-  console.log(`[lease] lease waits: ${waits}`);
+  assert(waits <= 2, `lease waits ${waits}`);
 });
 
 Deno.test("createProxy() over R2: a replica that died mid-download (its lease left behind) is taken over once the lease lapsed", async () => {
@@ -97,6 +97,7 @@ Deno.test("createProxy() over R2: a replica that died mid-download (its lease le
   const log = (await blob.registry.accessLog()).slice(before.length);
   assertEquals(countRequests(log, "GET", `/blobs/${blob.digest}`), 1);
   assertEquals(await metric(replica, "tug_proxy_lease_takeovers_total"), 1);
-  assertEquals(await metric(replica, "tug_proxy_lease_waits_total"), 1);
+  // It waited for the lease to lapse, unless it had already lapsed when it asked (a loaded machine).
+  assert(await metric(replica, "tug_proxy_lease_waits_total") <= 1);
   assert(await r2.BLOBS.head(`fleet/blobs/sha256/${blob.digest.slice(7)}`) !== null, "committed");
 });
