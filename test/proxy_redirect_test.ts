@@ -134,7 +134,7 @@ Deno.test("tug serve --store s3://… --redirect: skopeo copy and podman pull fo
   }
 });
 
-Deno.test("tug serve --redirect without an s3:// store is a usage error naming --store", async () => {
+Deno.test("tug serve --redirect without an s3:// store is a usage error (exit 2) naming --store", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -152,7 +152,7 @@ Deno.test("tug serve --redirect without an s3:// store is a usage error naming -
     stdout: "piped",
     stderr: "piped",
   }).output();
-  assert(!out.success);
+  assertEquals(out.code, 2, "a usage error");
   assertStringIncludes(new TextDecoder().decode(out.stderr), "--redirect needs --store s3://");
 });
 
