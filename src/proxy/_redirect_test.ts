@@ -199,3 +199,48 @@ Deno.test("createProxy({ redirect }) refuses a store without URLs (an R2 binding
     expiresIn: REDIRECT_EXPIRES_IN,
   });
 });
+
+Deno.test("blobRoute() with redirect redirects a joiner whose fill committed while its access was checked", async () => {
+  const image = await fakeImage(20_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const { store, asked } = urlStore();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const fill: { done?: Promise<void> } = {};
+  const ctx = fakeContext(upstream, {
+    store,
+    redirect: true,
+    fetch: async (r) => {
+      if (r.method === "HEAD" && r.url.includes("/blobs/")) {
+        // The joiner's access check: the fill finishes (and commits) before the upstream answers it.
+        release();
+        await fill.done;
+        return upstream.fetch(r);
+      }
+      const answer = await upstream.fetch(r);
+      if (r.method !== "GET" || !r.url.includes("/blobs/") || answer.body === null) return answer;
+      const reader = answer.body.getReader();
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          await gate;
+          const { done, value } = await reader.read();
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+      });
+      return new Response(body, { status: answer.status, headers: answer.headers });
+    },
+  });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const first = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(first.status, 200);
+  fill.done = (await [...ctx.fills.values()][0]).done;
+  // Another caller: its access is checked upstream (the starter's was confirmed by the fill's own GET).
+  const second = await blobRoute(ctx, request(), target, user, image.layerDigest, defer);
+  assertEquals(second.status, 307);
+  assertEquals(second.headers.get("location"), `https://bucket.test/${image.layerDigest}?expires=1200`);
+  assertEquals(new Uint8Array(await first.arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(asked.length, 1);
+});
