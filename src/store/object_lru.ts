@@ -468,12 +468,13 @@ export class ObjectLru {
       const index = await readJson(this.#bucket, this.#indexKey);
       let entries = this.#parseIndex(index);
       // 2. Only without a sound index (or on request), a listing of the blobs rebuilds it.
+      const adopted = new Set<string>();
       if (entries === undefined || options.repair) {
-        entries = await this.#reconcile(entries ?? new Map());
+        entries = await this.#reconcile(entries ?? new Map(), adopted);
         report.listed = true;
       }
       // 3. The usage records written since the last pass.
-      const folded = await this.#fold(entries);
+      const folded = await this.#fold(entries, adopted);
       report.folded = folded.length;
       // 4. Least recently used first, never one within the grace period.
       const now = this.#now();
@@ -524,8 +525,11 @@ export class ObjectLru {
     return json({ kind: INDEX_KIND, v: 1, updated: now, blobs });
   }
 
-  /** Lists the blobs (paged by the bucket, bounded) and makes the index hold exactly them. */
-  async #reconcile(known: Map<string, Entry>): Promise<Map<string, Entry>> {
+  /**
+   * Lists the blobs (paged by the bucket, bounded) and makes the index hold exactly them; those it did not
+   * know go into `adopted`, dated by their last-modified time until a usage record says better.
+   */
+  async #reconcile(known: Map<string, Entry>, adopted: Set<string>): Promise<Map<string, Entry>> {
     const entries = new Map<string, Entry>();
     const prefix = `${this.#root}blobs/`;
     let n = 0;
@@ -537,14 +541,19 @@ export class ObjectLru {
       if (rest.length > 0 || hex === undefined) continue;
       const digest = `${algorithm}:${hex}`;
       if (!isDigest(digest)) continue; // not a blob of the store
-      // A blob nobody recorded counts as used when it was written.
-      entries.set(digest, { size, used: known.get(digest)?.used ?? lastModified ?? this.#now() });
+      const was = known.get(digest);
+      if (was === undefined) adopted.add(digest);
+      // A blob the index did not hold counts as used when it was written.
+      entries.set(digest, { size, used: was?.used ?? lastModified ?? this.#now() });
     }
     return entries;
   }
 
-  /** Folds every usage record into `entries`; returns the keys folded (damaged ones included). */
-  async #fold(entries: Map<string, Entry>): Promise<string[]> {
+  /**
+   * Folds every usage record into `entries` (a record's time replaces the listing's guess for an `adopted`
+   * blob); returns the keys folded, damaged ones included.
+   */
+  async #fold(entries: Map<string, Entry>, adopted: Set<string>): Promise<string[]> {
     const records: { key: string; record: UsageRecord | undefined }[] = [];
     for await (const { key } of this.#bucket.list(this.#usagePrefix)) {
       if (!RECORD_NAME.test(key.slice(this.#usagePrefix.length))) continue; // not ours
@@ -568,7 +577,7 @@ export class ObjectLru {
         if (!isDigest(digest) || !Number.isSafeInteger(size) || !Number.isFinite(at)) continue;
         entries.set(digest, {
           size: size as number,
-          used: Math.max(at as number, entries.get(digest)?.used ?? 0),
+          used: Math.max(at as number, adopted.delete(digest) ? 0 : entries.get(digest)?.used ?? 0),
         });
       }
       for (const [digest, at] of Object.entries(record.used)) {
@@ -578,7 +587,7 @@ export class ObjectLru {
     // Uses last: a blob another replica added in a record folded in the same pass counts them too.
     for (const [digest, at] of used) {
       const e = entries.get(digest);
-      if (e !== undefined && at > e.used) e.used = at;
+      if (e !== undefined && (adopted.delete(digest) || at > e.used)) e.used = at;
     }
     return records.map((r) => r.key);
   }
