@@ -148,12 +148,13 @@ Deno.test("tug serve --store s3://… --cache-max-bytes evicts the least recentl
     ];
     const sizeOf = (image: typeof images.small) =>
       image.manifestBytes.length + image.config.size + image.layers.reduce((n, l) => n + l.size, 0);
-    const older = images.small;
-    const newer = images.zstd;
+    const older = images.zstd;
+    const newer = images.small;
     for (const d of digests(older)) assert(!digests(newer).includes(d), "the two images share no blob");
-    // Room for the newer image only: the older one has to go once both are cached.
+    // Room for the newer image only: the older one has to go once both are cached. The older one is the
+    // smaller, so nothing is evicted while it is pulled, and only its blobs are candidates afterwards.
     const cap = sizeOf(newer);
-    assert(sizeOf(older) + sizeOf(newer) > cap);
+    assert(sizeOf(older) <= cap && sizeOf(older) + sizeOf(newer) > cap);
     const store = (endpoint: string) =>
       `s3://${s3.bucket}/cache?endpoint=${endpoint}&region=us-east-1&path-style=true`;
     const args = (endpoint: string) => [
