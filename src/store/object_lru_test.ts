@@ -265,3 +265,35 @@ Deno.test("ObjectLru.prune() with dryRun reports what it would remove and change
   assertEquals([...bucket.objects.keys()], before);
   assertEquals(bucket.uploads.size, 1);
 });
+
+Deno.test("ObjectLru.prune() dates a blob the index did not hold by its usage record rather than its upload time", async () => {
+  const { clock, bucket, replica } = setup();
+  const { lru, store } = replica("a");
+  const a = await putBlob(store, "aaaaaaaaaa");
+  await lru.flush();
+  clock.now += 60 * MINUTE;
+  const b = await putBlob(store, "bbbbbbbbbb");
+  await lru.flush();
+  // b's object says it was written long before a's (a restored bucket, a skewed clock): the records win.
+  bucket.objects.get("cache/blobs/" + b.digest.replace(":", "/"))!.lastModified = 0;
+  clock.now += 60 * MINUTE;
+  const report = await lru.prune({ maxBytes: 10 });
+  assertEquals(report.listed, true);
+  assertEquals(report.deleted.map((d) => d.digest), [a.digest]);
+});
+
+Deno.test("ObjectLru.flush() keeps what it could not write for the next flush", async () => {
+  const { bucket, replica } = setup();
+  const { lru, store } = replica("a");
+  const a = await putBlob(store, "aaaaaaaaaa");
+  const put = bucket.put;
+  bucket.put = () => Promise.reject(new Error("service unavailable"));
+  let failed = false;
+  await lru.flush().catch(() => failed = true);
+  assert(failed, "the failed write is reported");
+  bucket.put = put;
+  assertEquals(await lru.flush(), true);
+  const [key] = [...bucket.objects.keys()].filter((k) => k.startsWith("cache/usage/"));
+  const record = JSON.parse(new TextDecoder().decode(bucket.objects.get(key)!.bytes));
+  assertEquals(Object.keys(record.added), [a.digest]);
+});
