@@ -89,6 +89,9 @@ Deno.test("tug serve --store s3://… --redirect: skopeo copy and podman pull fo
       "--store",
       `s3://${s3.bucket}/cache?endpoint=${endpoint}&region=us-east-1&path-style=true`,
       "--redirect",
+      // With the bucket's size cap too (its eviction loop wraps the store: the URLs pass through).
+      "--cache-max-bytes",
+      String(1 << 30),
       "--upstream",
       `local=${registry.url}`,
       "--default-upstream",

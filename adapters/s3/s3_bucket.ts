@@ -263,8 +263,8 @@ export class S3Bucket implements ObjectBucket {
     await res.body?.cancel();
   }
 
-  /** Every object under `prefix`, with its size (ListObjectsV2, 1000 a page). */
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  /** Every object under `prefix`, with its size and last-modified time (ListObjectsV2, 1000 a page). */
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }> {
     let token: string | undefined;
     // Bounded: a million pages are a billion objects.
     for (let page = 0; page < 1_000_000; page++) {
@@ -277,11 +277,53 @@ export class S3Bucket implements ObjectBucket {
       for (const contents of xmlAll(xml, "Contents")) {
         const key = xmlOne(contents, "Key");
         const size = Number(xmlOne(contents, "Size"));
-        if (key !== undefined && Number.isSafeInteger(size)) yield { key, size };
+        const lastModified = Date.parse(xmlOne(contents, "LastModified") ?? "");
+        if (key === undefined || !Number.isSafeInteger(size)) continue;
+        yield Number.isFinite(lastModified) ? { key, size, lastModified } : { key, size };
       }
       token = xmlOne(xml, "NextContinuationToken");
       if (xmlOne(xml, "IsTruncated") !== "true" || token === undefined) return;
     }
+  }
+
+  /**
+   * Every incomplete multipart upload under `prefix`, with when it was started (ListMultipartUploads,
+   * 1000 a page). Services without it (s3rver) answer 501, thrown as a TugError `STORE_IO`.
+   */
+  async *listMultipartUploads(
+    prefix: string,
+  ): AsyncIterable<{ key: string; uploadId: string; initiated: number }> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    // Bounded: a million pages are a billion uploads.
+    for (let page = 0; page < 1_000_000; page++) {
+      const query = new URLSearchParams({ uploads: "", prefix });
+      if (keyMarker !== undefined) query.set("key-marker", keyMarker);
+      if (uploadIdMarker !== undefined) query.set("upload-id-marker", uploadIdMarker);
+      const url = `${this.#base}?${query}`;
+      const res = await this.#send("GET", url);
+      if (!res.ok) return await this.#fail("GET", url, res);
+      const xml = await res.text();
+      for (const upload of xmlAll(xml, "Upload")) {
+        const key = xmlOne(upload, "Key");
+        const uploadId = xmlOne(upload, "UploadId");
+        const initiated = Date.parse(xmlOne(upload, "Initiated") ?? "");
+        if (key !== undefined && uploadId !== undefined && Number.isFinite(initiated)) {
+          yield { key, uploadId, initiated };
+        }
+      }
+      keyMarker = xmlOne(xml, "NextKeyMarker");
+      uploadIdMarker = xmlOne(xml, "NextUploadIdMarker");
+      if (xmlOne(xml, "IsTruncated") !== "true" || !keyMarker) return;
+    }
+  }
+
+  /** Aborts the multipart upload `uploadId` to `key`, freeing its parts (AbortMultipartUpload). */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    const url = `${this.url(key)}?${new URLSearchParams({ uploadId })}`;
+    const res = await this.#send("DELETE", url);
+    if (!res.ok && res.status !== 404) return await this.#fail("DELETE", url, res);
+    await res.body?.cancel();
   }
 
   /** Starts a multipart upload (CreateMultipartUpload). */

@@ -82,8 +82,11 @@ export interface ObjectBucket {
   put(key: string, body: Uint8Array, options?: { ifNoneMatch?: boolean }): Promise<boolean>;
   /** Removes the object (no error when it is absent). */
   delete(key: string): Promise<void>;
-  /** Every object whose key starts with `prefix`, with its size. */
-  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /**
+   * Every object whose key starts with `prefix`, with its size and, where the service says, its
+   * last-modified time in milliseconds since the epoch.
+   */
+  list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }>;
   /** Starts a multipart upload to `key`. */
   createMultipartUpload(key: string): Promise<ObjectMultipartUpload>;
   /**
