@@ -5,7 +5,8 @@
  *
  * Configuration comes from text bindings: `UPSTREAMS` (JSON, `{"name": "url" | {url, …}}`),
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
- * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host).
+ * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host),
+ * `TOKEN_SECRET` (64 hex digits shared by every isolate, so each opens the client tokens the others issued).
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
@@ -26,6 +27,7 @@ import { nodeHasher } from "../crypto/node_hasher.ts";
 import type { R2BucketBinding } from "../r2/r2_bucket.ts";
 import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
+import { tokenSecretFromHex } from "./token_secret.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -51,6 +53,11 @@ export interface WorkerEnv {
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
   PUBLIC_URL?: string;
+  /**
+   * 64 hex digits (`openssl rand -hex 32`, a secret binding): the key of the client tokens, so that every
+   * isolate opens the tokens the others issued (default: a random key per isolate).
+   */
+  TOKEN_SECRET?: string;
 }
 
 /** Options for {@linkcode createWorker} and {@linkcode proxyFromEnv}. */
@@ -92,12 +99,14 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
     : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
+  const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
   return createProxy({
     store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(tokenSecret ? { tokenSecret } : {}),
     ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
     ...(origins && origins.length > 0
       ? { allowOrigins: origins.includes("*") ? "*" as const : origins }
