@@ -23,6 +23,10 @@ const TOOLS: Record<string, string> = {
   ceph: "ceph-common",
   "radosgw-admin": "ceph-common",
   monmaptool: "ceph-base",
+  // docs/deploy.md's recipes (test/deploy_test.ts): a throw-away containerd and its `ctr` client, and curl.
+  containerd: "containerd",
+  ctr: "containerd",
+  curl: "curl",
 };
 
 async function has(tool: string): Promise<boolean> {
