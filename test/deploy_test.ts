@@ -7,7 +7,7 @@
 // Every pull is checked to have gone through tug (the stand-in's access log shows tug's User-Agent only: a
 // client that fell back to the upstream itself would show its own) and, where the cache is shared, that the
 // second pull (another replica, a restart) made no upstream blob GET.
-import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { type AccessLogEntry, sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { countRequests } from "./_proxy_helpers.ts";
@@ -229,8 +229,9 @@ class Bench implements AsyncDisposable {
     for (;;) {
       if (await isReady(ready)) break;
       if (exited || Date.now() > deadline) {
+        const why = exited ? "it exited" : "timed out";
         await stop();
-        throw new Error(`${script}\ndid not answer ${ready}${exited ? " (it exited)" : ""}:\n${await log()}`);
+        throw new Error(`${script}\ndid not answer ${ready} (${why}):\n${await log()}`);
       }
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -445,4 +446,108 @@ Deno.test("docs/deploy.md: two tug serve replicas over one S3 bucket share the c
   const stored: string[] = [];
   for await (const e of Deno.readDir(s3.dir)) stored.push(e.name);
   assert(stored.length > 0, "s3rver holds the bucket");
+});
+
+/** A deployer's project folder: tug's checkout as `tug/` next to the files the recipe writes. */
+async function project(bench: Bench, name: string): Promise<string> {
+  const dir = `${bench.tmp}/${name}`;
+  await Deno.mkdir(dir);
+  await Deno.symlink(ROOT, `${dir}/tug`);
+  return dir;
+}
+
+Deno.test("docs/deploy.md: the Deno Deploy main.ts serves over S3 when run by deno; a restarted one makes no upstream blob GET", async () => {
+  const { registry, blobs } = await smallImage();
+  await using s3 = await startS3rver("registry-cache");
+  await using bench = await Bench.create();
+  const doc = await recipe("deno-deploy");
+  const dir = await project(bench, "deploy");
+  const p: Placeholders = {
+    upstream: registry.host,
+    local: `127.0.0.1:${freePort()}`,
+    s3: s3.endpoint,
+    tmp: bench.tmp,
+    bin: bench.bin,
+  };
+  await Deno.writeTextFile(`${dir}/main.ts`, substitute(doc.file("main.ts").text, p));
+  // The block is `ts ignore` in the doc (its imports are relative to the deployer's folder): checked here.
+  await bench.run("deno check main.ts", { cwd: dir });
+  assertEquals(doc.serve.length, 1);
+  const env = {
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  };
+  const pullOnce = async (when: string, times: number) => {
+    const server = await bench.start(substitute(doc.serve[0].text, p), `http://${p.local}/healthz`, {
+      cwd: dir,
+      env,
+    });
+    const mark = (await registry.accessLog()).length;
+    for (const check of doc.checks) await bench.run(substitute(check.text, p), { cwd: dir });
+    assertBlobGets(await upstreamSince(mark), blobs, times, when);
+    await server.stop();
+  };
+  await pullOnce("cold", 1);
+  // A new deployment (or another isolate) over the same bucket.
+  await Deno.remove(`${bench.tmp}/alpine`, { recursive: true });
+  await pullOnce("after a restart", 0);
+});
+
+Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's dry run, and wrangler dev serves from R2 across a restart", async () => {
+  const { registry, blobs } = await smallImage();
+  await using bench = await Bench.create();
+  const doc = await recipe("workers");
+  const dir = await project(bench, "worker");
+  const p: Placeholders = {
+    upstream: registry.host,
+    local: `127.0.0.1:${freePort()}`,
+    tmp: bench.tmp,
+    bin: bench.bin,
+  };
+  await Deno.writeTextFile(`${dir}/wrangler.toml`, substitute(doc.file("wrangler.toml").text, p));
+  // No metrics, no cf.json from Cloudflare: wrangler stays off the network; its config and logs stay here.
+  const env = {
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    XDG_CONFIG_HOME: `${bench.tmp}/xdg`,
+    CI: "true",
+  };
+  const [build, dryRun, pull] = doc.checks;
+  assertEquals([doc.checks.length, doc.serve.length], [3, 1]);
+  await bench.run(substitute(build.text, p), { cwd: dir, env });
+  const dry = await bench.run(substitute(dryRun.text, p), { cwd: dir, env });
+  assertMatch(dry, /env\.BLOBS \(tug-cache\)\s+R2 Bucket/);
+  assertStringIncludes(dry, "env.UPSTREAMS");
+  assert((await Deno.stat(`${dir}/dist/upload/worker.js`)).size > 100_000, "the upload holds the bundle");
+
+  const serveAndPull = async (when: string, times: number) => {
+    const server = await bench.start(substitute(doc.serve[0].text, p), `http://${p.local}/healthz`, {
+      cwd: dir,
+      env,
+      timeoutMs: 120_000,
+    });
+    const mark = (await registry.accessLog()).length;
+    await bench.run(substitute(pull.text, p), { cwd: dir });
+    assertBlobGets(await upstreamSince(mark), blobs, times, when);
+    // Every blob is in the local R2 bucket before the worker stops (a fill commits after its last byte went
+    // out): asked through wrangler itself, bounded.
+    for (const digest of blobs) {
+      const key = `tug-cache/blobs/${digest.replace(":", "/")}`;
+      for (let i = 0;; i++) {
+        try {
+          await bench.run(`wrangler r2 object get '${key}' --local --pipe >/dev/null`, { cwd: dir, env });
+          break;
+        } catch (err) {
+          if (i >= 20) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+    await server.stop();
+    const log = await server.log();
+    assert(!/ENOTFOUND|getaddrinfo|EAI_AGAIN/.test(log), `wrangler dev tried to reach the network:\n${log}`);
+  };
+  await serveAndPull("cold", 1);
+  await Deno.remove(`${bench.tmp}/alpine`, { recursive: true });
+  await serveAndPull("after a restart", 0);
 });
