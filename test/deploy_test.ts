@@ -551,3 +551,16 @@ Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's 
   await Deno.remove(`${bench.tmp}/alpine`, { recursive: true });
   await serveAndPull("after a restart", 0);
 });
+
+Deno.test("tug serve with a TUG_TOKEN_SECRET that is not 64 hex digits exits 2 naming it, before listening", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${freePort()}`, "--no-web"],
+    env: { TUG_TOKEN_SECRET: "not-hex" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  assertEquals(out.code, 2);
+  assertStringIncludes(new TextDecoder().decode(out.stderr), "TUG_TOKEN_SECRET must be 64 hex digits");
+});
