@@ -10,6 +10,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./_assert.ts";
 import { type AccessLogEntry, sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { createCertificate } from "./harness/certificate.ts";
 import { countRequests } from "./_proxy_helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -79,8 +80,10 @@ interface Placeholders {
   upstream: string;
   /** `127.0.0.1:PORT` for `cache.internal:5000`, `0.0.0.0:5000` and `https://mirror.example` (http). */
   tug?: string;
-  /** What the fleet's clients reach as `https://mirror.example` (default: `tug`). */
+  /** The load balancer, `127.0.0.1:PORT` (https), for `mirror.example` and nginx's `listen 443`. */
   mirror?: string;
+  /** The fleet's replicas, `127.0.0.1:PORT` each, for `10.0.0.11:5000` and `10.0.0.12:5000`. */
+  replicas?: string[];
   /** `127.0.0.1:PORT` for `localhost:8000` / `PORT=8000` (Deno) and `localhost:8787` / `--port 8787` (wrangler). */
   local?: string;
   /** s3rver's `http://127.0.0.1:PORT` for `http://s3.internal:7480`. */
@@ -98,8 +101,11 @@ function substitute(text: string, p: Placeholders): string {
     ["library/alpine:3.20", "tug/small:v1"],
     ["cache.internal:5000", p.tug],
     ["0.0.0.0:5000", p.tug],
-    ["https://mirror.example", p.mirror ?? p.tug ? `http://${p.mirror ?? p.tug}` : undefined],
-    ["mirror.example", p.mirror ?? p.tug],
+    ["/etc/nginx/tls/mirror.example", `${p.tmp}/tls/mirror`],
+    ["listen 443", p.mirror ? `listen ${p.mirror}` : undefined],
+    ["mirror.example", p.mirror],
+    ["10.0.0.11:5000", p.replicas?.[0]],
+    ["10.0.0.12:5000", p.replicas?.[1]],
     ["localhost:8000", p.local],
     ["PORT=8000", p.local ? `PORT=${p.local.split(":")[1]}` : undefined],
     ["localhost:8787", p.local],
@@ -379,35 +385,46 @@ Deno.test("docs/deploy.md: podman pulls through the mirror with the registries.c
 
 /**
  * podman's configuration for one client machine: its own storage (vfs) under the scratch folder, so the
- * machine's images are never touched, and a registries.conf allowing plain http to these `127.0.0.1:PORT`
- * addresses (the load balancer's https in the doc).
+ * machine's images are never touched, and the test's certificate as the trusted roots (for podman and curl).
  */
-async function podmanClient(bench: Bench, name: string, hosts: string[]): Promise<Record<string, string>> {
+async function podmanClient(bench: Bench, name: string, caFile: string): Promise<Record<string, string>> {
   const dir = `${bench.tmp}/${name}`;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(
     `${dir}/storage.conf`,
     `[storage]\ndriver = "vfs"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`,
   );
-  await Deno.writeTextFile(
-    `${dir}/registries.conf`,
-    hosts.map((h) => `[[registry]]\nlocation = "${h}"\ninsecure = true\n`).join("\n"),
-  );
+  await Deno.writeTextFile(`${dir}/registries.conf`, "");
   return {
     CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
     CONTAINERS_REGISTRIES_CONF: `${dir}/registries.conf`,
+    SSL_CERT_FILE: caFile,
+    CURL_CA_BUNDLE: caFile,
   };
 }
 
-Deno.test("docs/deploy.md: two tug serve replicas over one S3 bucket share the cache and each other's tokens", async () => {
+/** The requests a `tug serve` answered so far (its /metrics). */
+async function requestsServed(replica: string): Promise<number> {
+  const text = await (await fetch(`http://${replica}/metrics`)).text();
+  let total = 0;
+  for (const m of text.matchAll(/^tug_proxy_requests_total(?:\{[^}]*\})? (\d+)$/gm)) total += Number(m[1]);
+  return total;
+}
+
+Deno.test("docs/deploy.md: two tug serve replicas over one S3 bucket behind nginx share the cache and each other's tokens", async () => {
   const { registry, blobs } = await smallImage();
   await using s3 = await startS3rver("registry-cache");
   await using bench = await Bench.create();
   const doc = await recipe("fleet");
   assertEquals(doc.serve.length, 1);
-  const replicas = [`127.0.0.1:${freePort()}`, `127.0.0.1:${freePort()}`];
-  // The load balancer's address, https://mirror.example, is replica 0 for the realm of both (where clients
-  // fetch their token); the checks then reach each replica in turn, as a load balancer would send them.
+  const p: Placeholders = {
+    upstream: registry.host,
+    mirror: `127.0.0.1:${freePort()}`,
+    replicas: [`127.0.0.1:${freePort()}`, `127.0.0.1:${freePort()}`],
+    s3: s3.endpoint,
+    tmp: bench.tmp,
+    bin: bench.bin,
+  };
   const env = {
     AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
@@ -417,35 +434,54 @@ Deno.test("docs/deploy.md: two tug serve replicas over one S3 bucket share the c
     )
       .join(""),
   };
-  for (const replica of replicas) {
-    const p: Placeholders = {
-      upstream: registry.host,
-      tug: replica,
-      mirror: replicas[0],
-      s3: s3.endpoint,
-      tmp: bench.tmp,
-      bin: bench.bin,
-    };
-    await bench.start(substitute(doc.serve[0].text, p), `http://${replica}/healthz`, { env });
+  for (const replica of p.replicas!) {
+    await bench.start(substitute(doc.serve[0].text, { ...p, tug: replica }), `http://${replica}/healthz`, {
+      env,
+    });
   }
-  // Each check is a fresh client machine (its own podman storage), reaching the replica named.
-  const check = async (replica: string, client: string) => {
-    const env = await podmanClient(bench, client, replicas);
-    const p = { upstream: registry.host, mirror: replica, tmp: bench.tmp, bin: bench.bin };
-    for (const c of doc.checks) await bench.run(substitute(c.text, p), { env });
+
+  // nginx with the doc's server block, its certificate (for 127.0.0.1) at the paths the block names.
+  await Deno.mkdir(`${bench.tmp}/tls`);
+  const cert = await createCertificate(`${bench.tmp}/tls`, { name: "mirror" });
+  await Deno.rename(cert.certificatePath, `${bench.tmp}/tls/mirror.crt`);
+  await Deno.rename(cert.keyPath, `${bench.tmp}/tls/mirror.key`);
+  const ca = `${bench.tmp}/tls/ca.pem`;
+  await Deno.writeTextFile(ca, cert.certificatePem);
+  const nginx = `${bench.tmp}/nginx`;
+  await Deno.mkdir(nginx);
+  await Deno.writeTextFile(`${nginx}/tug.conf`, substitute(doc.file("tug.conf").text, p));
+  // The machine's nginx.conf around the doc's conf.d file: one worker (so round robin alternates strictly).
+  await Deno.writeTextFile(
+    `${nginx}/nginx.conf`,
+    `user root;\nworker_processes 1;\ndaemon off;\npid ${nginx}/nginx.pid;\nerror_log ${nginx}/error.log;\n` +
+      `events {}\nhttp {\n  access_log ${nginx}/access.log;\n  include ${nginx}/tug.conf;\n}\n`,
+  );
+  await bench.start(`exec nginx -e stderr -p '${nginx}/' -c '${nginx}/nginx.conf'\n`, async () => {
+    const out = await new Deno.Command("curl", {
+      args: ["-fsS", "--cacert", ca, `https://${p.mirror}/healthz`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  });
+
+  // Each check is a fresh client machine (its own podman storage).
+  const check = async (client: string) => {
+    const clientEnv = await podmanClient(bench, client, ca);
+    for (const c of doc.checks) await bench.run(substitute(c.text, p), { env: clientEnv });
   };
+  const before = await Promise.all(p.replicas!.map(requestsServed));
   const mark = (await registry.accessLog()).length;
-  await check(replicas[0], "client-0");
-  assertBlobGets(await upstreamSince(mark), blobs, 1, "through replica 0");
+  await check("client-0");
+  assertBlobGets(await upstreamSince(mark), blobs, 1, "first client");
   const again = (await registry.accessLog()).length;
-  // Replica 1 answers with its token challenge naming replica 0 (the load balancer): the client's token
-  // comes from replica 0 and must open at replica 1.
-  await check(replicas[1], "client-1");
-  assertBlobGets(await upstreamSince(again), blobs, 0, "through replica 1");
-  // The blobs are in the bucket, under the prefix.
-  const stored: string[] = [];
-  for await (const e of Deno.readDir(s3.dir)) stored.push(e.name);
-  assert(stored.length > 0, "s3rver holds the bucket");
+  await check("client-1");
+  assertBlobGets(await upstreamSince(again), blobs, 0, "second client");
+  // nginx sent requests to both replicas: tokens one issued were opened by the other.
+  const after = await Promise.all(p.replicas!.map(requestsServed));
+  for (const i of [0, 1]) {
+    assert(after[i] > before[i], `replica ${i} answered requests (${before[i]} → ${after[i]})`);
+  }
 });
 
 /** A deployer's project folder: tug's checkout as `tug/` next to the files the recipe writes. */
