@@ -272,6 +272,21 @@ function assertBlobGets(log: AccessLogEntry[], blobs: string[], times: number, w
   }
 }
 
+/** `systemd-analyze verify` of the doc's unit (with tug's path substituted): no error, no warning. */
+async function verifyUnit(bench: Bench, p: Placeholders): Promise<void> {
+  const path = `${bench.tmp}/tug.service`;
+  await Deno.writeTextFile(path, substitute((await recipe("mirror")).file("tug.service").text, p));
+  const out = await new Deno.Command("systemd-analyze", {
+    args: ["verify", path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assertEquals({ code: out.code, text }, { code: 0, text: "" }, "systemd-analyze verify tug.service");
+}
+
 /** Starts the mirror from the systemd unit's ExecStart line, as written. */
 async function startMirror(bench: Bench, p: Placeholders) {
   const unit = substitute((await recipe("mirror")).file("tug.service").text, p);
@@ -280,7 +295,7 @@ async function startMirror(bench: Bench, p: Placeholders) {
   return await bench.start(`exec ${execStart}\n`, `http://${p.tug}/healthz`);
 }
 
-Deno.test("docs/deploy.md: the Docker Hub mirror's systemd ExecStart serves and caches; a second copy makes no upstream blob GET", async () => {
+Deno.test("docs/deploy.md: the Docker Hub mirror's systemd unit verifies, its ExecStart serves and caches; a second copy makes no upstream blob GET", async () => {
   const { registry, blobs } = await smallImage();
   await using bench = await Bench.create();
   const p: Placeholders = {
@@ -289,6 +304,7 @@ Deno.test("docs/deploy.md: the Docker Hub mirror's systemd ExecStart serves and 
     tmp: bench.tmp,
     bin: bench.bin,
   };
+  await verifyUnit(bench, p);
   await startMirror(bench, p);
   const { checks } = await recipe("mirror");
   assertEquals(checks.length, 1);

@@ -28,6 +28,7 @@ const TOOLS: Record<string, string> = {
   containerd: "containerd",
   ctr: "containerd",
   nginx: "nginx",
+  "systemd-analyze": "systemd",
   curl: "curl",
 };
 
