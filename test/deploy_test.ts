@@ -528,6 +528,7 @@ Deno.test("docs/deploy.md: the Deno Deploy main.ts serves over S3 when run by de
   const env = {
     AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    TUG_TOKEN_SECRET: "5a".repeat(32),
   };
   const pullOnce = async (when: string, times: number) => {
     const server = await bench.start(substitute(doc.serve[0].text, p), `http://${p.local}/healthz`, {
@@ -566,8 +567,9 @@ Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's 
   };
   const [build, dryRun, pull] = doc.checks;
   assertEquals([doc.checks.length, doc.serve.length], [3, 1]);
-  await bench.run(substitute(build.text, p), { cwd: dir, env });
-  const dry = await bench.run(substitute(dryRun.text, p), { cwd: dir, env });
+  await bench.run(substitute(build.text, p), { cwd: dir, env, timeoutMs: 300_000 });
+  // The first wrangler run on a fresh machine also fetches wrangler and workerd from npm.
+  const dry = await bench.run(substitute(dryRun.text, p), { cwd: dir, env, timeoutMs: 600_000 });
   assertMatch(dry, /env\.BLOBS \(tug-cache\)\s+R2 Bucket/);
   assertStringIncludes(dry, "env.UPSTREAMS");
   assert((await Deno.stat(`${dir}/dist/upload/worker.js`)).size > 100_000, "the upload holds the bundle");
