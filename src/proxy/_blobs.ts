@@ -25,6 +25,7 @@ import {
   parseRange,
   rangeHeader,
 } from "./_range.ts";
+import { redirectToStore } from "./_redirect.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
 
@@ -72,6 +73,7 @@ async function serveBlob(
   }
   const headers = blobHeaders(digest, size, range);
   if (request.method === "HEAD") return new Response(null, { status: range ? 206 : 200, headers });
+  ctx.metrics.clientBlobBytes += range ? range.end - range.start : size;
   return new Response(clientBody(ctx, await read(range), range ? range.end - range.start : size), {
     status: range ? 206 : 200,
     headers,
@@ -385,6 +387,7 @@ export async function forwardRange(
     "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
   });
   const relayed = withIdleLimit(response.body, ctx.readTimeout, what).pipeThrough(exactLength(length, what));
+  ctx.metrics.clientBlobBytes += length;
   return new Response(clientBody(ctx, relayed, length), {
     status: 206,
     headers,
@@ -425,6 +428,9 @@ export async function blobRoute(
       const denied = await check(true);
       if (denied) return denied;
       metrics.cacheHits.blob++;
+      // With `redirect`, a GET goes to the object store (after the access decision; see _redirect.ts).
+      const redirected = await redirectToStore(ctx, request, digest);
+      if (redirected) return redirected;
       return serveBlob(
         ctx,
         request,
@@ -485,7 +491,9 @@ export async function blobRoute(
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: read from the store.
+    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store.
+    const redirected = await redirectToStore(ctx, request, digest);
+    if (redirected) return redirected;
     return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
   }
   metrics.cacheHits.blob += started && !fill.elsewhere ? 0 : 1;
