@@ -177,13 +177,13 @@ class Held implements HeldBlobLease {
  * import { ObjectLeases } from "./object_lease.ts";
  * import type { ObjectBucket } from "./object_store.ts";
  *
- * const objects = new Map<string, Uint8Array>();
+ * const objects = new Map<string, Uint8Array<ArrayBuffer>>();
  * const bucket = {
  *   head: (key: string) => Promise.resolve(objects.has(key) ? { size: objects.get(key)!.length } : undefined),
  *   get: (key: string) => Promise.resolve(objects.has(key) ? new Response(objects.get(key)!).body! : undefined),
  *   put: (key: string, body: Uint8Array, options?: { ifNoneMatch?: boolean }) => {
  *     if (options?.ifNoneMatch && objects.has(key)) return Promise.resolve(false);
- *     objects.set(key, body);
+ *     objects.set(key, body.slice());
  *     return Promise.resolve(true);
  *   },
  *   delete: (key: string) => Promise.resolve(void objects.delete(key)),
