@@ -71,9 +71,25 @@ export interface ObjectLeasesOptions {
   random?: () => number;
 }
 
-/** A timer that a signal clears (so an aborted wait leaves no timer behind). */
-export const defaultLeaseSleep: LeaseSleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
+/**
+ * The default {@linkcode LeaseSleep}: a timer that a signal clears (an aborted wait leaves no timer behind).
+ *
+ * @param ms Milliseconds to wait.
+ * @param signal Ends the wait early, rejecting with its reason.
+ * @returns A promise that resolves after `ms`.
+ *
+ * @example
+ * ```ts
+ * import { defaultLeaseSleep } from "./object_lease.ts";
+ *
+ * const controller = new AbortController();
+ * const waiting = defaultLeaseSleep(60_000, controller.signal);
+ * controller.abort(new Error("no longer needed"));
+ * await waiting.catch((err) => console.assert(err.message === "no longer needed"));
+ * ```
+ */
+export function defaultLeaseSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
     const onAbort = () => {
       clearTimeout(timer);
@@ -85,6 +101,7 @@ export const defaultLeaseSleep: LeaseSleep = (ms, signal) =>
     }, ms);
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
 
 function randomId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
