@@ -288,3 +288,47 @@ Deno.test("BlobFill fails with TIMEOUT when the upstream body sends nothing for 
   assertEquals(fill.running, false);
   assertEquals(await store.blobs.stat(digest), undefined);
 });
+
+Deno.test("BlobFill.elsewhere() gives its subscribers nothing until the other process committed the blob, then the committed bytes", async () => {
+  const store = new MemoryStore();
+  const digest = await digestBytes(bytes);
+  let commit!: () => void;
+  const committed = new Promise<void>((resolve) => commit = resolve);
+  const fill = BlobFill.elsewhere({ digest, size: bytes.length, blobs: store.blobs, committed });
+  assert(fill.elsewhere && fill.running && !fill.cached);
+  assert(fill.canServe(0), "a subscriber from byte 0 waits for the commit instead of going upstream");
+  let first: Uint8Array | undefined;
+  const reader = fill.subscribe(100, 900).getReader();
+  const reading = reader.read().then((r) => first = r.value);
+  // The other process writes and commits; only then is this fill told.
+  const writer = await store.blobs.writer({ digest, size: bytes.length });
+  await writer.write(bytes);
+  await writer.commit();
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(first, undefined, "no byte before the commit was reported");
+  commit();
+  await fill.done;
+  assert(fill.cached && !fill.running);
+  await reading;
+  const rest: Uint8Array[] = [first!];
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    rest.push(value);
+  }
+  assertEquals(
+    new Uint8Array(await new Blob(rest as Uint8Array<ArrayBuffer>[]).arrayBuffer()),
+    bytes.subarray(100, 900),
+  );
+});
+
+Deno.test("BlobFill.elsewhere() fails its subscribers when the other process's download fails", async () => {
+  const store = new MemoryStore();
+  const digest = await digestBytes(bytes);
+  const committed = Promise.reject(new TugError("STORE_IO", "the holder's download failed"));
+  const fill = BlobFill.elsewhere({ digest, size: bytes.length, blobs: store.blobs, committed });
+  const body = new Response(fill.subscribe()).arrayBuffer();
+  await assertRejects(() => body, TugError, { includes: "the holder's download failed" });
+  await assertRejects(() => fill.done, TugError);
+  assert(!fill.cached);
+});
