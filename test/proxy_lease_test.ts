@@ -6,6 +6,11 @@ import { assert, assertEquals } from "./_assert.ts";
 import { countRequests } from "./_proxy_helpers.ts";
 import { coldBlob, metricValue, sha256 } from "./_fleet.ts";
 import { proxyFromEnv } from "../adapters/serve/workerd.ts";
+import { createProxy } from "../src/proxy/create_proxy.ts";
+import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
+import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
+import { s3Store } from "../adapters/s3/s3_store.ts";
 import type { R2BucketBinding } from "../adapters/r2/r2_bucket.ts";
 
 /** Miniflare with one R2 bucket `BLOBS`; disposing it stops workerd. */
@@ -100,4 +105,36 @@ Deno.test("createProxy() over R2: a replica that died mid-download (its lease le
   // It waited for the lease to lapse, unless it had already lapsed when it asked (a loaded machine).
   assert(await metric(replica, "tug_proxy_lease_waits_total") <= 1);
   assert(await r2.BLOBS.head(`fleet/blobs/sha256/${blob.digest.slice(7)}`) !== null, "committed");
+});
+
+Deno.test("createProxy() replicas over s3rver, which ignores If-None-Match: every replica may download, every client gets the right bytes", async () => {
+  await using blob = await coldBlob(1 << 20, 1 << 20);
+  await using s3 = await startS3rver();
+  const options = {
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    prefix: "fleet",
+  };
+  // s3rver "creates" an object that exists: the conditional write cannot pick one holder.
+  const bucket = new S3Bucket(options);
+  assert(await bucket.put("probe", new Uint8Array(1), { ifNoneMatch: true }));
+  assert(await bucket.put("probe", new Uint8Array(1), { ifNoneMatch: true }), "s3rver ignores If-None-Match");
+  const replicas = [0, 1].map(() =>
+    createProxy({ store: s3Store(options), upstreams: { local: blob.upstream.url }, hasher: nodeHasher })
+  );
+  const before = await blob.registry.accessLog();
+  const digests = await Promise.all(Array.from({ length: 4 }, async (_, i) => {
+    const res = await replicas[i % 2].fetch(new Request(`http://replica.test${blob.path}`));
+    assertEquals(res.status, 200);
+    return await sha256(new Uint8Array(await res.arrayBuffer()));
+  }));
+  for (const digest of digests) assertEquals(digest, blob.digest);
+  const gets = countRequests(
+    (await blob.registry.accessLog()).slice(before.length),
+    "GET",
+    `/blobs/${blob.digest}`,
+  );
+  assert(gets >= 1 && gets <= 2, `at most one download per replica: ${gets}`);
+  console.log(`[lease] s3rver (no conditional writes), 4 clients over 2 replicas: ${gets} upstream GET(s)`);
 });
