@@ -57,6 +57,8 @@ Deno.test("the bundled worker as 3 isolates over one R2 bucket: 8 clients on a c
       for (const digest of digests) assertEquals(digest, blob.digest);
       const log = (await blob.registry.accessLog()).slice(before.length);
       assertEquals(countRequests(log, "GET", `/blobs/${blob.digest}`), 1, "one upstream GET for 3 isolates");
+      // Each isolate that did not download the blob asked the upstream once whether this caller may read it.
+      assertEquals(countRequests(log, "HEAD", `/blobs/${blob.digest}`), 2);
       let waits = 0;
       for (const name of NAMES) {
         const text = await (await get(mf, name, "/metrics")).text();
