@@ -29,11 +29,37 @@
 import { startRegistry } from "../test/harness/mod.ts";
 import { benchImage, type ImageSpec, pushBenchImage } from "./_image.ts";
 import { type PairResult, removeAll, runPair, timed } from "./_measure.ts";
-import { type PairContext, proxyPair, pullPair, unpackPair, verifyDiffIdsPair } from "./_pairs.ts";
+import {
+  type PairContext,
+  proxyPair,
+  pullPair,
+  startTugServe,
+  unpackPair,
+  verifyDiffIdsPair,
+} from "./_pairs.ts";
+import {
+  MEMORY_CLIENTS,
+  memoryContender,
+  pushMemoryBlob,
+  startBenchS3,
+  startDistributionProxy,
+  tugS3Store,
+} from "./_memory.ts";
 import { pushBombImages } from "./_bombs.ts";
 import { browserPair } from "./_browser.ts";
 
-const PAIRS = ["pull", "verify-diffids", "proxy", "proxy-curl", "unpack", "browser"] as const;
+const PAIRS = [
+  "pull",
+  "verify-diffids",
+  "proxy",
+  "proxy-curl",
+  "proxy-memory",
+  "proxy-s3",
+  "proxy-curl-s3",
+  "proxy-memory-s3",
+  "unpack",
+  "browser",
+] as const;
 type PairName = typeof PAIRS[number];
 
 interface Options {
@@ -58,7 +84,7 @@ function parseOptions(args: string[]): Options {
   }
   if (args.includes("--help")) {
     console.log(
-      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,verify-diffids,proxy,proxy-curl,unpack,browser] [--no-write]",
+      `Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only ${PAIRS.join(",")}] [--no-write]`,
     );
     Deno.exit(0);
   }
@@ -86,6 +112,27 @@ const TARGETS: Record<string, { max?: number; min?: number; rssMax?: number; tex
   "pull through a proxy (warm)": { max: 0.7, text: "≤ 0.7 ×" },
   "proxy, curl client (cold)": { max: 0.5, text: "≤ 0.5 ×, one upstream GET per blob" },
   "proxy, curl client (warm)": { max: 0.7, text: "≤ 0.7 ×" },
+  // Issue K (7): memory and speed of the proxy, with its filesystem store and with an S3 store (s3rver).
+  "proxy memory (cold)": {
+    max: 0.8,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB (distribution: 35–40 MiB), time ≤ 0.8 ×",
+  },
+  "proxy memory (warm)": { max: 0.5, rssMax: 64 * 1024 * 1024, text: "peak RSS ≤ 64 MiB, time ≤ 0.5 ×" },
+  "proxy memory, S3 store (cold)": {
+    max: 0.8,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB, time ≤ 0.8 ×",
+  },
+  "proxy memory, S3 store (warm)": {
+    max: 0.5,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB, time ≤ 0.5 ×",
+  },
+  "pull through a proxy, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
+  "pull through a proxy, S3 store (warm)": { max: 0.5, text: "≤ 0.5 ×" },
+  "proxy, curl client, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
+  "proxy, curl client, S3 store (warm)": { max: 0.5, text: "≤ 0.5 ×" },
   "unpack": { max: 0.7, text: "≤ 0.7 × umoci" },
   // A memory target only: the time of these rows is shown, not judged.
   "unpack memory": {
@@ -183,9 +230,11 @@ function print(result: PairResult): void {
           Number.isFinite(result.rssRatio) ? result.rssRatio.toFixed(2) : "—"
         }${verdict}`,
     );
-    if (result.target) console.log(`    target: ${result.target.text}`);
-    for (const n of result.notes ?? []) console.log(`    ${n}`);
-    return;
+    if (!result.name.startsWith("proxy memory")) {
+      if (result.target) console.log(`    target: ${result.target.text}`);
+      for (const n of result.notes ?? []) console.log(`    ${n}`);
+      return;
+    }
   }
   console.log(
     `    ratio (median tug / median peer): ${result.ratio.toFixed(2)}${verdict}; ` +
@@ -302,6 +351,7 @@ async function main(): Promise<void> {
       log,
     };
     const pairOptions = { rounds: options.rounds, warmup: options.warmup, log };
+    let memoryBlob: Awaited<ReturnType<typeof pushMemoryBlob>> | undefined;
     for (const name of options.only) {
       started = performance.now();
       log(`\n== ${name} (${options.warmup} warm-up, ${options.rounds} rounds, A B A B)`);
@@ -321,6 +371,55 @@ async function main(): Promise<void> {
       } else if (name === "proxy-curl") {
         const [a, b] = proxyPair(pctx, "curl");
         got = await runPair("proxy, curl client", a, b, pairOptions);
+      } else if (name === "proxy-s3" || name === "proxy-curl-s3") {
+        await using s3 = await startBenchS3();
+        const [a, b] = proxyPair(pctx, name === "proxy-s3" ? "skopeo" : "curl", s3);
+        got = await runPair(
+          name === "proxy-s3" ? "pull through a proxy, S3 store" : "proxy, curl client, S3 store",
+          a,
+          b,
+          pairOptions,
+        );
+      } else if (name === "proxy-memory" || name === "proxy-memory-s3") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        await using s3 = name === "proxy-memory-s3" ? await startBenchS3() : undefined;
+        let n = 0;
+        const a = memoryContender("tug serve", blob, async () => {
+          const cache = `${pairWork}/tug-${n++}`;
+          if (s3 === undefined) {
+            const proxy = await startTugServe(pctx, cache);
+            return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+          }
+          const prefix = cache.split("/").at(-1)!;
+          const { store, env } = tugS3Store(s3, prefix);
+          const proxy = await startTugServe(pctx, store, env);
+          return {
+            ...proxy,
+            stop: () => proxy.stop().finally(() => removeAll(`${s3.dir}/${s3.bucket}/${prefix}`)),
+          };
+        });
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const prefix = cache.split("/").at(-1)!;
+          const proxy = await startDistributionProxy(upstream, cache, s3 && { server: s3, root: prefix });
+          return {
+            ...proxy,
+            stop: () =>
+              proxy.stop().finally(async () => {
+                await removeAll(cache);
+                if (s3) await removeAll(`${s3.dir}/${s3.bucket}/${prefix}`);
+              }),
+          };
+        });
+        got = await runPair(`proxy memory${s3 ? ", S3 store" : ""}`, a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob (fresh proxy, ` +
+            `empty cache; warm: the same again); peak RSS of the proxy process (VmHWM)`,
+          ];
+        }
       } else if (name === "unpack") {
         const help = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", "adapters/cli/main.ts", "unpack", "--help"],
@@ -399,7 +498,8 @@ async function main(): Promise<void> {
   );
   for (const r of results) {
     const ratio = r.rssRatio !== undefined
-      ? `${mb(r.a.rssMax)} vs ${mb(r.b.rssMax)} peak RSS`
+      ? `${mb(r.a.rssMax)} vs ${mb(r.b.rssMax)} peak RSS` +
+        (r.name.startsWith("proxy memory") ? `, time ${r.ratio.toFixed(2)}` : "")
       : r.ratio.toFixed(2);
     console.log(`  ${r.name.padEnd(32)} ${ratio}  ${r.met === undefined ? "" : r.met ? "met" : "NOT met"}`);
   }

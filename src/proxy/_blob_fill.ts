@@ -46,6 +46,20 @@ export interface BlobFillOptions {
   /** Bytes of recent chunks kept in memory (default {@linkcode FILL_WINDOW}). */
   window?: number;
   /**
+   * Frees each upstream chunk's memory (detaches its `ArrayBuffer`) as soon as it has left the window and
+   * no subscriber still holds it as the chunk it handed out last, instead of leaving it to the garbage
+   * collector: V8 collects `ArrayBuffer`s only after about 64 MiB more of them were allocated, so a fill
+   * that streams a large blob otherwise raises the process's memory by that much whatever the window.
+   *
+   * Only for subscriber streams read by a consumer that takes its own reference to a chunk when it reads
+   * it and reads the next one only after that: `Deno.serve`'s response pump does (it hands each chunk to
+   * Rust, which holds the backing store until the bytes are sent). A consumer that keeps chunks in
+   * JavaScript (`Response.arrayBuffer()`, Node's socket write queue) would find them emptied. The store's
+   * writer and the hasher are safe: `BlobWriter.write()` copies what it keeps past its promise, hashing is
+   * synchronous. Default false.
+   */
+  release?: boolean;
+  /**
    * Milliseconds the upstream body may send nothing before the fill fails with `TIMEOUT` (default 30 000,
    * Docker's read timeout; 0: none). Without it a stalled upstream pins the digest for every client.
    */
@@ -103,6 +117,12 @@ export class BlobFill {
   #lost = false;
   // Blocks read back from the store, by block number, least recently used first.
   #blocks = new Map<number, Promise<Uint8Array>>();
+  // With `release`: upstream buffers handed out by subscribers as their last chunk (how many hold each),
+  // those of them already out of the window (freed when the last holder moves on), and bytes freed.
+  #release = false;
+  #lent = new Map<ArrayBufferLike, number>();
+  #retired = new Set<ArrayBufferLike>();
+  #freed = 0;
 
   private constructor(
     digest: string,
@@ -130,7 +150,10 @@ export class BlobFill {
         `Invalid read timeout ${readTimeout}: expected a non-negative number of milliseconds`,
       );
     }
-    return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options, readTimeout));
+    return new BlobFill(options.digest, options.size, window, (fill) => {
+      fill.#release = options.release ?? false;
+      return fill.#run(options, readTimeout);
+    });
   }
 
   /** Whether the fill verified the blob and the store committed it. */
@@ -146,6 +169,21 @@ export class BlobFill {
   /** Bytes of chunks held in memory now. */
   get kept(): number {
     return this.#kept;
+  }
+
+  /**
+   * With `release`: bytes of upstream chunks out of the window that a subscriber still holds (the chunk
+   * it handed out last); they are freed when it reads on. At most one chunk per subscriber.
+   */
+  get lentOut(): number {
+    let n = 0;
+    for (const b of this.#retired) n += b.byteLength;
+    return n;
+  }
+
+  /** With `release`: bytes of upstream chunks freed so far. */
+  get freed(): number {
+    return this.#freed;
   }
 
   /** Whether the fill is still reading. */
@@ -269,9 +307,50 @@ export class BlobFill {
       drop++;
     }
     if (drop > 0) {
+      if (this.#release) {
+        for (let i = 0; i < drop; i++) this.#retire(this.#chunks[i]);
+      }
       this.#chunks.splice(0, drop);
       this.#starts.splice(0, drop);
     }
+  }
+
+  /** A chunk left the window: its memory is freed now, or when the last subscriber holding it reads on. */
+  #retire(chunk: Uint8Array): void {
+    const buffer = chunk.buffer;
+    // Only a chunk that is its whole buffer: a buffer shared with other chunks may still be in use.
+    if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength) return;
+    if (this.#lent.has(buffer)) this.#retired.add(buffer);
+    else this.#free(buffer);
+  }
+
+  #free(buffer: ArrayBufferLike): void {
+    const size = buffer.byteLength;
+    try {
+      // Detaching drops this realm's reference to the backing store at once (a consumer that took its own,
+      // like Deno's response pump, keeps the bytes until it sent them).
+      (buffer as ArrayBuffer).transfer(0);
+      this.#freed += size;
+    } catch {
+      // Not detachable (a WebAssembly memory, a shared buffer): left to the garbage collector.
+    }
+  }
+
+  /** A subscriber handed out a chunk of `buffer` as its last. */
+  #lend(buffer: ArrayBufferLike): void {
+    this.#lent.set(buffer, (this.#lent.get(buffer) ?? 0) + 1);
+  }
+
+  /** A subscriber read on past (or dropped) the chunk of `buffer` it handed out last. */
+  #unlend(buffer: ArrayBufferLike): void {
+    const n = this.#lent.get(buffer);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.#lent.set(buffer, n - 1);
+      return;
+    }
+    this.#lent.delete(buffer);
+    if (this.#retired.delete(buffer)) this.#free(buffer);
   }
 
   /** Block `n` of the blob read back from the store, shared by subscribers (the last few are kept). */
@@ -323,12 +402,20 @@ export class BlobFill {
     let pos = start;
     // Reads older bytes back from the store, up to `backEnd`, while this subscriber is behind the window.
     let back: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // With `release`: the upstream buffer of the chunk this stream handed out last. The consumer asks for
+    // the next one only after it took that one (see BlobFillOptions.release), so a pull lets go of it.
+    let lent: ArrayBufferLike | undefined;
+    const unlend = () => {
+      if (lent !== undefined) this.#unlend(lent);
+      lent = undefined;
+    };
     const dropBack = () => {
       back?.cancel().catch(() => {});
       back = undefined;
     };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        unlend();
         // Bounded: each round either enqueues, ends, fails, opens a read-back or waits for the fill.
         for (;;) {
           if (this.#state === "failed") {
@@ -382,6 +469,10 @@ export class BlobFill {
               const chunk = this.#chunks[index];
               const from = pos - this.#starts[index];
               const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
+              if (this.#release) {
+                lent = chunk.buffer;
+                this.#lend(lent);
+              }
               controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
               pos += to - from;
               return;
@@ -454,7 +545,10 @@ export class BlobFill {
           await new Promise<void>((resolve) => this.#wake.push(resolve));
         }
       },
-      cancel: () => dropBack(),
+      cancel: () => {
+        unlend();
+        dropBack();
+      },
     }, { highWaterMark: 0 });
   }
 

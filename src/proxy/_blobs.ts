@@ -145,6 +145,7 @@ export function startFill(
       // serves bytes behind its window from the committed blob (see BlobFill).
       readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
       readTimeout: ctx.readTimeout,
+      release: ctx.releaseChunks,
     });
     fill.done.then(
       () => {},

@@ -76,6 +76,15 @@ export interface ProxyOptions {
    * aborted and its clients get an error (default 30 000, Docker's read timeout; 0: none).
    */
   readTimeout?: number;
+  /**
+   * Free the memory of each upstream chunk of a blob download as soon as every client streaming it has read
+   * past it, instead of leaving it to the garbage collector (which lets about 64 MiB of them pile up; see
+   * `BlobFillOptions.release`). Set it only when every response body is read by a server that takes its
+   * own reference to each chunk as it reads it: `Deno.serve` (`serveDeno`, `tug serve` on Deno) does. Not
+   * when bodies are read in JavaScript (`await response.arrayBuffer()` on `app.fetch()`'s answer, Node's
+   * server): such a reader would find earlier chunks emptied. Default false.
+   */
+  releaseChunks?: boolean;
 }
 
 /** Everything the route modules share (see createContext). */
@@ -114,6 +123,8 @@ export interface ProxyContext {
   /** The configured public origin, if any. */
   readonly publicUrl?: string;
   readonly hasher?: HasherFactory;
+  /** Fills free upstream chunks once their clients read past them (see ProxyOptions.releaseChunks). */
+  readonly releaseChunks: boolean;
 }
 
 /** Builds the context of one proxy; throws a TypeError for options that cannot work. */
@@ -170,6 +181,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     readTimeout,
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(options.hasher ? { hasher: options.hasher } : {}),
+    releaseChunks: options.releaseChunks ?? false,
   };
 }
 
