@@ -190,7 +190,9 @@ function judge(result: PairResult): void {
   let met = t.max === undefined || result.ratio <= t.max;
   if (t.rssMax !== undefined) {
     const ok = (result.a.rssMax ?? Infinity) <= t.rssMax;
-    if (!ok) notes.push(`peak RSS ${mb(result.a.rssMax)} > ${(t.rssMax / 1e6).toFixed(0)} MB`);
+    if (!ok) {
+      notes.push(`peak RSS ${mb(result.a.rssMax)} > ${mb(t.rssMax)} (${(t.rssMax / 1e6).toFixed(0)} MB)`);
+    }
     met &&= ok;
   }
   const gets = result.a.extra?.upstreamGetsPerBlobMax;

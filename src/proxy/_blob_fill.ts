@@ -14,12 +14,49 @@ import { readAllBytes } from "../streams/bytes.ts";
 import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
-export const FILL_WINDOW: number = 8 << 20;
+export const FILL_WINDOW: number = 4 << 20;
 
 /** Subscribers behind the window read the store back in aligned blocks of this size… */
 const READ_BACK_BLOCK = 1 << 20;
 /** …and share the last few blocks read (clients behind the window usually move at similar speeds). */
-const READ_BACK_BLOCKS = 8;
+const READ_BACK_BLOCKS = 4;
+
+/**
+ * Reads a whole read-back block into a buffer of its own: with a BYOB reader where the store's stream is a
+ * byte stream (the disk store's), so no other buffer is allocated; else chunk by chunk, copied.
+ */
+async function readBlock(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream.
+  }
+  if (byob === undefined) {
+    const bytes = await readAllBytes(stream);
+    // A buffer of the fill's own (a single chunk may be a view into the store's memory).
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  }
+  let buffer: ArrayBufferLike = new ArrayBuffer(READ_BACK_BLOCK);
+  let used = 0;
+  try {
+    // Bounded: each read fills at least one byte of the block, or ends.
+    while (used < READ_BACK_BLOCK) {
+      const view: Uint8Array<ArrayBuffer> = new Uint8Array(
+        buffer as ArrayBuffer,
+        used,
+        READ_BACK_BLOCK - used,
+      );
+      const { done, value }: ReadableStreamReadResult<Uint8Array> = await byob.read(view);
+      if (value !== undefined) buffer = value.buffer;
+      if (done) break;
+      used += value.byteLength;
+    }
+  } finally {
+    byob.releaseLock();
+  }
+  return new Uint8Array(buffer, 0, used);
+}
 
 /** Options for {@linkcode BlobFill.start}. */
 export interface BlobFillOptions {
@@ -357,13 +394,15 @@ export class BlobFill {
   #readBlock(writer: BlobWriter, n: number): Promise<Uint8Array> {
     let block = this.#blocks.get(n);
     if (block === undefined) {
-      block = readAllBytes(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
+      block = readBlock(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
       this.#blocks.set(n, block);
       // Dropped from the cache when it fails: the next reader tries again (or the fill has failed).
       block.catch(() => this.#blocks.delete(n));
-      for (const old of this.#blocks.keys()) {
+      for (const [old, evicted] of this.#blocks) {
         if (this.#blocks.size <= READ_BACK_BLOCKS) break;
         this.#blocks.delete(old);
+        // A block is a buffer of the fill's own: freed like an upstream chunk once no subscriber holds it.
+        if (this.#release) evicted.then((bytes) => this.#retire(bytes), () => {});
       }
     } else {
       // Most recently used last.
@@ -525,6 +564,10 @@ export class BlobFill {
                   pos - block * READ_BACK_BLOCK,
                   Math.min(end, blockEnd) - block * READ_BACK_BLOCK,
                 );
+                if (this.#release) {
+                  lent = bytes.buffer;
+                  this.#lend(lent);
+                }
                 pos += value.byteLength;
                 controller.enqueue(value);
                 return;

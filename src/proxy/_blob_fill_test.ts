@@ -3,6 +3,8 @@ import { BlobFill } from "./_blob_fill.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import { TugError } from "../errors.ts";
+import type { BlobStore } from "../store/types.ts";
+import { readAllBytes } from "../streams/bytes.ts";
 
 /** A body the test feeds chunk by chunk. */
 function feed() {
@@ -444,4 +446,80 @@ Deno.test("BlobFill with release never frees a chunk that shares its buffer, and
     assertEquals(fill.freed, 0);
     assertEquals(release ? shared.buffer.byteLength : attached(own), blob.length);
   }
+});
+
+/**
+ * A MemoryStore whose writers read back as byte streams (like the disk store's), so the fill reads its
+ * read-back blocks with a BYOB reader.
+ */
+function byteReadBackStore(): BlobStore {
+  const inner = new MemoryStore().blobs;
+  return {
+    stat: (digest) => inner.stat(digest),
+    get: (digest, range) => inner.get(digest, range),
+    delete: (digest) => inner.delete(digest),
+    async writer(expected, options) {
+      const writer = await inner.writer(expected, options);
+      return {
+        offset: writer.offset,
+        readPartial: () => writer.readPartial(),
+        write: (chunk) => writer.write(chunk),
+        commit: () => writer.commit(),
+        abort: (o) => writer.abort(o),
+        get readable() {
+          return writer.readable;
+        },
+        readWritten(start: number, end: number) {
+          const bytes = readAllBytes(writer.readWritten!(start, end));
+          let pos = 0;
+          return new ReadableStream({
+            type: "bytes",
+            async pull(controller) {
+              const all = await bytes;
+              const view = controller.byobRequest!.view!;
+              const n = Math.min(view.byteLength, all.length - pos);
+              new Uint8Array(view.buffer, view.byteOffset, n).set(all.subarray(pos, pos + n));
+              pos += n;
+              controller.byobRequest!.respond(n);
+              if (pos === all.length) controller.close();
+            },
+          });
+        },
+      };
+    },
+  } as BlobStore;
+}
+
+Deno.test("BlobFill with release frees the read-back blocks a slow subscriber has read past", async () => {
+  const MiB = 1 << 20;
+  const { chunks, blob } = ownChunks(16 * 16, 64 * 1024); // 16 MiB
+  const digest = await digestBytes(blob);
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: blob.length,
+    body: source.body,
+    blobs: byteReadBackStore(),
+    window: MiB,
+    release: true,
+  });
+  const slow = fill.subscribe().getReader();
+  for (const c of chunks) source.push(c);
+  source.end();
+  await fill.done;
+  // Everything but the last MiB is behind the window: read back in 1 MiB blocks of the fill's own.
+  const seen = new Set<ArrayBufferLike>();
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await slow.read();
+    if (done) break;
+    seen.add(value.buffer);
+    parts.push(value.slice());
+  }
+  assertEquals(new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer()), blob);
+  const blocks = [...seen].filter((b) => b.byteLength === MiB || b.byteLength === 0);
+  const freed = blocks.filter((b) => b.byteLength === 0).length;
+  // 15 blocks read back; all but the last few cached ones (4) are freed.
+  assert(blocks.length >= 15, `${blocks.length} read-back blocks`);
+  assert(freed >= blocks.length - 4, `${freed} of ${blocks.length} read-back blocks freed`);
 });
