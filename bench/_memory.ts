@@ -184,3 +184,66 @@ export function tugS3Store(
     },
   };
 }
+
+/**
+ * The proxy worker (adapters/serve/workerd.ts, bundled once into `dir/worker.js`) on workerd (npm), in
+ * front of `upstream`, with its default store: in memory, per isolate (`CACHE_MAX_BYTES` in `bindings`
+ * caps it).
+ */
+export async function startWorkerdProxy(
+  upstream: RegistryProcess,
+  dir: string,
+  bindings: Record<string, string> = {},
+): Promise<MemoryProxy> {
+  const [{ buildWorker }, { workerdConfig }, workerd] = await Promise.all([
+    import("../adapters/serve/build_workerd.ts"),
+    import("../adapters/serve/workerd_config.ts"),
+    import("npm:workerd@^1.20261117.1"),
+  ]);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.stat(`${dir}/worker.js`);
+  } catch {
+    await buildWorker(`${dir}/worker.js`);
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await Deno.writeTextFile(
+    `${dir}/config.capnp`,
+    workerdConfig({
+      worker: "worker.js",
+      address: `127.0.0.1:${port}`,
+      bindings: { UPSTREAMS: JSON.stringify({ up: upstream.url }), DEFAULT_UPSTREAM: "up", ...bindings },
+      allow: ["public", "private", "local"],
+    }),
+  );
+  const binary = (workerd as unknown as { default: { default: string } | string }).default;
+  const child = new Deno.Command(typeof binary === "string" ? binary : binary.default, {
+    args: ["serve", `${dir}/config.capnp`, "--experimental"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await child.status;
+    await stderr;
+  };
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+      await res.body?.cancel();
+      return { host: `127.0.0.1:${port}`, pid: child.pid, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await stop();
+  throw new Error(`workerd did not answer on port ${port}: ${await stderr}`);
+}

@@ -7,6 +7,11 @@
  *   warm, with the upstream GETs per blob counted in the upstream registry's access log; the same with curl
  *   as the client (`proxy-curl`: every blob, 3 at a time, into /dev/null), which leaves the client's own
  *   hashing and writing out and so shows the proxies themselves;
+ * - (b') proxy memory (`proxy-memory`): 8 curl clients at once on one cold 250 MB blob through `tug serve` and
+ *   through docker-registry in proxy mode, peak RSS of each proxy process (VmHWM) and the wall time, cold then
+ *   warm; `proxy-memory-s3`, `proxy-s3`, `proxy-curl-s3`: the same pairs with both caches in one s3rver (tug
+ *   `--store s3://…`, distribution's `s3` driver); `proxy-memory-workerd`: the proxy worker on workerd (its
+ *   default in-memory store) under the same load (see bench/_memory.ts);
  * - (c) `tug unpack` vs `umoci unpack --rootless`, and the peak RSS of both ("unpack memory") on the bench
  *   image and on two decompression bombs: a gzip and a zstd layer of one file of zeros (1 GiB; 256 MiB with
  *   `--quick`), built by test/_bombs.ts;
@@ -21,6 +26,7 @@
  * deno task bench                 # ~680 MB image, 5 rounds (about 10 minutes; the first run builds the image)
  * deno task bench:quick           # ~70 MB image, 3 rounds (smoke run)
  * deno task bench --only pull,unpack --rounds 7
+ * deno task bench --quick --only proxy-memory,proxy-memory-s3,proxy-curl-s3   # issue K's memory and S3 rows
  * ```
  *
  * @module
@@ -43,6 +49,7 @@ import {
   pushMemoryBlob,
   startBenchS3,
   startDistributionProxy,
+  startWorkerdProxy,
   tugS3Store,
 } from "./_memory.ts";
 import { pushBombImages } from "./_bombs.ts";
@@ -57,6 +64,7 @@ const PAIRS = [
   "proxy-s3",
   "proxy-curl-s3",
   "proxy-memory-s3",
+  "proxy-memory-workerd",
   "unpack",
   "browser",
 ] as const;
@@ -129,6 +137,8 @@ const TARGETS: Record<string, { max?: number; min?: number; rssMax?: number; tex
     rssMax: 64 * 1024 * 1024,
     text: "peak RSS ≤ 64 MiB, time ≤ 0.5 ×",
   },
+  "proxy memory, workerd (cold)": { rssMax: 128 * 1024 * 1024, text: "workerd's peak RSS < 128 MiB" },
+  "proxy memory, workerd (warm)": { rssMax: 128 * 1024 * 1024, text: "workerd's peak RSS < 128 MiB" },
   "pull through a proxy, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
   "pull through a proxy, S3 store (warm)": { max: 0.5, text: "≤ 0.5 ×" },
   "proxy, curl client, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
@@ -420,6 +430,29 @@ async function main(): Promise<void> {
           r.notes = [
             `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob (fresh proxy, ` +
             `empty cache; warm: the same again); peak RSS of the proxy process (VmHWM)`,
+          ];
+        }
+      } else if (name === "proxy-memory-workerd") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        let n = 0;
+        // The worker's default store: in memory, per isolate (the R2 store needs Miniflare; see docs).
+        const a = memoryContender(
+          "tug on workerd",
+          blob,
+          () => startWorkerdProxy(upstream, `${pairWork}/workerd`),
+        );
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const proxy = await startDistributionProxy(upstream, cache);
+          return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+        });
+        got = await runPair("proxy memory, workerd", a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the worker's ` +
+            `default in-memory store (CACHE_MAX_BYTES 256 MiB, so the blob is cached in the isolate)`,
           ];
         }
       } else if (name === "unpack") {
