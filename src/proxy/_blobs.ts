@@ -26,6 +26,7 @@ import {
 } from "./_range.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
+import { fromCache } from "./_vanished.ts";
 
 /**
  * A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
@@ -313,7 +314,8 @@ export async function forwardRange(
 
 /**
  * Answers `GET`/`HEAD` of the blob `digest` of `target` for `caller`: from the store after the access
- * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in).
+ * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in). A
+ * cached blob deleted before it could be read is a miss (`again`: this is the one retry of such a request).
  */
 export async function blobRoute(
   ctx: ProxyContext,
@@ -322,6 +324,7 @@ export async function blobRoute(
   caller: Caller,
   digest: string,
   defer: Defer,
+  again = false,
 ): Promise<Response> {
   const { fills, metrics, store } = ctx;
   const invalid = checkBlobDigest(digest);
@@ -344,14 +347,20 @@ export async function blobRoute(
     if (info !== undefined) {
       const denied = await check(true);
       if (denied) return denied;
-      metrics.cacheHits.blob++;
-      return serveBlob(
-        ctx,
-        request,
-        digest,
-        info.size,
-        (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+      // Gone since the stat (evicted elsewhere, see _vanished.ts): a miss, filled below.
+      const cached = await fromCache(() =>
+        serveBlob(
+          ctx,
+          request,
+          digest,
+          info.size,
+          (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+        )
       );
+      if (cached !== undefined) {
+        metrics.cacheHits.blob++;
+        return cached;
+      }
     }
     pending = fills.get(key);
   }
@@ -404,8 +413,19 @@ export async function blobRoute(
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: read from the store.
-    return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
+    // Finished meanwhile: read from the store; evicted since then, the request starts over, once.
+    const cached = await fromCache(() =>
+      serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range))
+    );
+    if (cached !== undefined) return cached;
+    if (again) {
+      return errorResponse(
+        503,
+        "UNKNOWN",
+        `Blob "${digest}" was evicted twice while it was served: try again`,
+      );
+    }
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
   metrics.cacheHits.blob += started ? 0 : 1;
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
