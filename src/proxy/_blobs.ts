@@ -24,6 +24,7 @@ import {
   parseRange,
   rangeHeader,
 } from "./_range.ts";
+import { redirectToStore } from "./_redirect.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
 import { fromCache } from "./_vanished.ts";
@@ -72,6 +73,7 @@ async function serveBlob(
   }
   const headers = blobHeaders(digest, size, range);
   if (request.method === "HEAD") return new Response(null, { status: range ? 206 : 200, headers });
+  ctx.metrics.clientBlobBytes += range ? range.end - range.start : size;
   return new Response(clientBody(ctx, await read(range), range ? range.end - range.start : size), {
     status: range ? 206 : 200,
     headers,
@@ -306,6 +308,7 @@ export async function forwardRange(
     "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
   });
   const relayed = withIdleLimit(response.body, ctx.readTimeout, what).pipeThrough(exactLength(length, what));
+  ctx.metrics.clientBlobBytes += length;
   return new Response(clientBody(ctx, relayed, length), {
     status: 206,
     headers,
@@ -347,6 +350,12 @@ export async function blobRoute(
     if (info !== undefined) {
       const denied = await check(true);
       if (denied) return denied;
+      // With `redirect`, a GET goes to the object store (after the access decision; see _redirect.ts).
+      const redirected = await redirectToStore(ctx, request, digest);
+      if (redirected) {
+        metrics.cacheHits.blob++;
+        return redirected;
+      }
       // Gone since the stat (evicted elsewhere, see _vanished.ts): a miss, filled below.
       const cached = await fromCache(() =>
         serveBlob(
@@ -413,7 +422,10 @@ export async function blobRoute(
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: read from the store; evicted since then, the request starts over, once.
+    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
+    // evicted since then, the request starts over, once.
+    const redirected = await redirectToStore(ctx, request, digest);
+    if (redirected) return redirected;
     const cached = await fromCache(() =>
       serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range))
     );
@@ -421,7 +433,7 @@ export async function blobRoute(
     if (again) {
       return errorResponse(
         503,
-        "UNKNOWN",
+        "UNAVAILABLE",
         `Blob "${digest}" was evicted twice while it was served: try again`,
       );
     }

@@ -622,10 +622,19 @@ interface Recorder {
 class RecordingBlobStore implements BlobStore {
   readonly #inner: BlobStore;
   readonly #on: Recorder;
+  /** The inner store's blob URLs (presigned), when it has them: handing one out is a use of the blob. */
+  readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
   constructor(inner: BlobStore, on: Recorder) {
     this.#inner = inner;
     this.#on = on;
+    if (inner.url !== undefined) {
+      this.url = async (digest, options) => {
+        const url = await inner.url!(digest, options);
+        if (url !== undefined) on.used(digest);
+        return url;
+      };
+    }
   }
 
   async stat(digest: string): Promise<BlobInfo | undefined> {

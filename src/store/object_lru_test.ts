@@ -297,3 +297,27 @@ Deno.test("ObjectLru.flush() keeps what it could not write for the next flush", 
   const record = JSON.parse(new TextDecoder().decode(bucket.objects.get(key)!.bytes));
   assertEquals(Object.keys(record.added), [a.digest]);
 });
+
+Deno.test("ObjectLru.wrap() passes the store's blob URLs on, a URL handed out counting as a use; none when the store has none", async () => {
+  const { clock, bucket, replica } = setup();
+  const { lru, store: plain } = replica("a");
+  assertEquals(plain.blobs.url, undefined, "the memory bucket cannot presign");
+  const presigning = {
+    ...bucket,
+    presign: (key: string, options: { expiresIn: number }) =>
+      Promise.resolve(`https://bucket.test/${key}?expires=${options.expiresIn}`),
+  };
+  const store = lru.wrap(new ObjectStore({ bucket: presigning, prefix: "cache" }));
+  const a = await putBlob(store, "aaaaaaaaaa");
+  clock.now += MINUTE;
+  const b = await putBlob(store, "bbbbbbbbbb");
+  clock.now += MINUTE;
+  // a's URL is handed out after b was written: b is the least recently used.
+  assertEquals(
+    await store.blobs.url?.(a.digest, { expiresIn: 60 }),
+    `https://bucket.test/cache/blobs/sha256/${a.digest.slice(7)}?expires=60`,
+  );
+  clock.now += 60 * MINUTE;
+  const report = await lru.evict({ maxBytes: 15 });
+  assertEquals(report.deleted.map((d) => d.digest), [b.digest]);
+});

@@ -84,6 +84,11 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
       help: "Serve the inspection page at / from DIR (deno task build:web); default: built in",
     },
     "no-web": { type: "boolean", help: "Serve the registry API only" },
+    redirect: {
+      type: "boolean",
+      help: "Answer GETs of cached blobs with a 307 to a presigned URL of their object,\n" +
+        "valid 20 minutes (needs --store s3://…; clients must reach the bucket)",
+    },
   },
   args: { min: 0, max: 0 },
   column: 26,
@@ -200,6 +205,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const origins = flags["allow-origin"];
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"]);
   const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"]);
+  const redirect = Boolean(flags.redirect);
+  if (redirect && !flags.store?.startsWith("s3://")) {
+    // Checked before anything starts: only an object store has URLs a client could fetch a blob from.
+    throw new UsageError(
+      "--redirect needs --store s3://BUCKET/PREFIX: a folder store has no URLs for clients",
+    );
+  }
   const evictInterval = positiveNumber("cache-evict-interval", flags["cache-evict-interval"]) ?? 60;
   if (evictInterval < 1) throw new UsageError(`--cache-evict-interval must be at least 1 second`);
   const inBucket = flags.store?.startsWith("s3://") ?? false;
@@ -220,6 +232,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       ...(flags["default-upstream"] !== undefined ? { defaultUpstream: flags["default-upstream"] } : {}),
       ...(tagTtl !== undefined ? { tagTtl } : {}),
       ...(cacheMaxBytes !== undefined && !inBucket ? { cacheMaxBytes } : {}),
+      ...(redirect ? { redirect: true } : {}),
       ...(origins !== undefined ? { allowOrigins: origins.includes("*") ? "*" as const : origins } : {}),
     });
   } catch (err) {
