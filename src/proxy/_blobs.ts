@@ -437,6 +437,8 @@ export async function blobRoute(
         `Blob "${digest}" was evicted twice while it was served: try again`,
       );
     }
+    // A finished fill is no source to join: drop its entry now (its own cleanup may not have run yet).
+    if (fills.get(key) === pending) fills.delete(key);
     return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
   metrics.cacheHits.blob += started ? 0 : 1;

@@ -1,5 +1,6 @@
-import { assertEquals } from "../../test/_assert.ts";
-import { blobRoute, type Defer, RANGE_FROM_FILL } from "./_blobs.ts";
+import { assert, assertEquals } from "../../test/_assert.ts";
+import { BlobFill } from "./_blob_fill.ts";
+import { blobRoute, type Defer, fillKey, RANGE_FROM_FILL } from "./_blobs.ts";
 import type { Caller } from "./_caller.ts";
 import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
 import { resolveTarget, type Target } from "./_target.ts";
@@ -157,4 +158,31 @@ Deno.test("blobRoute() checks the caller's access before it falls back from a va
   assertEquals(denied.status, 401);
   await denied.body?.cancel();
   assertEquals(blobGets(), before, "no fill for a caller the upstream refused");
+});
+
+Deno.test("blobRoute() starts one new fill when the blob of a fill that just finished was evicted before it was read", async () => {
+  const image = await fakeImage(50_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  // A fill that has committed but whose entry is still in the table (its cleanup runs a moment later)…
+  const finished = BlobFill.start({
+    digest: image.layerDigest,
+    size: image.layer.length,
+    body: new Blob([image.layer as Uint8Array<ArrayBuffer>]).stream(),
+    blobs: ctx.store.blobs,
+  });
+  await finished.done;
+  assertEquals([finished.running, finished.cached], [false, true]);
+  ctx.fills.set(fillKey(target, image.layerDigest), Promise.resolve(finished));
+  // …and its blob evicted by another replica before this request reads it.
+  assert(await ctx.store.blobs.delete(image.layerDigest));
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  const gets = upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+  assertEquals(gets, 1, "one new upstream GET");
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length, "cached again");
 });
