@@ -19,11 +19,13 @@ import type { RunningServer } from "../../serve/types.ts";
 import type { Store } from "../../../src/store/types.ts";
 import { ObjectLru } from "../../../src/store/object_lru.ts";
 import { type EvictionLoop, openBucketStore, startEvictionLoop } from "./_bucket_cache.ts";
+import { tokenSecretFromHex } from "../../serve/token_secret.ts";
 
 const SERVE = defineCommand({
   synopsis: `Usage: tug serve [OPTIONS]
 
-Run a pull-through registry cache (a registry mirror) in front of Docker Hub or other registries.`,
+Run a pull-through registry cache (a registry mirror) in front of Docker Hub or other registries.
+Replicas behind one load balancer share TUG_TOKEN_SECRET (64 hex digits: openssl rand -hex 32).`,
   flags: {
     listen: { type: "string", value: "HOST:PORT", help: "Address to listen on (default 127.0.0.1:5000)" },
     "public-url": {
@@ -212,6 +214,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
       "--redirect needs --store s3://BUCKET/PREFIX: a folder store has no URLs for clients",
     );
   }
+  let tokenSecret;
+  try {
+    // Replicas behind one load balancer share it: a token one of them issued opens at the others.
+    tokenSecret = tokenSecretFromHex(process.env.TUG_TOKEN_SECRET);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const evictInterval = positiveNumber("cache-evict-interval", flags["cache-evict-interval"]) ?? 60;
   if (evictInterval < 1) throw new UsageError(`--cache-evict-interval must be at least 1 second`);
   const inBucket = flags.store?.startsWith("s3://") ?? false;
@@ -229,6 +238,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       resolveHost: lookupHost,
       userAgent: "tug-proxy",
       ...(publicUrl !== undefined ? { publicUrl } : {}),
+      ...(tokenSecret !== undefined ? { tokenSecret } : {}),
       ...(flags["default-upstream"] !== undefined ? { defaultUpstream: flags["default-upstream"] } : {}),
       ...(tagTtl !== undefined ? { tagTtl } : {}),
       ...(cacheMaxBytes !== undefined && !inBucket ? { cacheMaxBytes } : {}),
