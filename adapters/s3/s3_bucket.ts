@@ -53,7 +53,12 @@ export interface S3BucketOptions {
   credentials: S3Credentials;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /** The clock presigned URLs are dated by, in milliseconds since the epoch (default `Date.now`). */
+  now?: () => number;
 }
+
+/** The longest a SigV4 presigned URL may be valid: 7 days (Amazon S3's limit, also R2's and MinIO's). */
+export const PRESIGN_MAX_SECONDS = 7 * 24 * 3600;
 
 // Error bodies are small XML documents; a bound keeps a hostile endpoint from filling memory.
 const ERROR_BODY_LIMIT = 64 * 1024;
@@ -123,6 +128,7 @@ export class S3Bucket implements ObjectBucket {
   readonly #base: string;
   readonly #fetch: typeof fetch;
   readonly #name: string;
+  readonly #now: () => number;
 
   /**
    * Addresses a bucket (no request is made until a method is called).
@@ -148,6 +154,31 @@ export class S3Bucket implements ObjectBucket {
     // Retries are the caller's business (the proxy falls back to upstream): a failed request fails fast.
     this.#client = new AwsClient({ ...options.credentials, service: "s3", region, retries: 0 });
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#now = options.now ?? Date.now;
+  }
+
+  /**
+   * A presigned URL (AWS Signature V4 in the query string) to GET the object under `key` for `expiresIn`
+   * seconds. Only `host` is signed, so the holder may add a `Range` header; the signature covers the
+   * method, this key and the expiry, so the URL opens nothing else. It holds the access key id and, with
+   * temporary credentials, the session token (as every presigned URL does), never the secret key. Made
+   * locally: no request.
+   *
+   * @throws {RangeError} If `expiresIn` is not a whole number of seconds from 1 to 7 days.
+   */
+  async presign(key: string, options: { expiresIn: number }): Promise<string> {
+    const { expiresIn } = options;
+    if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > PRESIGN_MAX_SECONDS) {
+      throw new RangeError(
+        `Presigned URL expiresIn must be whole seconds from 1 to ${PRESIGN_MAX_SECONDS}, got ${expiresIn}`,
+      );
+    }
+    const url = new URL(this.url(key));
+    // aws4fetch's default is a day: the expiry is always set here.
+    url.searchParams.set("X-Amz-Expires", String(expiresIn));
+    const datetime = new Date(this.#now()).toISOString().replace(/[:-]|\.\d{3}/g, "");
+    const signed = await this.#client.sign(url.href, { method: "GET", aws: { signQuery: true, datetime } });
+    return signed.url;
   }
 
   /** The URL of the object under `key` (keys are letters, digits and `._-/`, left as they are). */
@@ -232,8 +263,8 @@ export class S3Bucket implements ObjectBucket {
     await res.body?.cancel();
   }
 
-  /** Every object under `prefix`, with its size (ListObjectsV2, 1000 a page). */
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  /** Every object under `prefix`, with its size and last-modified time (ListObjectsV2, 1000 a page). */
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }> {
     let token: string | undefined;
     // Bounded: a million pages are a billion objects.
     for (let page = 0; page < 1_000_000; page++) {
@@ -246,11 +277,53 @@ export class S3Bucket implements ObjectBucket {
       for (const contents of xmlAll(xml, "Contents")) {
         const key = xmlOne(contents, "Key");
         const size = Number(xmlOne(contents, "Size"));
-        if (key !== undefined && Number.isSafeInteger(size)) yield { key, size };
+        const lastModified = Date.parse(xmlOne(contents, "LastModified") ?? "");
+        if (key === undefined || !Number.isSafeInteger(size)) continue;
+        yield Number.isFinite(lastModified) ? { key, size, lastModified } : { key, size };
       }
       token = xmlOne(xml, "NextContinuationToken");
       if (xmlOne(xml, "IsTruncated") !== "true" || token === undefined) return;
     }
+  }
+
+  /**
+   * Every incomplete multipart upload under `prefix`, with when it was started (ListMultipartUploads,
+   * 1000 a page). Services without it (s3rver) answer 501, thrown as a TugError `STORE_IO`.
+   */
+  async *listMultipartUploads(
+    prefix: string,
+  ): AsyncIterable<{ key: string; uploadId: string; initiated: number }> {
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    // Bounded: a million pages are a billion uploads.
+    for (let page = 0; page < 1_000_000; page++) {
+      const query = new URLSearchParams({ uploads: "", prefix });
+      if (keyMarker !== undefined) query.set("key-marker", keyMarker);
+      if (uploadIdMarker !== undefined) query.set("upload-id-marker", uploadIdMarker);
+      const url = `${this.#base}?${query}`;
+      const res = await this.#send("GET", url);
+      if (!res.ok) return await this.#fail("GET", url, res);
+      const xml = await res.text();
+      for (const upload of xmlAll(xml, "Upload")) {
+        const key = xmlOne(upload, "Key");
+        const uploadId = xmlOne(upload, "UploadId");
+        const initiated = Date.parse(xmlOne(upload, "Initiated") ?? "");
+        if (key !== undefined && uploadId !== undefined && Number.isFinite(initiated)) {
+          yield { key, uploadId, initiated };
+        }
+      }
+      keyMarker = xmlOne(xml, "NextKeyMarker");
+      uploadIdMarker = xmlOne(xml, "NextUploadIdMarker");
+      if (xmlOne(xml, "IsTruncated") !== "true" || !keyMarker) return;
+    }
+  }
+
+  /** Aborts the multipart upload `uploadId` to `key`, freeing its parts (AbortMultipartUpload). */
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    const url = `${this.url(key)}?${new URLSearchParams({ uploadId })}`;
+    const res = await this.#send("DELETE", url);
+    if (!res.ok && res.status !== 404) return await this.#fail("DELETE", url, res);
+    await res.body?.cancel();
   }
 
   /** Starts a multipart upload (CreateMultipartUpload). */

@@ -5,7 +5,9 @@
  *
  * Configuration comes from text bindings: `UPSTREAMS` (JSON, `{"name": "url" | {url, …}}`),
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
- * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host).
+ * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host),
+ * `REDIRECT` (`true` or seconds: cached blobs by redirect to presigned URLs; not with an R2 binding).
+ * `TOKEN_SECRET` (64 hex digits shared by every isolate, so each opens the client tokens the others issued).
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
@@ -26,6 +28,7 @@ import { nodeHasher } from "../crypto/node_hasher.ts";
 import type { R2BucketBinding } from "../r2/r2_bucket.ts";
 import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
+import { tokenSecretFromHex } from "./token_secret.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -51,6 +54,26 @@ export interface WorkerEnv {
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
   PUBLIC_URL?: string;
+  /**
+   * `true`, or the seconds a URL is valid: cached blob GETs are answered with a 307 to a presigned URL of
+   * their object (`createProxy`'s `redirect`). Needs a store with blob URLs: an `s3Store` (over R2's S3
+   * endpoint) passed as `store`. An R2 binding (`BLOBS`) has no credentials to sign with: the worker then
+   * fails at start.
+   */
+  REDIRECT?: string;
+  /**
+   * 64 hex digits (`openssl rand -hex 32`, a secret binding): the key of the client tokens, so that every
+   * isolate opens the tokens the others issued (default: a random key per isolate).
+   */
+  TOKEN_SECRET?: string;
+}
+
+/** `REDIRECT`: `true`, whole seconds, or off (`false`, empty, absent). */
+function redirectFromEnv(value: string | undefined): boolean | { expiresIn: number } {
+  if (value === undefined || value === "" || value === "false") return false;
+  if (value === "true") return true;
+  if (/^\d+$/.test(value) && Number(value) > 0) return { expiresIn: Number(value) };
+  throw new TypeError(`REDIRECT must be true, false or a number of seconds, got ${JSON.stringify(value)}`);
 }
 
 /** Options for {@linkcode createWorker} and {@linkcode proxyFromEnv}. */
@@ -92,13 +115,17 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
     : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
+  const redirect = redirectFromEnv(env.REDIRECT);
+  const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
   return createProxy({
     store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(tokenSecret ? { tokenSecret } : {}),
     ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
+    ...(redirect !== false ? { redirect } : {}),
     ...(origins && origins.length > 0
       ? { allowOrigins: origins.includes("*") ? "*" as const : origins }
       : {}),

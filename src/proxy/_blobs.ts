@@ -24,8 +24,10 @@ import {
   parseRange,
   rangeHeader,
 } from "./_range.ts";
+import { redirectToStore } from "./_redirect.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
+import { fromCache } from "./_vanished.ts";
 
 /**
  * A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
@@ -71,6 +73,7 @@ async function serveBlob(
   }
   const headers = blobHeaders(digest, size, range);
   if (request.method === "HEAD") return new Response(null, { status: range ? 206 : 200, headers });
+  ctx.metrics.clientBlobBytes += range ? range.end - range.start : size;
   return new Response(clientBody(ctx, await read(range), range ? range.end - range.start : size), {
     status: range ? 206 : 200,
     headers,
@@ -306,6 +309,7 @@ export async function forwardRange(
     "content-range": `bytes ${served.start}-${served.end - 1}/${served.size}`,
   });
   const relayed = withIdleLimit(response.body, ctx.readTimeout, what).pipeThrough(exactLength(length, what));
+  ctx.metrics.clientBlobBytes += length;
   return new Response(clientBody(ctx, relayed, length), {
     status: 206,
     headers,
@@ -314,7 +318,8 @@ export async function forwardRange(
 
 /**
  * Answers `GET`/`HEAD` of the blob `digest` of `target` for `caller`: from the store after the access
- * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in).
+ * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in). A
+ * cached blob deleted before it could be read is a miss (`again`: this is the one retry of such a request).
  */
 export async function blobRoute(
   ctx: ProxyContext,
@@ -323,6 +328,7 @@ export async function blobRoute(
   caller: Caller,
   digest: string,
   defer: Defer,
+  again = false,
 ): Promise<Response> {
   const { fills, metrics, store } = ctx;
   const invalid = checkBlobDigest(digest);
@@ -345,14 +351,26 @@ export async function blobRoute(
     if (info !== undefined) {
       const denied = await check(true);
       if (denied) return denied;
-      metrics.cacheHits.blob++;
-      return serveBlob(
-        ctx,
-        request,
-        digest,
-        info.size,
-        (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+      // With `redirect`, a GET goes to the object store (after the access decision; see _redirect.ts).
+      const redirected = await redirectToStore(ctx, request, digest);
+      if (redirected) {
+        metrics.cacheHits.blob++;
+        return redirected;
+      }
+      // Gone since the stat (evicted elsewhere, see _vanished.ts): a miss, filled below.
+      const cached = await fromCache(() =>
+        serveBlob(
+          ctx,
+          request,
+          digest,
+          info.size,
+          (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+        )
       );
+      if (cached !== undefined) {
+        metrics.cacheHits.blob++;
+        return cached;
+      }
     }
     pending = fills.get(key);
   }
@@ -405,8 +423,24 @@ export async function blobRoute(
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: read from the store.
-    return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
+    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
+    // evicted since then, the request starts over, once.
+    const redirected = await redirectToStore(ctx, request, digest);
+    if (redirected) return redirected;
+    const cached = await fromCache(() =>
+      serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range))
+    );
+    if (cached !== undefined) return cached;
+    if (again) {
+      return errorResponse(
+        503,
+        "UNAVAILABLE",
+        `Blob "${digest}" was evicted twice while it was served: try again`,
+      );
+    }
+    // A finished fill is no source to join: drop its entry now (its own cleanup may not have run yet).
+    if (fills.get(key) === pending) fills.delete(key);
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
   metrics.cacheHits.blob += started ? 0 : 1;
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));

@@ -20,6 +20,7 @@ import { Metrics } from "./_metrics.ts";
 import { withoutResume } from "./_pull_store.ts";
 import { TokenSealer } from "./_token.ts";
 import { resolveUpstreams, type Upstream, type UpstreamConfig } from "./_upstream.ts";
+import { redirectSettings } from "./_redirect.ts";
 import { lruStore } from "./lru_store.ts";
 
 /** Options for {@linkcode createProxy}. */
@@ -85,6 +86,14 @@ export interface ProxyOptions {
    * server): such a reader would find earlier chunks emptied. Default false.
    */
   releaseChunks?: boolean;
+  /**
+   * Answer a GET of a cached blob, once the access decision allowed the caller, with a 307 to a presigned
+   * URL of its object (`true`: valid 20 minutes, distribution's default; `{ expiresIn }` in seconds): the
+   * client fetches the bytes from the bucket, none go through the proxy. Needs a store with blob URLs
+   * (`s3Store`; not an R2 binding, a folder or memory). HEAD, manifests and blobs still filling are served
+   * by the proxy. Default off. See docs/proxy.md, "Redirects to the object store".
+   */
+  redirect?: boolean | { expiresIn?: number };
 }
 
 /** Everything the route modules share (see createContext). */
@@ -125,6 +134,8 @@ export interface ProxyContext {
   readonly hasher?: HasherFactory;
   /** Fills free upstream chunks once their clients read past them (see ProxyOptions.releaseChunks). */
   readonly releaseChunks: boolean;
+  /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
+  readonly redirect?: { readonly expiresIn: number };
 }
 
 /** Builds the context of one proxy; throws a TypeError for options that cannot work. */
@@ -150,6 +161,8 @@ export function createContext(options: ProxyOptions): ProxyContext {
   const store = options.cacheMaxBytes === undefined
     ? options.store
     : lruStore(options.store, { maxBytes: options.cacheMaxBytes });
+  // Checked against the store the routes read (a size cap passes the store's URLs on).
+  const redirect = redirectSettings(options.redirect, store.blobs);
   const readTimeout = options.readTimeout ?? FILL_READ_TIMEOUT;
   if (!Number.isFinite(readTimeout) || readTimeout < 0) {
     throw new TypeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
@@ -182,6 +195,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(options.hasher ? { hasher: options.hasher } : {}),
     releaseChunks: options.releaseChunks ?? false,
+    ...(redirect !== undefined ? { redirect } : {}),
   };
 }
 

@@ -15,6 +15,10 @@ export class Metrics {
   upstreamRequests = 0;
   upstreamBytes = 0;
   clientBytes = 0;
+  /** Blob body bytes sent to clients (0 for a blob answered by a redirect to the object store). */
+  clientBlobBytes = 0;
+  /** Blob GETs answered with a 307 to the object store. */
+  blobRedirects = 0;
   fillsInFlight = 0;
   fillsFailed = 0;
   /** The most bytes one fill has held in memory at once (its window, bounded whatever the blob's size). */
@@ -64,6 +68,14 @@ export class Metrics {
       "Body bytes sent to clients (as announced by Content-Length where known).",
       [["", this.clientBytes]],
     );
+    counter("tug_proxy_client_blob_bytes_total", "Blob body bytes sent to clients by the proxy itself.", [[
+      "",
+      this.clientBlobBytes,
+    ]]);
+    counter("tug_proxy_blob_redirects_total", "Blob GETs answered with a redirect to the object store.", [[
+      "",
+      this.blobRedirects,
+    ]]);
     counter("tug_proxy_fills_in_flight", "Blob downloads from upstreams in progress.", [[
       "",
       this.fillsInFlight,

@@ -72,6 +72,11 @@ export interface ProxyApp {
  * Privacy: content is served from the cache only after the upstream confirmed that this client's
  * credentials (or anonymous access) may read the repository and that the content belongs to it.
  *
+ * Redirects (`redirect`, off by default): over a store with blob URLs (`s3Store`), a GET of a cached blob
+ * that passed that check is answered with a 307 to a presigned URL of its object, valid 20 minutes, so
+ * the client fetches the bytes from the bucket (distribution's storage redirect). HEAD, manifests and
+ * blobs still filling are answered by the proxy.
+ *
  * All state (fills, grants, counters, tokens) lives in the returned app, never in module scope.
  *
  * @param options The store, the upstreams and the rest (see {@linkcode ProxyOptions}).

@@ -47,10 +47,19 @@ class LruBlobStore implements BlobStore {
   readonly #max: number;
   #lru: LruIndex | undefined;
   #loading: Promise<LruIndex> | undefined;
+  /** The inner store's blob URLs, when it has them: handing one out is a use of the blob. */
+  readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
   constructor(inner: BlobStore, max: number) {
     this.#inner = inner;
     this.#max = max;
+    if (inner.url !== undefined) {
+      this.url = async (digest, options) => {
+        const url = await inner.url!(digest, options);
+        if (url !== undefined) await this.#touch(digest);
+        return url;
+      };
+    }
   }
 
   #load(): Promise<LruIndex> {

@@ -66,3 +66,32 @@ Deno.test("lruStore() and MemoryStore({ maxBytes }) drop the same blobs for the 
   assert(survivors.includes("f"), "the blob just committed stays");
   assertEquals(capped.bytes, survivors.reduce((n, s) => n + texts.find((t) => t[0] === s)!.length, 0));
 });
+
+Deno.test("lruStore() passes the store's blob URLs on (a use of the blob), and has none when the store has none", async () => {
+  const inner = new MemoryStore();
+  const asked: Array<[string, number]> = [];
+  const withUrls = {
+    ...inner,
+    blobs: {
+      stat: (d: string) => inner.blobs.stat(d),
+      get: (d: string, r?: { start: number; end?: number }) => inner.blobs.get(d, r),
+      writer: (e: { digest: string; size: number }) => inner.blobs.writer(e),
+      delete: (d: string) => inner.blobs.delete(d),
+      list: () => inner.blobs.list(),
+      url: (digest: string, options: { expiresIn: number }) => {
+        asked.push([digest, options.expiresIn]);
+        return Promise.resolve(`https://bucket.test/${digest}`);
+      },
+    },
+  };
+  const store = lruStore(withUrls, { maxBytes: 25 });
+  const a = await put(store, "aaaaaaaaaa");
+  const b = await put(store, "bbbbbbbbbb");
+  // a is used (through its URL) after b: b is the one evicted.
+  assertEquals(await store.blobs.url?.(a, { expiresIn: 60 }), `https://bucket.test/${a}`);
+  assertEquals(asked, [[a, 60]]);
+  await put(store, "cccccccccc");
+  assert(await inner.blobs.stat(a));
+  assertEquals(await inner.blobs.stat(b), undefined);
+  assertEquals(lruStore(new MemoryStore(), { maxBytes: 25 }).blobs.url, undefined);
+});

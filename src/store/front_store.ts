@@ -31,11 +31,20 @@ class FrontedBlobStore implements BlobStore {
   readonly #back: BlobStore;
   readonly #front: MemoryStore;
   readonly #maxBlob: number;
+  /**
+   * The back store's blob URLs, when it has them; none for a blob the front holds: it is served from
+   * memory, faster than a client could fetch it from the bucket.
+   */
+  readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
   constructor(back: BlobStore, front: MemoryStore, maxBlob: number) {
     this.#back = back;
     this.#front = front;
     this.#maxBlob = maxBlob;
+    if (back.url !== undefined) {
+      this.url = async (digest, options) =>
+        await front.blobs.stat(digest) === undefined ? await back.url!(digest, options) : undefined;
+    }
   }
 
   async #keep(digest: string, bytes: Uint8Array): Promise<void> {

@@ -82,10 +82,20 @@ export interface ObjectBucket {
   put(key: string, body: Uint8Array, options?: { ifNoneMatch?: boolean }): Promise<boolean>;
   /** Removes the object (no error when it is absent). */
   delete(key: string): Promise<void>;
-  /** Every object whose key starts with `prefix`, with its size. */
-  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /**
+   * Every object whose key starts with `prefix`, with its size and, where the service says, its
+   * last-modified time in milliseconds since the epoch.
+   */
+  list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }>;
   /** Starts a multipart upload to `key`. */
   createMultipartUpload(key: string): Promise<ObjectMultipartUpload>;
+  /**
+   * Optional: a presigned URL that lets whoever holds it GET the object under `key` (a range of it too)
+   * for `expiresIn` seconds, and nothing else: no other key, no other method, and none of the bucket's
+   * credentials but a signature made with them. Made locally, without a request. A bucket reached through
+   * a binding (Cloudflare R2's) has no credentials to sign with, so none.
+   */
+  presign?(key: string, options: { expiresIn: number }): Promise<string>;
 }
 
 /**
@@ -325,12 +335,18 @@ class ObjectBlobStore implements BlobStore {
   readonly #keys: Keys;
   readonly #hasher: HasherFactory | undefined;
   readonly #partSize: number;
+  /** The blob's presigned URL: only when the bucket can presign (see BlobStore.url). */
+  readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
   constructor(bucket: ObjectBucket, keys: Keys, hasher: HasherFactory | undefined, partSize: number) {
     this.#bucket = bucket;
     this.#keys = keys;
     this.#hasher = hasher;
     this.#partSize = partSize;
+    if (bucket.presign !== undefined) {
+      // The digest is checked before it becomes a key: a URL is only ever made for a blob's own object.
+      this.url = async (digest, options) => await bucket.presign!(keys.blob(checkDigest(digest)), options);
+    }
   }
 
   async stat(digest: string): Promise<BlobInfo | undefined> {

@@ -63,6 +63,15 @@ export interface BlobStore {
   delete(digest: string): Promise<boolean>;
   /** Lists the digests of committed blobs. */
   list(): AsyncIterable<BlobInfo>;
+  /**
+   * Optional capability: a URL from which anyone who holds it can GET this committed blob (a byte range
+   * too, with a `Range` header) for the next `expiresIn` seconds, and nothing else: an object store's
+   * presigned URL, scoped to the blob's one object and the GET method. It does not check that the blob
+   * exists (`stat()` first). Resolves undefined for a blob the store serves better itself (one an
+   * in-memory front holds). A store that cannot make such URLs (a folder, memory, an R2 binding) has no
+   * `url`; the proxy then serves the bytes itself.
+   */
+  url?(digest: string, options: { expiresIn: number }): Promise<string | undefined>;
 }
 
 /** One named reference in a store. */

@@ -7,7 +7,10 @@
 
 const MAIN = new URL("./s3rver_main.ts", import.meta.url).pathname;
 
-/** s3rver's built-in credentials (it checks every request's SigV4 signature against them). */
+/**
+ * s3rver's built-in credentials. It refuses an unknown access key id and an expired presigned URL, but does not
+ * verify SigV4 signatures themselves (its source: "Signature version 4 calculation is unimplemented").
+ */
 export const S3RVER_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } as const;
 
 /** A running s3rver with one bucket; disposing it stops the process and removes its folder. */

@@ -11,6 +11,8 @@ import { humanSize } from "../progress/mod.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { collectGarbage, DEFAULT_GRACE_MS } from "../../fs/collect_garbage.ts";
 import { imageDigests } from "../../fs/image_names.ts";
+import { UsageError } from "../_args.ts";
+import { pruneBucket } from "./_prune_bucket.ts";
 
 const MINUTES = DEFAULT_GRACE_MS / 60_000;
 
@@ -22,6 +24,11 @@ to a new image, or by an interrupted pull) and leftovers of pulls that are no lo
 partial downloads kept for a resume). Files written in the last ${MINUTES} minutes are kept (a pull in another
 process may be about to use them), and nothing is deleted while a pull runs on the same store.
 
+With --store s3://BUCKET/PREFIX (a 'tug serve' cache in a bucket; credentials from AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN): list the blobs once and rebuild the eviction index from them,
+evict the least recently used blobs past --cache-max-bytes, remove references whose manifest is gone, abort
+multipart uploads started over a day ago and remove leases not written for a day (-f: any age).
+
 Aliases: tug image prune`,
   flags: {
     all: {
@@ -32,7 +39,12 @@ Aliases: tug image prune`,
     },
     "dry-run": { type: "boolean", help: "Print what would be removed, change nothing" },
     force: { type: "boolean", short: "f", help: `Also remove files written in the last ${MINUTES} minutes` },
-    store: STORE_FLAG,
+    store: { ...STORE_FLAG, value: "DIR|URL", help: STORE_FLAG.help + ", or s3://BUCKET/PREFIX[?…]" },
+    "cache-max-bytes": {
+      type: "string",
+      value: "N",
+      help: "With s3://: evict the least recently used blobs until N bytes are left",
+    },
   },
   args: { min: 0, max: 0 },
 });
@@ -52,6 +64,16 @@ export async function pruneCommand(argv: string[]): Promise<number> {
   if (!args) return 0;
   const { flags } = args;
   const dryRun = Boolean(flags["dry-run"]);
+  const capFlag = flags["cache-max-bytes"];
+  if (flags.store?.startsWith("s3://")) {
+    if (flags.all) throw new UsageError("--all has no meaning for a bucket: it keeps no untagged images");
+    if (capFlag !== undefined && !/^\d+$/.test(capFlag)) {
+      throw new UsageError(`--cache-max-bytes must be a non-negative integer, got "${capFlag}"`);
+    }
+    const maxBytes = capFlag === undefined ? undefined : Number(capFlag);
+    return await pruneBucket({ url: flags.store, maxBytes, dryRun, force: Boolean(flags.force) });
+  }
+  if (capFlag !== undefined) throw new UsageError("--cache-max-bytes applies to --store s3://… only");
   const store = await openExistingStore(flags.store, { write: true });
   const verb = dryRun ? "Would delete" : "Deleted";
 
