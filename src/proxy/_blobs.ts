@@ -28,6 +28,7 @@ import {
 import { redirectToStore } from "./_redirect.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
+import { fromCache } from "./_vanished.ts";
 
 /**
  * A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
@@ -236,6 +237,7 @@ async function openFill(
     // serves bytes behind its window from the committed blob (see BlobFill).
     readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
     readTimeout: ctx.readTimeout,
+    release: ctx.releaseChunks,
   });
   fill.done.then(
     () => {},
@@ -396,7 +398,8 @@ export async function forwardRange(
 
 /**
  * Answers `GET`/`HEAD` of the blob `digest` of `target` for `caller`: from the store after the access
- * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in).
+ * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in). A
+ * cached blob deleted before it could be read is a miss (`again`: this is the one retry of such a request).
  */
 export async function blobRoute(
   ctx: ProxyContext,
@@ -405,6 +408,7 @@ export async function blobRoute(
   caller: Caller,
   digest: string,
   defer: Defer,
+  again = false,
 ): Promise<Response> {
   const { fills, metrics, store } = ctx;
   const invalid = checkBlobDigest(digest);
@@ -427,17 +431,26 @@ export async function blobRoute(
     if (info !== undefined) {
       const denied = await check(true);
       if (denied) return denied;
-      metrics.cacheHits.blob++;
       // With `redirect`, a GET goes to the object store (after the access decision; see _redirect.ts).
       const redirected = await redirectToStore(ctx, request, digest);
-      if (redirected) return redirected;
-      return serveBlob(
-        ctx,
-        request,
-        digest,
-        info.size,
-        (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+      if (redirected) {
+        metrics.cacheHits.blob++;
+        return redirected;
+      }
+      // Gone since the stat (evicted elsewhere, see _vanished.ts): a miss, filled below.
+      const cached = await fromCache(() =>
+        serveBlob(
+          ctx,
+          request,
+          digest,
+          info.size,
+          (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+        )
       );
+      if (cached !== undefined) {
+        metrics.cacheHits.blob++;
+        return cached;
+      }
     }
     pending = fills.get(key);
   }
@@ -491,10 +504,24 @@ export async function blobRoute(
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store.
+    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
+    // evicted since then, the request starts over, once.
     const redirected = await redirectToStore(ctx, request, digest);
     if (redirected) return redirected;
-    return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
+    const cached = await fromCache(() =>
+      serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range))
+    );
+    if (cached !== undefined) return cached;
+    if (again) {
+      return errorResponse(
+        503,
+        "UNAVAILABLE",
+        `Blob "${digest}" was evicted twice while it was served: try again`,
+      );
+    }
+    // A finished fill is no source to join: drop its entry now (its own cleanup may not have run yet).
+    if (fills.get(key) === pending) fills.delete(key);
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
   metrics.cacheHits.blob += started && !fill.elsewhere ? 0 : 1;
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
