@@ -162,3 +162,32 @@ Deno.test("tug serve --lease-ttl: a replica SIGKILLed mid-download is taken over
   }
   assert(committed !== undefined, "committed");
 });
+
+Deno.test("tug serve --lease-ttl without an s3:// store is a usage error (exit 2) naming --store", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tug-lease-ttl-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-check",
+        MAIN,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--lease-ttl",
+        "5",
+        "--store",
+        dir,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(out.code, 2, "a usage error");
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert(stderr.includes("--lease-ttl needs --store s3://"), stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
