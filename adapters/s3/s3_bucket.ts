@@ -58,7 +58,7 @@ export interface S3BucketOptions {
 }
 
 /** The longest a SigV4 presigned URL may be valid: 7 days (Amazon S3's limit, also R2's and MinIO's). */
-export const PRESIGN_MAX_SECONDS = 7 * 24 * 3600;
+export const PRESIGN_MAX_SECONDS: number = 7 * 24 * 3600;
 
 // Error bodies are small XML documents; a bound keeps a hostile endpoint from filling memory.
 const ERROR_BODY_LIMIT = 64 * 1024;
