@@ -19,6 +19,9 @@ import type { RunningServer } from "../../serve/types.ts";
 import type { Store } from "../../../src/store/types.ts";
 import { ObjectLru } from "../../../src/store/object_lru.ts";
 import { type EvictionLoop, openBucketStore, startEvictionLoop } from "./_bucket_cache.ts";
+import { isBucketUrl } from "./_bucket_url.ts";
+import { checkBucketUrl } from "./_bucket_check.ts";
+import { sizeFlag } from "../_size.ts";
 
 const SERVE = defineCommand({
   synopsis: `Usage: tug serve [OPTIONS]
@@ -63,9 +66,10 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
     },
     "cache-max-bytes": {
       type: "string",
-      value: "N",
-      help: "Cap the cached blob bytes, evicting the least recently used (with s3://: by\n" +
-        "every replica over the bucket, from usage records and an index object)",
+      value: "SIZE",
+      help: "Cap the cached blob bytes (10GB, 500m: units are powers of 1024, as in Docker),\n" +
+        "evicting the least recently used (with s3://: by every replica over the bucket,\n" +
+        "from usage records and an index object)",
     },
     "cache-evict-interval": {
       type: "string",
@@ -167,8 +171,10 @@ async function openServeStore(
   value: string | undefined,
   cap: { maxBytes: number | undefined; intervalMs: number },
 ): Promise<{ store: Store; evictor?: EvictionLoop }> {
-  if (value?.startsWith("s3://")) {
+  if (isBucketUrl(value)) {
     const { bucket, prefix, store } = openBucketStore(value);
+    // Before listening: a wrong endpoint, bucket, key or region is reported now, not on a first pull.
+    await checkBucketUrl(value);
     if (cap.maxBytes === undefined) return { store };
     const lru = new ObjectLru({ bucket, ...(prefix !== undefined ? { prefix } : {}) });
     const evictor = startEvictionLoop(lru, { maxBytes: cap.maxBytes, intervalMs: cap.intervalMs });
@@ -204,9 +210,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const publicUrl = flags["public-url"];
   const origins = flags["allow-origin"];
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"]);
-  const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"]);
+  const cacheMaxBytes = sizeFlag("cache-max-bytes", flags["cache-max-bytes"]);
   const redirect = Boolean(flags.redirect);
-  if (redirect && !flags.store?.startsWith("s3://")) {
+  const inBucket = isBucketUrl(flags.store);
+  if (redirect && !inBucket) {
     // Checked before anything starts: only an object store has URLs a client could fetch a blob from.
     throw new UsageError(
       "--redirect needs --store s3://BUCKET/PREFIX: a folder store has no URLs for clients",
@@ -214,7 +221,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const evictInterval = positiveNumber("cache-evict-interval", flags["cache-evict-interval"]) ?? 60;
   if (evictInterval < 1) throw new UsageError(`--cache-evict-interval must be at least 1 second`);
-  const inBucket = flags.store?.startsWith("s3://") ?? false;
+  if (flags["cache-evict-interval"] !== undefined && !(inBucket && cacheMaxBytes !== undefined)) {
+    // Said rather than ignored: only the bucket's shared eviction loop runs on an interval.
+    throw new UsageError(
+      "--cache-evict-interval applies to --store s3://… with --cache-max-bytes (a folder cache evicts as it fills)",
+    );
+  }
   const { store, evictor } = await openServeStore(flags.store, {
     maxBytes: inBucket ? cacheMaxBytes : undefined,
     intervalMs: evictInterval * 1000,
