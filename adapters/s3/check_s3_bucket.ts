@@ -53,7 +53,7 @@ function shown(endpoint: string): string {
 }
 
 /**
- * Checks that the bucket can be used: one signed `ListObjectsV2` of at most one key under `prefix`
+ * Checks that the bucket can be used: one signed `ListObjects` of at most one key under `prefix`
  * (S3's `s3:ListBucket` permission, which a store needs anyway: without it S3 answers a missing object
  * with 403 instead of 404). Resolves when the bucket answered a listing.
  *
@@ -86,7 +86,8 @@ export async function checkS3Bucket(
   const name = `S3 bucket "${options.bucket}" at ${endpoint}`;
   const fix = "(--store s3://BUCKET/PREFIX?endpoint=URL, or AWS_ENDPOINT_URL)";
   const prefix = check.prefix ? `${check.prefix.replace(/\/+$/, "")}/` : "";
-  const url = `${base}?${new URLSearchParams({ "list-type": "2", "max-keys": "1", prefix })}`;
+  // ListObjects (v1): every S3 service has it, and s3rver answers a truncated ListObjectsV2 with a 500.
+  const url = `${base}?${new URLSearchParams({ "max-keys": "1", prefix })}`;
   const client = new AwsClient({ ...options.credentials, service: "s3", region, retries: 0 });
   const signal = AbortSignal.timeout(timeoutMs);
   const fetcher = options.fetch ?? globalThis.fetch.bind(globalThis);
