@@ -73,8 +73,9 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
  * @param url The store URL.
  * @param env The environment (e.g. `process.env`).
  * @returns Options for {@linkcode s3Store}.
- * @throws {TypeError} If the URL is not `s3://BUCKET[/PREFIX]`, a parameter is unknown, or credentials
- * are missing.
+ * @throws {TypeError} If the URL is not `s3://BUCKET[/PREFIX]` (a port, user info or a fragment; a bucket
+ * name S3 refuses), a parameter is unknown or malformed (an endpoint that is not http(s), `path-style=false`
+ * with an IP address), or credentials are missing. Messages never hold user info or the secret key.
  *
  * @example
  * ```ts
