@@ -78,6 +78,8 @@ Deno.test("tug serve --store s3://… refuses an invalid bucket name, a port, us
   const env = { AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: SECRET };
   const cases: [string, string[]][] = [
     ["s3://My_Bucket/tug", ["My_Bucket", "lowercase"]],
+    ["s3://", ["names no bucket", "s3://BUCKET"]],
+    ["s3:///tug", ["names no bucket"]],
     ["s3://ab/tug", ['"ab"', "3 to 63"]],
     ["s3://cache:9000/tug", ["port", "endpoint="]],
     [`s3://id:${SECRET}@cache/tug`, ["AWS_ACCESS_KEY_ID"]],
@@ -123,6 +125,8 @@ Deno.test("tug serve --store s3://… checks the bucket at start: missing bucket
   assertOneLine(await tugIn([...serve, `s3://cache/tug?endpoint=http://127.0.0.1:${port}`], good), 1, [
     `http://127.0.0.1:${port}`,
     "cannot reach",
+    // The reason, not only "fetch failed".
+    "refused",
   ]);
   // A web server answering HTML to everything.
   await using web = Deno.serve(
@@ -180,4 +184,13 @@ Deno.test("tug serve and tug prune --cache-max-bytes name the size forms they ta
 Deno.test("tug serve --cache-evict-interval without --store s3:// and --cache-max-bytes is a usage error", async () => {
   const run = await tugIn([...serve, "/tmp/unused-tug-store", "--cache-evict-interval", "30"], {});
   assertOneLine(run, 2, ["--cache-evict-interval", "--cache-max-bytes"]);
+});
+
+Deno.test("tug serve --store s3://… names AWS_ENDPOINT_URL when the endpoint from the environment is not an http(s) URL", async () => {
+  const run = await tugIn([...serve, "s3://cache/tug"], {
+    AWS_ACCESS_KEY_ID: "id",
+    AWS_SECRET_ACCESS_KEY: SECRET,
+    AWS_ENDPOINT_URL: "minio.internal:9000",
+  });
+  assertOneLine(run, 2, ['AWS_ENDPOINT_URL "minio.internal:9000"', "http://"]);
 });

@@ -10,6 +10,7 @@
 
 import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { TugError } from "../../src/errors.ts";
+import { describeNetworkError } from "../../src/registry/describe_network_error.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 
 /** Options for {@linkcode checkS3Bucket}. */
@@ -107,7 +108,7 @@ export async function checkS3Bucket(
     }
     throw new TugError(
       "STORE_IO",
-      `cannot reach ${name}: ${(cause as Error).message}; check the endpoint ${fix} and that it runs`,
+      `cannot reach ${name}: ${describeNetworkError(cause)}; check the endpoint ${fix} and that it runs`,
       { cause },
     );
   }

@@ -97,9 +97,8 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
   } catch {
     throw new TypeError(`${label} is not a URL; expected s3://BUCKET/PREFIX`);
   }
-  if (parsed.protocol !== "s3:" || parsed.hostname === "") {
-    throw new TypeError(`${label} must be s3://BUCKET/PREFIX`);
-  }
+  if (parsed.protocol !== "s3:") throw new TypeError(`${label} must be s3://BUCKET/PREFIX`);
+  if (parsed.hostname === "") throw new TypeError(`${label} names no bucket: write s3://BUCKET/PREFIX`);
   if (parsed.username !== "" || parsed.password !== "") {
     throw new TypeError(
       `${label}: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
