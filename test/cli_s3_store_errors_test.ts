@@ -194,3 +194,68 @@ Deno.test("tug serve --store s3://… names AWS_ENDPOINT_URL when the endpoint f
   });
   assertOneLine(run, 2, ['AWS_ENDPOINT_URL "minio.internal:9000"', "http://"]);
 });
+
+/** Starts `tug serve ARGS…`, waits for /healthz (≤ 30 s), stops it; returns what it printed on stderr. */
+async function serveStderr(args: string[], env: Record<string, string>): Promise<string> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = listener.addr.port;
+  listener.close();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-check",
+      new URL("../adapters/cli/main.ts", import.meta.url).pathname,
+      "serve",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--no-web",
+      ...args,
+    ],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  try {
+    let ready = false;
+    for (let i = 0; i < 300 && !ready; i++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        ready = res.ok;
+        await res.body?.cancel();
+      } catch {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    assert(ready, "tug serve answered /healthz");
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+  return await stderr;
+}
+
+Deno.test("tug serve --redirect warns at start when the bucket is on the proxy's host name (clients would send it the proxy's Authorization)", async () => {
+  await using s3 = await startS3rver();
+  const env = {
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  };
+  const same = await serveStderr(
+    ["--redirect", "--store", `s3://${s3.bucket}/t?endpoint=${s3.endpoint}`],
+    env,
+  );
+  const lines = same.trimEnd().split("\n");
+  assertEquals(lines.length, 1, same);
+  for (const part of ["--redirect", "127.0.0.1", "Authorization", "--public-url"]) {
+    assert(lines[0].includes(part), `the warning names "${part}": ${same}`);
+  }
+  // The bucket under another host name than the proxy's: nothing to warn about.
+  const other = s3.endpoint.replace("127.0.0.1", "localhost");
+  assertEquals(
+    await serveStderr(["--redirect", "--store", `s3://${s3.bucket}/t?endpoint=${other}`], env),
+    "",
+  );
+});

@@ -20,7 +20,7 @@ import type { Store } from "../../../src/store/types.ts";
 import { ObjectLru } from "../../../src/store/object_lru.ts";
 import { type EvictionLoop, openBucketStore, startEvictionLoop } from "./_bucket_cache.ts";
 import { isBucketUrl } from "./_bucket_url.ts";
-import { checkBucketUrl } from "./_bucket_check.ts";
+import { checkBucketUrl, redirectHostWarning } from "./_bucket_check.ts";
 import { sizeFlag } from "../_size.ts";
 
 const SERVE = defineCommand({
@@ -264,6 +264,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );
+  const sameHost = redirect && inBucket
+    ? redirectHostWarning(flags.store!, publicUrl ?? server.url)
+    : undefined;
+  if (sameHost) process.stderr.write(sameHost);
   if (publicUrl === undefined && /^(0\.0\.0\.0|::|\[::\])$/.test(listen.hostname)) {
     // The token realm is the listener's address, which other machines cannot use for a wildcard bind.
     process.stderr.write(
