@@ -40,8 +40,9 @@ Run a pull-through registry cache (a registry mirror) in front of Docker Hub or 
       type: "string",
       value: "DIR|URL",
       help: "Cache folder, an OCI image layout (default: $TUG_STORE or ~/.local/share/tug/store),\n" +
-        "or an S3 bucket: s3://BUCKET/PREFIX[?endpoint=URL&region=R&path-style=true]\n" +
-        "(credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+        "or an S3 bucket: s3://BUCKET/PREFIX[?endpoint=URL&region=R&path-style=true],\n" +
+        "checked at start (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n" +
+        "AWS_SESSION_TOKEN; R2: ?endpoint=https://ACCOUNT_ID.r2.cloudflarestorage.com&region=auto)",
     },
     upstream: {
       type: "list",
