@@ -91,6 +91,9 @@ Deno.test("tug serve --store s3://… refuses an invalid bucket name, a port, us
     ["s3://cache/tug?endpont=http://127.0.0.1:9000", ['"endpont"', "endpoint"]],
     ["s3://cache/tug?path_style=true", ['"path_style"', "path-style"]],
     ["s3://cache/tug?path-style=yes", ["path-style", "true or false"]],
+    // An unset shell variable: endpoint=$S3_ENDPOINT.
+    ["s3://cache/tug?endpoint=&region=us-east-1", ['"endpoint" is empty']],
+    ["s3://cache/tug?region=", ['"region" is empty']],
   ];
   for (const [value, parts] of cases) assertOneLine(await tugIn([...serve, value], env), 2, parts);
 });

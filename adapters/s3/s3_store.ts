@@ -114,9 +114,13 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
   const bucketProblem = bucketNameProblem(parsed.hostname);
   if (bucketProblem) throw new TypeError(`${label}: bucket name "${parsed.hostname}" ${bucketProblem}`);
   const known = new Set(["endpoint", "region", "path-style"]);
-  for (const key of parsed.searchParams.keys()) {
+  for (const [key, value] of parsed.searchParams) {
     if (!known.has(key)) {
       throw new TypeError(`${label}: unknown parameter "${key}" (known: ${[...known].join(", ")})`);
+    }
+    // Most often an unset shell variable (endpoint=$S3_ENDPOINT): refused rather than read as "the default".
+    if (value === "") {
+      throw new TypeError(`${label}: parameter "${key}" is empty; give a value or leave it out`);
     }
   }
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
