@@ -262,3 +262,11 @@ Deno.test("tug serve --redirect warns at start when the bucket is on the proxy's
     "",
   );
 });
+
+Deno.test("tug pull and tug images --store s3://… are usage errors naming tug serve, and create no folder named s3:", async () => {
+  for (const args of [["pull", "--store", "s3://cache/x", "alpine"], ["images", "--store", "s3://cache/x"]]) {
+    const run = await tugIn(args, { AWS_ACCESS_KEY_ID: "id", AWS_SECRET_ACCESS_KEY: SECRET });
+    assertOneLine(run, 2, ["s3://cache/x", "folder", "tug serve"]);
+    assertEquals(run.left, [], `tug ${args[0]} wrote a folder`);
+  }
+});
