@@ -128,8 +128,10 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
   if (!accessKeyId || !secretAccessKey) {
     const missing = [!accessKeyId && "AWS_ACCESS_KEY_ID", !secretAccessKey && "AWS_SECRET_ACCESS_KEY"]
       .filter(Boolean).join(" and ");
+    // Keys kept in ~/.aws (aws configure, AWS_PROFILE) are not read: the AWS CLI v2 exports them.
     throw new TypeError(
-      `${label} needs ${missing} in the environment (the bucket's access key and its secret)`,
+      `${label} needs ${missing} in the environment (the bucket's access key and its secret; for keys in ` +
+        `~/.aws: eval "$(aws configure export-credentials --format env)")`,
     );
   }
   const endpointFrom = parsed.searchParams.has("endpoint")
