@@ -6,7 +6,7 @@
  */
 
 import type { HasherFactory } from "../../src/digest/hasher.ts";
-import { ObjectStore } from "../../src/store/object_store.ts";
+import { ObjectStore, type ObjectStoreOptions } from "../../src/store/object_store.ts";
 import { R2Bucket, type R2BucketBinding } from "./r2_bucket.ts";
 
 /**
@@ -27,6 +27,8 @@ export interface R2StoreOptions {
   hasher?: HasherFactory;
   /** Bytes per part of a multipart upload (default 8 MiB; R2 needs at least 5 MiB but for the last). */
   partSize?: number;
+  /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
+  leases?: ObjectStoreOptions["leases"];
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import type { HasherFactory } from "../../src/digest/hasher.ts";
-import { ObjectStore } from "../../src/store/object_store.ts";
+import { ObjectStore, type ObjectStoreOptions } from "../../src/store/object_store.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 
 /**
@@ -33,6 +33,8 @@ export interface S3StoreOptions extends S3BucketOptions {
   hasher?: HasherFactory;
   /** Bytes per part of a multipart upload (default 8 MiB, at least 5 MiB on S3). */
   partSize?: number;
+  /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
+  leases?: ObjectStoreOptions["leases"];
 }
 
 /**
@@ -61,6 +63,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.hasher !== undefined ? { hasher: options.hasher } : {}),
     ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
+    ...(options.leases !== undefined ? { leases: options.leases } : {}),
   });
 }
 

@@ -7,6 +7,7 @@
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
  * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host),
  * `REDIRECT` (`true` or seconds: cached blobs by redirect to presigned URLs; not with an R2 binding).
+ * `TOKEN_SECRET` (64 hex digits shared by every isolate, so each opens the client tokens the others issued).
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
@@ -28,6 +29,7 @@ import type { R2BucketBinding } from "../r2/r2_bucket.ts";
 import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
 import { parseSize } from "../../src/parse_size.ts";
+import { tokenSecretFromHex } from "./token_secret.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -49,6 +51,11 @@ export interface WorkerEnv {
   BLOBS?: R2BucketBinding;
   /** The key prefix (folder) of the cache in `BLOBS`. */
   R2_PREFIX?: string;
+  /**
+   * Seconds an isolate's download lease in `BLOBS` lives unless renewed (default 30): isolates over one
+   * bucket download a blob once, and one that dies mid-download holds it up for this long.
+   */
+  LEASE_TTL?: string;
   /** Origins allowed by CORS, comma separated, or `*`. */
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
@@ -60,6 +67,11 @@ export interface WorkerEnv {
    * fails at start.
    */
   REDIRECT?: string;
+  /**
+   * 64 hex digits (`openssl rand -hex 32`, a secret binding): the key of the client tokens, so that every
+   * isolate opens the tokens the others issued (default: a random key per isolate).
+   */
+  TOKEN_SECRET?: string;
 }
 
 /** `REDIRECT`: `true`, whole seconds, or off (`false`, empty, absent). */
@@ -87,11 +99,11 @@ function cacheMaxBytes(value: string | undefined, fallback: number): number {
   return bytes;
 }
 
-/** `TAG_TTL`: whole seconds (a `5m` would otherwise become NaN and silently change revalidation). */
-function tagTtlFromEnv(value: string | undefined): number | undefined {
+/** `TAG_TTL`, `LEASE_TTL`: whole seconds (a `5m` would otherwise become NaN and silently change behaviour). */
+function secondsFromEnv(name: string, value: string | undefined): number | undefined {
   if (value === undefined || value === "") return undefined;
   if (!/^\d+$/.test(value)) {
-    throw new TypeError(`TAG_TTL must be whole seconds, got ${JSON.stringify(value)}`);
+    throw new TypeError(`${name} must be whole seconds, got ${JSON.stringify(value)}`);
   }
   return Number(value);
 }
@@ -128,9 +140,11 @@ export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
 /** The cache without a deployer's store: the R2 bucket `BLOBS` behind a small front, else memory. */
 function defaultStore(env: WorkerEnv): Store {
   if (env.BLOBS) {
+    const leaseTtl = secondsFromEnv("LEASE_TTL", env.LEASE_TTL);
     const bucket = r2Store(env.BLOBS, {
       hasher: nodeHasher,
       ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
+      ...(leaseTtl !== undefined ? { leases: { ttl: leaseTtl * 1000 } } : {}),
     });
     return frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
   }
@@ -151,15 +165,17 @@ function defaultStore(env: WorkerEnv): Store {
  */
 export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env> = {}): ProxyApp {
   const upstreams = upstreamsFromEnv(env.UPSTREAMS);
-  const tagTtl = tagTtlFromEnv(env.TAG_TTL);
+  const tagTtl = secondsFromEnv("TAG_TTL", env.TAG_TTL);
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   const redirect = redirectFromEnv(env.REDIRECT);
+  const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
   return createProxy({
     store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(tokenSecret ? { tokenSecret } : {}),
     ...(tagTtl !== undefined ? { tagTtl } : {}),
     ...(redirect !== false ? { redirect } : {}),
     ...(origins && origins.length > 0

@@ -14,6 +14,9 @@
  *   aborted, which frees the parts. An upload left by a process that died is not listed as a blob; a
  *   bucket lifecycle rule (`AbortIncompleteMultipartUpload`) removes it.
  *
+ * Processes sharing the bucket download a blob once: `store.leases` (see object_lease.ts) keeps a lease
+ * object per blob download under `PREFIX/leases/`.
+ *
  * An object store keeps only committed blobs: it cannot resume a cut write nor read a blob back while it
  * is written, and declares so (`capabilities: { resume: false, readWhileWriting: false }`).
  *
@@ -26,6 +29,7 @@ import type { Digest } from "../digest/parse_digest.ts";
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
+import { ObjectLeases, type ObjectLeasesOptions } from "./object_lease.ts";
 import type {
   BlobInfo,
   BlobStore,
@@ -121,6 +125,12 @@ export interface ObjectStoreOptions {
    * 8 MiB; S3 and R2 refuse parts under 5 MiB except the last). A writer holds at most two parts.
    */
   partSize?: number;
+  /**
+   * How the store's download leases behave (`store.leases`, see `ObjectLeases`): their time to live
+   * (default 30 s), the longest wait for another holder, the poll delays, and the clock and sleep (for
+   * tests).
+   */
+  leases?: Omit<ObjectLeasesOptions, "bucket" | "root" | "blobKey">;
 }
 
 /** The default part size of multipart uploads. */
@@ -473,6 +483,11 @@ export class ObjectStore implements Store {
   readonly references: ReferenceStore;
   /** An object store keeps only committed blobs: no resume, no read-back while writing. */
   readonly capabilities: StoreCapabilities = { resume: false, readWhileWriting: false };
+  /**
+   * Leases on blob downloads under `PREFIX/leases/`, so that processes sharing the bucket download a
+   * blob once (see `ObjectLeases`).
+   */
+  readonly leases: ObjectLeases;
 
   /**
    * Creates a store over `options.bucket`.
@@ -488,5 +503,11 @@ export class ObjectStore implements Store {
     }
     this.blobs = new ObjectBlobStore(options.bucket, keys, options.hasher, partSize);
     this.references = new ObjectReferenceStore(options.bucket, keys);
+    this.leases = new ObjectLeases({
+      ...options.leases,
+      bucket: options.bucket,
+      root: keys.root,
+      blobKey: (digest) => keys.blob(checkDigest(digest)),
+    });
   }
 }
