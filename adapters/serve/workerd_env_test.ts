@@ -37,3 +37,14 @@ Deno.test("proxyFromEnv() UPSTREAMS that is not a JSON object is refused naming 
     );
   }
 });
+
+Deno.test("proxyFromEnv() LEASE_TTL that is not whole seconds is refused naming LEASE_TTL", () => {
+  // No request reaches the binding: the store is only built.
+  const BLOBS = {} as unknown as NonNullable<Parameters<typeof proxyFromEnv>[0]["BLOBS"]>;
+  assertThrows(
+    () => proxyFromEnv({ UPSTREAMS, BLOBS, LEASE_TTL: "30s" }),
+    TypeError,
+    "LEASE_TTL must be whole seconds",
+  );
+  proxyFromEnv({ UPSTREAMS, BLOBS, LEASE_TTL: "30" });
+});
