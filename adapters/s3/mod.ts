@@ -20,6 +20,7 @@
 
 export * from "./s3_bucket.ts";
 export * from "./s3_store.ts";
+export * from "./check_s3_bucket.ts";
 
 // The types this entry's signatures name, so that its documentation is complete on its own.
 export type {

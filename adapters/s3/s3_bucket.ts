@@ -46,7 +46,7 @@ export interface S3BucketOptions {
   region?: string;
   /**
    * `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key` (default: true with a custom
-   * endpoint, as MinIO, Ceph and local servers need, false for AWS).
+   * endpoint, as MinIO, Ceph and local servers need, and for a bucket name with dots; else false for AWS).
    */
   pathStyle?: boolean;
   /** The credentials requests are signed with. */
@@ -145,7 +145,9 @@ export class S3Bucket implements ObjectBucket {
     if (endpoint.protocol !== "http:" && endpoint.protocol !== "https:") {
       throw new TypeError(`S3 endpoint ${endpoint.href} is not an http(s) URL`);
     }
-    const pathStyle = options.pathStyle ?? options.endpoint !== undefined;
+    // A name with dots, virtual-hosted over https, is a host its TLS wildcard (*.s3.REGION.amazonaws.com) does
+    // not cover: path-style, as the AWS SDKs (botocore's addressing style "auto") pick for it.
+    const pathStyle = options.pathStyle ?? (options.endpoint !== undefined || options.bucket.includes("."));
     const root = endpoint.pathname.replace(/\/+$/, "");
     this.#base = pathStyle
       ? `${endpoint.protocol}//${endpoint.host}${root}/${options.bucket}/`

@@ -76,8 +76,9 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
  * @param url The store URL.
  * @param env The environment (e.g. `process.env`).
  * @returns Options for {@linkcode s3Store}.
- * @throws {TypeError} If the URL is not `s3://BUCKET[/PREFIX]`, a parameter is unknown, or credentials
- * are missing.
+ * @throws {TypeError} If the URL is not `s3://BUCKET[/PREFIX]` (a port, user info or a fragment; a bucket
+ * name S3 refuses), a parameter is unknown or malformed (an endpoint that is not http(s), `path-style=false`
+ * with an IP address), or credentials are missing. Messages never hold user info or the secret key.
  *
  * @example
  * ```ts
@@ -92,33 +93,84 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
  * ```
  */
 export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | undefined>): S3StoreOptions {
+  const label = `Store URL "${redactUserInfo(url)}"`;
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TypeError(`Store URL "${url}" is not a URL; expected s3://BUCKET/PREFIX`);
+    throw new TypeError(`${label} is not a URL; expected s3://BUCKET/PREFIX`);
   }
-  if (parsed.protocol !== "s3:" || parsed.hostname === "") {
-    throw new TypeError(`Store URL "${url}" must be s3://BUCKET/PREFIX`);
+  if (parsed.protocol !== "s3:") throw new TypeError(`${label} must be s3://BUCKET/PREFIX`);
+  if (parsed.hostname === "") throw new TypeError(`${label} names no bucket: write s3://BUCKET/PREFIX`);
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new TypeError(
+      `${label}: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+    );
   }
+  if (parsed.port !== "") {
+    throw new TypeError(
+      `${label}: a bucket has no port; name the server in the endpoint: ` +
+        `s3://${parsed.hostname}${parsed.pathname}?endpoint=http://HOST:${parsed.port}`,
+    );
+  }
+  if (parsed.hash !== "") throw new TypeError(`${label}: a store URL has no fragment (${parsed.hash})`);
+  const bucketProblem = bucketNameProblem(parsed.hostname);
+  if (bucketProblem) throw new TypeError(`${label}: bucket name "${parsed.hostname}" ${bucketProblem}`);
   const known = new Set(["endpoint", "region", "path-style"]);
-  for (const key of parsed.searchParams.keys()) {
+  for (const [key, value] of parsed.searchParams) {
     if (!known.has(key)) {
-      throw new TypeError(`Store URL "${url}": unknown parameter "${key}" (known: ${[...known].join(", ")})`);
+      throw new TypeError(`${label}: unknown parameter "${key}" (known: ${[...known].join(", ")})`);
+    }
+    // Most often an unset shell variable (endpoint=$S3_ENDPOINT): refused rather than read as "the default".
+    if (value === "") {
+      throw new TypeError(`${label}: parameter "${key}" is empty; give a value or leave it out`);
     }
   }
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
+    const missing = [!accessKeyId && "AWS_ACCESS_KEY_ID", !secretAccessKey && "AWS_SECRET_ACCESS_KEY"]
+      .filter(Boolean).join(" and ");
+    // Keys kept in ~/.aws (aws configure, AWS_PROFILE) are not read: the AWS CLI v2 exports them.
     throw new TypeError(
-      `Store URL "${url}" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`,
+      `${label} needs ${missing} in the environment (the bucket's access key and its secret; for keys in ` +
+        `~/.aws: eval "$(aws configure export-credentials --format env)")`,
     );
   }
+  const endpointFrom = parsed.searchParams.has("endpoint")
+    ? "endpoint"
+    : env.AWS_ENDPOINT_URL_S3
+    ? "AWS_ENDPOINT_URL_S3"
+    : "AWS_ENDPOINT_URL";
   const endpoint = parsed.searchParams.get("endpoint") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
   const region = parsed.searchParams.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const pathStyle = parsed.searchParams.get("path-style");
   if (pathStyle !== null && pathStyle !== "true" && pathStyle !== "false") {
-    throw new TypeError(`Store URL "${url}": path-style must be true or false, got "${pathStyle}"`);
+    throw new TypeError(`${label}: path-style must be true or false, got "${pathStyle}"`);
+  }
+  if (endpoint) {
+    let base: URL | undefined;
+    try {
+      base = new URL(endpoint);
+    } catch { /* named below */ }
+    if (base === undefined || (base.protocol !== "http:" && base.protocol !== "https:")) {
+      throw new TypeError(
+        `${label}: ${endpointFrom} "${redactUserInfo(endpoint)}" must be an http:// or https:// URL, ` +
+          `e.g. endpoint=http://127.0.0.1:9000`,
+      );
+    }
+    if (base.username !== "" || base.password !== "") {
+      throw new TypeError(
+        `${label}: credentials do not go in the ${endpointFrom} URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      );
+    }
+    // Virtual-hosted addressing puts the bucket in front of the host: an IP address has no such names.
+    if (pathStyle === "false" && /^(\d+\.){3}\d+$|^\[/.test(base.hostname)) {
+      throw new TypeError(
+        `${label}: path-style=false puts the bucket in the host name (${parsed.hostname}.${base.host}), ` +
+          `which needs an endpoint with a host name, not an IP address; leave path-style out`,
+      );
+    }
   }
   const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, "");
   return {
@@ -133,4 +185,27 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
     ...(region ? { region } : {}),
     ...(pathStyle !== null ? { pathStyle: pathStyle === "true" } : {}),
   };
+}
+
+/** `url` without `user:password@` (its own, or an endpoint's in its query), for messages. */
+function redactUserInfo(url: string): string {
+  return url.replace(/(\/\/|%2F%2F)[^/?#&]*?(@|%40)/gi, "$1");
+}
+
+/**
+ * What is wrong with a bucket name by S3's rules for new buckets (3 to 63 characters; lowercase letters,
+ * digits, dots and hyphens; a letter or digit first and last; no `..`; not an IP address), or undefined.
+ * These are the names virtual-hosted addressing and TLS certificates work with; AWS, R2 and MinIO refuse
+ * others.
+ */
+function bucketNameProblem(name: string): string | undefined {
+  const rule = "S3 bucket names are 3 to 63 lowercase letters, digits, dots and hyphens, " +
+    "starting and ending with a letter or digit";
+  if (
+    name.length < 3 || name.length > 63 || !/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) || name.includes("..")
+  ) {
+    return `is not valid: ${rule}`;
+  }
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "is not valid: an S3 bucket name is not an IP address";
+  return undefined;
 }

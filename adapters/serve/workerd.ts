@@ -28,6 +28,7 @@ import { nodeHasher } from "../crypto/node_hasher.ts";
 import type { R2BucketBinding } from "../r2/r2_bucket.ts";
 import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
+import { parseSize } from "../../src/parse_size.ts";
 import { tokenSecretFromHex } from "./token_secret.ts";
 
 /** The bindings the worker reads. */
@@ -81,6 +82,51 @@ function redirectFromEnv(value: string | undefined): boolean | { expiresIn: numb
   throw new TypeError(`REDIRECT must be true, false or a number of seconds, got ${JSON.stringify(value)}`);
 }
 
+/**
+ * `CACHE_MAX_BYTES`: bytes or a size as Docker reads one (`32MB`, `1GiB`), else `fallback`. A value that is
+ * neither is refused naming the variable: a deployer sees it in the worker's log, not a store's message.
+ */
+function cacheMaxBytes(value: string | undefined, fallback: number): number {
+  if (value === undefined || value === "") return fallback;
+  const bytes = parseSize(value);
+  if (bytes === undefined) {
+    throw new TypeError(
+      `CACHE_MAX_BYTES must be bytes or a size such as 32MB or 1GiB (powers of 1024), got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
+  return bytes;
+}
+
+/** `TAG_TTL`, `LEASE_TTL`: whole seconds (a `5m` would otherwise become NaN and silently change behaviour). */
+function secondsFromEnv(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw new TypeError(`${name} must be whole seconds, got ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+/** `UPSTREAMS`: a JSON object of upstream name → URL or `UpstreamConfig`. */
+function upstreamsFromEnv(value: string | undefined): Record<string, string | UpstreamConfig> {
+  if (value === undefined || value === "") return { "docker.io": DOCKER_HUB_REGISTRY };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new TypeError(
+      `UPSTREAMS must be a JSON object such as {"docker.io":"https://registry-1.docker.io"}, got ${
+        JSON.stringify(value.slice(0, 100))
+      }`,
+    );
+  }
+  return parsed as Record<string, string | UpstreamConfig>;
+}
+
 /** Options for {@linkcode createWorker} and {@linkcode proxyFromEnv}. */
 export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
   /**
@@ -94,14 +140,15 @@ export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
 /** The cache without a deployer's store: the R2 bucket `BLOBS` behind a small front, else memory. */
 function defaultStore(env: WorkerEnv): Store {
   if (env.BLOBS) {
+    const leaseTtl = secondsFromEnv("LEASE_TTL", env.LEASE_TTL);
     const bucket = r2Store(env.BLOBS, {
       hasher: nodeHasher,
       ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
-      ...(env.LEASE_TTL ? { leases: { ttl: Number(env.LEASE_TTL) * 1000 } } : {}),
+      ...(leaseTtl !== undefined ? { leases: { ttl: leaseTtl * 1000 } } : {}),
     });
-    return frontedStore(bucket, { maxBytes: Number(env.CACHE_MAX_BYTES ?? 32 * 1024 * 1024) });
+    return frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
   }
-  return new MemoryStore({ maxBytes: Number(env.CACHE_MAX_BYTES ?? 256 * 1024 * 1024) });
+  return new MemoryStore({ maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 256 * 1024 * 1024) });
 }
 
 /**
@@ -117,9 +164,8 @@ function defaultStore(env: WorkerEnv): Store {
  * ```
  */
 export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env> = {}): ProxyApp {
-  const upstreams = env.UPSTREAMS
-    ? JSON.parse(env.UPSTREAMS) as Record<string, string | UpstreamConfig>
-    : { "docker.io": DOCKER_HUB_REGISTRY };
+  const upstreams = upstreamsFromEnv(env.UPSTREAMS);
+  const tagTtl = secondsFromEnv("TAG_TTL", env.TAG_TTL);
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   const redirect = redirectFromEnv(env.REDIRECT);
   const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
@@ -130,7 +176,7 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     ...(tokenSecret ? { tokenSecret } : {}),
-    ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
+    ...(tagTtl !== undefined ? { tagTtl } : {}),
     ...(redirect !== false ? { redirect } : {}),
     ...(origins && origins.length > 0
       ? { allowOrigins: origins.includes("*") ? "*" as const : origins }

@@ -11,6 +11,23 @@ import { UsageError } from "../_args.ts";
 import { TugError } from "../../../src/errors.ts";
 import { parsePlatform } from "../../../src/manifest/parse_platform.ts";
 import { OciLayoutStore, type OciLayoutStoreOptions } from "../../fs/oci_layout_store.ts";
+import { isBucketUrl } from "./_bucket_url.ts";
+
+/**
+ * The folder `--store` names; a bucket URL is refused: taken as a path, `s3://cache/x` would become a folder
+ * `./s3:/cache/x`. Only `tug serve` and `tug prune` take a bucket (they check for one before calling here).
+ */
+function storeFolder(dir: string | undefined): string {
+  const path = dir ?? defaultStoreDir();
+  const flag = dir === undefined ? "TUG_STORE" : "--store";
+  if (isBucketUrl(path, flag)) {
+    throw new UsageError(
+      `${flag} ${path}: ${dir === undefined ? "the default store" : "this command's store"} is a folder; ` +
+        `pass a bucket as --store s3://… to 'tug serve' or 'tug prune'`,
+    );
+  }
+  return path;
+}
 
 /** `--store DIR`, as every command that reads or writes the store takes it. */
 export const STORE_FLAG = {
@@ -32,7 +49,7 @@ export function openOrCreateStore(
   dir: string | undefined,
   options?: OciLayoutStoreOptions,
 ): Promise<OciLayoutStore> {
-  return OciLayoutStore.open(dir ?? defaultStoreDir(), options);
+  return OciLayoutStore.open(storeFolder(dir), options);
 }
 
 /**
@@ -52,7 +69,7 @@ export async function openExistingStore(
   options: OciLayoutStoreOptions & { write?: boolean } = {},
 ): Promise<OciLayoutStore> {
   const { write, ...storeOptions } = options;
-  const path = dir ?? defaultStoreDir();
+  const path = storeFolder(dir);
   const store = await OciLayoutStore.open(path, { ...storeOptions, create: false });
   return write ? await OciLayoutStore.open(path, storeOptions) : store;
 }

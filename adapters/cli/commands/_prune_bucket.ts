@@ -11,6 +11,7 @@ import { humanSize } from "../progress/mod.ts";
 import { parseReference } from "../../../src/reference/parse_reference.ts";
 import { ObjectLru } from "../../../src/store/object_lru.ts";
 import { openBucketStore } from "./_bucket_cache.ts";
+import { checkBucketUrl } from "./_bucket_check.ts";
 
 /** What `tug prune` was asked to do to a bucket. */
 export interface PruneBucketFlags {
@@ -31,6 +32,8 @@ function familiar(name: string): string {
 /** Runs the cleanup of the bucket `flags.url` names; returns the exit code. */
 export async function pruneBucket(flags: PruneBucketFlags): Promise<number> {
   const { bucket, prefix } = openBucketStore(flags.url);
+  // One bounded listing first: a wrong bucket, key or endpoint is named with what to change.
+  await checkBucketUrl(flags.url);
   const lru = new ObjectLru({ bucket, ...(prefix !== undefined ? { prefix } : {}) });
   const report = await lru.prune({
     ...(flags.maxBytes !== undefined ? { maxBytes: flags.maxBytes } : {}),

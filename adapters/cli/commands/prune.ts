@@ -13,6 +13,8 @@ import { collectGarbage, DEFAULT_GRACE_MS } from "../../fs/collect_garbage.ts";
 import { imageDigests } from "../../fs/image_names.ts";
 import { UsageError } from "../_args.ts";
 import { pruneBucket } from "./_prune_bucket.ts";
+import { isBucketUrl } from "./_bucket_url.ts";
+import { sizeFlag } from "../_size.ts";
 
 const MINUTES = DEFAULT_GRACE_MS / 60_000;
 
@@ -42,8 +44,8 @@ Aliases: tug image prune`,
     store: { ...STORE_FLAG, value: "DIR|URL", help: STORE_FLAG.help + ", or s3://BUCKET/PREFIX[?…]" },
     "cache-max-bytes": {
       type: "string",
-      value: "N",
-      help: "With s3://: evict the least recently used blobs until N bytes are left",
+      value: "SIZE",
+      help: "With s3://: evict the least recently used blobs until SIZE is left (10GB, 500m)",
     },
   },
   args: { min: 0, max: 0 },
@@ -65,12 +67,9 @@ export async function pruneCommand(argv: string[]): Promise<number> {
   const { flags } = args;
   const dryRun = Boolean(flags["dry-run"]);
   const capFlag = flags["cache-max-bytes"];
-  if (flags.store?.startsWith("s3://")) {
+  if (isBucketUrl(flags.store)) {
     if (flags.all) throw new UsageError("--all has no meaning for a bucket: it keeps no untagged images");
-    if (capFlag !== undefined && !/^\d+$/.test(capFlag)) {
-      throw new UsageError(`--cache-max-bytes must be a non-negative integer, got "${capFlag}"`);
-    }
-    const maxBytes = capFlag === undefined ? undefined : Number(capFlag);
+    const maxBytes = sizeFlag("cache-max-bytes", capFlag);
     return await pruneBucket({ url: flags.store, maxBytes, dryRun, force: Boolean(flags.force) });
   }
   if (capFlag !== undefined) throw new UsageError("--cache-max-bytes applies to --store s3://… only");

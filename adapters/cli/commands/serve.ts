@@ -19,6 +19,9 @@ import type { RunningServer } from "../../serve/types.ts";
 import type { Store } from "../../../src/store/types.ts";
 import { ObjectLru } from "../../../src/store/object_lru.ts";
 import { type EvictionLoop, openBucketStore, startEvictionLoop } from "./_bucket_cache.ts";
+import { isBucketUrl } from "./_bucket_url.ts";
+import { checkBucketUrl, redirectHostWarning } from "./_bucket_check.ts";
+import { sizeFlag } from "../_size.ts";
 import { tokenSecretFromHex } from "../../serve/token_secret.ts";
 
 const SERVE = defineCommand({
@@ -39,8 +42,9 @@ Replicas behind one load balancer share TUG_TOKEN_SECRET (64 hex digits: openssl
       type: "string",
       value: "DIR|URL",
       help: "Cache folder, an OCI image layout (default: $TUG_STORE or ~/.local/share/tug/store),\n" +
-        "or an S3 bucket: s3://BUCKET/PREFIX[?endpoint=URL&region=R&path-style=true]\n" +
-        "(credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+        "or an S3 bucket: s3://BUCKET/PREFIX[?endpoint=URL&region=R&path-style=true],\n" +
+        "checked at start (credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,\n" +
+        "AWS_SESSION_TOKEN; R2: ?endpoint=https://ACCOUNT_ID.r2.cloudflarestorage.com&region=auto)",
     },
     upstream: {
       type: "list",
@@ -65,9 +69,10 @@ Replicas behind one load balancer share TUG_TOKEN_SECRET (64 hex digits: openssl
     },
     "cache-max-bytes": {
       type: "string",
-      value: "N",
-      help: "Cap the cached blob bytes, evicting the least recently used (with s3://: by\n" +
-        "every replica over the bucket, from usage records and an index object)",
+      value: "SIZE",
+      help: "Cap the cached blob bytes (10GB, 500m: units are powers of 1024, as in Docker),\n" +
+        "evicting the least recently used (with s3://: by every replica over the bucket,\n" +
+        "from usage records and an index object)",
     },
     "cache-evict-interval": {
       type: "string",
@@ -203,12 +208,14 @@ async function openServeStore(
   cap: { maxBytes: number | undefined; intervalMs: number },
   leaseTtl?: number,
 ): Promise<{ store: Store; evictor?: EvictionLoop }> {
-  if (value?.startsWith("s3://")) {
+  if (isBucketUrl(value)) {
     const { bucket, prefix, store } = openBucketStore(
       value,
       "--store",
       leaseTtl !== undefined ? { ttl: leaseTtl * 1000 } : undefined,
     );
+    // Before listening: a wrong endpoint, bucket, key or region is reported now, not on a first pull.
+    await checkBucketUrl(value);
     if (cap.maxBytes === undefined) return { store };
     const lru = new ObjectLru({ bucket, ...(prefix !== undefined ? { prefix } : {}) });
     const evictor = startEvictionLoop(lru, { maxBytes: cap.maxBytes, intervalMs: cap.intervalMs });
@@ -244,9 +251,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const publicUrl = flags["public-url"];
   const origins = flags["allow-origin"];
   const tagTtl = positiveNumber("tag-ttl", flags["tag-ttl"]);
-  const cacheMaxBytes = positiveNumber("cache-max-bytes", flags["cache-max-bytes"]);
+  const cacheMaxBytes = sizeFlag("cache-max-bytes", flags["cache-max-bytes"]);
   const redirect = Boolean(flags.redirect);
-  if (redirect && !flags.store?.startsWith("s3://")) {
+  const inBucket = isBucketUrl(flags.store);
+  if (redirect && !inBucket) {
     // Checked before anything starts: only an object store has URLs a client could fetch a blob from.
     throw new UsageError(
       "--redirect needs --store s3://BUCKET/PREFIX: a folder store has no URLs for clients",
@@ -261,7 +269,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const evictInterval = positiveNumber("cache-evict-interval", flags["cache-evict-interval"]) ?? 60;
   if (evictInterval < 1) throw new UsageError(`--cache-evict-interval must be at least 1 second`);
-  const inBucket = flags.store?.startsWith("s3://") ?? false;
+  if (flags["cache-evict-interval"] !== undefined && !(inBucket && cacheMaxBytes !== undefined)) {
+    // Said rather than ignored: only the bucket's shared eviction loop runs on an interval.
+    throw new UsageError(
+      "--cache-evict-interval applies to --store s3://… with --cache-max-bytes (a folder cache evicts as it fills)",
+    );
+  }
   const leaseTtl = positiveNumber("lease-ttl", flags["lease-ttl"]);
   if (leaseTtl !== undefined && !inBucket) {
     throw new UsageError("--lease-ttl needs --store s3://BUCKET/PREFIX");
@@ -308,6 +321,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );
+  const sameHost = redirect && inBucket
+    ? redirectHostWarning(flags.store!, publicUrl ?? server.url)
+    : undefined;
+  if (sameHost) process.stderr.write(sameHost);
   if (publicUrl === undefined && /^(0\.0\.0\.0|::|\[::\])$/.test(listen.hostname)) {
     // The token realm is the listener's address, which other machines cannot use for a wildcard bind.
     process.stderr.write(
