@@ -196,11 +196,33 @@ export class S3Bucket implements ObjectBucket {
       headers: init.headers,
       body: init.body as BodyInit | undefined,
     });
+    let res: Response;
     try {
-      return await this.#fetch(request);
+      // Never followed (docs/security.md, rule 8): the request carries the signature, the session token and
+      // the body (a blob, a reference), and fetch would resend the token and the body to whatever host a
+      // 3xx names (Deno and Node drop only `Authorization` across origins). Every request goes to the
+      // endpoint the operator configured, or nowhere.
+      res = await this.#fetch(new Request(request, { redirect: "manual" }));
     } catch (cause) {
       throw new TugError("STORE_IO", `S3 ${method} ${url} failed: ${(cause as Error).message}`, { cause });
     }
+    if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+      await res.body?.cancel();
+      const location = res.headers.get("location");
+      let to = "elsewhere";
+      try {
+        if (location !== null) to = new URL(location, url).origin;
+      } catch { /* not a URL */ }
+      throw new TugError(
+        "STORE_IO",
+        `S3 ${method} ${url} (bucket ${this.#name}) answered ${
+          res.status === 0 ? "a 3xx" : res.status
+        }: a redirect to ${to}, not ` +
+          `followed (the store sends requests only to its endpoint; check the endpoint, region and path-style)`,
+        { detail: { status: res.status } },
+      );
+    }
+    return res;
   }
 
   async #fail(method: string, url: string, res: Response): Promise<never> {

@@ -33,6 +33,8 @@ export interface S3StoreOptions extends S3BucketOptions {
   hasher?: HasherFactory;
   /** Bytes per part of a multipart upload (default 8 MiB, at least 5 MiB on S3). */
   partSize?: number;
+  /** Check the digest of every whole-blob read (default true; see `ObjectStoreOptions.verifyReads`). */
+  verifyReads?: boolean;
 }
 
 /**
@@ -61,6 +63,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.hasher !== undefined ? { hasher: options.hasher } : {}),
     ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
+    ...(options.verifyReads !== undefined ? { verifyReads: options.verifyReads } : {}),
   });
 }
 

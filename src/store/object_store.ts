@@ -21,10 +21,12 @@
  */
 
 import { DigestVerifier } from "../digest/digest_verifier.ts";
-import type { HasherFactory } from "../digest/hasher.ts";
+import type { Hasher, HasherFactory } from "../digest/hasher.ts";
 import type { Digest } from "../digest/parse_digest.ts";
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
+import { wasmHasher } from "../digest/wasm_hasher.ts";
+import { readBounded } from "./_bounded_read.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
 import type {
   BlobInfo,
@@ -121,7 +123,17 @@ export interface ObjectStoreOptions {
    * 8 MiB; S3 and R2 refuse parts under 5 MiB except the last). A writer holds at most two parts.
    */
   partSize?: number;
+  /**
+   * Check the digest of every whole-blob read, holding its last chunk back until it matched (default
+   * true): bytes the bucket holds under a blob's key that are not that blob (written by anyone else with
+   * access to the bucket, or altered on the way from it) fail the read before its end, never completing
+   * a wrong blob. Costs one hash of every byte read; ranges cannot be checked.
+   */
+  verifyReads?: boolean;
 }
+
+/** The most bytes a reference record is read with: a record holds one descriptor (documents: 4 MiB). */
+export const OBJECT_RECORD_LIMIT: number = 4 << 20;
 
 /** The default part size of multipart uploads. */
 export const OBJECT_PART_SIZE: number = 8 << 20;
@@ -137,6 +149,42 @@ function storeIo(message: string, cause: unknown): TugError {
 
 function emptyStream(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
+}
+
+/**
+ * `stream` (the bytes stored under `digest`'s key) passed on while hashed, one chunk held back until the
+ * end: when the bytes are not the blob, the stream errors with `DIGEST_MISMATCH` before its last chunk,
+ * so no reader ever receives a complete wrong blob (the rule fills keep, docs/security.md rule 6).
+ */
+function verifiedRead(
+  stream: ReadableStream<Uint8Array>,
+  digest: Digest,
+  hasher: Hasher,
+): ReadableStream<Uint8Array> {
+  let held: Uint8Array | undefined;
+  let bytes = 0;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        hasher.update(chunk);
+        bytes += chunk.length;
+        if (held !== undefined) controller.enqueue(held);
+        held = chunk;
+      },
+      flush(controller) {
+        const actual = hasher.digest();
+        if (actual !== digest.hex) {
+          throw new TugError(
+            "DIGEST_MISMATCH",
+            `Blob ${digest} read from the bucket is not that blob: its ${bytes} bytes hash to ` +
+              `${digest.algorithm}:${actual}`,
+            { detail: { expected: digest.toString(), actual: `${digest.algorithm}:${actual}` } },
+          );
+        }
+        if (held !== undefined) controller.enqueue(held);
+      },
+    }),
+  );
 }
 
 function base64url(text: string): string {
@@ -335,14 +383,22 @@ class ObjectBlobStore implements BlobStore {
   readonly #keys: Keys;
   readonly #hasher: HasherFactory | undefined;
   readonly #partSize: number;
+  readonly #verifyReads: boolean;
   /** The blob's presigned URL: only when the bucket can presign (see BlobStore.url). */
   readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
-  constructor(bucket: ObjectBucket, keys: Keys, hasher: HasherFactory | undefined, partSize: number) {
+  constructor(
+    bucket: ObjectBucket,
+    keys: Keys,
+    hasher: HasherFactory | undefined,
+    partSize: number,
+    verifyReads: boolean,
+  ) {
     this.#bucket = bucket;
     this.#keys = keys;
     this.#hasher = hasher;
     this.#partSize = partSize;
+    this.#verifyReads = verifyReads;
     if (bucket.presign !== undefined) {
       // The digest is checked before it becomes a key: a URL is only ever made for a blob's own object.
       this.url = async (digest, options) => await bucket.presign!(keys.blob(checkDigest(digest)), options);
@@ -356,9 +412,15 @@ class ObjectBlobStore implements BlobStore {
   }
 
   async get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>> {
-    const key = this.#keys.blob(checkDigest(digest));
+    const parsed = checkDigest(digest);
+    const key = this.#keys.blob(parsed);
     const missing = () => new TugError("NOT_FOUND", `Cannot read blob ${digest}: it is not in the store`);
-    if (range === undefined) return await this.#bucket.get(key) ?? Promise.reject(missing());
+    if (range === undefined) {
+      const hasher = this.#verifyReads ? await (this.#hasher ?? wasmHasher)(parsed.algorithm) : undefined;
+      const body = await this.#bucket.get(key);
+      if (body === undefined) throw missing();
+      return hasher === undefined ? body : verifiedRead(body, parsed, hasher);
+    }
     // The size first: a range is checked against it (RangeError), and an empty range needs no GET.
     const head = await this.#bucket.head(key);
     if (head === undefined) throw missing();
@@ -409,7 +471,9 @@ class ObjectReferenceStore implements ReferenceStore {
   async #read(key: string): Promise<ReferenceRecord | undefined> {
     const body = await this.#bucket.get(key);
     if (body === undefined) return undefined;
-    const text = await new Response(body).text();
+    const text = new TextDecoder().decode(
+      await readBounded(body, OBJECT_RECORD_LIMIT, `Reference object ${key}`),
+    );
     try {
       const record = JSON.parse(text) as ReferenceRecord;
       if (typeof record?.name !== "string" || typeof record.descriptor !== "object") throw new Error("shape");
@@ -486,7 +550,13 @@ export class ObjectStore implements Store {
     if (!Number.isSafeInteger(partSize) || partSize < 1) {
       throw new RangeError(`Object store partSize ${String(options.partSize)} is not a positive integer`);
     }
-    this.blobs = new ObjectBlobStore(options.bucket, keys, options.hasher, partSize);
+    this.blobs = new ObjectBlobStore(
+      options.bucket,
+      keys,
+      options.hasher,
+      partSize,
+      options.verifyReads ?? true,
+    );
     this.references = new ObjectReferenceStore(options.bucket, keys);
   }
 }
