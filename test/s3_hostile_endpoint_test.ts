@@ -8,6 +8,7 @@ import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { TugError } from "../src/errors.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 import { s3Store } from "../adapters/s3/s3_store.ts";
+import { ObjectLru } from "../src/store/object_lru.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -216,4 +217,195 @@ Deno.test("s3Store.blobs.get() of bytes in the bucket that are not the blob fail
     assertStringIncludes(error.message, digest);
     assert(bytes < planted.length, `${bytes} of ${planted.length} bytes passed before the error`);
   }
+});
+
+/** A body of `0x20` bytes without end (bounded at 1 GiB); `sent()` counts what went out. */
+function endless(start = ""): { body: ReadableStream<Uint8Array>; sent: () => number } {
+  let sent = 0;
+  const chunk = new Uint8Array(64 * 1024).fill(0x20);
+  const head = new TextEncoder().encode(start);
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent === 0 && head.length > 0) {
+        sent += head.length;
+        controller.enqueue(head);
+      } else if (sent > 1 << 30) controller.close();
+      else {
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      }
+    },
+  });
+  return { body, sent: () => sent };
+}
+
+function listPage(keys: string[], options: { token?: string; lastModified?: string } = {}): string {
+  const contents = keys.map((key) =>
+    `<Contents><Key>${key}</Key><Size>10</Size><LastModified>${
+      options.lastModified ?? "2020-01-01T00:00:00.000Z"
+    }</LastModified></Contents>`
+  ).join("");
+  const more = options.token === undefined
+    ? "<IsTruncated>false</IsTruncated>"
+    : `<IsTruncated>true</IsTruncated><NextContinuationToken>${options.token}</NextContinuationToken>`;
+  return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>${more}${contents}</ListBucketResult>`;
+}
+
+Deno.test("ObjectLru.prune() deletes and aborts nothing a listing names outside its prefix or through . and .. segments", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const direct = new S3Bucket({ bucket: s3.bucket, endpoint: s3.endpoint, credentials: S3RVER_CREDENTIALS });
+  // What must survive: a reference of the store, another tenant's object, and the store's own index.
+  const ref = "tug/refs/ZXhhbXBsZS5jb20vYTpi";
+  const other = "other-tenant/data";
+  await direct.put(ref, new TextEncoder().encode('{"name":"example.com/a:b","descriptor":{}}'));
+  await direct.put(other, new TextEncoder().encode("keep me"));
+  const bucket = new S3Bucket({
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const lru = new ObjectLru({ bucket, prefix: "tug" });
+
+  // A listing of leases/ that names keys outside it (dated long ago: stale, so prune would remove them).
+  for (
+    const planted of [["tug/leases/../refs/ZXhhbXBsZS5jb20vYTpi"], ["tug/leases/./x", "tug/leases//x"], [
+      "other-tenant/data",
+    ], ["tug/refs/ZXhhbXBsZS5jb20vYTpi"]]
+  ) {
+    front.hook = (request, url) =>
+      request.method === "GET" && url.searchParams.get("prefix") === "tug/leases/"
+        ? new Response(listPage(planted), { headers: { "content-type": "application/xml" } })
+        : undefined;
+    const outcome = await lru.prune({ staleMs: 1000 }).then((r) => r.removed, (e: unknown) => e);
+    if (planted[0].startsWith("tug/leases/")) assertEquals(outcome, [], planted.join()); // passed over
+    else assert(outcome instanceof TugError && outcome.code === "STORE_IO", `${planted}: ${outcome}`);
+  }
+  // An upload listing that names uploads outside the store's blobs/ (s3rver itself cannot list uploads).
+  for (
+    const key of [
+      "other-tenant/data",
+      "tug/refs/ZXhhbXBsZS5jb20vYTpi",
+      "tug/blobs/../refs/ZXhhbXBsZS5jb20vYTpi",
+    ]
+  ) {
+    front.hook = (request, url) =>
+      request.method === "GET" && url.searchParams.has("uploads")
+        ? new Response(
+          `<ListMultipartUploadsResult><IsTruncated>false</IsTruncated><Upload><Key>${key}</Key>` +
+            `<UploadId>u1</UploadId><Initiated>2020-01-01T00:00:00.000Z</Initiated></Upload>` +
+            `</ListMultipartUploadsResult>`,
+        )
+        : undefined;
+    const report = await lru.prune({ staleMs: 1000 });
+    assertEquals(report.removed, [], key);
+  }
+  assert(
+    !front.seen.some((r) => r.startsWith("DELETE") && !r.includes("/leases/evict")),
+    front.seen.join("\n"),
+  );
+  assertEquals(await new Response(await direct.get(other)).text(), "keep me");
+  assert((await direct.head(ref)) !== undefined, "the reference is still there");
+  assertEquals(front.seen.filter((r) => r.includes("..")), []);
+});
+
+Deno.test("S3Bucket.url() refuses a key with . or .. segments: URL parsing would address another key", () => {
+  const bucket = new S3Bucket({
+    bucket: "b",
+    endpoint: "http://127.0.0.1:9",
+    credentials: S3RVER_CREDENTIALS,
+  });
+  for (const key of ["tug/leases/../refs/x", "tug/./x", "..", "tug/.."]) {
+    let error: unknown;
+    try {
+      bucket.url(key);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof TugError && error.code === "STORE_IO", `${key}: ${error}`);
+  }
+  // Dots inside a segment are plain characters.
+  assertEquals(bucket.url("tug/a..b/.x"), "http://127.0.0.1:9/b/tug/a..b/.x");
+});
+
+Deno.test("S3Bucket.list() ends a listing that repeats its continuation token, goes backwards, or never ends a page", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const bucket = new S3Bucket({
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const pages: Record<string, () => Response> = {
+    "the same token again and again": () => new Response(listPage(["p/a", "p/b"], { token: "t1" })),
+    "two tokens in turn": () =>
+      new Response(
+        listPage(["p/a"], { token: front.seen.length % 2 === 0 ? "t1" : "t2" }),
+      ),
+    "empty pages, each with a new token": () =>
+      new Response(listPage([], { token: `t${front.seen.length}` })),
+    "a page without end": () => new Response(endless("<ListBucketResult>").body),
+  };
+  for (const [name, page] of Object.entries(pages)) {
+    const before = front.seen.length;
+    front.hook = (request) => request.method === "GET" ? page() : undefined;
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const { key } of bucket.list("p/")) seen.push(key);
+    })().then(() => undefined, (e: unknown) => e);
+    assert(error instanceof TugError && error.code === "STORE_IO", `${name}: ${error}`);
+    assert(front.seen.length - before <= 102, `${name}: ${front.seen.length - before} requests`);
+    assert(seen.length <= 2, `${name}: ${seen.length} keys`);
+  }
+});
+
+Deno.test("ObjectLru.evict() and ObjectStore.references read a planted index, usage record or reference with a cap, never whole", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const options = {
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    prefix: "tug",
+  };
+  const bucket = new S3Bucket(options);
+  const store = s3Store(options);
+  const lru = new ObjectLru({ bucket, prefix: "tug" });
+  const blob = new TextEncoder().encode("a blob");
+  const digest = await sha256(blob);
+  const w = await store.blobs.writer({ digest, size: blob.length });
+  await w.write(blob);
+  await w.commit();
+  await store.references.set("example.com/a:b", {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest,
+    size: blob.length,
+  });
+  let bodies: Array<() => number> = [];
+  const answerEndless = (match: (url: URL) => boolean) => {
+    front.hook = (request, url) => {
+      if (request.method !== "GET" || !match(url)) return undefined;
+      const { body, sent } = endless('{"kind":"tug-object-lru-index","blobs":[');
+      bodies.push(sent);
+      return new Response(body);
+    };
+  };
+  // The index without end: read as damaged, so the pass lists the blobs instead; the blob stays.
+  answerEndless((url) => url.pathname.endsWith("/tug/index.json"));
+  const pass = await lru.evict({ maxBytes: 1 << 30 });
+  assertEquals([pass.listed, pass.count, pass.deleted], [true, 1, []]);
+  // A usage record without end: damaged, folded (removed) without being read whole.
+  front.hook = () => undefined;
+  await bucket.put("tug/usage/0000000000001-planted-0.json", new TextEncoder().encode("{}"));
+  answerEndless((url) => url.pathname.includes("/tug/usage/"));
+  assertEquals((await lru.evict({ maxBytes: 1 << 30 })).folded, 1);
+  // A reference without end: STORE_CORRUPT, after at most its 4 MiB cap.
+  answerEndless((url) => url.pathname.includes("/tug/refs/"));
+  const error = await store.references.get("example.com/a:b").then(() => undefined, (e: unknown) => e);
+  assert(error instanceof TugError && error.code === "STORE_CORRUPT", String(error));
+  const untag = await lru.prune({}).then((r) => r.untagged);
+  assertEquals(untag, []); // an unreadable record is not the store's: left alone
+  const most = Math.max(...bodies.map((sent) => sent()));
+  assert(most < (128 << 20) + (16 << 20), `${most} bytes were sent before the reader stopped`);
+  bodies = [];
 });

@@ -27,6 +27,7 @@ import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
 import { wasmHasher } from "../digest/wasm_hasher.ts";
 import { readBounded } from "./_bounded_read.ts";
+import { listUnder } from "./_listing.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
 import type {
   BlobInfo,
@@ -445,7 +446,7 @@ class ObjectBlobStore implements BlobStore {
 
   async *list(): AsyncIterable<BlobInfo> {
     const prefix = this.#keys.blobs;
-    for await (const { key, size } of this.#bucket.list(prefix)) {
+    for await (const { key, size } of listUnder(this.#bucket, prefix)) {
       const [algorithm, hex, ...rest] = key.slice(prefix.length).split("/");
       if (rest.length > 0 || hex === undefined) continue;
       let digest: string;
@@ -506,7 +507,7 @@ class ObjectReferenceStore implements ReferenceStore {
 
   async list(): Promise<ReferenceRecord[]> {
     const keys: string[] = [];
-    for await (const { key } of this.#bucket.list(this.#keys.refs)) keys.push(key);
+    for await (const { key } of listUnder(this.#bucket, this.#keys.refs)) keys.push(key);
     const records = await Promise.all(keys.map((key) => this.#read(key)));
     return records.filter((r): r is ReferenceRecord => r !== undefined);
   }
