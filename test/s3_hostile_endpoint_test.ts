@@ -409,3 +409,21 @@ Deno.test("ObjectLru.evict() and ObjectStore.references read a planted index, us
   assert(most < (128 << 20) + (16 << 20), `${most} bytes were sent before the reader stopped`);
   bodies = [];
 });
+
+Deno.test("tug serve and tug prune refuse an s3:// URL with credentials in it, and print no secret", async () => {
+  const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzzSECRET";
+  const env = { AWS_ACCESS_KEY_ID: "AKIDENV", AWS_SECRET_ACCESS_KEY: secret };
+  for (
+    const url of [
+      `s3://AKIDURL:${secret}@bucket/p`,
+      `s3://bucket/p?endpoint=http://AKIDURL:${secret}@127.0.0.1:9`,
+    ]
+  ) {
+    for (const command of [["serve", "--listen", "127.0.0.1:0"], ["prune"]]) {
+      const run = await runTug([...command, "--store", url], { env, timeoutMs: 60_000 });
+      assertEquals(run.code, 2, `${command[0]} ${url}: ${run.stdout}${run.stderr}`);
+      assertStringIncludes(run.stderr, "credentials");
+      assert(!(run.stdout + run.stderr).includes(secret), run.stderr);
+    }
+  }
+});

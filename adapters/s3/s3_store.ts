@@ -92,33 +92,53 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
  * ```
  */
 export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | undefined>): S3StoreOptions {
+  // Messages name the URL without its userinfo: a key pair written into it must never be printed.
+  const shown = redactUserinfo(url);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new TypeError(`Store URL "${url}" is not a URL; expected s3://BUCKET/PREFIX`);
+    throw new TypeError(`Store URL "${shown}" is not a URL; expected s3://BUCKET/PREFIX`);
   }
   if (parsed.protocol !== "s3:" || parsed.hostname === "") {
-    throw new TypeError(`Store URL "${url}" must be s3://BUCKET/PREFIX`);
+    throw new TypeError(`Store URL "${shown}" must be s3://BUCKET/PREFIX`);
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new TypeError(
+      `Store URL "${shown}" holds credentials: they are not read from a URL (URLs end up in shell history, ` +
+        `process lists and logs); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead`,
+    );
+  }
+  if (parsed.port !== "" || parsed.hash !== "") {
+    throw new TypeError(`Store URL "${shown}" must be s3://BUCKET/PREFIX, without a port or a #fragment`);
+  }
+  // The URL parser removes dot segments (`s3://b/../x` reads as prefix `x`, `%2e%2e` too): the path is
+  // judged as written, so a prefix that names another folder is refused rather than quietly changed.
+  const rawPath = url.slice(url.indexOf("//") + 2).split(/[?#]/)[0].replace(/^[^/]*/, "");
+  if (rawPath.split("/").some((s) => /^(\.|%2e){1,2}$/i.test(s))) {
+    throw new TypeError(`Store URL "${shown}": the prefix has a . or .. segment`);
   }
   const known = new Set(["endpoint", "region", "path-style"]);
   for (const key of parsed.searchParams.keys()) {
     if (!known.has(key)) {
-      throw new TypeError(`Store URL "${url}": unknown parameter "${key}" (known: ${[...known].join(", ")})`);
+      throw new TypeError(
+        `Store URL "${shown}": unknown parameter "${key}" (known: ${[...known].join(", ")})`,
+      );
     }
   }
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
   if (!accessKeyId || !secretAccessKey) {
     throw new TypeError(
-      `Store URL "${url}" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`,
+      `Store URL "${shown}" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`,
     );
   }
   const endpoint = parsed.searchParams.get("endpoint") ?? env.AWS_ENDPOINT_URL_S3 ?? env.AWS_ENDPOINT_URL;
+  if (endpoint) checkEndpoint(endpoint, shown);
   const region = parsed.searchParams.get("region") ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   const pathStyle = parsed.searchParams.get("path-style");
   if (pathStyle !== null && pathStyle !== "true" && pathStyle !== "false") {
-    throw new TypeError(`Store URL "${url}": path-style must be true or false, got "${pathStyle}"`);
+    throw new TypeError(`Store URL "${shown}": path-style must be true or false, got "${pathStyle}"`);
   }
   const prefix = decodeURIComponent(parsed.pathname).replace(/^\/+|\/+$/g, "");
   return {
@@ -133,4 +153,28 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
     ...(region ? { region } : {}),
     ...(pathStyle !== null ? { pathStyle: pathStyle === "true" } : {}),
   };
+}
+
+/**
+ * `url` with every userinfo (`user:password@`) replaced by `***@`: its own, and an endpoint's in the query,
+ * written plainly or percent-encoded.
+ */
+function redactUserinfo(url: string): string {
+  return url.replace(/(\/\/|%2f%2f)[^/?#&]*?(@|%40)/gi, "$1***$2");
+}
+
+/** The endpoint must be an http(s) URL without userinfo (S3 takes credentials only as a signature). */
+function checkEndpoint(endpoint: string, shown: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(endpoint);
+  } catch {
+    throw new TypeError(`Store URL "${shown}": endpoint "${redactUserinfo(endpoint)}" is not a URL`);
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    throw new TypeError(
+      `Store URL "${shown}": endpoint "${redactUserinfo(endpoint)}" holds credentials; they are not sent ` +
+        `(requests are signed with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
+    );
+  }
 }
