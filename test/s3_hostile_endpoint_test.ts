@@ -427,3 +427,49 @@ Deno.test("tug serve and tug prune refuse an s3:// URL with credentials in it, a
     }
   }
 });
+
+Deno.test("s3Store.blobs.get() of a range fails unless the endpoint answers exactly that range (Content-Range and byte count)", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const options = {
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    prefix: "tug",
+  };
+  const store = s3Store(options);
+  const blob = new Uint8Array(100_000).map((_, i) => (i * 13) & 255);
+  const digest = await sha256(blob);
+  const w = await store.blobs.writer({ digest, size: blob.length });
+  await w.write(blob);
+  await w.commit();
+  const range = { start: 1000, end: 3000 };
+  assertEquals(await drain(await store.blobs.get(digest, range)), { bytes: 2000, error: undefined });
+  const answers: Record<string, () => Response> = {
+    "a byte more": () =>
+      new Response(blob.slice(1000, 3001), {
+        status: 206,
+        headers: { "content-range": "bytes 1000-2999/100000" },
+      }),
+    "a byte fewer": () =>
+      new Response(blob.slice(1000, 2999), {
+        status: 206,
+        headers: { "content-range": "bytes 1000-2999/100000" },
+      }),
+    "another range": () =>
+      new Response(blob.slice(0, 2000), { status: 206, headers: { "content-range": "bytes 0-1999/100000" } }),
+    "no Content-Range": () => new Response(blob.slice(1000, 3000), { status: 206 }),
+  };
+  for (const [name, answer] of Object.entries(answers)) {
+    front.hook = (request) => request.method === "GET" && request.headers.has("range") ? answer() : undefined;
+    const outcome = await store.blobs.get(digest, range).then(
+      drain,
+      (error: unknown) => ({ bytes: 0, error }),
+    );
+    assert(
+      outcome.error instanceof TugError && outcome.error.code === "STORE_IO",
+      `${name}: ${outcome.error}`,
+    );
+    assert(outcome.bytes <= 2000, `${name}: ${outcome.bytes} bytes passed`);
+  }
+});

@@ -89,6 +89,23 @@ function utf8Compare(a: string, b: string): number {
   return x.length - y.length;
 }
 
+/** Passes exactly `length` bytes on; more, or fewer by the end, fail the stream (STORE_IO). */
+function exactLength(length: number, what: string): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  const wrong = () =>
+    new TugError("STORE_IO", `${what} answered ${seen} bytes where ${length} were asked for`);
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.length;
+      if (seen > length) throw wrong();
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (seen !== length) throw wrong();
+    },
+  });
+}
+
 /** The body's text, read with a cap: a body over `limit` bytes fails (STORE_IO) and is not read on. */
 async function boundedText(res: Response, limit: number, what: string): Promise<string> {
   const reader = res.body?.getReader();
@@ -305,7 +322,21 @@ export class S3Bucket implements ObjectBucket {
       return undefined;
     }
     if (res.status !== (range ? 206 : 200)) return await this.#fail("GET", url, res);
-    return res.body ?? new ReadableStream({ start: (c) => c.close() });
+    const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
+    if (range === undefined) return body;
+    // A range cannot be verified by digest: it must at least be the range asked for, byte for byte in
+    // count (the rule of forwarded ranges, docs/security.md rule 6), or the stream fails.
+    const expected = range.end - range.start;
+    const contentRange = res.headers.get("content-range");
+    const match = contentRange?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
+    if (!match || Number(match[1]) !== range.start || Number(match[2]) !== range.end - 1) {
+      await body.cancel();
+      throw new TugError(
+        "STORE_IO",
+        `S3 GET ${url} for bytes ${range.start}-${range.end - 1} answered Content-Range ${contentRange}`,
+      );
+    }
+    return body.pipeThrough(exactLength(expected, `S3 GET ${url} (bytes ${range.start}-${range.end - 1})`));
   }
 
   /** Writes a whole object; with `ifNoneMatch`, only when none exists (false when one did). */
