@@ -182,11 +182,12 @@ async function drain(stream: ReadableStream<Uint8Array>): Promise<{ bytes: numbe
   }
 }
 
-Deno.test("s3Store.blobs.get() of bytes in the bucket that are not the blob fails with DIGEST_MISMATCH before the last byte", async () => {
+Deno.test("s3Store.blobs.get() of bytes in the bucket that are not the blob fails (DIGEST_MISMATCH, SIZE_MISMATCH) before the last byte", async () => {
   await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
   const options = {
     bucket: s3.bucket,
-    endpoint: s3.endpoint,
+    endpoint: front.endpoint,
     credentials: S3RVER_CREDENTIALS,
     prefix: "tug",
   };
@@ -213,10 +214,18 @@ Deno.test("s3Store.blobs.get() of bytes in the bucket that are not the blob fail
   ) {
     await bucket.put(key, planted);
     const { bytes, error } = await drain(await store.blobs.get(digest));
-    assert(error instanceof TugError && error.code === "DIGEST_MISMATCH", `${planted.length}: ${error}`);
+    const code = planted.length === blob.length ? "DIGEST_MISMATCH" : "SIZE_MISMATCH";
+    assert(error instanceof TugError && error.code === code, `${planted.length}: ${error}`);
     assertStringIncludes(error.message, digest);
     assert(bytes < planted.length, `${bytes} of ${planted.length} bytes passed before the error`);
   }
+  // A body without end under the blob's key: it fails at the blob's size, not read on.
+  const { body, sent } = endless();
+  front.hook = (request, url) =>
+    request.method === "GET" && url.pathname.endsWith(key) ? new Response(body) : undefined;
+  const { bytes, error } = await drain(await store.blobs.get(digest));
+  assert(error instanceof TugError && error.code === "SIZE_MISMATCH", String(error));
+  assert(bytes < blob.length && sent() < 64 << 20, `${bytes} bytes passed, ${sent()} sent`);
 });
 
 /** A body of `0x20` bytes without end (bounded at 1 GiB); `sent()` counts what went out. */

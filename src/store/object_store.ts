@@ -21,11 +21,10 @@
  */
 
 import { DigestVerifier } from "../digest/digest_verifier.ts";
-import type { Hasher, HasherFactory } from "../digest/hasher.ts";
+import type { HasherFactory } from "../digest/hasher.ts";
 import type { Digest } from "../digest/parse_digest.ts";
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
-import { wasmHasher } from "../digest/wasm_hasher.ts";
 import { readBounded } from "./_bounded_read.ts";
 import { listUnder } from "./_listing.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
@@ -153,40 +152,34 @@ function emptyStream(): ReadableStream<Uint8Array> {
 }
 
 /**
- * `stream` (the bytes stored under `digest`'s key) passed on while hashed, one chunk held back until the
- * end: when the bytes are not the blob, the stream errors with `DIGEST_MISMATCH` before its last chunk,
- * so no reader ever receives a complete wrong blob (the rule fills keep, docs/security.md rule 6).
+ * `stream` (the bytes stored under a blob's key) passed on while verified, one chunk held back until the
+ * end: when the bytes are not the blob, the stream errors (`SIZE_MISMATCH` at the first byte past its
+ * size, so an endless body is not read on; `DIGEST_MISMATCH` at the end) before its last chunk, so no
+ * reader ever receives a complete wrong blob (the rule fills keep, docs/security.md rule 6).
  */
 function verifiedRead(
   stream: ReadableStream<Uint8Array>,
-  digest: Digest,
-  hasher: Hasher,
+  verifier: DigestVerifier,
 ): ReadableStream<Uint8Array> {
   let held: Uint8Array | undefined;
-  let bytes = 0;
   return stream.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
-        hasher.update(chunk);
-        bytes += chunk.length;
+        verifier.update(chunk);
         if (held !== undefined) controller.enqueue(held);
         held = chunk;
       },
       flush(controller) {
-        const actual = hasher.digest();
-        if (actual !== digest.hex) {
-          throw new TugError(
-            "DIGEST_MISMATCH",
-            `Blob ${digest} read from the bucket is not that blob: its ${bytes} bytes hash to ` +
-              `${digest.algorithm}:${actual}`,
-            { detail: { expected: digest.toString(), actual: `${digest.algorithm}:${actual}` } },
-          );
-        }
+        verifier.verify();
         if (held !== undefined) controller.enqueue(held);
       },
     }),
   );
 }
+
+// Sizes of blobs this store saw by stat(): a digest's size never changes, so a whole-blob read right after
+// a stat (the proxy's way) needs no second HEAD to be verified. Bounded: the oldest is forgotten first.
+const KNOWN_SIZES = 4096;
 
 function base64url(text: string): string {
   let binary = "";
@@ -385,6 +378,7 @@ class ObjectBlobStore implements BlobStore {
   readonly #hasher: HasherFactory | undefined;
   readonly #partSize: number;
   readonly #verifyReads: boolean;
+  readonly #sizes = new Map<string, number>();
   /** The blob's presigned URL: only when the bucket can presign (see BlobStore.url). */
   readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
@@ -409,7 +403,11 @@ class ObjectBlobStore implements BlobStore {
   async stat(digest: string): Promise<BlobInfo | undefined> {
     const key = this.#keys.blob(checkDigest(digest));
     const head = await this.#bucket.head(key);
-    return head ? { digest, size: head.size } : undefined;
+    if (head === undefined) return undefined;
+    this.#sizes.delete(digest);
+    this.#sizes.set(digest, head.size);
+    if (this.#sizes.size > KNOWN_SIZES) this.#sizes.delete(this.#sizes.keys().next().value!);
+    return { digest, size: head.size };
   }
 
   async get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>> {
@@ -417,10 +415,16 @@ class ObjectBlobStore implements BlobStore {
     const key = this.#keys.blob(parsed);
     const missing = () => new TugError("NOT_FOUND", `Cannot read blob ${digest}: it is not in the store`);
     if (range === undefined) {
-      const hasher = this.#verifyReads ? await (this.#hasher ?? wasmHasher)(parsed.algorithm) : undefined;
+      if (!this.#verifyReads) return await this.#bucket.get(key) ?? Promise.reject(missing());
+      const size = this.#sizes.get(digest) ?? (await this.stat(digest))?.size;
+      if (size === undefined) throw missing();
+      const verifier = await DigestVerifier.create(
+        { digest, size },
+        { name: `blob ${digest} read from the bucket`, ...(this.#hasher ? { hasher: this.#hasher } : {}) },
+      );
       const body = await this.#bucket.get(key);
       if (body === undefined) throw missing();
-      return hasher === undefined ? body : verifiedRead(body, parsed, hasher);
+      return verifiedRead(body, verifier);
     }
     // The size first: a range is checked against it (RangeError), and an empty range needs no GET.
     const head = await this.#bucket.head(key);
