@@ -482,3 +482,60 @@ Deno.test("s3Store.blobs.get() of a range fails unless the endpoint answers exac
     assert(outcome.bytes <= 2000, `${name}: ${outcome.bytes} bytes passed`);
   }
 });
+
+Deno.test("S3Bucket.list() keeps a character reference to no character as written instead of throwing", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const bucket = new S3Bucket({
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  front.hook = (request) =>
+    request.method === "GET"
+      ? new Response(listPage(["p/&#99999999999;", "p/&#x110000;", "p/&amp;x"]))
+      : undefined;
+  const keys: string[] = [];
+  for await (const { key } of bucket.list("p/")) keys.push(key);
+  assertEquals(keys, ["p/&#99999999999;", "p/&#x110000;", "p/&x"]);
+});
+
+Deno.test("ObjectLru.prune() over a planted index.json naming refs/ or keys outside blobs/ deletes no reference", async () => {
+  await using s3 = await startS3rver();
+  const options = {
+    bucket: s3.bucket,
+    endpoint: s3.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+    prefix: "tug",
+  };
+  const bucket = new S3Bucket(options);
+  const store = s3Store(options);
+  const manifest = new TextEncoder().encode("{}");
+  const digest = await sha256(manifest);
+  const w = await store.blobs.writer({ digest, size: manifest.length });
+  await w.write(manifest);
+  await w.commit();
+  const descriptor = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest,
+    size: manifest.length,
+  };
+  await store.references.set("example.com/a:b", descriptor);
+  const refKey = "tug/refs/ZXhhbXBsZS5jb20vYTpi";
+  for (
+    const rows of [
+      [["../refs/ZXhhbXBsZS5jb20vYTpi", 1 << 30, 0]],
+      [[refKey, 1 << 30, 0]],
+      [["sha256:../../refs/ZXhhbXBsZS5jb20vYTpi", 1 << 30, 0]],
+    ]
+  ) {
+    await bucket.put(
+      "tug/index.json",
+      new TextEncoder().encode(JSON.stringify({ kind: "tug-object-lru-index", v: 1, blobs: rows })),
+    );
+    const report = await new ObjectLru({ bucket, prefix: "tug" }).prune({ maxBytes: 1 << 20, staleMs: 0 });
+    assertEquals([report.untagged, report.deleted.map((d) => d.digest)], [[], []], JSON.stringify(rows));
+    assert((await bucket.head(refKey)) !== undefined, "the reference is still there");
+    assertEquals(await store.references.get("example.com/a:b"), descriptor);
+  }
+});
