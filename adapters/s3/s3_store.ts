@@ -178,3 +178,36 @@ function checkEndpoint(endpoint: string, shown: string): void {
     );
   }
 }
+
+/**
+ * A warning for an endpoint reached over plain `http` on another machine, or undefined: there the bodies
+ * (blobs, references) and the session token cross the network in clear, and, since S3 writes are signed
+ * with `UNSIGNED-PAYLOAD`, whoever is on the path can change what is written and what is read (whole-blob
+ * reads are still verified by digest). Loopback endpoints (a local MinIO, tests) get none.
+ *
+ * @param options The store options (their `endpoint`).
+ * @returns The warning text, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { insecureEndpointWarning } from "./s3_store.ts";
+ *
+ * console.assert(insecureEndpointWarning({ endpoint: "http://127.0.0.1:9000" }) === undefined);
+ * console.assert(insecureEndpointWarning({ endpoint: "http://minio.internal:9000" }) !== undefined);
+ * ```
+ */
+export function insecureEndpointWarning(options: Pick<S3StoreOptions, "endpoint">): string | undefined {
+  if (options.endpoint === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(options.endpoint);
+  } catch {
+    return undefined; // refused elsewhere
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host.endsWith(".localhost") || host === "::1" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (url.protocol !== "http:" || loopback) return undefined;
+  return `the S3 endpoint ${url.origin} is plain http: blobs, references and the session token cross the ` +
+    `network unencrypted, and writes can be altered on the way (use https unless the network is trusted)`;
+}

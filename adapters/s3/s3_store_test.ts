@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "../../test/_assert.ts";
-import { s3StoreOptionsFromUrl } from "./s3_store.ts";
+import { insecureEndpointWarning, s3StoreOptionsFromUrl } from "./s3_store.ts";
 
 const ENV = {
   AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
@@ -52,4 +52,24 @@ Deno.test("s3StoreOptionsFromUrl() refuses a prefix with . or .. segments (as wr
   }
   // Dots inside a segment are fine; the prefix is what was written.
   assertEquals(s3StoreOptionsFromUrl("s3://bucket/a..b/.c/", ENV).prefix, "a..b/.c");
+});
+
+Deno.test("insecureEndpointWarning() warns about plain http to another machine, not about https or loopback", () => {
+  const warned = (endpoint: string) => insecureEndpointWarning({ endpoint }) !== undefined;
+  for (
+    const endpoint of ["http://minio.internal:9000", "http://10.0.0.5:9000", "http://[2001:db8::1]:9000"]
+  ) {
+    assert(warned(endpoint), endpoint);
+  }
+  for (
+    const endpoint of [
+      "https://s3.example",
+      "http://127.0.0.1:9000",
+      "http://localhost:9000",
+      "http://[::1]:9000",
+    ]
+  ) {
+    assert(!warned(endpoint), endpoint);
+  }
+  assertEquals(insecureEndpointWarning({}), undefined);
 });
