@@ -539,3 +539,35 @@ Deno.test("ObjectLru.prune() over a planted index.json naming refs/ or keys outs
     assertEquals(await store.references.get("example.com/a:b"), descriptor);
   }
 });
+
+Deno.test("S3Bucket.listMultipartUploads() ends a listing whose pages go round, repeat their markers, or never end", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const bucket = new S3Bucket({
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const page = (key: string, next: string) =>
+    new Response(
+      `<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>${next}</NextKeyMarker>` +
+        `<NextUploadIdMarker>u</NextUploadIdMarker><Upload><Key>${key}</Key><UploadId>u</UploadId>` +
+        `<Initiated>2020-01-01T00:00:00.000Z</Initiated></Upload></ListMultipartUploadsResult>`,
+    );
+  let n = 0;
+  const pages: Record<string, () => Response> = {
+    "two pages in turn": () => n++ % 2 === 0 ? page("p/a", "p/a") : page("p/b", "p/b"),
+    "the same markers again": () => page("p/a", "p/a"),
+    "a page without end": () => new Response(endless("<ListMultipartUploadsResult>").body),
+  };
+  for (const [name, answer] of Object.entries(pages)) {
+    const before = front.seen.length;
+    front.hook = (request, url) =>
+      request.method === "GET" && url.searchParams.has("uploads") ? answer() : undefined;
+    const error = await (async () => {
+      for await (const _ of bucket.listMultipartUploads("p/")) { /* drain */ }
+    })().then(() => undefined, (e: unknown) => e);
+    assert(error instanceof TugError && error.code === "STORE_IO", `${name}: ${error}`);
+    assert(front.seen.length - before <= 3, `${name}: ${front.seen.length - before} requests`);
+  }
+});

@@ -423,6 +423,7 @@ export class S3Bucket implements ObjectBucket {
   ): AsyncIterable<{ key: string; uploadId: string; initiated: number }> {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
+    let lastKey: string | undefined;
     let empty = 0;
     // Bounded: a million pages are a billion uploads.
     for (let page = 0; page < 1_000_000; page++) {
@@ -445,6 +446,16 @@ export class S3Bucket implements ObjectBucket {
               `S3 GET ${url} listed an upload to ${JSON.stringify(key)}, not under the prefix: not used`,
             );
           }
+          // Uploads come in key order (several to one key in a row): a key before the last one listed
+          // means the pages go round.
+          if (lastKey !== undefined && utf8Compare(key, lastKey) < 0) {
+            throw new TugError(
+              "STORE_IO",
+              `S3 GET ${url} listed an upload to ${JSON.stringify(key)} after ${JSON.stringify(lastKey)} ` +
+                `(out of order, or a repeated page): not used`,
+            );
+          }
+          lastKey = key;
           uploads++;
           yield { key, uploadId, initiated };
         }
