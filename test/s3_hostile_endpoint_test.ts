@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { runTug, tempDir } from "./_cli.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { sharedRadosgw } from "./harness/radosgw.ts";
 import { TugError } from "../src/errors.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 import { s3Store } from "../adapters/s3/s3_store.ts";
@@ -570,4 +571,30 @@ Deno.test("S3Bucket.listMultipartUploads() ends a listing whose pages go round, 
     assert(error instanceof TugError && error.code === "STORE_IO", `${name}: ${error}`);
     assert(front.seen.length - before <= 3, `${name}: ${front.seen.length - before} requests`);
   }
+});
+
+Deno.test("ObjectLru.prune() over radosgw lists incomplete uploads in key order and aborts only the store's own blob uploads", async () => {
+  const rgw = await sharedRadosgw();
+  await rgw.createBucket("tug-attack-uploads");
+  const bucket = new S3Bucket({
+    bucket: "tug-attack-uploads",
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    credentials: { accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey },
+  });
+  const keys = [
+    `tug/blobs/sha256/${"b".repeat(64)}`,
+    `tug/blobs/sha256/${"a".repeat(64)}`,
+    "tug/other/x",
+    "zzz/not-the-store",
+  ];
+  for (const key of keys) await bucket.createMultipartUpload(key);
+  const listed: string[] = [];
+  for await (const upload of bucket.listMultipartUploads("tug/")) listed.push(upload.key);
+  assertEquals(listed, keys.slice(0, 3).sort());
+  const report = await new ObjectLru({ bucket, prefix: "tug" }).prune({ staleMs: 0 });
+  assertEquals(report.removed.map((r) => r.key).sort(), keys.slice(0, 2).sort());
+  const left: string[] = [];
+  for await (const upload of bucket.listMultipartUploads("")) left.push(upload.key);
+  assertEquals(left, ["tug/other/x", "zzz/not-the-store"]);
 });
