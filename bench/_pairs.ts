@@ -6,7 +6,9 @@
  * @module
  */
 
-import { type RegistryProcess, startRegistry } from "../test/harness/mod.ts";
+import type { RegistryProcess } from "../test/harness/mod.ts";
+import type { S3rverProcess } from "../test/harness/s3rver.ts";
+import { startDistributionProxy, tugS3Store } from "./_memory.ts";
 import { type Contender, peakRss, removeAll, type Sample, timed } from "./_measure.ts";
 
 /** What every pair needs to know. */
@@ -30,7 +32,7 @@ export interface PairContext {
 
 const deno = Deno.execPath();
 
-function tugArgs(ctx: PairContext, ...args: string[]): string[] {
+function tugArgs(ctx: Pick<PairContext, "repo">, ...args: string[]): string[] {
   return ["run", "-A", `${ctx.repo}/adapters/cli/main.ts`, ...args];
 }
 
@@ -178,7 +180,7 @@ async function upstreamBlobGets(ctx: PairContext, from: number): Promise<{ max: 
 }
 
 /** A proxy process that one round pulls through twice (cold, then warm). */
-interface RunningProxy {
+export interface RunningProxy {
   host: string;
   pid: number;
   stop(): Promise<void>;
@@ -266,59 +268,89 @@ function proxyContender(
   };
 }
 
-/** (b) Pulls through a pull-through cache, cold then warm: `tug serve` vs docker-registry in proxy mode. */
-export function proxyPair(ctx: PairContext, client: ProxyClient = "skopeo"): [Contender, Contender] {
-  const tug = proxyContender(ctx, "tug serve", "tug-proxy", client, async (cache) => {
-    const port = freePort();
-    const child = new Deno.Command(deno, {
-      args: tugArgs(
-        ctx,
-        "serve",
-        "--listen",
-        `127.0.0.1:${port}`,
-        "--store",
-        cache,
-        "--upstream",
-        `up=${ctx.upstream.url}`,
-        "--default-upstream",
-        "up",
-      ),
-      cwd: ctx.repo,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    try {
-      await waitHttp(`http://127.0.0.1:${port}/v2/`, 20_000);
-    } catch (err) {
-      child.kill("SIGKILL");
-      const { stderr } = await child.output();
-      throw new Error(`tug serve did not start: ${new TextDecoder().decode(stderr)}`, { cause: err });
-    }
-    return {
-      host: `127.0.0.1:${port}`,
-      pid: child.pid,
-      async stop() {
+/**
+ * `tug serve` as its own process with `store` (a folder or `s3://…`) in front of the bench upstream, ready
+ * when it returns; `env` is added to the environment (S3 credentials).
+ */
+export async function startTugServe(
+  ctx: Pick<PairContext, "repo" | "upstream">,
+  store: string,
+  env: Record<string, string> = {},
+): Promise<RunningProxy> {
+  const port = freePort();
+  const child = new Deno.Command(deno, {
+    args: tugArgs(
+      ctx,
+      "serve",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--store",
+      store,
+      "--upstream",
+      `up=${ctx.upstream.url}`,
+      "--default-upstream",
+      "up",
+    ),
+    cwd: ctx.repo,
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // Drained as it comes (a full pipe would stall the server); shown when it does not start.
+  const stderr = new Response(child.stderr).text();
+  try {
+    await waitHttp(`http://127.0.0.1:${port}/v2/`, 20_000);
+  } catch (err) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`tug serve did not start: ${await stderr}`, { cause: err });
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    pid: child.pid,
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => {
         try {
-          child.kill("SIGTERM");
+          child.kill("SIGKILL");
         } catch {
-          // already gone
+          // gone
         }
-        const timer = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // gone
-          }
-        }, 5000);
-        await child.output();
-        clearTimeout(timer);
-      },
-    };
+      }, 5000);
+      await child.status;
+      await stderr;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** (b) Pulls through a pull-through cache, cold then warm: `tug serve` vs docker-registry in proxy mode. */
+export function proxyPair(
+  ctx: PairContext,
+  client: ProxyClient = "skopeo",
+  s3?: S3rverProcess,
+): [Contender, Contender] {
+  // With `s3` both caches live in that s3rver's bucket, each run under its own prefix (removed after it).
+  const prefix = (cache: string) => cache.split("/").at(-1)!;
+  const dropPrefix = (p: string) => removeAll(`${s3!.dir}/${s3!.bucket}/${p}`);
+  const tug = proxyContender(ctx, "tug serve", "tug-proxy", client, async (cache) => {
+    if (s3 === undefined) return await startTugServe(ctx, cache);
+    const { store, env } = tugS3Store(s3, prefix(cache));
+    const proxy = await startTugServe(ctx, store, env);
+    return { ...proxy, stop: () => proxy.stop().finally(() => dropPrefix(prefix(cache))) };
   });
   const distribution = proxyContender(ctx, "registry proxy", "registry-proxy", client, async (cache) => {
-    const registry = await startRegistry({ proxy: { remoteurl: ctx.upstream.url }, storageDir: cache });
-    return { host: registry.host, pid: registry.pid, stop: () => registry.stop() };
+    const proxy = await startDistributionProxy(
+      ctx.upstream,
+      cache,
+      s3 && { server: s3, root: prefix(cache) },
+    );
+    return s3 ? { ...proxy, stop: () => proxy.stop().finally(() => dropPrefix(prefix(cache))) } : proxy;
   });
   return [tug, distribution];
 }

@@ -7,6 +7,11 @@
  *   warm, with the upstream GETs per blob counted in the upstream registry's access log; the same with curl
  *   as the client (`proxy-curl`: every blob, 3 at a time, into /dev/null), which leaves the client's own
  *   hashing and writing out and so shows the proxies themselves;
+ * - (b') proxy memory (`proxy-memory`): 8 curl clients at once on one cold 250 MB blob through `tug serve` and
+ *   through docker-registry in proxy mode, peak RSS of each proxy process (VmHWM) and the wall time, cold then
+ *   warm; `proxy-memory-s3`, `proxy-s3`, `proxy-curl-s3`: the same pairs with both caches in one s3rver (tug
+ *   `--store s3://…`, distribution's `s3` driver); `proxy-memory-workerd`: the proxy worker on workerd (its
+ *   default in-memory store) under the same load (see bench/_memory.ts);
  * - (c) `tug unpack` vs `umoci unpack --rootless`, and the peak RSS of both ("unpack memory") on the bench
  *   image and on two decompression bombs: a gzip and a zstd layer of one file of zeros (1 GiB; 256 MiB with
  *   `--quick`), built by test/_bombs.ts;
@@ -21,6 +26,7 @@
  * deno task bench                 # ~680 MB image, 5 rounds (about 10 minutes; the first run builds the image)
  * deno task bench:quick           # ~70 MB image, 3 rounds (smoke run)
  * deno task bench --only pull,unpack --rounds 7
+ * deno task bench --quick --only proxy-memory,proxy-memory-s3,proxy-curl-s3   # issue K's memory and S3 rows
  * ```
  *
  * @module
@@ -29,11 +35,39 @@
 import { startRegistry } from "../test/harness/mod.ts";
 import { benchImage, type ImageSpec, pushBenchImage } from "./_image.ts";
 import { type PairResult, removeAll, runPair, timed } from "./_measure.ts";
-import { type PairContext, proxyPair, pullPair, unpackPair, verifyDiffIdsPair } from "./_pairs.ts";
+import {
+  type PairContext,
+  proxyPair,
+  pullPair,
+  startTugServe,
+  unpackPair,
+  verifyDiffIdsPair,
+} from "./_pairs.ts";
+import {
+  MEMORY_CLIENTS,
+  memoryContender,
+  pushMemoryBlob,
+  startBenchS3,
+  startDistributionProxy,
+  startWorkerdProxy,
+  tugS3Store,
+} from "./_memory.ts";
 import { pushBombImages } from "./_bombs.ts";
 import { browserPair } from "./_browser.ts";
 
-const PAIRS = ["pull", "verify-diffids", "proxy", "proxy-curl", "unpack", "browser"] as const;
+const PAIRS = [
+  "pull",
+  "verify-diffids",
+  "proxy",
+  "proxy-curl",
+  "proxy-memory",
+  "proxy-s3",
+  "proxy-curl-s3",
+  "proxy-memory-s3",
+  "proxy-memory-workerd",
+  "unpack",
+  "browser",
+] as const;
 type PairName = typeof PAIRS[number];
 
 interface Options {
@@ -58,7 +92,7 @@ function parseOptions(args: string[]): Options {
   }
   if (args.includes("--help")) {
     console.log(
-      "Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only pull,verify-diffids,proxy,proxy-curl,unpack,browser] [--no-write]",
+      `Usage: deno task bench [--quick] [--rounds N] [--warmup N] [--only ${PAIRS.join(",")}] [--no-write]`,
     );
     Deno.exit(0);
   }
@@ -86,6 +120,29 @@ const TARGETS: Record<string, { max?: number; min?: number; rssMax?: number; tex
   "pull through a proxy (warm)": { max: 0.7, text: "≤ 0.7 ×" },
   "proxy, curl client (cold)": { max: 0.5, text: "≤ 0.5 ×, one upstream GET per blob" },
   "proxy, curl client (warm)": { max: 0.7, text: "≤ 0.7 ×" },
+  // Issue K (7): memory and speed of the proxy, with its filesystem store and with an S3 store (s3rver).
+  "proxy memory (cold)": {
+    max: 0.8,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB (distribution: 35–40 MiB), time ≤ 0.8 ×",
+  },
+  "proxy memory (warm)": { max: 0.5, rssMax: 64 * 1024 * 1024, text: "peak RSS ≤ 64 MiB, time ≤ 0.5 ×" },
+  "proxy memory, S3 store (cold)": {
+    max: 0.8,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB, time ≤ 0.8 ×",
+  },
+  "proxy memory, S3 store (warm)": {
+    max: 0.5,
+    rssMax: 64 * 1024 * 1024,
+    text: "peak RSS ≤ 64 MiB, time ≤ 0.5 ×",
+  },
+  "proxy memory, workerd (cold)": { rssMax: 128 * 1024 * 1024, text: "workerd's peak RSS < 128 MiB" },
+  "proxy memory, workerd (warm)": { rssMax: 128 * 1024 * 1024, text: "workerd's peak RSS < 128 MiB" },
+  "pull through a proxy, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
+  "pull through a proxy, S3 store (warm)": { max: 0.5, text: "≤ 0.5 ×" },
+  "proxy, curl client, S3 store (cold)": { max: 0.8, text: "≤ 0.8 ×, one upstream GET per blob" },
+  "proxy, curl client, S3 store (warm)": { max: 0.5, text: "≤ 0.5 ×" },
   "unpack": { max: 0.7, text: "≤ 0.7 × umoci" },
   // A memory target only: the time of these rows is shown, not judged.
   "unpack memory": {
@@ -143,7 +200,9 @@ function judge(result: PairResult): void {
   let met = t.max === undefined || result.ratio <= t.max;
   if (t.rssMax !== undefined) {
     const ok = (result.a.rssMax ?? Infinity) <= t.rssMax;
-    if (!ok) notes.push(`peak RSS ${mb(result.a.rssMax)} > ${(t.rssMax / 1e6).toFixed(0)} MB`);
+    if (!ok) {
+      notes.push(`peak RSS ${mb(result.a.rssMax)} > ${mb(t.rssMax)} (${(t.rssMax / 1e6).toFixed(0)} MB)`);
+    }
     met &&= ok;
   }
   const gets = result.a.extra?.upstreamGetsPerBlobMax;
@@ -183,9 +242,11 @@ function print(result: PairResult): void {
           Number.isFinite(result.rssRatio) ? result.rssRatio.toFixed(2) : "—"
         }${verdict}`,
     );
-    if (result.target) console.log(`    target: ${result.target.text}`);
-    for (const n of result.notes ?? []) console.log(`    ${n}`);
-    return;
+    if (!result.name.startsWith("proxy memory")) {
+      if (result.target) console.log(`    target: ${result.target.text}`);
+      for (const n of result.notes ?? []) console.log(`    ${n}`);
+      return;
+    }
   }
   console.log(
     `    ratio (median tug / median peer): ${result.ratio.toFixed(2)}${verdict}; ` +
@@ -302,6 +363,7 @@ async function main(): Promise<void> {
       log,
     };
     const pairOptions = { rounds: options.rounds, warmup: options.warmup, log };
+    let memoryBlob: Awaited<ReturnType<typeof pushMemoryBlob>> | undefined;
     for (const name of options.only) {
       started = performance.now();
       log(`\n== ${name} (${options.warmup} warm-up, ${options.rounds} rounds, A B A B)`);
@@ -321,6 +383,78 @@ async function main(): Promise<void> {
       } else if (name === "proxy-curl") {
         const [a, b] = proxyPair(pctx, "curl");
         got = await runPair("proxy, curl client", a, b, pairOptions);
+      } else if (name === "proxy-s3" || name === "proxy-curl-s3") {
+        await using s3 = await startBenchS3();
+        const [a, b] = proxyPair(pctx, name === "proxy-s3" ? "skopeo" : "curl", s3);
+        got = await runPair(
+          name === "proxy-s3" ? "pull through a proxy, S3 store" : "proxy, curl client, S3 store",
+          a,
+          b,
+          pairOptions,
+        );
+      } else if (name === "proxy-memory" || name === "proxy-memory-s3") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        await using s3 = name === "proxy-memory-s3" ? await startBenchS3() : undefined;
+        let n = 0;
+        const a = memoryContender("tug serve", blob, async () => {
+          const cache = `${pairWork}/tug-${n++}`;
+          if (s3 === undefined) {
+            const proxy = await startTugServe(pctx, cache);
+            return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+          }
+          const prefix = cache.split("/").at(-1)!;
+          const { store, env } = tugS3Store(s3, prefix);
+          const proxy = await startTugServe(pctx, store, env);
+          return {
+            ...proxy,
+            stop: () => proxy.stop().finally(() => removeAll(`${s3.dir}/${s3.bucket}/${prefix}`)),
+          };
+        });
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const prefix = cache.split("/").at(-1)!;
+          const proxy = await startDistributionProxy(upstream, cache, s3 && { server: s3, root: prefix });
+          return {
+            ...proxy,
+            stop: () =>
+              proxy.stop().finally(async () => {
+                await removeAll(cache);
+                if (s3) await removeAll(`${s3.dir}/${s3.bucket}/${prefix}`);
+              }),
+          };
+        });
+        got = await runPair(`proxy memory${s3 ? ", S3 store" : ""}`, a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob (fresh proxy, ` +
+            `empty cache; warm: the same again); peak RSS of the proxy process (VmHWM)`,
+          ];
+        }
+      } else if (name === "proxy-memory-workerd") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        let n = 0;
+        // The worker's default store: in memory, per isolate (the R2 store needs Miniflare; see docs).
+        const a = memoryContender(
+          "tug on workerd",
+          blob,
+          () => startWorkerdProxy(upstream, `${pairWork}/workerd`),
+        );
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const proxy = await startDistributionProxy(upstream, cache);
+          return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+        });
+        got = await runPair("proxy memory, workerd", a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the worker's ` +
+            `default in-memory store (CACHE_MAX_BYTES 256 MiB, so the blob is cached in the isolate)`,
+          ];
+        }
       } else if (name === "unpack") {
         const help = await new Deno.Command(Deno.execPath(), {
           args: ["run", "-A", "adapters/cli/main.ts", "unpack", "--help"],
@@ -399,7 +533,8 @@ async function main(): Promise<void> {
   );
   for (const r of results) {
     const ratio = r.rssRatio !== undefined
-      ? `${mb(r.a.rssMax)} vs ${mb(r.b.rssMax)} peak RSS`
+      ? `${mb(r.a.rssMax)} vs ${mb(r.b.rssMax)} peak RSS` +
+        (r.name.startsWith("proxy memory") ? `, time ${r.ratio.toFixed(2)}` : "")
       : r.ratio.toFixed(2);
     console.log(`  ${r.name.padEnd(32)} ${ratio}  ${r.met === undefined ? "" : r.met ? "met" : "NOT met"}`);
   }

@@ -99,7 +99,7 @@ Deno.test("createProxy() serves a late joiner and a range the fill passed from t
     // Most of the blob (all but the last 4 MiB) has been filled and sent to the first client.
     await until(() => hop.sent() >= holdAt, 60_000, "the fill to reach the held bytes");
 
-    // A late joiner from byte 0: it reads far past the 8 MiB window before any new byte arrives.
+    // A late joiner from byte 0: it reads far past the 4 MiB window before any new byte arrives.
     const late = await fetch(url);
     assertEquals(late.status, 200);
     const lateReader = late.body!.getReader();
@@ -204,11 +204,13 @@ Deno.test("createProxy() does not hold a fast client back for a slow one, and th
   }
 });
 
-// Why 384 MiB and not the 64 MiB fixture: V8 frees the upstream's chunks (external memory) only when a
-// GC runs, and it lets about 64 MiB of such garbage pile up before it starts one, so the proxy's RSS grows
-// by 100–190 MiB while it streams a blob to 10 clients, whatever the blob's size (measured: the same for
-// 256 and 768 MiB). Only a blob well beyond that separates a fill that keeps the blob (growth ≥ its size;
-// measured 300 MiB for 256 MiB before the window) from one that keeps a window.
+// Why 384 MiB and not the 64 MiB fixture: V8 frees unused chunks (external memory) only when a GC runs, and
+// it lets about 64 MiB of such garbage pile up before it starts one, so the proxy's RSS grew by 100–190 MiB
+// while it streamed a blob to 10 clients, whatever the blob's size (measured: the same for 256 and 768 MiB).
+// tug serve on Deno now frees the fill's chunks itself (`releaseChunks`: growth 25–30 MiB), but any code
+// path left to the GC can still grow that much. Only a blob well beyond that separates a fill that keeps
+// the blob (growth ≥ its size; measured 300 MiB for 256 MiB before the window) from one that keeps a window.
+// Every MiB of the blob differs and each client's body is hashed: a chunk freed too early would show.
 const BIG = 384 * MiB;
 
 Deno.test("tug serve fills a 384 MiB blob for 10 concurrent cold clients in far less memory than the blob", async () => {
@@ -252,11 +254,12 @@ Deno.test("tug serve fills a 384 MiB blob for 10 concurrent cold clients in far 
         } MiB`,
     );
   }
-  // A fill that kept the blob would grow by more than 384 MiB. With the 8 MiB window the growth is
-  // V8's uncollected chunks (about 64 MiB before it collects), the window, the 1 MiB write buffer, the
-  // shared read-back blocks (8 × 1 MiB) and each connection's buffers: measured 100–190 MiB, on a
-  // 2-core machine shared with other work. Two thirds of the blob leaves room for a slower GC and
-  // still fails for any fill that holds the blob.
+  // A fill that kept the blob would grow by more than 384 MiB. With the 4 MiB window the growth is the
+  // window, the 1 MiB write buffer, the shared read-back blocks (4 × 1 MiB), each connection's buffers and
+  // the runtime's own (tug serve on Deno frees upstream chunks and read-back blocks itself, see
+  // `ProxyOptions.releaseChunks`; without that, V8's uncollected chunks add about 64 MiB): measured
+  // 100–190 MiB before that change, on a 2-core machine shared with other work. Two thirds of the blob
+  // leaves room for a slower GC and still fails for any fill that holds the blob.
   assert(
     growth < BIG * 2 / 3,
     `proxy RSS grew by ${(growth / MiB).toFixed(0)} MiB for a ${BIG / MiB} MiB blob`,

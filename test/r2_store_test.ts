@@ -3,8 +3,9 @@
 import { Miniflare } from "npm:miniflare@^4.20260730.0";
 import { storeContractTests } from "../src/store/testing/mod.ts";
 import { TugError } from "../src/errors.ts";
-import { assertEquals, assertRejects } from "./_assert.ts";
-import type { R2BucketBinding } from "../adapters/r2/r2_bucket.ts";
+import { assert, assertEquals, assertRejects } from "./_assert.ts";
+import { R2Bucket, type R2BucketBinding } from "../adapters/r2/r2_bucket.ts";
+import { ObjectLru } from "../src/store/object_lru.ts";
 import { r2Store } from "../adapters/r2/r2_store.ts";
 
 /** Miniflare with one R2 bucket `BLOBS`; disposing it stops workerd. */
@@ -68,4 +69,31 @@ Deno.test("r2Store: a blob whose bytes do not match its digest never becomes an 
     assertEquals(await store.blobs.stat(digest), { digest, size });
     await store.blobs.delete(digest);
   }
+});
+
+Deno.test("R2Bucket.list() reports each object's last-modified time (R2's uploaded), so ObjectLru.prune() removes a stale lease on R2", async () => {
+  await using mf = await startMiniflare();
+  const bucket = new R2Bucket(mf.binding);
+  const before = Date.now();
+  await bucket.put("tug/leases/sha256-stale", new TextEncoder().encode("{}"));
+  const listed: Array<{ key: string; size: number; lastModified?: number }> = [];
+  for await (const object of bucket.list("tug/leases/")) listed.push(object);
+  assertEquals(listed.length, 1);
+  const uploaded = ((await mf.binding.list({ prefix: "tug/leases/" })).objects[0] as { uploaded?: Date })
+    .uploaded;
+  assertEquals(listed[0], {
+    key: "tug/leases/sha256-stale",
+    size: 2,
+    lastModified: new Date(uploaded!).getTime(),
+  });
+  // workerd's clock is this machine's: the time is when the object was written, not some other date.
+  assert(Math.abs(listed[0].lastModified! - before) < 60_000, `${listed[0].lastModified} vs ${before}`);
+
+  // A day later (the clock injected), the lease of a replica that died is stale and pruned.
+  const staleMs = 24 * 60 * 60_000;
+  const fresh = new ObjectLru({ bucket, prefix: "tug", now: () => listed[0].lastModified! + 1000 });
+  assertEquals((await fresh.prune({ staleMs, dryRun: true })).removed, []);
+  const later = new ObjectLru({ bucket, prefix: "tug", now: () => listed[0].lastModified! + staleMs + 1 });
+  assertEquals((await later.prune({ staleMs })).removed, [{ kind: "lease", key: "tug/leases/sha256-stale" }]);
+  assertEquals(await keys(mf.binding).then((k) => k.filter((key) => key.startsWith("tug/leases/"))), []);
 });

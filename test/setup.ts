@@ -23,6 +23,13 @@ const TOOLS: Record<string, string> = {
   ceph: "ceph-common",
   "radosgw-admin": "ceph-common",
   monmaptool: "ceph-base",
+  // docs/deploy.md's recipes (test/deploy_test.ts): a throw-away containerd and its `ctr` client, nginx as
+  // the fleet's load balancer (started by the test on its own config), and curl.
+  containerd: "containerd",
+  ctr: "containerd",
+  nginx: "nginx",
+  "systemd-analyze": "systemd",
+  curl: "curl",
 };
 
 async function has(tool: string): Promise<boolean> {

@@ -30,9 +30,13 @@ export type {
 export type { CredentialProvider, Credentials, FetchLike } from "../../src/registry/types.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

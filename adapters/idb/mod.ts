@@ -21,9 +21,13 @@ export * from "./idb_store.ts";
 export type { Descriptor, Platform } from "../../src/manifest/types.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -28,7 +28,9 @@ export interface R2BucketBinding {
   delete(keys: string | string[]): Promise<void>;
   /** One page of objects under a prefix. */
   list(options?: { prefix?: string; cursor?: string; limit?: number }): Promise<{
-    readonly objects: ReadonlyArray<{ readonly key: string; readonly size: number }>;
+    readonly objects: ReadonlyArray<
+      { readonly key: string; readonly size: number; readonly uploaded?: Date }
+    >;
     readonly truncated: boolean;
     readonly cursor?: string;
   }>;
@@ -116,15 +118,22 @@ export class R2Bucket implements ObjectBucket {
     return io(`delete ${key}`, () => this.#binding.delete(key));
   }
 
-  /** Every object under `prefix`, with its size (1000 a page). */
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  /**
+   * Every object under `prefix`, with its size and last-modified time (R2's `uploaded`), 1000 a page. The
+   * time is what finds stale leases and adopts unrecorded blobs (see `ObjectLru.prune`).
+   */
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }> {
     let cursor: string | undefined;
     for (let page = 0; page < 1_000_000; page++) {
       const result = await io(
         `list ${prefix}`,
         () => this.#binding.list({ prefix, limit: 1000, ...(cursor ? { cursor } : {}) }),
       );
-      for (const { key, size } of result.objects) yield { key, size };
+      for (const { key, size, uploaded } of result.objects) {
+        // A Date from workerd (or one of another realm, through Miniflare's proxy).
+        const lastModified = uploaded === undefined ? NaN : new Date(uploaded).getTime();
+        yield Number.isFinite(lastModified) ? { key, size, lastModified } : { key, size };
+      }
       if (!result.truncated || !result.cursor) return;
       cursor = result.cursor;
     }

@@ -6,7 +6,7 @@
  */
 
 import type { HasherFactory } from "../../src/digest/hasher.ts";
-import { ObjectStore } from "../../src/store/object_store.ts";
+import { ObjectStore, type ObjectStoreOptions } from "../../src/store/object_store.ts";
 import { R2Bucket, type R2BucketBinding } from "./r2_bucket.ts";
 
 /**
@@ -29,6 +29,8 @@ export interface R2StoreOptions {
   partSize?: number;
   /** Check the digest of every whole-blob read (default true; see `ObjectStoreOptions.verifyReads`). */
   verifyReads?: boolean;
+  /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
+  leases?: ObjectStoreOptions["leases"];
 }
 
 /**

@@ -29,12 +29,17 @@ export type {
   ObjectStore,
   ObjectStoreOptions,
 } from "../../src/store/object_store.ts";
+export type { LeaseSleep, ObjectLeases, ObjectLeasesOptions } from "../../src/store/object_lease.ts";
 export type { DigestAlgorithm, Hasher, HasherFactory } from "../../src/digest/hasher.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -8,7 +8,7 @@
  */
 
 import type { HasherFactory } from "../../src/digest/hasher.ts";
-import { ObjectStore } from "../../src/store/object_store.ts";
+import { ObjectStore, type ObjectStoreOptions } from "../../src/store/object_store.ts";
 import { S3Bucket, type S3BucketOptions } from "./s3_bucket.ts";
 
 /**
@@ -35,6 +35,8 @@ export interface S3StoreOptions extends S3BucketOptions {
   partSize?: number;
   /** Check the digest of every whole-blob read (default true; see `ObjectStoreOptions.verifyReads`). */
   verifyReads?: boolean;
+  /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
+  leases?: ObjectStoreOptions["leases"];
 }
 
 /**
@@ -64,6 +66,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     ...(options.hasher !== undefined ? { hasher: options.hasher } : {}),
     ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
     ...(options.verifyReads !== undefined ? { verifyReads: options.verifyReads } : {}),
+    ...(options.leases !== undefined ? { leases: options.leases } : {}),
   });
 }
 

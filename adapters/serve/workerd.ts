@@ -7,6 +7,7 @@
  * `DEFAULT_UPSTREAM`, `TAG_TTL` (seconds), `CACHE_MAX_BYTES`, `ALLOW_ORIGINS` (comma separated, or `*`),
  * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host),
  * `REDIRECT` (`true` or seconds: cached blobs by redirect to presigned URLs; not with an R2 binding).
+ * `TOKEN_SECRET` (64 hex digits shared by every isolate, so each opens the client tokens the others issued).
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
@@ -27,6 +28,7 @@ import { nodeHasher } from "../crypto/node_hasher.ts";
 import type { R2BucketBinding } from "../r2/r2_bucket.ts";
 import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
+import { tokenSecretFromHex } from "./token_secret.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -48,6 +50,11 @@ export interface WorkerEnv {
   BLOBS?: R2BucketBinding;
   /** The key prefix (folder) of the cache in `BLOBS`. */
   R2_PREFIX?: string;
+  /**
+   * Seconds an isolate's download lease in `BLOBS` lives unless renewed (default 30): isolates over one
+   * bucket download a blob once, and one that dies mid-download holds it up for this long.
+   */
+  LEASE_TTL?: string;
   /** Origins allowed by CORS, comma separated, or `*`. */
   ALLOW_ORIGINS?: string;
   /** The worker's public URL (`https://mirror.example`): the realm of its token challenge. */
@@ -59,6 +66,11 @@ export interface WorkerEnv {
    * fails at start.
    */
   REDIRECT?: string;
+  /**
+   * 64 hex digits (`openssl rand -hex 32`, a secret binding): the key of the client tokens, so that every
+   * isolate opens the tokens the others issued (default: a random key per isolate).
+   */
+  TOKEN_SECRET?: string;
 }
 
 /** `REDIRECT`: `true`, whole seconds, or off (`false`, empty, absent). */
@@ -85,6 +97,7 @@ function defaultStore(env: WorkerEnv): Store {
     const bucket = r2Store(env.BLOBS, {
       hasher: nodeHasher,
       ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
+      ...(env.LEASE_TTL ? { leases: { ttl: Number(env.LEASE_TTL) * 1000 } } : {}),
     });
     return frontedStore(bucket, { maxBytes: Number(env.CACHE_MAX_BYTES ?? 32 * 1024 * 1024) });
   }
@@ -109,12 +122,14 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     : { "docker.io": DOCKER_HUB_REGISTRY };
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   const redirect = redirectFromEnv(env.REDIRECT);
+  const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
   return createProxy({
     store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(tokenSecret ? { tokenSecret } : {}),
     ...(env.TAG_TTL ? { tagTtl: Number(env.TAG_TTL) } : {}),
     ...(redirect !== false ? { redirect } : {}),
     ...(origins && origins.length > 0

@@ -32,9 +32,13 @@ export type { DigestAlgorithm, Hasher, HasherFactory } from "../digest/hasher.ts
 export type { Descriptor, Platform } from "../manifest/types.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -22,9 +22,13 @@ export * from "./open_image.ts";
 // on its own; the same types are documented with their modules' own entries.
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

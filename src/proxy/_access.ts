@@ -79,6 +79,9 @@ export class AccessCache {
   readonly #grants = new BoundedMap<string, number>(100_000);
   readonly #confirmed = new BoundedMap<string, { at: number; seq: number }>(1_000_000);
   readonly #gone = new BoundedMap<string, number>(100_000);
+  // Questions upstream in flight, by caller, repository and digest: concurrent requests of one caller for
+  // one digest (a burst of clients behind one credential, or anonymous) share one HEAD.
+  readonly #asking = new Map<string, Promise<Uint8Array | void>>();
 
   constructor(ttlMs: number, now: () => number) {
     this.#ttl = ttlMs;
@@ -142,6 +145,8 @@ export class AccessCache {
    * cached bytes returned by `ask` confirm its typed children too, as the upstream vouched for them); an upstream
    * that is down lets a caller with an older confirmation be served stale; any other failure is returned
    * for the caller's answer. The caller of this function turns the error into a response and revokes.
+   * Concurrent calls for the same caller, repository and digest share one `ask` (its answer holds for that
+   * caller's credentials alike); each applies its own `isDown`.
    */
   async authorize(
     scope: ReadScope,
@@ -150,9 +155,20 @@ export class AccessCache {
     isDown: (err: unknown) => boolean,
   ): Promise<ReadDecision> {
     if (this.mayRead(scope, digest)) return { ok: true, stale: false };
+    const key = `${scope.caller}\n${scope.repository}\n${digest}`;
+    let asking = this.#asking.get(key);
+    if (asking === undefined) {
+      const started = ask();
+      asking = started;
+      this.#asking.set(key, started);
+      const done = () => {
+        if (this.#asking.get(key) === started) this.#asking.delete(key);
+      };
+      started.then(done, done);
+    }
     let manifest: Uint8Array | void;
     try {
-      manifest = await ask();
+      manifest = await asking;
     } catch (error) {
       if (isDown(error) && this.mayRead(scope, digest, true)) return { ok: true, stale: true };
       return { ok: false, error };

@@ -167,3 +167,45 @@ Deno.test("AccessCache.authorize() asks only without a fresh confirmation, confi
     false,
   ]);
 });
+
+Deno.test("AccessCache.authorize() shares one question among concurrent calls of one caller for one digest, not across callers", async () => {
+  const access = new AccessCache(1000, () => 0);
+  const alice = { caller: "alice", repository: "up/private" };
+  const bob = { caller: "bob", repository: "up/private" };
+  let asked = 0;
+  let answer!: () => void;
+  const question = () => {
+    asked++;
+    return new Promise<void>((resolve) => answer = resolve);
+  };
+  const first = access.authorize(alice, d("1"), question, () => false);
+  const second = access.authorize(alice, d("1"), question, () => false);
+  assertEquals(asked, 1);
+  answer();
+  assertEquals(await Promise.all([first, second]), [{ ok: true, stale: false }, { ok: true, stale: false }]);
+  // Another caller asks with its own credentials.
+  const third = access.authorize(bob, d("1"), question, () => false);
+  assertEquals(asked, 2);
+  answer();
+  assertEquals(await third, { ok: true, stale: false });
+  // A failure reaches every joined call, each deciding with its own isDown (no confirmation: refused).
+  const down = new Error("down");
+  let fail!: (err: unknown) => void;
+  const failing = () => {
+    asked++;
+    return new Promise<void>((_, reject) => fail = reject);
+  };
+  const a = access.authorize(alice, d("2"), failing, () => true);
+  const b = access.authorize(alice, d("2"), failing, () => false);
+  assertEquals(asked, 3);
+  fail(down);
+  assertEquals(await Promise.all([a, b]), [{ ok: false, error: down }, { ok: false, error: down }]);
+  // Settled questions are not reused: the next call asks again.
+  const c = access.authorize(alice, d("2"), ok, () => false);
+  assertEquals(await c, { ok: true, stale: false });
+  assertEquals(asked, 4);
+  function ok() {
+    asked++;
+    return Promise.resolve();
+  }
+});

@@ -14,12 +14,49 @@ import { readAllBytes } from "../streams/bytes.ts";
 import { IdleTimer } from "../streams/idle_timer.ts";
 
 /** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
-export const FILL_WINDOW: number = 8 << 20;
+export const FILL_WINDOW: number = 4 << 20;
 
 /** Subscribers behind the window read the store back in aligned blocks of this size… */
 const READ_BACK_BLOCK = 1 << 20;
 /** …and share the last few blocks read (clients behind the window usually move at similar speeds). */
-const READ_BACK_BLOCKS = 8;
+const READ_BACK_BLOCKS = 4;
+
+/**
+ * Reads a whole read-back block into a buffer of its own: with a BYOB reader where the store's stream is a
+ * byte stream (the disk store's), so no other buffer is allocated; else chunk by chunk, copied.
+ */
+async function readBlock(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = stream.getReader({ mode: "byob" });
+  } catch {
+    // Not a byte stream.
+  }
+  if (byob === undefined) {
+    const bytes = await readAllBytes(stream);
+    // A buffer of the fill's own (a single chunk may be a view into the store's memory).
+    return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  }
+  let buffer: ArrayBufferLike = new ArrayBuffer(READ_BACK_BLOCK);
+  let used = 0;
+  try {
+    // Bounded: each read fills at least one byte of the block, or ends.
+    while (used < READ_BACK_BLOCK) {
+      const view: Uint8Array<ArrayBuffer> = new Uint8Array(
+        buffer as ArrayBuffer,
+        used,
+        READ_BACK_BLOCK - used,
+      );
+      const { done, value }: ReadableStreamReadResult<Uint8Array> = await byob.read(view);
+      if (value !== undefined) buffer = value.buffer;
+      if (done) break;
+      used += value.byteLength;
+    }
+  } finally {
+    byob.releaseLock();
+  }
+  return new Uint8Array(buffer, 0, used);
+}
 
 /** Options for {@linkcode BlobFill.start}. */
 export interface BlobFillOptions {
@@ -45,6 +82,20 @@ export interface BlobFillOptions {
   readBack?: boolean;
   /** Bytes of recent chunks kept in memory (default {@linkcode FILL_WINDOW}). */
   window?: number;
+  /**
+   * Frees each upstream chunk's memory (detaches its `ArrayBuffer`) as soon as it has left the window and
+   * no subscriber still holds it as the chunk it handed out last, instead of leaving it to the garbage
+   * collector: V8 collects `ArrayBuffer`s only after about 64 MiB more of them were allocated, so a fill
+   * that streams a large blob otherwise raises the process's memory by that much whatever the window.
+   *
+   * Only for subscriber streams read by a consumer that takes its own reference to a chunk when it reads
+   * it and reads the next one only after that: `Deno.serve`'s response pump does (it hands each chunk to
+   * Rust, which holds the backing store until the bytes are sent). A consumer that keeps chunks in
+   * JavaScript (`Response.arrayBuffer()`, Node's socket write queue) would find them emptied. The store's
+   * writer and the hasher are safe: `BlobWriter.write()` copies what it keeps past its promise, hashing is
+   * synchronous. Default false.
+   */
+  release?: boolean;
   /**
    * Milliseconds the upstream body may send nothing before the fill fails with `TIMEOUT` (default 30 000,
    * Docker's read timeout; 0: none). Without it a stalled upstream pins the digest for every client.
@@ -103,6 +154,14 @@ export class BlobFill {
   #lost = false;
   // Blocks read back from the store, by block number, least recently used first.
   #blocks = new Map<number, Promise<Uint8Array>>();
+  // Another process downloads the blob (see `elsewhere()`): no byte of it passes through this fill.
+  #elsewhere = false;
+  // With `release`: upstream buffers handed out by subscribers as their last chunk (how many hold each),
+  // those of them already out of the window (freed when the last holder moves on), and bytes freed.
+  #release = false;
+  #lent = new Map<ArrayBufferLike, number>();
+  #retired = new Set<ArrayBufferLike>();
+  #freed = 0;
 
   private constructor(
     digest: string,
@@ -130,7 +189,48 @@ export class BlobFill {
         `Invalid read timeout ${readTimeout}: expected a non-negative number of milliseconds`,
       );
     }
-    return new BlobFill(options.digest, options.size, window, (fill) => fill.#run(options, readTimeout));
+    return new BlobFill(options.digest, options.size, window, (fill) => {
+      fill.#release = options.release ?? false;
+      return fill.#run(options, readTimeout);
+    });
+  }
+
+  /**
+   * A fill that another process runs (it holds the store's download lease, `Store.leases`): this one
+   * receives nothing from upstream; its subscribers wait until `committed` resolves, then read the
+   * committed (verified) blob from the store. `committed` rejecting fails them. `size` is what the other
+   * process recorded; a committed blob of another size makes its reads fail short, never pass.
+   */
+  static elsewhere(options: {
+    digest: string;
+    size: number;
+    blobs: BlobStore;
+    committed: Promise<void>;
+  }): BlobFill {
+    return new BlobFill(options.digest, options.size, 0, async (fill) => {
+      fill.#elsewhere = true;
+      fill.#fromCommit = true;
+      fill.#blobs = options.blobs;
+      try {
+        await options.committed;
+      } catch (err) {
+        fill.#state = "failed";
+        fill.#error = err;
+        fill.#notify();
+        throw err;
+      }
+      // Every byte is now behind the (empty) window: subscribers read the committed blob.
+      fill.#received = options.size;
+      fill.#state = "complete";
+      fill.#cached = true;
+      fill.#settled = true;
+      fill.#notify();
+    });
+  }
+
+  /** Whether another process downloads the blob (see `elsewhere()`): its callers need their own access check. */
+  get elsewhere(): boolean {
+    return this.#elsewhere;
   }
 
   /** Whether the fill verified the blob and the store committed it. */
@@ -146,6 +246,21 @@ export class BlobFill {
   /** Bytes of chunks held in memory now. */
   get kept(): number {
     return this.#kept;
+  }
+
+  /**
+   * With `release`: bytes of upstream chunks out of the window that a subscriber still holds (the chunk
+   * it handed out last); they are freed when it reads on. At most one chunk per subscriber.
+   */
+  get lentOut(): number {
+    let n = 0;
+    for (const b of this.#retired) n += b.byteLength;
+    return n;
+  }
+
+  /** With `release`: bytes of upstream chunks freed so far. */
+  get freed(): number {
+    return this.#freed;
   }
 
   /** Whether the fill is still reading. */
@@ -269,22 +384,65 @@ export class BlobFill {
       drop++;
     }
     if (drop > 0) {
+      if (this.#release) {
+        for (let i = 0; i < drop; i++) this.#retire(this.#chunks[i]);
+      }
       this.#chunks.splice(0, drop);
       this.#starts.splice(0, drop);
     }
+  }
+
+  /** A chunk left the window: its memory is freed now, or when the last subscriber holding it reads on. */
+  #retire(chunk: Uint8Array): void {
+    const buffer = chunk.buffer;
+    // Only a chunk that is its whole buffer: a buffer shared with other chunks may still be in use.
+    if (chunk.byteOffset !== 0 || chunk.byteLength !== buffer.byteLength) return;
+    if (this.#lent.has(buffer)) this.#retired.add(buffer);
+    else this.#free(buffer);
+  }
+
+  #free(buffer: ArrayBufferLike): void {
+    const size = buffer.byteLength;
+    try {
+      // Detaching drops this realm's reference to the backing store at once (a consumer that took its own,
+      // like Deno's response pump, keeps the bytes until it sent them).
+      (buffer as ArrayBuffer).transfer(0);
+      this.#freed += size;
+    } catch {
+      // Not detachable (a WebAssembly memory, a shared buffer): left to the garbage collector.
+    }
+  }
+
+  /** A subscriber handed out a chunk of `buffer` as its last. */
+  #lend(buffer: ArrayBufferLike): void {
+    this.#lent.set(buffer, (this.#lent.get(buffer) ?? 0) + 1);
+  }
+
+  /** A subscriber read on past (or dropped) the chunk of `buffer` it handed out last. */
+  #unlend(buffer: ArrayBufferLike): void {
+    const n = this.#lent.get(buffer);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.#lent.set(buffer, n - 1);
+      return;
+    }
+    this.#lent.delete(buffer);
+    if (this.#retired.delete(buffer)) this.#free(buffer);
   }
 
   /** Block `n` of the blob read back from the store, shared by subscribers (the last few are kept). */
   #readBlock(writer: BlobWriter, n: number): Promise<Uint8Array> {
     let block = this.#blocks.get(n);
     if (block === undefined) {
-      block = readAllBytes(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
+      block = readBlock(writer.readWritten!(n * READ_BACK_BLOCK, (n + 1) * READ_BACK_BLOCK));
       this.#blocks.set(n, block);
       // Dropped from the cache when it fails: the next reader tries again (or the fill has failed).
       block.catch(() => this.#blocks.delete(n));
-      for (const old of this.#blocks.keys()) {
+      for (const [old, evicted] of this.#blocks) {
         if (this.#blocks.size <= READ_BACK_BLOCKS) break;
         this.#blocks.delete(old);
+        // A block is a buffer of the fill's own: freed like an upstream chunk once no subscriber holds it.
+        if (this.#release) evicted.then((bytes) => this.#retire(bytes), () => {});
       }
     } else {
       // Most recently used last.
@@ -323,12 +481,20 @@ export class BlobFill {
     let pos = start;
     // Reads older bytes back from the store, up to `backEnd`, while this subscriber is behind the window.
     let back: ReadableStreamDefaultReader<Uint8Array> | undefined;
+    // With `release`: the upstream buffer of the chunk this stream handed out last. The consumer asks for
+    // the next one only after it took that one (see BlobFillOptions.release), so a pull lets go of it.
+    let lent: ArrayBufferLike | undefined;
+    const unlend = () => {
+      if (lent !== undefined) this.#unlend(lent);
+      lent = undefined;
+    };
     const dropBack = () => {
       back?.cancel().catch(() => {});
       back = undefined;
     };
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
+        unlend();
         // Bounded: each round either enqueues, ends, fails, opens a read-back or waits for the fill.
         for (;;) {
           if (this.#state === "failed") {
@@ -382,6 +548,10 @@ export class BlobFill {
               const chunk = this.#chunks[index];
               const from = pos - this.#starts[index];
               const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
+              if (this.#release) {
+                lent = chunk.buffer;
+                this.#lend(lent);
+              }
               controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
               pos += to - from;
               return;
@@ -434,6 +604,10 @@ export class BlobFill {
                   pos - block * READ_BACK_BLOCK,
                   Math.min(end, blockEnd) - block * READ_BACK_BLOCK,
                 );
+                if (this.#release) {
+                  lent = bytes.buffer;
+                  this.#lend(lent);
+                }
                 pos += value.byteLength;
                 controller.enqueue(value);
                 return;
@@ -454,7 +628,10 @@ export class BlobFill {
           await new Promise<void>((resolve) => this.#wake.push(resolve));
         }
       },
-      cancel: () => dropBack(),
+      cancel: () => {
+        unlend();
+        dropBack();
+      },
     }, { highWaterMark: 0 });
   }
 

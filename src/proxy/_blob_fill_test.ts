@@ -3,6 +3,8 @@ import { BlobFill } from "./_blob_fill.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import { TugError } from "../errors.ts";
+import type { BlobStore } from "../store/types.ts";
+import { readAllBytes } from "../streams/bytes.ts";
 
 /** A body the test feeds chunk by chunk. */
 function feed() {
@@ -287,4 +289,281 @@ Deno.test("BlobFill fails with TIMEOUT when the upstream body sends nothing for 
   assert(cancelled !== undefined, "the upstream body was not cancelled");
   assertEquals(fill.running, false);
   assertEquals(await store.blobs.stat(digest), undefined);
+});
+
+Deno.test("BlobFill.elsewhere() gives its subscribers nothing until the other process committed the blob, then the committed bytes", async () => {
+  const store = new MemoryStore();
+  const digest = await digestBytes(bytes);
+  let commit!: () => void;
+  const committed = new Promise<void>((resolve) => commit = resolve);
+  const fill = BlobFill.elsewhere({ digest, size: bytes.length, blobs: store.blobs, committed });
+  assert(fill.elsewhere && fill.running && !fill.cached);
+  assert(fill.canServe(0), "a subscriber from byte 0 waits for the commit instead of going upstream");
+  let first: Uint8Array | undefined;
+  const reader = fill.subscribe(100, 900).getReader();
+  const reading = reader.read().then((r) => first = r.value);
+  // The other process writes and commits; only then is this fill told.
+  const writer = await store.blobs.writer({ digest, size: bytes.length });
+  await writer.write(bytes);
+  await writer.commit();
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(first, undefined, "no byte before the commit was reported");
+  commit();
+  await fill.done;
+  assert(fill.cached && !fill.running);
+  await reading;
+  const rest: Uint8Array[] = [first!];
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    rest.push(value);
+  }
+  assertEquals(
+    new Uint8Array(await new Blob(rest as Uint8Array<ArrayBuffer>[]).arrayBuffer()),
+    bytes.subarray(100, 900),
+  );
+});
+
+Deno.test("BlobFill.elsewhere() fails its subscribers when the other process's download fails", async () => {
+  const store = new MemoryStore();
+  const digest = await digestBytes(bytes);
+  const committed = Promise.reject(new TugError("STORE_IO", "the holder's download failed"));
+  const fill = BlobFill.elsewhere({ digest, size: bytes.length, blobs: store.blobs, committed });
+  const body = new Response(fill.subscribe()).arrayBuffer();
+  await assertRejects(() => body, TugError, { includes: "the holder's download failed" });
+  await assertRejects(() => fill.done, TugError);
+  assert(!fill.cached);
+});
+
+/** `count` chunks of `size` bytes, each its own ArrayBuffer (as a fetch body yields them), and the blob. */
+function ownChunks(count: number, size: number): { chunks: Uint8Array[]; blob: Uint8Array } {
+  const blob = Uint8Array.from({ length: count * size }, (_, i) => (i * 7 + (i >> 11)) % 253);
+  return { chunks: Array.from({ length: count }, (_, i) => blob.slice(i * size, (i + 1) * size)), blob };
+}
+
+/** Counts the chunks a fill took in (`onHeld` runs after each one is stored and the window trimmed). */
+function heldSignal() {
+  let seen = 0;
+  let waiting: { n: number; resolve: () => void } | undefined;
+  return {
+    onHeld: () => {
+      seen++;
+      if (waiting && seen >= waiting.n) waiting.resolve();
+    },
+    /** Resolves once the fill took in `n` chunks. */
+    taken: (n: number) =>
+      seen >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { n, resolve })),
+  };
+}
+
+/** Bytes of `chunks` (those pushed so far) whose memory is still there (not detached). */
+const attached = (chunks: Uint8Array[]) => chunks.reduce((n, c) => n + c.buffer.byteLength, 0);
+
+/**
+ * Reads `reader` to the end, copying each chunk when it reads it (as Deno.serve's response pump takes its
+ * own reference), and calls `after` after every read.
+ */
+async function drainCopying(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  limit: number,
+  after: () => void = () => {},
+): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < limit; i++) {
+    const { done, value } = await reader.read();
+    if (done) return new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+    parts.push(value.slice());
+    after();
+  }
+  throw new Error(`no end after ${limit} reads`);
+}
+
+Deno.test("BlobFill with release: 8 subscribers reading in turn keep at most window + one chunk each in memory, whatever the blob size", async () => {
+  const chunk = 64 * 1024;
+  const window = 256 * 1024;
+  const { chunks, blob } = ownChunks(64, chunk); // 4 MiB, 16 × the window
+  const digest = await digestBytes(blob);
+  const source = feed();
+  const held = heldSignal();
+  const fill = BlobFill.start({
+    digest,
+    size: blob.length,
+    body: source.body,
+    blobs: new MemoryStore().blobs,
+    window,
+    release: true,
+    onHeld: held.onHeld,
+  });
+  const readers = Array.from({ length: 8 }, () => fill.subscribe().getReader());
+  const parts: Uint8Array[][] = readers.map(() => []);
+  let peak = 0;
+  for (const [i, c] of chunks.entries()) {
+    source.push(c);
+    await held.taken(i + 1);
+    // Every subscriber reads what the fill released so far (the newest chunk is held back until verified),
+    // copying it as it reads, one after the other: each keeps the chunk it read last.
+    for (let r = 0; r < readers.length; r++) {
+      while (parts[r].reduce((n, p) => n + p.length, 0) < fill.received - chunk) {
+        const { value } = await readers[r].read();
+        parts[r].push(value!.slice());
+      }
+    }
+    peak = Math.max(peak, attached(chunks.slice(0, i + 1)));
+  }
+  source.end();
+  await fill.done;
+  for (let r = 0; r < readers.length; r++) {
+    const rest = await drainCopying(readers[r], 100);
+    assertEquals(
+      await digestBytes(
+        new Uint8Array(await new Blob([...parts[r], rest] as Uint8Array<ArrayBuffer>[]).arrayBuffer()),
+      ),
+      digest,
+    );
+  }
+  // The window, the chunk held back until verified, and no more: the subscribers all read past the rest.
+  assert(peak <= window + 2 * chunk, `${peak} bytes of upstream chunks in memory at the peak`);
+  assert(fill.freed >= blob.length - window - 2 * chunk, `freed ${fill.freed}`);
+});
+
+Deno.test("BlobFill with release: a slow subscriber holds only the chunk it read last; it reads the rest back from the store", async () => {
+  const chunk = 64 * 1024;
+  const window = 128 * 1024;
+  const { chunks, blob } = ownChunks(48, chunk);
+  const digest = await digestBytes(blob);
+  const source = feed();
+  const held = heldSignal();
+  const fill = BlobFill.start({
+    digest,
+    size: blob.length,
+    body: source.body,
+    blobs: new MemoryStore().blobs,
+    window,
+    release: true,
+    onHeld: held.onHeld,
+  });
+  const slow = fill.subscribe().getReader();
+  const fast = fill.subscribe().getReader();
+  source.push(chunks[0]);
+  source.push(chunks[1]);
+  const first = (await slow.read()).value!;
+  let fastRead = 0;
+  let peak = 0;
+  for (let i = 2; i < chunks.length; i++) {
+    source.push(chunks[i]);
+    await held.taken(i + 1);
+    while (fastRead < fill.received - chunk) fastRead += (await fast.read()).value!.slice().length;
+    peak = Math.max(peak, attached(chunks.slice(0, i + 1)));
+  }
+  // The slow subscriber's chunk stayed intact while it held it, far behind the window.
+  assertEquals(first, blob.subarray(0, chunk));
+  assert(peak <= window + 3 * chunk, `${peak} bytes of upstream chunks in memory at the peak`);
+  source.end();
+  await fill.done;
+  const rest = await drainCopying(slow, 1000);
+  // Once it read on, its old chunk was freed; the rest came from the store.
+  assertEquals(chunks[0].buffer.byteLength, 0);
+  assertEquals(rest, blob.subarray(chunk));
+  await drainCopying(fast, 1000);
+});
+
+Deno.test("BlobFill with release never frees a chunk that shares its buffer, and without release frees nothing", async () => {
+  const { blob } = ownChunks(16, 64 * 1024);
+  const digest = await digestBytes(blob);
+  for (const release of [true, false]) {
+    const source = feed();
+    const fill = BlobFill.start({
+      digest,
+      size: blob.length,
+      body: source.body,
+      blobs: new MemoryStore().blobs,
+      window: 64 * 1024,
+      release,
+    });
+    const reader = fill.subscribe().getReader();
+    const shared = blob.slice(); // one buffer under every chunk
+    const own = ownChunks(16, 64 * 1024).chunks;
+    for (let i = 0; i < 16; i++) source.push(release ? shared.subarray(i * 65536, (i + 1) * 65536) : own[i]);
+    source.end();
+    assertEquals(await drainCopying(reader, 100), blob);
+    await fill.done;
+    assertEquals(fill.freed, 0);
+    assertEquals(release ? shared.buffer.byteLength : attached(own), blob.length);
+  }
+});
+
+/**
+ * A MemoryStore whose writers read back as byte streams (like the disk store's), so the fill reads its
+ * read-back blocks with a BYOB reader.
+ */
+function byteReadBackStore(): BlobStore {
+  const inner = new MemoryStore().blobs;
+  return {
+    stat: (digest) => inner.stat(digest),
+    get: (digest, range) => inner.get(digest, range),
+    delete: (digest) => inner.delete(digest),
+    async writer(expected, options) {
+      const writer = await inner.writer(expected, options);
+      return {
+        offset: writer.offset,
+        readPartial: () => writer.readPartial(),
+        write: (chunk) => writer.write(chunk),
+        commit: () => writer.commit(),
+        abort: (o) => writer.abort(o),
+        get readable() {
+          return writer.readable;
+        },
+        readWritten(start: number, end: number) {
+          const bytes = readAllBytes(writer.readWritten!(start, end));
+          let pos = 0;
+          return new ReadableStream({
+            type: "bytes",
+            async pull(controller) {
+              const all = await bytes;
+              const view = controller.byobRequest!.view!;
+              const n = Math.min(view.byteLength, all.length - pos);
+              new Uint8Array(view.buffer, view.byteOffset, n).set(all.subarray(pos, pos + n));
+              pos += n;
+              controller.byobRequest!.respond(n);
+              if (pos === all.length) controller.close();
+            },
+          });
+        },
+      };
+    },
+  } as BlobStore;
+}
+
+Deno.test("BlobFill with release frees the read-back blocks a slow subscriber has read past", async () => {
+  const MiB = 1 << 20;
+  const { chunks, blob } = ownChunks(16 * 16, 64 * 1024); // 16 MiB
+  const digest = await digestBytes(blob);
+  const source = feed();
+  const fill = BlobFill.start({
+    digest,
+    size: blob.length,
+    body: source.body,
+    blobs: byteReadBackStore(),
+    window: MiB,
+    release: true,
+  });
+  const slow = fill.subscribe().getReader();
+  for (const c of chunks) source.push(c);
+  source.end();
+  await fill.done;
+  // Everything but the last MiB is behind the window: read back in 1 MiB blocks of the fill's own.
+  const seen = new Set<ArrayBufferLike>();
+  const parts: Uint8Array[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await slow.read();
+    if (done) break;
+    seen.add(value.buffer);
+    parts.push(value.slice());
+  }
+  assertEquals(new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer()), blob);
+  const blocks = [...seen].filter((b) => b.byteLength === MiB || b.byteLength === 0);
+  const freed = blocks.filter((b) => b.byteLength === 0).length;
+  // 15 blocks read back; all but the last few cached ones (4) are freed.
+  assert(blocks.length >= 15, `${blocks.length} read-back blocks`);
+  assert(freed >= blocks.length - 4, `${freed} of ${blocks.length} read-back blocks freed`);
 });

@@ -10,6 +10,7 @@
 
 import { TugError } from "../errors.ts";
 import { storeCapabilities } from "../store/capabilities.ts";
+import type { BlobLeaseOutcome, BlobLeases, HeldBlobLease } from "../store/types.ts";
 import { withIdleLimit } from "../streams/idle_timer.ts";
 import { BlobFill } from "./_blob_fill.ts";
 import { type Caller, clientFor, refused, scopeOf, transportFor } from "./_caller.ts";
@@ -27,6 +28,7 @@ import {
 import { redirectToStore } from "./_redirect.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
+import { fromCache } from "./_vanished.ts";
 
 /**
  * A Range on a miss that starts this close to the beginning (or, while a fill runs, to the bytes it has
@@ -91,7 +93,9 @@ function answeredWithin<T>(
 
 /**
  * Starts the one download of a blob from this target's upstream (`opened`: its whole-blob answer, when
- * one already came). Fills are keyed by upstream and digest (see fillKey).
+ * one already came). Fills are keyed by upstream and digest (see fillKey). Over a store shared by
+ * processes (`Store.leases`, an object store) the download is the fleet's one: the fill takes the blob's
+ * lease first, and when another process holds it, becomes a fill "elsewhere" (see `leasedFill`).
  */
 export function startFill(
   ctx: ProxyContext,
@@ -100,68 +104,146 @@ export function startFill(
   digest: string,
   opened?: { body: ReadableStream<Uint8Array>; size?: number },
 ): Promise<BlobFill> {
-  const { fills, metrics } = ctx;
+  const { fills } = ctx;
   const key = fillKey(target, digest);
-  const pending = (async () => {
-    const blob = opened ??
-      await answeredWithin(
-        ctx,
-        `Cannot fetch blob "${target.key}@${digest}"`,
-        async (signal) => {
-          const answer = await clientFor(ctx, target, caller).getBlob(digest, signal ? { signal } : {});
-          if (answer.status !== 200) {
-            // Nothing but the whole blob can be filled (a 206 here answers a request without a Range).
-            answer.body.cancel().catch(() => {});
-            throw new TugError(
-              "UNEXPECTED_STATUS",
-              `The upstream answered a request for the whole blob "${digest}" with ${answer.status}`,
-              { detail: { status: 502, errors: [] } },
-            );
-          }
-          return answer;
-        },
-        (late) => late.body.cancel().catch(() => {}),
-      );
-    if (blob.size === undefined) {
-      blob.body.cancel().catch(() => {});
-      throw new TugError(
-        "UNEXPECTED_STATUS",
-        `The upstream sent blob "${digest}" without a Content-Length`,
-        {
-          detail: { status: 502, errors: [] },
-        },
-      );
-    }
-    ctx.access.confirm(scopeOf(target, caller), digest);
-    metrics.cacheMisses.blob++;
-    metrics.fillsInFlight++;
-    const fill = BlobFill.start({
-      digest,
-      size: blob.size,
-      body: blob.body,
-      blobs: ctx.store.blobs,
-      ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
-      onBytes: (n) => metrics.upstreamBytes += n,
-      onHeld: (n) => metrics.fillHeldPeak = Math.max(metrics.fillHeldPeak, n),
-      // An object store declares that it cannot read a blob back while it is written: the fill then
-      // serves bytes behind its window from the committed blob (see BlobFill).
-      readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
-      readTimeout: ctx.readTimeout,
-    });
-    fill.done.then(
-      () => {},
-      () => metrics.fillsFailed++,
-    ).finally(() => {
-      metrics.fillsInFlight--;
-      if (fills.get(key) === pending) fills.delete(key);
-    });
-    return fill;
-  })();
+  const leases = ctx.store.leases;
+  // An upstream answer already open is filled as it is (a 200 to a forwarded Range): waiting for a lease
+  // would hold its connection.
+  const pending = leases === undefined || opened !== undefined
+    ? openFill(ctx, target, caller, digest, opened)
+    : leasedFill(ctx, target, caller, digest, leases);
   fills.set(key, pending);
-  pending.catch(() => {
+  pending.then((fill) => fill.done).catch(() => {}).finally(() => {
     if (fills.get(key) === pending) fills.delete(key);
   });
   return pending;
+}
+
+/**
+ * The fill of a blob over a store shared by processes: with the lease, this process downloads it (and
+ * releases the lease when the fill ends); when another process holds it, a fill "elsewhere" whose clients
+ * get their headers at once (the size the holder recorded) and the bytes from the committed blob. If the
+ * holder fails or dies (its lease released or lapsed), this process takes the lease and downloads the
+ * blob itself; its clients still read the committed blob. Waiting is bounded (`BlobLeases.wait`).
+ */
+async function leasedFill(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  leases: BlobLeases,
+): Promise<BlobFill> {
+  const { metrics } = ctx;
+  let first: BlobLeaseOutcome;
+  try {
+    first = await leases.claim(digest);
+  } catch {
+    // The bucket cannot tell (down, or refusing): download as a single process would.
+    return await openFill(ctx, target, caller, digest);
+  }
+  if (first.kind === "lease") return await heldFill(ctx, target, caller, digest, first.lease, first.takeover);
+  if (first.kind === "timeout") return await openFill(ctx, target, caller, digest);
+  const size = first.kind === "committed" ? first.size : first.record.size;
+  if (first.kind === "held") metrics.leaseWaits++;
+  const committed = first.kind === "committed" ? Promise.resolve() : (async () => {
+    const next = await leases.wait(digest).catch(() => ({ kind: "timeout" }) as const);
+    if (next.kind === "committed") return;
+    // Released without a commit, lapsed, or waited too long: this process downloads it.
+    const fill = next.kind === "lease"
+      ? await heldFill(ctx, target, caller, digest, next.lease, next.takeover)
+      : await openFill(ctx, target, caller, digest);
+    await fill.done;
+    if (!fill.cached) {
+      throw new TugError("STORE_IO", `Cannot serve blob ${digest}: the store did not take it`);
+    }
+  })();
+  return BlobFill.elsewhere({ digest, size, blobs: ctx.store.blobs, committed });
+}
+
+/** Downloads the blob holding `lease`: its size goes into the lease, which is released when the fill ends. */
+async function heldFill(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  lease: HeldBlobLease,
+  takeover: boolean,
+): Promise<BlobFill> {
+  if (takeover) ctx.metrics.leaseTakeovers++;
+  let fill: BlobFill;
+  try {
+    fill = await openFill(ctx, target, caller, digest, undefined, (size) => lease.describe(size));
+  } catch (err) {
+    await lease.release();
+    throw err;
+  }
+  // Released after the commit (or failure): waiters then find the blob (or take the lease).
+  fill.done.catch(() => {}).finally(() => lease.release());
+  return fill;
+}
+
+/** GETs the blob upstream (unless `opened`) and starts its fill; `announce` learns the size first. */
+async function openFill(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  opened?: { body: ReadableStream<Uint8Array>; size?: number },
+  announce?: (size: number) => Promise<void>,
+): Promise<BlobFill> {
+  const { metrics } = ctx;
+  const blob = opened ??
+    await answeredWithin(
+      ctx,
+      `Cannot fetch blob "${target.key}@${digest}"`,
+      async (signal) => {
+        const answer = await clientFor(ctx, target, caller).getBlob(digest, signal ? { signal } : {});
+        if (answer.status !== 200) {
+          // Nothing but the whole blob can be filled (a 206 here answers a request without a Range).
+          answer.body.cancel().catch(() => {});
+          throw new TugError(
+            "UNEXPECTED_STATUS",
+            `The upstream answered a request for the whole blob "${digest}" with ${answer.status}`,
+            { detail: { status: 502, errors: [] } },
+          );
+        }
+        return answer;
+      },
+      (late) => late.body.cancel().catch(() => {}),
+    );
+  if (blob.size === undefined) {
+    blob.body.cancel().catch(() => {});
+    throw new TugError(
+      "UNEXPECTED_STATUS",
+      `The upstream sent blob "${digest}" without a Content-Length`,
+      {
+        detail: { status: 502, errors: [] },
+      },
+    );
+  }
+  ctx.access.confirm(scopeOf(target, caller), digest);
+  await announce?.(blob.size);
+  metrics.cacheMisses.blob++;
+  metrics.fillsInFlight++;
+  const fill = BlobFill.start({
+    digest,
+    size: blob.size,
+    body: blob.body,
+    blobs: ctx.store.blobs,
+    ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
+    onBytes: (n) => metrics.upstreamBytes += n,
+    onHeld: (n) => metrics.fillHeldPeak = Math.max(metrics.fillHeldPeak, n),
+    // An object store declares that it cannot read a blob back while it is written: the fill then
+    // serves bytes behind its window from the committed blob (see BlobFill).
+    readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
+    readTimeout: ctx.readTimeout,
+    release: ctx.releaseChunks,
+  });
+  fill.done.then(
+    () => {},
+    () => metrics.fillsFailed++,
+  ).finally(() => metrics.fillsInFlight--);
+  return fill;
 }
 
 /** HEAD of a blob upstream with the caller's credentials: its size, or a TugError. */
@@ -316,7 +398,8 @@ export async function forwardRange(
 
 /**
  * Answers `GET`/`HEAD` of the blob `digest` of `target` for `caller`: from the store after the access
- * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in).
+ * decision, else from the fill of this upstream (joined or started), else forwarded (a Range far in). A
+ * cached blob deleted before it could be read is a miss (`again`: this is the one retry of such a request).
  */
 export async function blobRoute(
   ctx: ProxyContext,
@@ -325,6 +408,7 @@ export async function blobRoute(
   caller: Caller,
   digest: string,
   defer: Defer,
+  again = false,
 ): Promise<Response> {
   const { fills, metrics, store } = ctx;
   const invalid = checkBlobDigest(digest);
@@ -347,17 +431,26 @@ export async function blobRoute(
     if (info !== undefined) {
       const denied = await check(true);
       if (denied) return denied;
-      metrics.cacheHits.blob++;
       // With `redirect`, a GET goes to the object store (after the access decision; see _redirect.ts).
       const redirected = await redirectToStore(ctx, request, digest);
-      if (redirected) return redirected;
-      return serveBlob(
-        ctx,
-        request,
-        digest,
-        info.size,
-        (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+      if (redirected) {
+        metrics.cacheHits.blob++;
+        return redirected;
+      }
+      // Gone since the stat (evicted elsewhere, see _vanished.ts): a miss, filled below.
+      const cached = await fromCache(() =>
+        serveBlob(
+          ctx,
+          request,
+          digest,
+          info.size,
+          (range) => store.blobs.get(digest, range && { start: range.start, end: range.end }),
+        )
       );
+      if (cached !== undefined) {
+        metrics.cacheHits.blob++;
+        return cached;
+      }
     }
     pending = fills.get(key);
   }
@@ -405,16 +498,31 @@ export async function blobRoute(
     // served from it (read back from the store).
     return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
   }
-  if (!started) {
-    const denied = await check(false);
+  if (!started || fill.elsewhere) {
+    // A fill another process runs confirmed nothing for this caller: the same check as a cache hit.
+    const denied = await check(fill.elsewhere);
     if (denied) return denied;
   }
   if (!fill.running && fill.cached) {
-    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store.
+    // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
+    // evicted since then, the request starts over, once.
     const redirected = await redirectToStore(ctx, request, digest);
     if (redirected) return redirected;
-    return serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range));
+    const cached = await fromCache(() =>
+      serveBlob(ctx, request, digest, fill.size, (range) => store.blobs.get(digest, range))
+    );
+    if (cached !== undefined) return cached;
+    if (again) {
+      return errorResponse(
+        503,
+        "UNAVAILABLE",
+        `Blob "${digest}" was evicted twice while it was served: try again`,
+      );
+    }
+    // A finished fill is no source to join: drop its entry now (its own cleanup may not have run yet).
+    if (fills.get(key) === pending) fills.delete(key);
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
-  metrics.cacheHits.blob += started ? 0 : 1;
+  metrics.cacheHits.blob += started && !fill.elsewhere ? 0 : 1;
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
 }

@@ -1,8 +1,11 @@
-import { assertEquals } from "../../test/_assert.ts";
-import { blobRoute, type Defer, RANGE_FROM_FILL } from "./_blobs.ts";
+import { assert, assertEquals } from "../../test/_assert.ts";
+import { BlobFill } from "./_blob_fill.ts";
+import { blobRoute, type Defer, fillKey, RANGE_FROM_FILL } from "./_blobs.ts";
 import type { Caller } from "./_caller.ts";
 import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
 import { resolveTarget, type Target } from "./_target.ts";
+import { vanishingStore } from "./_vanishing_store_test_util.ts";
+import { MemoryStore } from "../store/memory_store.ts";
 
 const anonymous: Caller = { key: "anonymous" };
 const request = (headers: Record<string, string> = {}, method = "GET") =>
@@ -95,4 +98,91 @@ Deno.test("blobRoute() answers a HEAD on a miss from the upstream's HEAD and 416
   const missing = await blobRoute(ctx, request(), target, anonymous, image.manifestDigest, defer);
   assertEquals(missing.status, 404);
   await missing.body?.cancel();
+});
+
+Deno.test("blobRoute() answers a cached blob deleted between stat() and get() from one new fill of the upstream", async () => {
+  const image = await fakeImage(200_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const store = vanishingStore(new MemoryStore());
+  const ctx = fakeContext(upstream, { store });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const gets = () => upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+  await (await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer)).arrayBuffer();
+  await settle();
+  assertEquals(gets(), 1);
+
+  // Evicted by someone else right after this replica's stat() found it: a miss, not an error.
+  store.vanish.add(image.layerDigest);
+  const whole = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(whole.status, 200);
+  assertEquals(new Uint8Array(await whole.arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(gets(), 2, "one new upstream GET");
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length, "cached again");
+
+  // The same for a range.
+  store.vanish.add(image.layerDigest);
+  const ranged = await blobRoute(
+    ctx,
+    request({ range: "bytes=10-19" }),
+    target,
+    anonymous,
+    image.layerDigest,
+    defer,
+  );
+  assertEquals([ranged.status, ranged.headers.get("content-range")], [
+    206,
+    `bytes 10-19/${image.layer.length}`,
+  ]);
+  assertEquals(new Uint8Array(await ranged.arrayBuffer()), image.layer.slice(10, 20));
+  await settle();
+  assertEquals(gets(), 3);
+  assertEquals([ctx.metrics.cacheHits.blob, ctx.metrics.cacheMisses.blob], [0, 3], "misses, not hits");
+});
+
+Deno.test("blobRoute() checks the caller's access before it falls back from a vanished cached blob to the upstream", async () => {
+  const image = await fakeImage(5000);
+  const upstream = fakeUpstream({ "acme/app": image }, { private: ["acme/app"] });
+  const store = vanishingStore(new MemoryStore());
+  const ctx = fakeContext(upstream, { store });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const user: Caller = { key: "user", credentials: { username: "user", password: "secret" } };
+  await (await blobRoute(ctx, request(), target, user, image.layerDigest, defer)).arrayBuffer();
+  await settle();
+  const blobGets = () => upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+  const before = blobGets();
+  store.vanish.add(image.layerDigest);
+  const denied = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(denied.status, 401);
+  await denied.body?.cancel();
+  assertEquals(blobGets(), before, "no fill for a caller the upstream refused");
+});
+
+Deno.test("blobRoute() starts one new fill when the blob of a fill that just finished was evicted before it was read", async () => {
+  const image = await fakeImage(50_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  // A fill that has committed but whose entry is still in the table (its cleanup runs a moment later)…
+  const finished = BlobFill.start({
+    digest: image.layerDigest,
+    size: image.layer.length,
+    body: new Blob([image.layer as Uint8Array<ArrayBuffer>]).stream(),
+    blobs: ctx.store.blobs,
+  });
+  await finished.done;
+  assertEquals([finished.running, finished.cached], [false, true]);
+  ctx.fills.set(fillKey(target, image.layerDigest), Promise.resolve(finished));
+  // …and its blob evicted by another replica before this request reads it.
+  assert(await ctx.store.blobs.delete(image.layerDigest));
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  const gets = upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+  assertEquals(gets, 1, "one new upstream GET");
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length, "cached again");
 });

@@ -78,6 +78,15 @@ export interface ProxyOptions {
    */
   readTimeout?: number;
   /**
+   * Free the memory of each upstream chunk of a blob download as soon as every client streaming it has read
+   * past it, instead of leaving it to the garbage collector (which lets about 64 MiB of them pile up; see
+   * `BlobFillOptions.release`). Set it only when every response body is read by a server that takes its
+   * own reference to each chunk as it reads it: `Deno.serve` (`serveDeno`, `tug serve` on Deno) does. Not
+   * when bodies are read in JavaScript (`await response.arrayBuffer()` on `app.fetch()`'s answer, Node's
+   * server): such a reader would find earlier chunks emptied. Default false.
+   */
+  releaseChunks?: boolean;
+  /**
    * Answer a GET of a cached blob, once the access decision allowed the caller, with a 307 to a presigned
    * URL of its object (`true`: valid 20 minutes, distribution's default; `{ expiresIn }` in seconds): the
    * client fetches the bytes from the bucket, none go through the proxy. Needs a store with blob URLs
@@ -123,6 +132,8 @@ export interface ProxyContext {
   /** The configured public origin, if any. */
   readonly publicUrl?: string;
   readonly hasher?: HasherFactory;
+  /** Fills free upstream chunks once their clients read past them (see ProxyOptions.releaseChunks). */
+  readonly releaseChunks: boolean;
   /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
   readonly redirect?: { readonly expiresIn: number };
 }
@@ -183,6 +194,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     readTimeout,
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(options.hasher ? { hasher: options.hasher } : {}),
+    releaseChunks: options.releaseChunks ?? false,
     ...(redirect !== undefined ? { redirect } : {}),
   };
 }

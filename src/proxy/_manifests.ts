@@ -17,6 +17,7 @@ import { clientBody, type ProxyContext } from "./_context.ts";
 import { checkManifestReference } from "./_input.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
+import { fromCache, vanished } from "./_vanished.ts";
 
 const STALE_WARNING = '110 tug "Response is Stale"';
 
@@ -63,7 +64,14 @@ async function serveManifest(
     ...extra,
   });
   if (head) return new Response(null, { headers });
-  const stream = await ctx.store.blobs.get(descriptor.digest);
+  let stream: ReadableStream<Uint8Array>;
+  try {
+    stream = await ctx.store.blobs.get(descriptor.digest);
+  } catch (err) {
+    // Deleted since it was found (see manifestRoute): counted as a hit a moment ago, it is a miss.
+    if (vanished(err)) ctx.metrics.cacheHits.manifest--;
+    throw err;
+  }
   return new Response(clientBody(ctx, stream, descriptor.size), { headers });
 }
 
@@ -164,9 +172,21 @@ async function fetchManifest(
 /**
  * Answers `GET`/`HEAD` of the manifest `reference` (a tag or a digest) of `target` for `caller`. A cached
  * manifest is served only after the upstream confirmed it for this caller (see AccessCache); a tag only
- * while it was checked upstream within `tagTtl`.
+ * while it was checked upstream within `tagTtl`. One deleted from the store before it could be read is
+ * a miss: fetched from the upstream with the caller's credentials and verified (see _vanished.ts).
  */
 export async function manifestRoute(
+  ctx: ProxyContext,
+  request: Request,
+  target: Target,
+  caller: Caller,
+  reference: string,
+): Promise<Response> {
+  const cached = await fromCache(() => answerManifest(ctx, request, target, caller, reference));
+  return cached ?? fetchManifest(ctx, request, target, caller, reference);
+}
+
+async function answerManifest(
   ctx: ProxyContext,
   request: Request,
   target: Target,

@@ -4,6 +4,8 @@ import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util
 import { acceptable, acceptList, manifestRoute, mediaTypeOf } from "./_manifests.ts";
 import { resolveTarget, type Target } from "./_target.ts";
 import type { FetchLike } from "../registry/types.ts";
+import { MemoryStore } from "../store/memory_store.ts";
+import { vanishingStore } from "./_vanishing_store_test_util.ts";
 
 const anonymous: Caller = { key: "anonymous" };
 const get = (method = "GET") => new Request("http://proxy.test/v2/acme/app/manifests/x", { method });
@@ -94,4 +96,36 @@ Deno.test("acceptList(), acceptable() and mediaTypeOf() read Accept headers and 
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
   );
   assertEquals(mediaTypeOf(new TextEncoder().encode("not json")), undefined);
+});
+
+Deno.test("manifestRoute() answers a cached manifest deleted between stat() and get() from the upstream, verified", async () => {
+  const image = await fakeImage();
+  const upstream = fakeUpstream({ "acme/app": image });
+  const store = vanishingStore(new MemoryStore());
+  let clock = 1_000_000;
+  const ctx = fakeContext(upstream, { store, now: () => clock, tagTtl: 60 });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  await (await manifestRoute(ctx, get(), target, anonymous, "latest")).arrayBuffer();
+  const manifestGets = () =>
+    upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/manifests/")).length;
+  assertEquals(manifestGets(), 1);
+  for (const reference of [image.manifestDigest, "latest"]) {
+    store.vanish.add(image.manifestDigest);
+    clock += 1;
+    const answer = await manifestRoute(ctx, get(), target, anonymous, reference);
+    assertEquals(answer.status, 200, reference);
+    assertEquals(new Uint8Array(await answer.arrayBuffer()), image.manifest, reference);
+    assertEquals(answer.headers.get("docker-content-digest"), image.manifestDigest);
+    assertEquals(
+      (await ctx.store.blobs.stat(image.manifestDigest))?.size,
+      image.manifest.length,
+      "cached again",
+    );
+  }
+  assertEquals(manifestGets(), 3, "one upstream GET for each vanished manifest");
+  assertEquals(
+    [ctx.metrics.cacheHits.manifest, ctx.metrics.cacheMisses.manifest],
+    [0, 3],
+    "misses, not hits",
+  );
 });

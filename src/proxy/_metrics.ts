@@ -24,6 +24,10 @@ export class Metrics {
   /** The most bytes one fill has held in memory at once (its window, bounded whatever the blob's size). */
   fillHeldPeak = 0;
   refused = 0;
+  /** Fills that found another process downloading the blob (its lease) and waited for its commit. */
+  leaseWaits = 0;
+  /** Downloads started by taking over a lease whose holder let it lapse (died mid-fill). */
+  leaseTakeovers = 0;
 
   /** A pass-through stream that counts the bytes sent to a client. */
   countClientBytes(): TransformStream<Uint8Array, Uint8Array> {
@@ -92,6 +96,16 @@ export class Metrics {
       "",
       this.refused,
     ]]);
+    counter(
+      "tug_proxy_lease_waits_total",
+      "Blob downloads left to another replica holding the lease, served from the committed blob.",
+      [["", this.leaseWaits]],
+    );
+    counter(
+      "tug_proxy_lease_takeovers_total",
+      "Blob downloads started by taking over another replica's lapsed lease.",
+      [["", this.leaseTakeovers]],
+    );
     return lines.join("\n") + "\n";
   }
 }

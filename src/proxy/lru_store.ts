@@ -37,6 +37,15 @@ export function lruStore(store: Store, options: LruStoreOptions): Store {
   }
   const blobs = new LruBlobStore(store.blobs, maxBytes);
   // The inner store's declared capabilities hold through the wrapper (writers pass resume and read-back on).
+  // Download leases (a store shared by processes) pass through too.
+  if (store.leases !== undefined) {
+    return {
+      blobs,
+      references: store.references,
+      leases: store.leases,
+      ...(store.capabilities !== undefined ? { capabilities: store.capabilities } : {}),
+    };
+  }
   return store.capabilities === undefined
     ? { blobs, references: store.references }
     : { blobs, references: store.references, capabilities: store.capabilities };

@@ -28,9 +28,13 @@ export type { RetryInfo, RetryPolicy } from "../registry/retry_policy.ts";
 export type { Credentials, FetchLike } from "../registry/types.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -129,5 +129,11 @@ export function frontedStore(back: Store, options: FrontedStoreOptions = {}): St
   const blobs = new FrontedBlobStore(back.blobs, front, options.maxBlobBytes ?? 1 << 20);
   // Read-back while writing is not passed through: the wrapper's writers do not offer it.
   const capabilities = { resume: back.capabilities?.resume !== false, readWhileWriting: false };
-  return { blobs, references: back.references, capabilities };
+  // Leases are the back store's (the bucket shared by every process): passed through as they are.
+  return {
+    blobs,
+    references: back.references,
+    capabilities,
+    ...(back.leases ? { leases: back.leases } : {}),
+  };
 }

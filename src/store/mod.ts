@@ -19,6 +19,7 @@ export type * from "./types.ts";
 export * from "./memory_store.ts";
 export * from "./capabilities.ts";
 export * from "./object_store.ts";
+export * from "./object_lease.ts";
 export * from "./object_lru.ts";
 
 // The types this entry's signatures name (and the types those name), so that its documentation is complete

@@ -360,9 +360,13 @@ export class ObjectLru {
         this.#pendingCount++;
       },
     });
-    return store.capabilities === undefined
-      ? { blobs, references: store.references }
-      : { blobs, references: store.references, capabilities: store.capabilities };
+    // The store's download leases (one download per blob for every replica) pass through.
+    return {
+      blobs,
+      references: store.references,
+      ...(store.capabilities !== undefined ? { capabilities: store.capabilities } : {}),
+      ...(store.leases !== undefined ? { leases: store.leases } : {}),
+    };
   }
 
   /**

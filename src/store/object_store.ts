@@ -14,6 +14,9 @@
  *   aborted, which frees the parts. An upload left by a process that died is not listed as a blob; a
  *   bucket lifecycle rule (`AbortIncompleteMultipartUpload`) removes it.
  *
+ * Processes sharing the bucket download a blob once: `store.leases` (see object_lease.ts) keeps a lease
+ * object per blob download under `PREFIX/leases/`.
+ *
  * An object store keeps only committed blobs: it cannot resume a cut write nor read a blob back while it
  * is written, and declares so (`capabilities: { resume: false, readWhileWriting: false }`).
  *
@@ -28,6 +31,7 @@ import type { Descriptor } from "../manifest/types.ts";
 import { readBounded } from "./_bounded_read.ts";
 import { listUnder } from "./_listing.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
+import { ObjectLeases, type ObjectLeasesOptions } from "./object_lease.ts";
 import type {
   BlobInfo,
   BlobStore,
@@ -130,6 +134,12 @@ export interface ObjectStoreOptions {
    * a wrong blob. Costs one hash of every byte read; ranges cannot be checked.
    */
   verifyReads?: boolean;
+  /**
+   * How the store's download leases behave (`store.leases`, see `ObjectLeases`): their time to live
+   * (default 30 s), the longest wait for another holder, the poll delays, and the clock and sleep (for
+   * tests).
+   */
+  leases?: Omit<ObjectLeasesOptions, "bucket" | "root" | "blobKey">;
 }
 
 /** The most bytes a reference record is read with: a record holds one descriptor (documents: 4 MiB). */
@@ -542,6 +552,11 @@ export class ObjectStore implements Store {
   readonly references: ReferenceStore;
   /** An object store keeps only committed blobs: no resume, no read-back while writing. */
   readonly capabilities: StoreCapabilities = { resume: false, readWhileWriting: false };
+  /**
+   * Leases on blob downloads under `PREFIX/leases/`, so that processes sharing the bucket download a
+   * blob once (see `ObjectLeases`).
+   */
+  readonly leases: ObjectLeases;
 
   /**
    * Creates a store over `options.bucket`.
@@ -563,5 +578,11 @@ export class ObjectStore implements Store {
       options.verifyReads ?? true,
     );
     this.references = new ObjectReferenceStore(options.bucket, keys);
+    this.leases = new ObjectLeases({
+      ...options.leases,
+      bucket: options.bucket,
+      root: keys.root,
+      blobKey: (digest) => keys.blob(checkDigest(digest)),
+    });
   }
 }

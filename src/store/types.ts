@@ -141,4 +141,62 @@ export interface Store {
   readonly capabilities?: StoreCapabilities;
   /** The diffIDs found for layer blobs, when the store keeps them (see {@linkcode DiffIdStore}). */
   readonly diffIds?: DiffIdStore;
+  /**
+   * Leases on blob downloads shared by every process over this store (see {@linkcode BlobLeases}), when
+   * the store can offer them (an object store, over a conditional write). Absent: each process downloads
+   * on its own (a single process still downloads a blob once).
+   */
+  readonly leases?: BlobLeases;
+}
+
+/** What a process holding a {@linkcode BlobLeases} lease wrote about its download. */
+export interface BlobLeaseRecord {
+  /** A random id of the holder (one per lease taken). */
+  readonly holder: string;
+  /** The blob's size as the holder's upstream announced it, once its answer came. */
+  readonly size?: number;
+  /** When the lease lapses unless renewed, in ms since the epoch (the holder's clock). */
+  readonly expires: number;
+}
+
+/** A lease this process holds: it renews it until `release()`. */
+export interface HeldBlobLease {
+  /** This holder's id. */
+  readonly holder: string;
+  /** Records the blob's size in the lease, so waiting processes can answer their clients' headers. */
+  describe(size: number): Promise<void>;
+  /** Stops renewing and removes the lease, unless another process took it over meanwhile. */
+  release(): Promise<void>;
+}
+
+/** What {@linkcode BlobLeases.claim} and {@linkcode BlobLeases.wait} found. */
+export type BlobLeaseOutcome =
+  /** This process holds the lease: it downloads the blob (`takeover`: from a holder whose lease lapsed). */
+  | { readonly kind: "lease"; readonly lease: HeldBlobLease; readonly takeover: boolean }
+  /** The blob is committed in the store (`size` bytes). */
+  | { readonly kind: "committed"; readonly size: number }
+  /** Another process downloads it and said how large it is. */
+  | { readonly kind: "held"; readonly record: BlobLeaseRecord & { readonly size: number } }
+  /** The wait ran out (a holder that renews but never finishes): download without a lease. */
+  | { readonly kind: "timeout" };
+
+/**
+ * One download of a blob across processes sharing a store: a lease per blob, taken with a conditional
+ * write, renewed by its holder while it downloads, removed after the commit (or failure), and taken over
+ * by another process once it lapsed (its holder died).
+ */
+export interface BlobLeases {
+  /**
+   * Takes the lease of `digest`, or finds the blob committed, or (waiting while the holder has not yet
+   * recorded the size) the holder's record.
+   */
+  claim(digest: string, options?: { signal?: AbortSignal }): Promise<BlobLeaseOutcome>;
+  /**
+   * Waits while another process holds the lease: until the blob is committed, or the lease is free again
+   * (released without a commit, or lapsed) and this process took it.
+   */
+  wait(
+    digest: string,
+    options?: { signal?: AbortSignal },
+  ): Promise<Exclude<BlobLeaseOutcome, { kind: "held" }>>;
 }

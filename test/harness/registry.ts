@@ -170,13 +170,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** Deep-merges `extra` into `base` (objects merge key by key; anything else replaces). */
+/**
+ * Deep-merges `extra` into `base` (objects merge key by key; anything else replaces; `null` removes the key,
+ * e.g. `{ storage: { filesystem: null, s3: {…} } }` swaps the storage driver).
+ */
 export function deepMerge(
   base: Record<string, unknown>,
   extra: Record<string, unknown>,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(extra)) {
+    if (value === null) {
+      delete out[key];
+      continue;
+    }
     const current = out[key];
     out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
   }

@@ -10,7 +10,7 @@ import { UsageError } from "../_args.ts";
 import { nodeHasher } from "../../crypto/node_hasher.ts";
 import { S3Bucket } from "../../s3/s3_bucket.ts";
 import { insecureEndpointWarning, s3StoreOptionsFromUrl } from "../../s3/s3_store.ts";
-import { ObjectStore } from "../../../src/store/object_store.ts";
+import { ObjectStore, type ObjectStoreOptions } from "../../../src/store/object_store.ts";
 import type { ObjectLru } from "../../../src/store/object_lru.ts";
 
 /** A store in a bucket, and the bucket and prefix it is under. */
@@ -20,8 +20,15 @@ export interface BucketStore {
   readonly store: ObjectStore;
 }
 
-/** Opens the store an `s3://BUCKET/PREFIX` URL names (credentials from the AWS_* environment). */
-export function openBucketStore(url: string, flag = "--store"): BucketStore {
+/**
+ * Opens the store an `s3://BUCKET/PREFIX` URL names (credentials from the AWS_* environment), its download
+ * leases configured by `leases` (`tug serve --lease-ttl`).
+ */
+export function openBucketStore(
+  url: string,
+  flag = "--store",
+  leases?: ObjectStoreOptions["leases"],
+): BucketStore {
   try {
     const options = s3StoreOptionsFromUrl(url, process.env);
     const warning = insecureEndpointWarning(options);
@@ -31,6 +38,7 @@ export function openBucketStore(url: string, flag = "--store"): BucketStore {
       bucket,
       hasher: nodeHasher,
       ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
+      ...(leases !== undefined ? { leases } : {}),
     });
     return { bucket, prefix: options.prefix, store };
   } catch (err) {

@@ -12,7 +12,7 @@ import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
 import { checkWrittenRange } from "../../../src/store/checks.ts";
 import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";
-import { type BlobFile, type BlobReadFile, openBlobReadFile } from "../_blob_file.ts";
+import { type BlobFile, openBlobReadFile } from "../_blob_file.ts";
 import { fileStream } from "./file_stream.ts";
 import type { BlobLock } from "./blob_lock.ts";
 import { blobPath, BUFFER, errno, ioError, partialPath, type Paths } from "./paths.ts";
@@ -98,40 +98,26 @@ export class FsBlobWriter implements BlobWriter {
     const temp = this.#temp;
     const committed = blobPath(this.#paths, this.#digest);
     const isCommitted = () => this.#state === "committed";
-    let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     // A handle of its own, opened on the first read: bytes before `#position` never change, and an open
-    // handle keeps reading them even after commit() renames the temp file or abort() removes it.
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
+    // handle keeps reading them even after commit() renames the temp file or abort() removes it. A byte
+    // stream without read-ahead: a BYOB reader (the proxy's read-back) gets the bytes in its own buffer.
+    return fileStream(
+      async () => {
         try {
-          if (!reader) {
-            if (start === end) {
-              controller.close();
-              return;
-            }
-            let handle: BlobReadFile;
-            let path = temp;
-            try {
-              handle = await openBlobReadFile(temp);
-            } catch (err) {
-              // Committed meanwhile: the same bytes are now under the blob's own name.
-              if (errno(err) !== "ENOENT" || !isCommitted()) throw err;
-              path = committed;
-              handle = await openBlobReadFile(committed);
-            }
-            reader = fileStream(handle, start, end, path).getReader();
-          }
-          const { done, value } = await reader.read();
-          if (done) controller.close();
-          else controller.enqueue(value);
+          return await openBlobReadFile(temp);
         } catch (err) {
-          controller.error(ioError(`Cannot read back blob ${temp} while it is written`, err));
+          // Committed meanwhile: the same bytes are now under the blob's own name.
+          if (errno(err) !== "ENOENT" || !isCommitted()) {
+            throw ioError(`Cannot read back blob ${temp} while it is written`, err);
+          }
+          return await openBlobReadFile(committed);
         }
       },
-      async cancel(reason) {
-        await reader?.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
+      start,
+      end,
+      temp,
+      { readAhead: false },
+    );
   }
 
   write(chunk: Uint8Array): Promise<void> {

@@ -179,9 +179,13 @@ export async function checkStore(
 export type { Descriptor, Platform } from "../../manifest/types.ts";
 export type {
   BlobInfo,
+  BlobLeaseOutcome,
+  BlobLeaseRecord,
+  BlobLeases,
   BlobStore,
   BlobWriter,
   DiffIdStore,
+  HeldBlobLease,
   ReferenceRecord,
   ReferenceStore,
   Store,

@@ -1,0 +1,249 @@
+/**
+ * The proxy memory pairs of the benchmark (`proxy-memory`, `proxy-memory-s3`): 8 curl clients at once on one
+ * cold 250 MB blob through `tug serve` and through docker-registry in proxy mode, each a fresh process with
+ * an empty cache; the figure is the proxy process's peak RSS (`VmHWM` in /proc/PID/status, read right after
+ * the clients finish, before the process stops), with the wall time of the 8 transfers beside it. The S3
+ * variant puts both caches in one s3rver (tug: `--store s3://…`; distribution: its `s3` storage driver,
+ * which Debian's docker-registry 2.8.2 carries).
+ *
+ * The blob is random bytes (incompressible, like a gzip layer), written once to the bench cache folder.
+ *
+ * @module
+ */
+
+import { pushBlob, type RegistryProcess, startRegistry } from "../test/harness/mod.ts";
+import { S3RVER_CREDENTIALS, type S3rverProcess, startS3rver } from "../test/harness/s3rver.ts";
+import { type Contender, peakRss, type Sample } from "./_measure.ts";
+
+/** Clients at once on the blob. */
+export const MEMORY_CLIENTS = 8;
+/** The blob's size (decimal MB, as the issue states it). */
+export const MEMORY_BLOB_BYTES = 250e6;
+
+/** The blob the memory pairs pull, pushed to the upstream. */
+export interface MemoryBlob {
+  repository: string;
+  digest: string;
+  size: number;
+}
+
+/** Random bytes of `size`, cached as `dir/memory-blob-SIZE` (generated once, then read). */
+async function blobBytes(dir: string, size: number): Promise<Uint8Array> {
+  const path = `${dir}/memory-blob-${size}`;
+  try {
+    const bytes = await Deno.readFile(path);
+    if (bytes.byteLength === size) return bytes;
+  } catch {
+    // generated below
+  }
+  const bytes = new Uint8Array(size);
+  for (let i = 0; i < size; i += 65536) crypto.getRandomValues(bytes.subarray(i, Math.min(size, i + 65536)));
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeFile(path, bytes);
+  return bytes;
+}
+
+/** Pushes the memory bench blob (cached in `cacheDir`) to `upstream`. */
+export async function pushMemoryBlob(
+  upstream: RegistryProcess,
+  cacheDir: string,
+  size = MEMORY_BLOB_BYTES,
+): Promise<MemoryBlob> {
+  const bytes = await blobBytes(cacheDir, size);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  const digest = `sha256:${Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("")}`;
+  const repository = "bench/memory";
+  await pushBlob(upstream, repository, { digest, bytes });
+  return { repository, digest, size };
+}
+
+/** A proxy started for one round: where it listens, its pid, how to stop it. */
+export interface MemoryProxy {
+  host: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `clients` curl processes started together, each GETting the whole blob into /dev/null; resolves when all
+ * are done, with the wall time; throws unless every one got exactly `size` bytes.
+ */
+async function curlMany(host: string, blob: MemoryBlob, clients: number): Promise<number> {
+  const url = `http://${host}/v2/${blob.repository}/blobs/${blob.digest}`;
+  const started = performance.now();
+  const outs = await Promise.all(
+    Array.from({ length: clients }, () =>
+      new Deno.Command("curl", {
+        args: ["-s", "--fail", "-o", "/dev/null", "-w", "%{size_download}", url],
+        stdout: "piped",
+        stderr: "piped",
+      }).output()),
+  );
+  const wall = (performance.now() - started) / 1000;
+  for (const out of outs) {
+    const got = Number(new TextDecoder().decode(out.stdout).trim());
+    if (!out.success || got !== blob.size) {
+      throw new Error(
+        `curl through ${host}: exit ${out.code}, ${got} of ${blob.size} bytes: ${
+          new TextDecoder().decode(out.stderr)
+        }`,
+      );
+    }
+  }
+  return wall;
+}
+
+/**
+ * One side of a memory pair: each round starts `start()` (empty cache), runs `clients` curls on the cold
+ * blob, then reads the proxy's peak RSS and stops it; a second batch of clients on the now warm blob is
+ * timed too (`warm`), and the peak after it (`warm` RSS) is the peak of the whole round.
+ */
+export function memoryContender(
+  label: string,
+  blob: MemoryBlob,
+  start: (round: number) => Promise<MemoryProxy>,
+  clients = MEMORY_CLIENTS,
+): Contender {
+  let n = 0;
+  return {
+    label,
+    async run(): Promise<Record<string, Sample>> {
+      const proxy = await start(n++);
+      try {
+        const base = peakRss(proxy.pid);
+        const cold = await curlMany(proxy.host, blob, clients);
+        const coldRss = peakRss(proxy.pid);
+        const warm = await curlMany(proxy.host, blob, clients);
+        const warmRss = peakRss(proxy.pid);
+        const extra = base === undefined ? undefined : { idleRssMiB: base / 1048576 };
+        return {
+          cold: {
+            wall: cold,
+            ...(coldRss !== undefined ? { rss: coldRss } : {}),
+            ...(extra ? { extra } : {}),
+          },
+          warm: { wall: warm, ...(warmRss !== undefined ? { rss: warmRss } : {}) },
+        };
+      } finally {
+        await proxy.stop();
+      }
+    },
+  };
+}
+
+/** docker-registry in proxy mode, storage in `cache` (a folder) or in `s3` under a fresh root directory. */
+export async function startDistributionProxy(
+  upstream: RegistryProcess,
+  cache: string,
+  s3?: { server: S3rverProcess; root: string },
+): Promise<MemoryProxy> {
+  const registry = await startRegistry({
+    proxy: { remoteurl: upstream.url },
+    storageDir: cache,
+    ...(s3
+      ? {
+        extra: {
+          storage: {
+            // `null` drops the harness's filesystem driver: distribution takes exactly one.
+            filesystem: null,
+            s3: {
+              region: "us-east-1",
+              regionendpoint: s3.server.endpoint,
+              bucket: s3.server.bucket,
+              accesskey: S3RVER_CREDENTIALS.accessKeyId,
+              secretkey: S3RVER_CREDENTIALS.secretAccessKey,
+              secure: false,
+              v4auth: true,
+              rootdirectory: `/${s3.root}`,
+            },
+            redirect: { disable: true },
+          },
+        },
+      }
+      : {}),
+  });
+  return { host: registry.host, pid: registry.pid, stop: () => registry.stop() };
+}
+
+/** Starts s3rver for an S3 pair (both proxies' caches live in its one bucket, each run under its own prefix). */
+export function startBenchS3(): Promise<S3rverProcess> {
+  return startS3rver("tug-bench");
+}
+
+/** `--store` for tug serve over `s3` under `prefix`, and the environment with s3rver's credentials. */
+export function tugS3Store(
+  s3: S3rverProcess,
+  prefix: string,
+): { store: string; env: Record<string, string> } {
+  return {
+    store: `s3://${s3.bucket}/${prefix}?endpoint=${encodeURIComponent(s3.endpoint)}&region=us-east-1` +
+      `&path-style=true`,
+    env: {
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    },
+  };
+}
+
+/**
+ * The proxy worker (adapters/serve/workerd.ts, bundled once into `dir/worker.js`) on workerd (npm), in
+ * front of `upstream`, with its default store: in memory, per isolate (`CACHE_MAX_BYTES` in `bindings`
+ * caps it).
+ */
+export async function startWorkerdProxy(
+  upstream: RegistryProcess,
+  dir: string,
+  bindings: Record<string, string> = {},
+): Promise<MemoryProxy> {
+  const [{ buildWorker }, { workerdConfig }, workerd] = await Promise.all([
+    import("../adapters/serve/build_workerd.ts"),
+    import("../adapters/serve/workerd_config.ts"),
+    import("npm:workerd@^1.20261117.1"),
+  ]);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.stat(`${dir}/worker.js`);
+  } catch {
+    await buildWorker(`${dir}/worker.js`);
+  }
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  await Deno.writeTextFile(
+    `${dir}/config.capnp`,
+    workerdConfig({
+      worker: "worker.js",
+      address: `127.0.0.1:${port}`,
+      bindings: { UPSTREAMS: JSON.stringify({ up: upstream.url }), DEFAULT_UPSTREAM: "up", ...bindings },
+      allow: ["public", "private", "local"],
+    }),
+  );
+  const binary = (workerd as unknown as { default: { default: string } | string }).default;
+  const child = new Deno.Command(typeof binary === "string" ? binary : binary.default, {
+    args: ["serve", `${dir}/config.capnp`, "--experimental"],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // gone
+    }
+    await child.status;
+    await stderr;
+  };
+  for (let i = 0; i < 200; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/v2/`);
+      await res.body?.cancel();
+      return { host: `127.0.0.1:${port}`, pid: child.pid, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await stop();
+  throw new Error(`workerd did not answer on port ${port}: ${await stderr}`);
+}
