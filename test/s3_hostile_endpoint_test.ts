@@ -10,6 +10,7 @@ import { TugError } from "../src/errors.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 import { s3Store } from "../adapters/s3/s3_store.ts";
 import { ObjectLru } from "../src/store/object_lru.ts";
+import { ObjectLeases } from "../src/store/object_lease.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -597,4 +598,25 @@ Deno.test("ObjectLru.prune() over radosgw lists incomplete uploads in key order 
   const left: string[] = [];
   for await (const upload of bucket.listMultipartUploads("")) left.push(upload.key);
   assertEquals(left, ["tug/other/x", "zzz/not-the-store"]);
+});
+
+Deno.test("ObjectLeases.read() reads a planted download lease with a cap: a body without end reads as lapsed", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const bucket = new S3Bucket({
+    bucket: s3.bucket,
+    endpoint: front.endpoint,
+    credentials: S3RVER_CREDENTIALS,
+  });
+  const leases = new ObjectLeases({
+    bucket,
+    root: "tug/",
+    blobKey: (d) => `tug/blobs/${d.replace(":", "/")}`,
+  });
+  const key = leases.key(`sha256:${"c".repeat(64)}`);
+  const { body, sent } = endless('{"holder":"x","expires":1,"pad":"');
+  front.hook = (request, url) =>
+    request.method === "GET" && url.pathname.endsWith(key) ? new Response(body) : undefined;
+  assertEquals(await leases.read(key), { holder: "", expires: 0 });
+  assert(sent() < 16 << 20, `${sent()} bytes were sent before the reader stopped`);
 });
