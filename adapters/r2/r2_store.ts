@@ -27,6 +27,8 @@ export interface R2StoreOptions {
   hasher?: HasherFactory;
   /** Bytes per part of a multipart upload (default 8 MiB; R2 needs at least 5 MiB but for the last). */
   partSize?: number;
+  /** Check the digest of every whole-blob read (default true; see `ObjectStoreOptions.verifyReads`). */
+  verifyReads?: boolean;
   /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
   leases?: ObjectStoreOptions["leases"];
 }

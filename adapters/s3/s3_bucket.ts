@@ -60,15 +60,69 @@ export interface S3BucketOptions {
 /** The longest a SigV4 presigned URL may be valid: 7 days (Amazon S3's limit, also R2's and MinIO's). */
 export const PRESIGN_MAX_SECONDS: number = 7 * 24 * 3600;
 
-// Error bodies are small XML documents; a bound keeps a hostile endpoint from filling memory.
+// Every body is read with a cap (docs/security.md, rule 8), so a hostile endpoint cannot fill memory.
+// Error bodies are small XML documents.
 const ERROR_BODY_LIMIT = 64 * 1024;
+// A listing page holds at most 1000 keys of at most 1024 bytes each, with their markup: under 2 MiB.
+const XML_BODY_LIMIT = 16 << 20;
+// Truncated pages without a key (S3 may send some) in a row before a listing is given up as endless.
+const MAX_EMPTY_PAGES = 100;
 
 function xmlText(value: string): string {
   return value.replace(/&(lt|gt|quot|apos|amp|#(\d+)|#x([0-9a-fA-F]+));/g, (_m, name, dec, hex) => {
-    if (dec) return String.fromCodePoint(Number(dec));
-    if (hex) return String.fromCodePoint(parseInt(hex, 16));
+    if (dec || hex) {
+      const code = dec ? Number(dec) : parseInt(hex, 16);
+      // A reference to no character (past U+10FFFF) is no text: it stays as it was.
+      return code <= 0x10ffff ? String.fromCodePoint(code) : _m;
+    }
     return { lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" }[name as string] ?? "";
   });
+}
+
+const utf8 = new TextEncoder();
+
+/** S3 lists keys in UTF-8 binary order ("ListObjectsV2": "returned in UTF-8 binary order"). */
+function utf8Compare(a: string, b: string): number {
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** Passes exactly `length` bytes on; more, or fewer by the end, fail the stream (STORE_IO). */
+function exactLength(length: number, what: string): TransformStream<Uint8Array, Uint8Array> {
+  let seen = 0;
+  const wrong = () =>
+    new TugError("STORE_IO", `${what} answered ${seen} bytes where ${length} were asked for`);
+  return new TransformStream({
+    transform(chunk, controller) {
+      seen += chunk.length;
+      if (seen > length) throw wrong();
+      controller.enqueue(chunk);
+    },
+    flush() {
+      if (seen !== length) throw wrong();
+    },
+  });
+}
+
+/** The body's text, read with a cap: a body over `limit` bytes fails (STORE_IO) and is not read on. */
+async function boundedText(res: Response, limit: number, what: string): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.length;
+    if (length > limit) {
+      await reader.cancel().catch(() => {});
+      throw new TugError("STORE_IO", `${what} answered more than ${limit} bytes: not read`);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
 }
 
 function xmlEscape(value: string): string {
@@ -183,9 +237,18 @@ export class S3Bucket implements ObjectBucket {
     return signed.url;
   }
 
-  /** The URL of the object under `key` (keys are letters, digits and `._-/`, left as they are). */
+  /**
+   * The URL of the object under `key` (each segment percent-encoded).
+   *
+   * @throws {TugError} `STORE_IO` for a key with a `.` or `..` segment: URL parsing removes dot segments
+   * (`%2e%2e` too), so `leases/../refs/x` would address `refs/x`; no request is ever made for one.
+   */
   url(key: string): string {
-    return this.#base + key.split("/").map(encodeURIComponent).join("/");
+    const segments = key.split("/");
+    if (segments.some((s) => s === "." || s === "..")) {
+      throw new TugError("STORE_IO", `S3 key ${JSON.stringify(key)} has a . or .. segment: not addressed`);
+    }
+    return this.#base + segments.map(encodeURIComponent).join("/");
   }
 
   async #send(
@@ -198,11 +261,33 @@ export class S3Bucket implements ObjectBucket {
       headers: init.headers,
       body: init.body as BodyInit | undefined,
     });
+    let res: Response;
     try {
-      return await this.#fetch(request);
+      // Never followed (docs/security.md, rule 8): the request carries the signature, the session token and
+      // the body (a blob, a reference), and fetch would resend the token and the body to whatever host a
+      // 3xx names (Deno and Node drop only `Authorization` across origins). Every request goes to the
+      // endpoint the operator configured, or nowhere.
+      res = await this.#fetch(new Request(request, { redirect: "manual" }));
     } catch (cause) {
       throw new TugError("STORE_IO", `S3 ${method} ${url} failed: ${(cause as Error).message}`, { cause });
     }
+    if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+      await res.body?.cancel();
+      const location = res.headers.get("location");
+      let to = "elsewhere";
+      try {
+        if (location !== null) to = new URL(location, url).origin;
+      } catch { /* not a URL */ }
+      throw new TugError(
+        "STORE_IO",
+        `S3 ${method} ${url} (bucket ${this.#name}) answered ${
+          res.status === 0 ? "a 3xx" : res.status
+        }: a redirect to ${to}, not ` +
+          `followed (the store sends requests only to its endpoint; check the endpoint, region and path-style)`,
+        { detail: { status: res.status } },
+      );
+    }
+    return res;
   }
 
   async #fail(method: string, url: string, res: Response): Promise<never> {
@@ -239,7 +324,21 @@ export class S3Bucket implements ObjectBucket {
       return undefined;
     }
     if (res.status !== (range ? 206 : 200)) return await this.#fail("GET", url, res);
-    return res.body ?? new ReadableStream({ start: (c) => c.close() });
+    const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
+    if (range === undefined) return body;
+    // A range cannot be verified by digest: it must at least be the range asked for, byte for byte in
+    // count (the rule of forwarded ranges, docs/security.md rule 6), or the stream fails.
+    const expected = range.end - range.start;
+    const contentRange = res.headers.get("content-range");
+    const match = contentRange?.match(/^bytes (\d+)-(\d+)\/(\d+|\*)$/);
+    if (!match || Number(match[1]) !== range.start || Number(match[2]) !== range.end - 1) {
+      await body.cancel();
+      throw new TugError(
+        "STORE_IO",
+        `S3 GET ${url} for bytes ${range.start}-${range.end - 1} answered Content-Range ${contentRange}`,
+      );
+    }
+    return body.pipeThrough(exactLength(expected, `S3 GET ${url} (bytes ${range.start}-${range.end - 1})`));
   }
 
   /** Writes a whole object; with `ifNoneMatch`, only when none exists (false when one did). */
@@ -268,6 +367,10 @@ export class S3Bucket implements ObjectBucket {
   /** Every object under `prefix`, with its size and last-modified time (ListObjectsV2, 1000 a page). */
   async *list(prefix: string): AsyncIterable<{ key: string; size: number; lastModified?: number }> {
     let token: string | undefined;
+    // Every key must come after the one before (S3 lists in UTF-8 binary order): a listing that repeats
+    // itself, whatever its continuation tokens say, ends with an error instead of going round forever.
+    let last: string | undefined;
+    let empty = 0;
     // Bounded: a million pages are a billion objects.
     for (let page = 0; page < 1_000_000; page++) {
       const query = new URLSearchParams({ "list-type": "2", prefix });
@@ -275,17 +378,42 @@ export class S3Bucket implements ObjectBucket {
       const url = `${this.#base}?${query}`;
       const res = await this.#send("GET", url);
       if (!res.ok) return await this.#fail("GET", url, res);
-      const xml = await res.text();
+      const xml = await boundedText(res, XML_BODY_LIMIT, `S3 GET ${url}`);
+      let keys = 0;
       for (const contents of xmlAll(xml, "Contents")) {
         const key = xmlOne(contents, "Key");
         const size = Number(xmlOne(contents, "Size"));
         const lastModified = Date.parse(xmlOne(contents, "LastModified") ?? "");
-        if (key === undefined || !Number.isSafeInteger(size)) continue;
+        if (key === undefined || !Number.isSafeInteger(size) || size < 0) continue;
+        if (!key.startsWith(prefix) || (last !== undefined && utf8Compare(key, last) <= 0)) {
+          throw new TugError(
+            "STORE_IO",
+            `S3 GET ${url} listed ${JSON.stringify(key)}` +
+              (key.startsWith(prefix)
+                ? ` after ${JSON.stringify(last)} (out of order, or a repeated page)`
+                : `, not under the prefix`) +
+              `: the listing is not used`,
+          );
+        }
+        last = key;
+        keys++;
         yield Number.isFinite(lastModified) ? { key, size, lastModified } : { key, size };
       }
-      token = xmlOne(xml, "NextContinuationToken");
-      if (xmlOne(xml, "IsTruncated") !== "true" || token === undefined) return;
+      const next = xmlOne(xml, "NextContinuationToken");
+      if (xmlOne(xml, "IsTruncated") !== "true" || next === undefined) return;
+      empty = keys === 0 ? empty + 1 : 0;
+      if (next === token || empty > MAX_EMPTY_PAGES) {
+        throw new TugError(
+          "STORE_IO",
+          `S3 GET ${url} keeps answering pages that list nothing new: not followed`,
+        );
+      }
+      token = next;
     }
+    throw new TugError(
+      "STORE_IO",
+      `S3 listing of ${prefix} in bucket ${this.#name} has more than a million pages`,
+    );
   }
 
   /**
@@ -297,6 +425,8 @@ export class S3Bucket implements ObjectBucket {
   ): AsyncIterable<{ key: string; uploadId: string; initiated: number }> {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
+    let lastKey: string | undefined;
+    let empty = 0;
     // Bounded: a million pages are a billion uploads.
     for (let page = 0; page < 1_000_000; page++) {
       const query = new URLSearchParams({ uploads: "", prefix });
@@ -305,19 +435,51 @@ export class S3Bucket implements ObjectBucket {
       const url = `${this.#base}?${query}`;
       const res = await this.#send("GET", url);
       if (!res.ok) return await this.#fail("GET", url, res);
-      const xml = await res.text();
+      const xml = await boundedText(res, XML_BODY_LIMIT, `S3 GET ${url}`);
+      let uploads = 0;
       for (const upload of xmlAll(xml, "Upload")) {
         const key = xmlOne(upload, "Key");
         const uploadId = xmlOne(upload, "UploadId");
         const initiated = Date.parse(xmlOne(upload, "Initiated") ?? "");
         if (key !== undefined && uploadId !== undefined && Number.isFinite(initiated)) {
+          if (!key.startsWith(prefix)) {
+            throw new TugError(
+              "STORE_IO",
+              `S3 GET ${url} listed an upload to ${JSON.stringify(key)}, not under the prefix: not used`,
+            );
+          }
+          // Uploads come in key order (several to one key in a row): a key before the last one listed
+          // means the pages go round.
+          if (lastKey !== undefined && utf8Compare(key, lastKey) < 0) {
+            throw new TugError(
+              "STORE_IO",
+              `S3 GET ${url} listed an upload to ${JSON.stringify(key)} after ${JSON.stringify(lastKey)} ` +
+                `(out of order, or a repeated page): not used`,
+            );
+          }
+          lastKey = key;
+          uploads++;
           yield { key, uploadId, initiated };
         }
       }
-      keyMarker = xmlOne(xml, "NextKeyMarker");
-      uploadIdMarker = xmlOne(xml, "NextUploadIdMarker");
-      if (xmlOne(xml, "IsTruncated") !== "true" || !keyMarker) return;
+      const nextKey = xmlOne(xml, "NextKeyMarker");
+      const nextId = xmlOne(xml, "NextUploadIdMarker");
+      if (xmlOne(xml, "IsTruncated") !== "true" || !nextKey) return;
+      // The markers must move on (they name the last upload listed): the same pair again is a loop.
+      empty = uploads === 0 ? empty + 1 : 0;
+      if ((nextKey === keyMarker && nextId === uploadIdMarker) || empty > MAX_EMPTY_PAGES) {
+        throw new TugError(
+          "STORE_IO",
+          `S3 GET ${url} keeps answering pages that list nothing new: not followed`,
+        );
+      }
+      keyMarker = nextKey;
+      uploadIdMarker = nextId;
     }
+    throw new TugError(
+      "STORE_IO",
+      `S3 upload listing of ${prefix} in bucket ${this.#name} has more than a million pages`,
+    );
   }
 
   /** Aborts the multipart upload `uploadId` to `key`, freeing its parts (AbortMultipartUpload). */
@@ -333,7 +495,7 @@ export class S3Bucket implements ObjectBucket {
     const url = this.url(key);
     const res = await this.#send("POST", `${url}?uploads`);
     if (!res.ok) return await this.#fail("POST", `${url}?uploads`, res);
-    const uploadId = xmlOne(await res.text(), "UploadId");
+    const uploadId = xmlOne(await boundedText(res, ERROR_BODY_LIMIT, `S3 POST ${url}?uploads`), "UploadId");
     if (!uploadId) throw new TugError("STORE_IO", `S3 POST ${url}?uploads answered without an UploadId`);
     const at = (query: Record<string, string>) => `${url}?${new URLSearchParams({ ...query, uploadId })}`;
     return {
@@ -358,7 +520,7 @@ export class S3Bucket implements ObjectBucket {
         });
         if (!res.ok) return await this.#fail("POST", doneUrl, res);
         // S3 may answer 200 and report the failure in the body ("CompleteMultipartUpload", Amazon S3 API).
-        const text = await res.text();
+        const text = await boundedText(res, ERROR_BODY_LIMIT, `S3 POST ${doneUrl}`);
         if (/<Error>/.test(text)) {
           throw new TugError(
             "STORE_IO",

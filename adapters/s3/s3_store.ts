@@ -33,6 +33,8 @@ export interface S3StoreOptions extends S3BucketOptions {
   hasher?: HasherFactory;
   /** Bytes per part of a multipart upload (default 8 MiB, at least 5 MiB on S3). */
   partSize?: number;
+  /** Check the digest of every whole-blob read (default true; see `ObjectStoreOptions.verifyReads`). */
+  verifyReads?: boolean;
   /** The download leases' time to live and clock (see `ObjectStoreOptions.leases`). */
   leases?: ObjectStoreOptions["leases"];
 }
@@ -63,6 +65,7 @@ export function s3Store(options: S3StoreOptions): ObjectStore {
     ...(options.prefix !== undefined ? { prefix: options.prefix } : {}),
     ...(options.hasher !== undefined ? { hasher: options.hasher } : {}),
     ...(options.partSize !== undefined ? { partSize: options.partSize } : {}),
+    ...(options.verifyReads !== undefined ? { verifyReads: options.verifyReads } : {}),
     ...(options.leases !== undefined ? { leases: options.leases } : {}),
   });
 }
@@ -106,6 +109,12 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
     throw new TypeError(
       `${label}: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
     );
+  }
+  // The URL parser removes dot segments (`s3://b/../x` reads as prefix `x`, `%2e%2e` too): the path is
+  // judged as written, so a prefix that names another folder is refused rather than quietly changed.
+  const rawPath = url.slice(url.indexOf("//") + 2).split(/[?#]/)[0].replace(/^[^/]*/, "");
+  if (rawPath.split("/").some((s) => /^(\.|%2e){1,2}$/i.test(s))) {
+    throw new TypeError(`${label}: the prefix has a . or .. segment`);
   }
   if (parsed.port !== "") {
     throw new TypeError(
@@ -187,9 +196,12 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
   };
 }
 
-/** `url` without `user:password@` (its own, or an endpoint's in its query), for messages. */
+/**
+ * `url` with every userinfo (`user:password@`) replaced by `***@`, for messages: its own, and an endpoint's in
+ * the query, written plainly or percent-encoded.
+ */
 function redactUserInfo(url: string): string {
-  return url.replace(/(\/\/|%2F%2F)[^/?#&]*?(@|%40)/gi, "$1");
+  return url.replace(/(\/\/|%2F%2F)[^/?#&]*?(@|%40)/gi, "$1***$2");
 }
 
 /**
@@ -208,4 +220,37 @@ function bucketNameProblem(name: string): string | undefined {
   }
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "is not valid: an S3 bucket name is not an IP address";
   return undefined;
+}
+
+/**
+ * A warning for an endpoint reached over plain `http` on another machine, or undefined: there the bodies
+ * (blobs, references) and the session token cross the network in clear, and, since S3 writes are signed
+ * with `UNSIGNED-PAYLOAD`, whoever is on the path can change what is written and what is read (whole-blob
+ * reads are still verified by digest). Loopback endpoints (a local MinIO, tests) get none.
+ *
+ * @param options The store options (their `endpoint`).
+ * @returns The warning text, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { insecureEndpointWarning } from "./s3_store.ts";
+ *
+ * console.assert(insecureEndpointWarning({ endpoint: "http://127.0.0.1:9000" }) === undefined);
+ * console.assert(insecureEndpointWarning({ endpoint: "http://minio.internal:9000" }) !== undefined);
+ * ```
+ */
+export function insecureEndpointWarning(options: Pick<S3StoreOptions, "endpoint">): string | undefined {
+  if (options.endpoint === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(options.endpoint);
+  } catch {
+    return undefined; // refused elsewhere
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const loopback = host === "localhost" || host.endsWith(".localhost") || host === "::1" ||
+    /^127\.\d+\.\d+\.\d+$/.test(host);
+  if (url.protocol !== "http:" || loopback) return undefined;
+  return `the S3 endpoint ${url.origin} is plain http: blobs, references and the session token cross the ` +
+    `network unencrypted, and writes can be altered on the way (use https unless the network is trusted)`;
 }

@@ -25,6 +25,8 @@
  */
 
 import { parseDigest } from "../digest/parse_digest.ts";
+import { TugError } from "../errors.ts";
+import { readBounded } from "./_bounded_read.ts";
 import type { ObjectBucket } from "./object_store.ts";
 import type { BlobLeaseOutcome, BlobLeaseRecord, BlobLeases, HeldBlobLease } from "./types.ts";
 
@@ -220,6 +222,8 @@ class Held implements HeldBlobLease {
  * }
  * ```
  */
+const LEASE_RECORD_LIMIT = 64 << 10;
+
 export class ObjectLeases implements BlobLeases {
   /** The bucket. */
   readonly bucket: ObjectBucket;
@@ -268,7 +272,15 @@ export class ObjectLeases implements BlobLeases {
   async read(key: string): Promise<BlobLeaseRecord | undefined> {
     const body = await this.bucket.get(key);
     if (body === undefined) return undefined;
-    const text = await new Response(body).text();
+    // With a cap (docs/security.md, rule 8): a record is a few dozen bytes; whoever can write to the bucket
+    // picks its size. A larger body is no record.
+    let text: string;
+    try {
+      text = new TextDecoder().decode(await readBounded(body, LEASE_RECORD_LIMIT, `Lease ${key}`));
+    } catch (err) {
+      if (err instanceof TugError && err.code === "STORE_CORRUPT") return { holder: "", expires: 0 };
+      throw err;
+    }
     try {
       const record = JSON.parse(text) as BlobLeaseRecord;
       if (typeof record?.holder !== "string" || typeof record.expires !== "number") throw new Error("shape");

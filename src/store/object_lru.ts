@@ -33,8 +33,10 @@
  */
 
 import { TugError } from "../errors.ts";
+import { readBounded } from "./_bounded_read.ts";
+import { checkListedKey, listUnder } from "./_listing.ts";
 import { checkDigest } from "./checks.ts";
-import type { ObjectBucket } from "./object_store.ts";
+import { OBJECT_RECORD_LIMIT, type ObjectBucket } from "./object_store.ts";
 import type { BlobInfo, BlobStore, BlobWriter, ReferenceRecord, Store } from "./types.ts";
 
 /**
@@ -220,12 +222,26 @@ function randomReplica(): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function readJson(bucket: ObjectBucket, key: string): Promise<unknown> {
+// Caps on what is read of each object (docs/security.md, rule 8): anyone who can write to the bucket picks
+// their sizes. An index row is about 100 bytes: 128 MiB holds over a million blobs; past that the index
+// reads as damaged and each pass lists the blobs instead.
+const INDEX_LIMIT = 128 << 20;
+const RECORD_LIMIT = 16 << 20;
+const LEASE_LIMIT = 64 << 10;
+
+/** The JSON object under `key`: undefined when absent, null when damaged or larger than `limit`. */
+async function readJson(bucket: ObjectBucket, key: string, limit: number): Promise<unknown> {
   const body = await bucket.get(key);
   if (body === undefined) return undefined;
-  const text = await new Response(body).text();
+  let bytes: Uint8Array;
   try {
-    return JSON.parse(text);
+    bytes = await readBounded(body, limit, `Object ${key}`);
+  } catch (err) {
+    if (err instanceof TugError && err.code === "STORE_CORRUPT") return null; // too large: damaged
+    throw err;
+  }
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return null; // present but damaged
   }
@@ -410,7 +426,7 @@ export class ObjectLru {
     const cutoff = this.#now() - staleMs;
     const removed: PrunedObject[] = [];
     const leases = `${this.#root}leases/`;
-    for await (const { key, lastModified } of this.#bucket.list(leases)) {
+    for await (const { key, lastModified } of listUnder(this.#bucket, leases)) {
       if (lastModified === undefined || lastModified > cutoff) continue;
       if (!dryRun) await this.#bucket.delete(key);
       removed.push({ kind: "lease", key });
@@ -420,6 +436,10 @@ export class ObjectLru {
     if (lister.listMultipartUploads && lister.abortMultipartUpload) {
       try {
         for await (const upload of lister.listMultipartUploads(this.#root)) {
+          // Only an upload to one of the store's blob keys is its own (a fill's): nothing else is aborted.
+          if (!checkListedKey(upload.key, this.#root) || !upload.key.startsWith(`${this.#root}blobs/`)) {
+            continue;
+          }
           if (upload.initiated > cutoff) continue;
           if (!dryRun) await lister.abortMultipartUpload(upload.key, upload.uploadId);
           removed.push({ kind: "upload", key: upload.key });
@@ -437,9 +457,12 @@ export class ObjectLru {
     const untagged: string[] = [];
     const refs = `${this.#root}refs/`;
     const keys: string[] = [];
-    for await (const { key } of this.#bucket.list(refs)) keys.push(key);
+    for await (const { key } of listUnder(this.#bucket, refs)) keys.push(key);
     for (const key of keys) {
-      const record = await readJson(this.#bucket, key) as ReferenceRecord | null | undefined;
+      const record = await readJson(this.#bucket, key, OBJECT_RECORD_LIMIT) as
+        | ReferenceRecord
+        | null
+        | undefined;
       const digest = record?.descriptor?.digest;
       if (typeof record?.name !== "string" || typeof digest !== "string") continue; // not ours
       if (entries.has(digest)) continue;
@@ -469,7 +492,7 @@ export class ObjectLru {
     try {
       const report = idle(false);
       // 1. The index: one object.
-      const index = await readJson(this.#bucket, this.#indexKey);
+      const index = await readJson(this.#bucket, this.#indexKey, INDEX_LIMIT);
       let entries = this.#parseIndex(index);
       // 2. Only without a sound index (or on request), a listing of the blobs rebuilds it.
       const adopted = new Set<string>();
@@ -537,7 +560,7 @@ export class ObjectLru {
     const entries = new Map<string, Entry>();
     const prefix = `${this.#root}blobs/`;
     let n = 0;
-    for await (const { key, size, lastModified } of this.#bucket.list(prefix)) {
+    for await (const { key, size, lastModified } of listUnder(this.#bucket, prefix)) {
       if (++n > MAX_LISTED) {
         throw new TugError("STORE_IO", `Cannot index ${prefix}: more than ${MAX_LISTED} objects`);
       }
@@ -559,9 +582,12 @@ export class ObjectLru {
    */
   async #fold(entries: Map<string, Entry>, adopted: Set<string>): Promise<string[]> {
     const records: { key: string; record: UsageRecord | undefined }[] = [];
-    for await (const { key } of this.#bucket.list(this.#usagePrefix)) {
+    for await (const { key } of listUnder(this.#bucket, this.#usagePrefix)) {
       if (!RECORD_NAME.test(key.slice(this.#usagePrefix.length))) continue; // not ours
-      const value = await readJson(this.#bucket, key) as (UsageRecord & { kind?: string }) | null | undefined;
+      const value = await readJson(this.#bucket, key, RECORD_LIMIT) as
+        | (UsageRecord & { kind?: string })
+        | null
+        | undefined;
       if (value === undefined) continue; // gone meanwhile (another pass folded it)
       const sound = value !== null && value.kind === RECORD_KIND && typeof value.used === "object" &&
         typeof value.added === "object" && typeof value.removed === "object";
@@ -599,7 +625,10 @@ export class ObjectLru {
   async #acquire(): Promise<boolean> {
     const body = () => json({ owner: this.#replica, expires: this.#now() + this.#leaseMs });
     if (await this.#bucket.put(this.#leaseKey, body(), { ifNoneMatch: true })) return true;
-    const held = await readJson(this.#bucket, this.#leaseKey) as { expires?: unknown } | null | undefined;
+    const held = await readJson(this.#bucket, this.#leaseKey, LEASE_LIMIT) as
+      | { expires?: unknown }
+      | null
+      | undefined;
     if (held !== undefined && typeof held?.expires === "number" && held.expires > this.#now()) return false;
     // Expired or damaged: the pass that held it died. Take it over (once).
     await this.#bucket.delete(this.#leaseKey);
@@ -608,7 +637,10 @@ export class ObjectLru {
 
   async #release(): Promise<void> {
     try {
-      const held = await readJson(this.#bucket, this.#leaseKey) as { owner?: unknown } | null | undefined;
+      const held = await readJson(this.#bucket, this.#leaseKey, LEASE_LIMIT) as
+        | { owner?: unknown }
+        | null
+        | undefined;
       if (held?.owner === this.#replica) await this.#bucket.delete(this.#leaseKey);
     } catch {
       // It expires.

@@ -28,6 +28,8 @@ import type { HasherFactory } from "../digest/hasher.ts";
 import type { Digest } from "../digest/parse_digest.ts";
 import { TugError } from "../errors.ts";
 import type { Descriptor } from "../manifest/types.ts";
+import { readBounded } from "./_bounded_read.ts";
+import { listUnder } from "./_listing.ts";
 import { checkDescriptor, checkDigest, checkExpected, checkName, resolveRange } from "./checks.ts";
 import { ObjectLeases, type ObjectLeasesOptions } from "./object_lease.ts";
 import type {
@@ -126,12 +128,22 @@ export interface ObjectStoreOptions {
    */
   partSize?: number;
   /**
+   * Check the digest of every whole-blob read, holding its last chunk back until it matched (default
+   * true): bytes the bucket holds under a blob's key that are not that blob (written by anyone else with
+   * access to the bucket, or altered on the way from it) fail the read before its end, never completing
+   * a wrong blob. Costs one hash of every byte read; ranges cannot be checked.
+   */
+  verifyReads?: boolean;
+  /**
    * How the store's download leases behave (`store.leases`, see `ObjectLeases`): their time to live
    * (default 30 s), the longest wait for another holder, the poll delays, and the clock and sleep (for
    * tests).
    */
   leases?: Omit<ObjectLeasesOptions, "bucket" | "root" | "blobKey">;
 }
+
+/** The most bytes a reference record is read with: a record holds one descriptor (documents: 4 MiB). */
+export const OBJECT_RECORD_LIMIT: number = 4 << 20;
 
 /** The default part size of multipart uploads. */
 export const OBJECT_PART_SIZE: number = 8 << 20;
@@ -148,6 +160,36 @@ function storeIo(message: string, cause: unknown): TugError {
 function emptyStream(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
 }
+
+/**
+ * `stream` (the bytes stored under a blob's key) passed on while verified, one chunk held back until the
+ * end: when the bytes are not the blob, the stream errors (`SIZE_MISMATCH` at the first byte past its
+ * size, so an endless body is not read on; `DIGEST_MISMATCH` at the end) before its last chunk, so no
+ * reader ever receives a complete wrong blob (the rule fills keep, docs/security.md rule 6).
+ */
+function verifiedRead(
+  stream: ReadableStream<Uint8Array>,
+  verifier: DigestVerifier,
+): ReadableStream<Uint8Array> {
+  let held: Uint8Array | undefined;
+  return stream.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        verifier.update(chunk);
+        if (held !== undefined) controller.enqueue(held);
+        held = chunk;
+      },
+      flush(controller) {
+        verifier.verify();
+        if (held !== undefined) controller.enqueue(held);
+      },
+    }),
+  );
+}
+
+// Sizes of blobs this store saw by stat(): a digest's size never changes, so a whole-blob read right after
+// a stat (the proxy's way) needs no second HEAD to be verified. Bounded: the oldest is forgotten first.
+const KNOWN_SIZES = 4096;
 
 function base64url(text: string): string {
   let binary = "";
@@ -345,14 +387,23 @@ class ObjectBlobStore implements BlobStore {
   readonly #keys: Keys;
   readonly #hasher: HasherFactory | undefined;
   readonly #partSize: number;
+  readonly #verifyReads: boolean;
+  readonly #sizes = new Map<string, number>();
   /** The blob's presigned URL: only when the bucket can presign (see BlobStore.url). */
   readonly url?: (digest: string, options: { expiresIn: number }) => Promise<string | undefined>;
 
-  constructor(bucket: ObjectBucket, keys: Keys, hasher: HasherFactory | undefined, partSize: number) {
+  constructor(
+    bucket: ObjectBucket,
+    keys: Keys,
+    hasher: HasherFactory | undefined,
+    partSize: number,
+    verifyReads: boolean,
+  ) {
     this.#bucket = bucket;
     this.#keys = keys;
     this.#hasher = hasher;
     this.#partSize = partSize;
+    this.#verifyReads = verifyReads;
     if (bucket.presign !== undefined) {
       // The digest is checked before it becomes a key: a URL is only ever made for a blob's own object.
       this.url = async (digest, options) => await bucket.presign!(keys.blob(checkDigest(digest)), options);
@@ -362,13 +413,29 @@ class ObjectBlobStore implements BlobStore {
   async stat(digest: string): Promise<BlobInfo | undefined> {
     const key = this.#keys.blob(checkDigest(digest));
     const head = await this.#bucket.head(key);
-    return head ? { digest, size: head.size } : undefined;
+    if (head === undefined) return undefined;
+    this.#sizes.delete(digest);
+    this.#sizes.set(digest, head.size);
+    if (this.#sizes.size > KNOWN_SIZES) this.#sizes.delete(this.#sizes.keys().next().value!);
+    return { digest, size: head.size };
   }
 
   async get(digest: string, range?: { start: number; end?: number }): Promise<ReadableStream<Uint8Array>> {
-    const key = this.#keys.blob(checkDigest(digest));
+    const parsed = checkDigest(digest);
+    const key = this.#keys.blob(parsed);
     const missing = () => new TugError("NOT_FOUND", `Cannot read blob ${digest}: it is not in the store`);
-    if (range === undefined) return await this.#bucket.get(key) ?? Promise.reject(missing());
+    if (range === undefined) {
+      if (!this.#verifyReads) return await this.#bucket.get(key) ?? Promise.reject(missing());
+      const size = this.#sizes.get(digest) ?? (await this.stat(digest))?.size;
+      if (size === undefined) throw missing();
+      const verifier = await DigestVerifier.create(
+        { digest, size },
+        { name: `blob ${digest} read from the bucket`, ...(this.#hasher ? { hasher: this.#hasher } : {}) },
+      );
+      const body = await this.#bucket.get(key);
+      if (body === undefined) throw missing();
+      return verifiedRead(body, verifier);
+    }
     // The size first: a range is checked against it (RangeError), and an empty range needs no GET.
     const head = await this.#bucket.head(key);
     if (head === undefined) throw missing();
@@ -393,7 +460,7 @@ class ObjectBlobStore implements BlobStore {
 
   async *list(): AsyncIterable<BlobInfo> {
     const prefix = this.#keys.blobs;
-    for await (const { key, size } of this.#bucket.list(prefix)) {
+    for await (const { key, size } of listUnder(this.#bucket, prefix)) {
       const [algorithm, hex, ...rest] = key.slice(prefix.length).split("/");
       if (rest.length > 0 || hex === undefined) continue;
       let digest: string;
@@ -419,7 +486,9 @@ class ObjectReferenceStore implements ReferenceStore {
   async #read(key: string): Promise<ReferenceRecord | undefined> {
     const body = await this.#bucket.get(key);
     if (body === undefined) return undefined;
-    const text = await new Response(body).text();
+    const text = new TextDecoder().decode(
+      await readBounded(body, OBJECT_RECORD_LIMIT, `Reference object ${key}`),
+    );
     try {
       const record = JSON.parse(text) as ReferenceRecord;
       if (typeof record?.name !== "string" || typeof record.descriptor !== "object") throw new Error("shape");
@@ -452,7 +521,7 @@ class ObjectReferenceStore implements ReferenceStore {
 
   async list(): Promise<ReferenceRecord[]> {
     const keys: string[] = [];
-    for await (const { key } of this.#bucket.list(this.#keys.refs)) keys.push(key);
+    for await (const { key } of listUnder(this.#bucket, this.#keys.refs)) keys.push(key);
     const records = await Promise.all(keys.map((key) => this.#read(key)));
     return records.filter((r): r is ReferenceRecord => r !== undefined);
   }
@@ -501,7 +570,13 @@ export class ObjectStore implements Store {
     if (!Number.isSafeInteger(partSize) || partSize < 1) {
       throw new RangeError(`Object store partSize ${String(options.partSize)} is not a positive integer`);
     }
-    this.blobs = new ObjectBlobStore(options.bucket, keys, options.hasher, partSize);
+    this.blobs = new ObjectBlobStore(
+      options.bucket,
+      keys,
+      options.hasher,
+      partSize,
+      options.verifyReads ?? true,
+    );
     this.references = new ObjectReferenceStore(options.bucket, keys);
     this.leases = new ObjectLeases({
       ...options.leases,

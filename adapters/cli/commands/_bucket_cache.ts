@@ -9,7 +9,7 @@ import process from "node:process";
 import { UsageError } from "../_args.ts";
 import { nodeHasher } from "../../crypto/node_hasher.ts";
 import { S3Bucket } from "../../s3/s3_bucket.ts";
-import { s3StoreOptionsFromUrl } from "../../s3/s3_store.ts";
+import { insecureEndpointWarning, s3StoreOptionsFromUrl } from "../../s3/s3_store.ts";
 import { ObjectStore, type ObjectStoreOptions } from "../../../src/store/object_store.ts";
 import type { ObjectLru } from "../../../src/store/object_lru.ts";
 
@@ -31,6 +31,8 @@ export function openBucketStore(
 ): BucketStore {
   try {
     const options = s3StoreOptionsFromUrl(url, process.env);
+    const warning = insecureEndpointWarning(options);
+    if (warning !== undefined) process.stderr.write(`tug: warning: ${warning}\n`);
     const bucket = new S3Bucket(options);
     const store = new ObjectStore({
       bucket,
