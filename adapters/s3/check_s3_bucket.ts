@@ -96,7 +96,11 @@ export async function checkS3Bucket(
   let res: Response;
   let text: string;
   try {
-    res = await fetcher(await client.sign(url, { method: "GET" }), { signal });
+    // Never followed (docs/security.md, rule 8): the signed request carries the session token, and fetch
+    // would resend it to whatever host a 3xx names.
+    res = await fetcher(new Request(await client.sign(url, { method: "GET" }), { redirect: "manual" }), {
+      signal,
+    });
     text = await boundedText(res);
   } catch (cause) {
     if (signal.aborted) {
@@ -135,6 +139,17 @@ export async function checkS3Bucket(
     return fail(
       `the bucket is in region ${actual}, not ${region}: add &region=${actual} to --store or set ` +
         `AWS_REGION=${actual}`,
+    );
+  }
+  if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
+    let to = "elsewhere";
+    try {
+      const location = res.headers.get("location");
+      if (location !== null) to = new URL(location, url).origin;
+    } catch { /* not a URL */ }
+    return fail(
+      `a bucket listing answered ${res.status === 0 ? "a 3xx" : res.status}: a redirect to ${to}, not ` +
+        `followed (requests go only to the endpoint); check the endpoint, region and path-style ${fix}`,
     );
   }
   switch (code) {

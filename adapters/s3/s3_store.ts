@@ -107,7 +107,8 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
   if (parsed.hostname === "") throw new TypeError(`${label} names no bucket: write s3://BUCKET/PREFIX`);
   if (parsed.username !== "" || parsed.password !== "") {
     throw new TypeError(
-      `${label}: credentials do not go in the URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+      `${label} holds credentials: they are not read from a URL (URLs end up in shell history, process ` +
+        `lists and logs); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead`,
     );
   }
   // The URL parser removes dot segments (`s3://b/../x` reads as prefix `x`, `%2e%2e` too): the path is
@@ -170,7 +171,8 @@ export function s3StoreOptionsFromUrl(url: string, env: Record<string, string | 
     }
     if (base.username !== "" || base.password !== "") {
       throw new TypeError(
-        `${label}: credentials do not go in the ${endpointFrom} URL; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+        `${label}: the ${endpointFrom} URL holds credentials; they are not sent (requests are signed with ` +
+          `AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)`,
       );
     }
     // Virtual-hosted addressing puts the bucket in front of the host: an IP address has no such names.
