@@ -247,3 +247,76 @@ export async function startWorkerdProxy(
   await stop();
   throw new Error(`workerd did not answer on port ${port}: ${await stderr}`);
 }
+
+/** The pids of this process's `workerd` children (Miniflare spawns one per instance). */
+function workerdChildren(): Set<number> {
+  const pids = new Set<number>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      if (comm === "workerd" && ppid === Deno.pid) pids.add(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * The real bundled proxy worker (adapters/serve/workerd.ts through `buildWorker`, once into `dir/worker.js`)
+ * in Miniflare's workerd with an R2 bucket bound as `BLOBS`: the deployment of issue K (the cache in R2,
+ * memory only a small front). Miniflare's R2 lives in the same workerd process (a Durable Object over
+ * SQLite and blob files, persisted under `dir/r2-ROUND` so the objects' bytes sit on disk, not in the
+ * process), so the process's peak RSS is the worker's plus the R2 simulator's.
+ */
+export async function startWorkerdR2Proxy(
+  upstream: RegistryProcess,
+  dir: string,
+  round: number,
+): Promise<MemoryProxy> {
+  const [{ buildWorker }, { Miniflare }] = await Promise.all([
+    import("../adapters/serve/build_workerd.ts"),
+    import("npm:miniflare@^4.20260730.0"),
+  ]);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.stat(`${dir}/worker.js`);
+  } catch {
+    await buildWorker(`${dir}/worker.js`);
+  }
+  const persist = `${dir}/r2-${round}`;
+  const before = workerdChildren();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${dir}/worker.js`,
+    // Module names are relative to this root (the default, the working directory, is not above `dir`).
+    modulesRoot: dir,
+    compatibilityDate: "2025-01-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { UPSTREAMS: JSON.stringify({ up: upstream.url }), DEFAULT_UPSTREAM: "up" },
+    r2Buckets: ["BLOBS"],
+    r2Persist: persist,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const stop = async () => {
+    await mf.dispose();
+    await Deno.remove(persist, { recursive: true }).catch(() => {});
+  };
+  try {
+    const url = await mf.ready;
+    const res = await fetch(new URL("/v2/", url));
+    await res.body?.cancel();
+    const pids = [...workerdChildren()].filter((pid) => !before.has(pid));
+    if (pids.length !== 1) throw new Error(`expected one new workerd process, found ${pids.length}`);
+    return { host: url.host, pid: pids[0], stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

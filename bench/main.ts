@@ -50,6 +50,7 @@ import {
   startBenchS3,
   startDistributionProxy,
   startWorkerdProxy,
+  startWorkerdR2Proxy,
   tugS3Store,
 } from "./_memory.ts";
 import { pushBombImages } from "./_bombs.ts";
@@ -65,6 +66,7 @@ const PAIRS = [
   "proxy-curl-s3",
   "proxy-memory-s3",
   "proxy-memory-workerd",
+  "proxy-memory-workerd-r2",
   "unpack",
   "browser",
 ] as const;
@@ -453,6 +455,30 @@ async function main(): Promise<void> {
           r.notes = [
             `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the worker's ` +
             `default in-memory store (CACHE_MAX_BYTES 256 MiB, so the blob is cached in the isolate)`,
+          ];
+        }
+      } else if (name === "proxy-memory-workerd-r2") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        let n = 0;
+        // The deployment issue K is about: the bundled worker over an R2 binding BLOBS (Miniflare's R2).
+        const a = memoryContender(
+          "tug on workerd + R2",
+          blob,
+          (round) => startWorkerdR2Proxy(upstream, `${pairWork}/workerd`, round),
+        );
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const proxy = await startDistributionProxy(upstream, cache);
+          return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+        });
+        got = await runPair("proxy memory, workerd + R2", a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the bundled ` +
+            `worker in Miniflare's workerd over an R2 binding BLOBS (default 32 MiB memory front); the RSS ` +
+            `is the workerd process's, which also runs Miniflare's R2 (bucket files on disk)`,
           ];
         }
       } else if (name === "unpack") {
