@@ -62,6 +62,11 @@ export interface MemoryProxy {
   host: string;
   pid: number;
   stop(): Promise<void>;
+  /**
+   * Peaks (MiB) of the proxy's own memory inside a shared process, since the last call (the workerd
+   * isolate's V8 heap and ArrayBuffer backing stores, sampled), when the process's RSS holds more than it.
+   */
+  peaks?(): Promise<Record<string, number>>;
 }
 
 /**
@@ -111,18 +116,25 @@ export function memoryContender(
       const proxy = await start(n++);
       try {
         const base = peakRss(proxy.pid);
+        await proxy.peaks?.();
         const cold = await curlMany(proxy.host, blob, clients);
         const coldRss = peakRss(proxy.pid);
+        const coldPeaks = await proxy.peaks?.();
         const warm = await curlMany(proxy.host, blob, clients);
         const warmRss = peakRss(proxy.pid);
-        const extra = base === undefined ? undefined : { idleRssMiB: base / 1048576 };
+        const warmPeaks = await proxy.peaks?.();
+        const extra = { ...(base === undefined ? {} : { idleRssMiB: base / 1048576 }), ...coldPeaks };
         return {
           cold: {
             wall: cold,
             ...(coldRss !== undefined ? { rss: coldRss } : {}),
-            ...(extra ? { extra } : {}),
+            ...(Object.keys(extra).length ? { extra } : {}),
           },
-          warm: { wall: warm, ...(warmRss !== undefined ? { rss: warmRss } : {}) },
+          warm: {
+            wall: warm,
+            ...(warmRss !== undefined ? { rss: warmRss } : {}),
+            ...(warmPeaks ? { extra: warmPeaks } : {}),
+          },
         };
       } finally {
         await proxy.stop();
@@ -246,4 +258,160 @@ export async function startWorkerdProxy(
   }
   await stop();
   throw new Error(`workerd did not answer on port ${port}: ${await stderr}`);
+}
+
+/** The pids of this process's `workerd` children (Miniflare spawns one per instance). */
+function workerdChildren(): Set<number> {
+  const pids = new Set<number>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      // pid (comm) state ppid …: comm may hold spaces, so split after its closing parenthesis.
+      const close = stat.lastIndexOf(")");
+      const comm = stat.slice(stat.indexOf("(") + 1, close);
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      if (comm === "workerd" && ppid === Deno.pid) pids.add(Number(entry.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * The real bundled proxy worker (adapters/serve/workerd.ts through `buildWorker`, once into `dir/worker.js`)
+ * in Miniflare's workerd with an R2 bucket bound as `BLOBS`: the deployment of issue K (the cache in R2,
+ * memory only a small front). Miniflare's R2 lives in the same workerd process (a Durable Object over
+ * SQLite and blob files, persisted under `dir/r2-ROUND` so the objects' bytes sit on disk, not in the
+ * process), so the process's peak RSS is the worker's plus the R2 simulator's.
+ */
+export async function startWorkerdR2Proxy(
+  upstream: RegistryProcess,
+  dir: string,
+  round: number,
+): Promise<MemoryProxy> {
+  const [{ buildWorker }, { Miniflare }] = await Promise.all([
+    import("../adapters/serve/build_workerd.ts"),
+    import("npm:miniflare@^4.20260730.0"),
+  ]);
+  await Deno.mkdir(dir, { recursive: true });
+  try {
+    await Deno.stat(`${dir}/worker.js`);
+  } catch {
+    await buildWorker(`${dir}/worker.js`);
+  }
+  const persist = `${dir}/r2-${round}`;
+  const before = workerdChildren();
+  const inspector = freePort();
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: `${dir}/worker.js`,
+    // Module names are relative to this root (the default, the working directory, is not above `dir`).
+    modulesRoot: dir,
+    compatibilityDate: "2025-01-01",
+    compatibilityFlags: ["nodejs_compat"],
+    bindings: { UPSTREAMS: JSON.stringify({ up: upstream.url }), DEFAULT_UPSTREAM: "up" },
+    r2Buckets: ["BLOBS"],
+    r2Persist: persist,
+    host: "127.0.0.1",
+    port: 0,
+    inspectorPort: inspector,
+  });
+  let sampler: IsolateSampler | undefined;
+  const stop = async () => {
+    await sampler?.close();
+    await mf.dispose();
+    await Deno.remove(persist, { recursive: true }).catch(() => {});
+  };
+  try {
+    const url = await mf.ready;
+    const res = await fetch(new URL("/v2/", url));
+    await res.body?.cancel();
+    const pids = [...workerdChildren()].filter((pid) => !before.has(pid));
+    if (pids.length !== 1) throw new Error(`expected one new workerd process, found ${pids.length}`);
+    // The worker's isolate (Miniflare names an unnamed worker `core:user:`).
+    sampler = await IsolateSampler.open(`ws://127.0.0.1:${inspector}/core:user:`);
+    const peaks = sampler.peaks.bind(sampler);
+    return { host: url.host, pid: pids[0], stop, peaks };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/**
+ * Samples a workerd isolate's memory over the V8 inspector (`Runtime.getHeapUsage` every 50 ms): the JS
+ * heap (`totalSize`, what V8 reserved) and the ArrayBuffer backing stores (`backingStorageSize`), the two
+ * parts of the isolate's memory that the worker's code decides; peaks are of the samples, so a spike
+ * shorter than 50 ms may be missed.
+ */
+class IsolateSampler {
+  #ws: WebSocket;
+  #id = 0;
+  #waiting = new Map<number, (value: Record<string, number>) => void>();
+  #heap = 0;
+  #buffers = 0;
+  #on = true;
+  #loop: Promise<void> = Promise.resolve();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      this.#waiting.get(m.id)?.(m.result ?? {});
+      this.#waiting.delete(m.id);
+    };
+  }
+
+  static async open(url: string): Promise<IsolateSampler> {
+    const ws = new WebSocket(url);
+    await new Promise((resolve, reject) => {
+      ws.onopen = resolve;
+      ws.onerror = () => reject(new Error(`cannot open the workerd inspector at ${url}`));
+    });
+    const sampler = new IsolateSampler(ws);
+    sampler.#loop = sampler.#run();
+    return sampler;
+  }
+
+  #usage(): Promise<Record<string, number>> {
+    const id = ++this.#id;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.#ws.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
+    });
+  }
+
+  async #run(): Promise<void> {
+    while (this.#on) {
+      const usage = await this.#usage();
+      this.#heap = Math.max(this.#heap, usage.totalSize ?? 0);
+      this.#buffers = Math.max(this.#buffers, usage.backingStorageSize ?? 0);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The peaks since the last call, in MiB; starts a new period. */
+  peaks(): Promise<Record<string, number>> {
+    const peaks = { isolateHeapMiB: this.#heap / 1048576, isolateBuffersMiB: this.#buffers / 1048576 };
+    this.#heap = 0;
+    this.#buffers = 0;
+    return Promise.resolve(peaks);
+  }
+
+  async close(): Promise<void> {
+    this.#on = false;
+    // The pending request is answered before the socket closes (or the close ends the wait).
+    for (const resolve of this.#waiting.values()) resolve({});
+    await this.#loop;
+    this.#ws.close();
+  }
 }

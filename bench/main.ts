@@ -11,7 +11,8 @@
  *   through docker-registry in proxy mode, peak RSS of each proxy process (VmHWM) and the wall time, cold then
  *   warm; `proxy-memory-s3`, `proxy-s3`, `proxy-curl-s3`: the same pairs with both caches in one s3rver (tug
  *   `--store s3://…`, distribution's `s3` driver); `proxy-memory-workerd`: the proxy worker on workerd (its
- *   default in-memory store) under the same load (see bench/_memory.ts);
+ *   default in-memory store) under the same load; `proxy-memory-workerd-r2`: the bundled worker in Miniflare's
+ *   workerd over an R2 binding `BLOBS`, with its isolate's heap and buffers sampled (see bench/_memory.ts);
  * - (c) `tug unpack` vs `umoci unpack --rootless`, and the peak RSS of both ("unpack memory") on the bench
  *   image and on two decompression bombs: a gzip and a zstd layer of one file of zeros (1 GiB; 256 MiB with
  *   `--quick`), built by test/_bombs.ts;
@@ -50,6 +51,7 @@ import {
   startBenchS3,
   startDistributionProxy,
   startWorkerdProxy,
+  startWorkerdR2Proxy,
   tugS3Store,
 } from "./_memory.ts";
 import { pushBombImages } from "./_bombs.ts";
@@ -65,6 +67,7 @@ const PAIRS = [
   "proxy-curl-s3",
   "proxy-memory-s3",
   "proxy-memory-workerd",
+  "proxy-memory-workerd-r2",
   "unpack",
   "browser",
 ] as const;
@@ -454,6 +457,39 @@ async function main(): Promise<void> {
             `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the worker's ` +
             `default in-memory store (CACHE_MAX_BYTES 256 MiB, so the blob is cached in the isolate)`,
           ];
+        }
+      } else if (name === "proxy-memory-workerd-r2") {
+        memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
+        const blob = memoryBlob;
+        let n = 0;
+        // The deployment issue K is about: the bundled worker over an R2 binding BLOBS (Miniflare's R2).
+        const a = memoryContender(
+          "tug on workerd + R2",
+          blob,
+          (round) => startWorkerdR2Proxy(upstream, `${pairWork}/workerd`, round),
+        );
+        const b = memoryContender("registry proxy", blob, async () => {
+          const cache = `${pairWork}/registry-${n++}`;
+          const proxy = await startDistributionProxy(upstream, cache);
+          return { ...proxy, stop: () => proxy.stop().finally(() => removeAll(cache)) };
+        });
+        got = await runPair("proxy memory, workerd + R2", a, b, pairOptions);
+        for (const r of got) {
+          r.rssRatio = rssRatio(r);
+          r.notes = [
+            `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the bundled ` +
+            `worker in Miniflare's workerd over an R2 binding BLOBS (default 32 MiB memory front); the RSS ` +
+            `is the workerd process's, which also runs Miniflare's R2 (bucket files on disk)`,
+          ];
+          const heap = r.a.extra?.isolateHeapMiB;
+          const buffers = r.a.extra?.isolateBuffersMiB;
+          if (heap !== undefined && buffers !== undefined) {
+            r.notes.push(
+              `the worker's isolate alone (sampled every 50 ms over the inspector): V8 heap ` +
+                `${heap.max.toFixed(1)} MiB + ArrayBuffers ${buffers.max.toFixed(1)} MiB = ` +
+                `${(heap.max + buffers.max).toFixed(1)} MiB (goal: under 128 MB)`,
+            );
+          }
         }
       } else if (name === "unpack") {
         const help = await new Deno.Command(Deno.execPath(), {

@@ -41,3 +41,44 @@ Deno.test("ObjectStore blobs.url() is the bucket's presigned URL of the blob's o
   const binding = new ObjectStore({ bucket: presigningBucket(false).bucket });
   assertEquals(binding.blobs.url, undefined);
 });
+
+Deno.test("ObjectStore blob writer holds at most two part buffers however many parts the blob has", async () => {
+  const { memoryBucket } = await import("./_memory_bucket_test_util.ts");
+  const inner = memoryBucket();
+  // The distinct buffers the parts were sent from: what the writer allocated for them.
+  const buffers = new Set<ArrayBufferLike>();
+  let parts = 0;
+  const bucket: ObjectBucket = {
+    ...inner,
+    head: (key) => inner.head(key),
+    get: (key, range) => inner.get(key, range),
+    put: (key, body) => inner.put(key, body),
+    delete: (key) => inner.delete(key),
+    list: (prefix) => inner.list(prefix),
+    createMultipartUpload: async (key) => {
+      const upload = await inner.createMultipartUpload(key);
+      return {
+        uploadPart: (n, body) => {
+          buffers.add(body.buffer);
+          parts++;
+          return upload.uploadPart(n, body);
+        },
+        complete: (list) => upload.complete(list),
+        abort: () => upload.abort(),
+      };
+    },
+  };
+  const partSize = 1024;
+  const bytes = new Uint8Array(40 * partSize + 100);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) & 0xff;
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const digest = "sha256:" + Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+  const store = new ObjectStore({ bucket, partSize });
+  const writer = await store.blobs.writer({ digest, size: bytes.length });
+  // Chunks that do not line up with the parts, as a fill's upstream chunks do not.
+  for (let i = 0; i < bytes.length; i += 300) await writer.write(bytes.slice(i, i + 300));
+  await writer.commit();
+  assertEquals(parts, 41);
+  assertEquals(buffers.size <= 2, true, `${buffers.size} part buffers`);
+  assertEquals(new Uint8Array(await new Response(await store.blobs.get(digest)).arrayBuffer()), bytes);
+});
