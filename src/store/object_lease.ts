@@ -187,6 +187,9 @@ class Held implements HeldBlobLease {
   }
 }
 
+// A lease record is a small JSON object: a bigger one is planted, and read as lapsed (docs/security.md, rule 8).
+const LEASE_RECORD_LIMIT = 64 << 10;
+
 /**
  * {@linkcode BlobLeases} over an {@linkcode ObjectBucket}: see the module doc. `ObjectStore` makes one
  * (`store.leases`); the proxy takes a lease before it downloads a blob.
@@ -222,8 +225,6 @@ class Held implements HeldBlobLease {
  * }
  * ```
  */
-const LEASE_RECORD_LIMIT = 64 << 10;
-
 export class ObjectLeases implements BlobLeases {
   /** The bucket. */
   readonly bucket: ObjectBucket;
