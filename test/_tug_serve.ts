@@ -1,6 +1,7 @@
 /**
- * `tug serve` as a separate process in front of one upstream registry, for tests that measure the proxy
- * process itself (its memory) under load.
+ * `tug serve` as a separate process: in front of one upstream registry with a fresh folder store
+ * (`startTugServe`, for tests that measure the proxy process itself), or with any arguments and environment
+ * (`spawnTugServe`, for the object-storage tests that run several over one bucket).
  *
  * @module
  */
@@ -18,7 +19,8 @@ export interface TugServe extends AsyncDisposable {
   readonly dir: string;
 }
 
-function freePort(): number {
+/** A port nobody listens on at the moment, on 127.0.0.1. */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -93,4 +95,61 @@ export async function startTugServe(
     throw err;
   }
   return { server, base, dir, [Symbol.asyncDispose]: stop };
+}
+
+/** A `tug serve` process started by {@linkcode spawnTugServe}; disposing it stops it. */
+export interface ServeProcess extends AsyncDisposable {
+  /** `127.0.0.1:PORT`, as clients name the registry. */
+  readonly host: string;
+  /** `http://127.0.0.1:PORT`. */
+  readonly url: string;
+  /** The process (a test may kill it). */
+  readonly child: Deno.ChildProcess;
+  /** Stops it (SIGTERM) and resolves with what it wrote on stderr. */
+  stop(): Promise<string>;
+}
+
+/**
+ * `tug serve --no-web` on a free port with `args` and exactly `env` as its environment; ready when /healthz
+ * answers (bounded: 30 s), else it fails with the process's stderr.
+ */
+export async function spawnTugServe(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<ServeProcess> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
+    env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone (killed by the test) */ }
+    await child.status;
+    return await stderr;
+  };
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    try {
+      const res = await fetch(`${url}/healthz`);
+      await res.body?.cancel();
+      if (res.ok) {
+        return {
+          host: `127.0.0.1:${port}`,
+          url,
+          child,
+          stop,
+          [Symbol.asyncDispose]: async () => void await stop(),
+        };
+      }
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`tug serve did not start: ${await stop()}`);
 }

@@ -5,59 +5,17 @@ import { assert, assertEquals } from "./_assert.ts";
 import { countRequests } from "./_proxy_helpers.ts";
 import { coldBlob, metricValue, sha256 } from "./_fleet.ts";
 import { sharedRadosgw } from "./harness/radosgw.ts";
+import { type ServeProcess, spawnTugServe } from "./_tug_serve.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 
 const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-interface Replica extends AsyncDisposable {
-  readonly url: string;
-  readonly child: Deno.ChildProcess;
-  metric(name: string): Promise<number>;
-}
-
-/** `tug serve` with `args` and `env`; ready when /healthz answers (bounded: 30 s). */
-async function startReplica(args: string[], env: Record<string, string>): Promise<Replica> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone (killed by the test) */ }
-    await child.status;
-    return await stderr;
-  };
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`${url}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) {
-        return {
-          url,
-          child,
-          metric: async (name) => metricValue(await (await fetch(`${url}/metrics`)).text(), name),
-          [Symbol.asyncDispose]: async () => void await stop(),
-        };
-      }
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`tug serve did not start: ${await stop()}`);
+/** A replica: a `tug serve` process and its /metrics counters. */
+async function startReplica(args: string[], env: Record<string, string>) {
+  const serve: ServeProcess = await spawnTugServe(args, env);
+  return Object.assign(serve, {
+    metric: async (name: string) => metricValue(await (await fetch(`${serve.url}/metrics`)).text(), name),
+  });
 }
 
 let buckets = 0;

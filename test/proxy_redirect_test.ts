@@ -5,6 +5,7 @@
 // The bucket is addressed as `localhost`, the proxy as `127.0.0.1`: as with a real bucket, the redirect goes
 // to another host, so clients do not carry the proxy's Authorization header there (S3 refuses a request
 // that has both a header and a query signature).
+import { spawnTugServe } from "./_tug_serve.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { buildImage, pushImage, sharedRegistry, startTokenRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
@@ -13,45 +14,6 @@ import { s3Store } from "../adapters/s3/s3_store.ts";
 import type { Store } from "../src/store/types.ts";
 
 const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** `tug serve` with `args` and `env`; ready when /healthz answers (≤ 30 s); stopped on dispose. */
-async function startServe(args: string[], env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.status;
-    return await stderr;
-  };
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) {
-        return { host: `127.0.0.1:${port}`, stop, [Symbol.asyncDispose]: async () => void await stop() };
-      }
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`tug serve did not start: ${await stop()}`);
-}
 
 /**
  * The blob's size once the store holds it: a fill commits (one PUT to the bucket) just after its last byte
@@ -85,7 +47,7 @@ Deno.test("tug serve --store s3://… --redirect: skopeo copy and podman pull fo
   const podman = ["--root", `${tmp}/root`, "--runroot", `${tmp}/runroot`, "--storage-driver", "vfs"];
   try {
     const endpoint = s3.endpoint.replace("127.0.0.1", "localhost");
-    await using serve = await startServe([
+    await using serve = await spawnTugServe([
       "--store",
       `s3://${s3.bucket}/cache?endpoint=${endpoint}&region=us-east-1&path-style=true`,
       "--redirect",

@@ -1,5 +1,6 @@
 // `tug serve --store s3://…`: the proxy's cache in an S3 bucket (s3rver, a real S3 API server), shared by
 // every `tug serve` process over the same bucket.
+import { spawnTugServe } from "./_tug_serve.ts";
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
@@ -9,49 +10,6 @@ import { s3Store } from "../adapters/s3/s3_store.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 
 const MAIN = new URL("../adapters/cli/main.ts", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** `tug serve` with `args`, AWS credentials in its environment; ready when /healthz answers (≤ 30 s). */
-async function startServe(args: string[], env: Record<string, string>) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* already gone */ }
-    await child.status;
-    return await stderr;
-  };
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) {
-        return {
-          host: `127.0.0.1:${port}`,
-          stop,
-          [Symbol.asyncDispose]: async () => void await stop(),
-        };
-      }
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`tug serve did not start: ${await stop()}`);
-}
 
 Deno.test("tug serve --store s3://BUCKET/PREFIX caches in the bucket; a second tug serve over it needs no upstream blob GET", async () => {
   const { registry, images } = await sharedRegistry();
@@ -75,7 +33,7 @@ Deno.test("tug serve --store s3://BUCKET/PREFIX caches in the bucket; a second t
 
     const before = await registry.accessLog();
     {
-      await using first = await startServe(args, env);
+      await using first = await spawnTugServe(args, env);
       await skopeoCopy(`${first.host}/${image}`, `${tmp}/first`);
     }
     const filled = (await registry.accessLog()).slice(before.length);
@@ -95,7 +53,7 @@ Deno.test("tug serve --store s3://BUCKET/PREFIX caches in the bucket; a second t
     // A second process (another replica, or the first one restarted) over the same bucket.
     const mark = await registry.accessLog();
     {
-      await using second = await startServe(args, env);
+      await using second = await spawnTugServe(args, env);
       await skopeoCopy(`${second.host}/${image}`, `${tmp}/second`);
     }
     const log = (await registry.accessLog()).slice(mark.length);
