@@ -12,6 +12,7 @@ import { type AccessLogEntry, sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { createCertificate } from "./harness/certificate.ts";
 import { countRequests } from "./_proxy_helpers.ts";
+import { freePort } from "./_tug_serve.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const DOC = `${ROOT}/docs/deploy.md`;
@@ -119,13 +120,6 @@ function substitute(text: string, p: Placeholders): string {
   let out = text;
   for (const [from, to] of pairs) if (to !== undefined) out = out.replaceAll(from, to);
   return out;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /** Whether a server answers: `ready` is a URL that must answer 200, or a probe. */

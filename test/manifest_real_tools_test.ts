@@ -15,19 +15,13 @@ import {
   parsePlatform,
   selectManifest,
 } from "../src/manifest/mod.ts";
+import { freePort } from "./_tug_serve.ts";
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function readBlob(layout: string, digest: string): Promise<Uint8Array> {

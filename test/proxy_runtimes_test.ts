@@ -8,15 +8,9 @@ import { sharedRegistry } from "./harness/mod.ts";
 import { countRequests, layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
 import { buildWorker } from "../adapters/serve/build_workerd.ts";
 import { workerdConfig } from "../adapters/serve/workerd_config.ts";
+import { freePort } from "./_tug_serve.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** A process started through `sh -c exec …` with its output in a log file; killed on dispose. */
 async function startProcess(command: string[], log: string, url: string) {

@@ -6,6 +6,8 @@ import { resolveTarget, type Target } from "./_target.ts";
 import type { FetchLike } from "../registry/types.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { vanishingStore } from "./_vanishing_store_test_util.ts";
+import { TugError } from "../errors.ts";
+import type { Descriptor } from "../manifest/types.ts";
 
 const anonymous: Caller = { key: "anonymous" };
 const get = (method = "GET") => new Request("http://proxy.test/v2/acme/app/manifests/x", { method });
@@ -128,4 +130,36 @@ Deno.test("manifestRoute() answers a cached manifest deleted between stat() and 
     [0, 3],
     "misses, not hits",
   );
+});
+
+Deno.test("manifestRoute() answers from the upstream when the cached tag reference reads back damaged (a write to it half done)", async () => {
+  const image = await fakeImage();
+  const upstream = fakeUpstream({ "acme/app": image });
+  const inner = new MemoryStore();
+  let damaged = false;
+  // An object store whose overwrite of the reference is not atomic (s3rver) can be read half written.
+  const store = {
+    blobs: inner.blobs,
+    references: {
+      get: (name: string) =>
+        damaged
+          ? Promise.reject(
+            new TugError("STORE_CORRUPT", `Reference object ${name} is not a tug reference record`),
+          )
+          : inner.references.get(name),
+      set: (name: string, descriptor: Descriptor) => inner.references.set(name, descriptor),
+      delete: (name: string) => inner.references.delete(name),
+      list: () => inner.references.list(),
+    },
+  };
+  let clock = 1_000_000;
+  const ctx = fakeContext(upstream, { store, now: () => clock, tagTtl: 60 });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  await (await manifestRoute(ctx, get(), target, anonymous, "latest")).arrayBuffer();
+  damaged = true;
+  clock += 1;
+  const answer = await manifestRoute(ctx, get(), target, anonymous, "latest");
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.manifest);
+  assertEquals(answer.headers.get("docker-content-digest"), image.manifestDigest);
 });

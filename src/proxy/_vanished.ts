@@ -2,8 +2,10 @@
 /**
  * A cached blob can vanish at any moment: another replica's eviction pass, a bucket lifecycle rule, an
  * operator, `tug prune`. A store's `get()` then throws NOT_FOUND for a blob its `stat()` found a moment
- * before. The proxy treats that as a miss (the blob is fetched from the upstream with the caller's
- * credentials, after the same access decision, and verified), never as an error for the client.
+ * before. A cached copy can also read back damaged: a reference object read while another replica
+ * overwrites it, on a service whose overwrite is not atomic (s3rver), is cut JSON (STORE_CORRUPT). The proxy
+ * treats both as a miss (fetched from the upstream with the caller's credentials, after the same access
+ * decision, and verified), never as an error for the client.
  * Private to the proxy.
  *
  * @module
@@ -11,9 +13,9 @@
 
 import { TugError } from "../errors.ts";
 
-/** Whether `err` is a store's NOT_FOUND: what it had is gone. */
+/** Whether `err` is a store's NOT_FOUND or STORE_CORRUPT: what it had is gone, or cannot be used. */
 export function vanished(err: unknown): boolean {
-  return err instanceof TugError && err.code === "NOT_FOUND";
+  return err instanceof TugError && (err.code === "NOT_FOUND" || err.code === "STORE_CORRUPT");
 }
 
 /**
