@@ -6,6 +6,7 @@
  * @module
  */
 
+import { afterCommit } from "../store/after_commit.ts";
 import { LruIndex } from "../store/lru.ts";
 import type { BlobInfo, BlobStore, BlobWriter, Store } from "../store/types.ts";
 
@@ -108,25 +109,7 @@ class LruBlobStore implements BlobStore {
 
   async writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter> {
     const inner = await this.#inner.writer(expected, options);
-    const writer: BlobWriter = {
-      offset: inner.offset,
-      readPartial: () => inner.readPartial(),
-      write: (chunk) => inner.write(chunk),
-      commit: async () => {
-        await inner.commit();
-        await this.#added(expected);
-      },
-      abort: (o) => inner.abort(o),
-    };
-    // The optional read-back capability passes through only when the inner store has it.
-    if (inner.readWritten === undefined) return writer;
-    return Object.defineProperties(writer, {
-      readable: { get: () => inner.readable, enumerable: true },
-      readWritten: {
-        value: (start: number, end: number) => inner.readWritten!(start, end),
-        enumerable: true,
-      },
-    });
+    return afterCommit(inner, () => this.#added(expected));
   }
 
   async delete(digest: string): Promise<boolean> {

@@ -32,6 +32,7 @@
  * @module
  */
 
+import { afterCommit } from "./after_commit.ts";
 import { TugError } from "../errors.ts";
 import { readBounded } from "./_bounded_read.ts";
 import { checkListedKey, listUnder } from "./_listing.ts";
@@ -687,24 +688,7 @@ class RecordingBlobStore implements BlobStore {
 
   async writer(expected: BlobInfo, options?: { resume?: boolean }): Promise<BlobWriter> {
     const inner = await this.#inner.writer(expected, options);
-    const writer: BlobWriter = {
-      offset: inner.offset,
-      readPartial: () => inner.readPartial(),
-      write: (chunk) => inner.write(chunk),
-      commit: async () => {
-        await inner.commit();
-        this.#on.added({ digest: expected.digest, size: expected.size });
-      },
-      abort: (o) => inner.abort(o),
-    };
-    if (inner.readWritten === undefined) return writer;
-    return Object.defineProperties(writer, {
-      readable: { get: () => inner.readable, enumerable: true },
-      readWritten: {
-        value: (start: number, end: number) => inner.readWritten!(start, end),
-        enumerable: true,
-      },
-    });
+    return afterCommit(inner, () => this.#on.added({ digest: expected.digest, size: expected.size }));
   }
 
   async delete(digest: string): Promise<boolean> {
