@@ -6,6 +6,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import type { CliRun } from "./_cli.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { sharedRadosgw } from "./harness/radosgw.ts";
+import { spawnTugServe } from "./_tug_serve.ts";
 
 const SECRET = "sEcReT-not-to-be-printed";
 
@@ -201,44 +202,9 @@ Deno.test("tug serve --store s3://… names AWS_ENDPOINT_URL when the endpoint f
 
 /** Starts `tug serve ARGS…`, waits for /healthz (≤ 30 s), stops it; returns what it printed on stderr. */
 async function serveStderr(args: string[], env: Record<string, string>): Promise<string> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--no-check",
-      new URL("../adapters/cli/main.ts", import.meta.url).pathname,
-      "serve",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--no-web",
-      ...args,
-    ],
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  try {
-    let ready = false;
-    for (let i = 0; i < 300 && !ready; i++) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-        ready = res.ok;
-        await res.body?.cancel();
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    assert(ready, "tug serve answered /healthz");
-  } finally {
-    child.kill("SIGTERM");
-    await child.status;
-  }
-  return await stderr;
+  // spawnTugServe fails, with the process's stderr, when /healthz does not answer.
+  const serve = await spawnTugServe(args, env);
+  return await serve.stop();
 }
 
 Deno.test("tug serve --redirect warns at start when the bucket is on the proxy's host name (clients would send it the proxy's Authorization)", async () => {
