@@ -94,6 +94,20 @@ export interface ProxyOptions {
    * by the proxy. Default off. See docs/proxy.md, "Redirects to the object store".
    */
   redirect?: boolean | { expiresIn?: number };
+  /**
+   * Told of every error the proxy answers with a 500 (the store failed, a bug): the client gets the message,
+   * and whoever runs the proxy needs it too. Default: one line on the console
+   * (`tug proxy: 500 for GET /v2/…: <message>`), as servers log their internal errors.
+   */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+/** The default {@linkcode ProxyOptions.onError}: one line on the console per 500. */
+function logInternalError(error: unknown, request: Request): void {
+  const url = new URL(request.url);
+  console.error(
+    `tug proxy: 500 for ${request.method} ${url.pathname}: ${error instanceof Error ? error.message : error}`,
+  );
 }
 
 /** Everything the route modules share (see createContext). */
@@ -134,6 +148,8 @@ export interface ProxyContext {
   readonly hasher?: HasherFactory;
   /** Fills free upstream chunks once their clients read past them (see ProxyOptions.releaseChunks). */
   readonly releaseChunks: boolean;
+  /** Told of every error answered with a 500 (see ProxyOptions.onError). */
+  readonly onError: (error: unknown, request: Request) => void;
   /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
   readonly redirect?: { readonly expiresIn: number };
 }
@@ -195,6 +211,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(options.hasher ? { hasher: options.hasher } : {}),
     releaseChunks: options.releaseChunks ?? false,
+    onError: options.onError ?? logInternalError,
     ...(redirect !== undefined ? { redirect } : {}),
   };
 }
