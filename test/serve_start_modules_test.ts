@@ -2,7 +2,9 @@
 // the long-running process's memory (idle RSS 63.6 → 59.9 MiB when the other commands, the S3 store, Node's
 // server, the puller and the page were made load-on-use; docs/performance.md, "Proxy memory"). This checks
 // the module graph (`deno info --json`), not the RSS, so it cannot flake: no module from the list below may
-// be reachable from the entry point through static imports.
+// be reachable from the entry point through static imports. The second test guards the V8 flags of
+// `deno task serve` (the other half of that memory work): this Deno must accept them, and they must not take
+// a language feature away.
 import { assertEquals } from "./_assert.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -93,4 +95,55 @@ Deno.test("tug serve loads no other command, S3 store, Node server, puller or pa
     return hit ? [`${path} (${hit.why})`] : [];
   });
   assertEquals(loaded, []);
+});
+
+/** The `deno run` flags of deno.json's `serve` task (`deno task serve`, how the docs start the proxy). */
+async function serveTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {
+    tasks: Record<string, string>;
+  };
+  const words = config.tasks.serve.split(/\s+/);
+  const run = words.indexOf("run");
+  const main = words.indexOf("adapters/cli/main.ts");
+  if (words[0] !== "deno" || run < 0 || main < run || words[main + 1] !== "serve") {
+    throw new Error(
+      `deno.json's serve task is not "deno run … adapters/cli/main.ts serve": ${config.tasks.serve}`,
+    );
+  }
+  return words.slice(run + 1, main);
+}
+
+Deno.test("deno task serve: this Deno accepts its V8 flags, and they leave WebAssembly in the process", async () => {
+  const flags = await serveTaskFlags();
+  // Deno refuses to start on a V8 flag it does not know: a renamed flag would stop every `deno task serve`.
+  const help = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, "adapters/cli/main.ts", "serve", "--help"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals({ code: help.code, stderr: new TextDecoder().decode(help.stderr) }, { code: 0, stderr: "" });
+  if (!new TextDecoder().decode(help.stdout).startsWith("Usage: tug serve")) {
+    throw new Error(`tug serve --help printed: ${new TextDecoder().decode(help.stdout)}`);
+  }
+  // `--jitless` (and `--lite-mode`, which implies it) would save memory but remove WebAssembly, which the
+  // library's hash-wasm hasher needs: flags may trade speed for memory, never a language feature.
+  const probe = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, "-"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = probe.stdin.getWriter();
+  await writer.write(new TextEncoder().encode("console.log(typeof WebAssembly?.compile);\n"));
+  await writer.close();
+  const out = await probe.output();
+  assertEquals({
+    stdout: new TextDecoder().decode(out.stdout).trim(),
+    stderr: new TextDecoder().decode(out.stderr),
+  }, {
+    stdout: "function",
+    stderr: "",
+  });
 });
