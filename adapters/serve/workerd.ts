@@ -227,7 +227,7 @@ export interface ProxyWorker<Env extends WorkerEnv = WorkerEnv> {
 
 /** The part of workerd's `ScheduledController` the worker reads. */
 export interface ScheduledController {
-  /** The Cron Trigger's expression (`"*\/10 * * * *"`). */
+  /** The Cron Trigger's expression (`"0 * * * *"`). */
   readonly cron: string;
   /** When the event was scheduled (ms since the epoch). */
   readonly scheduledTime: number;
@@ -276,7 +276,7 @@ export function createWorker<Env extends WorkerEnv = WorkerEnv>(
         if (!saidIdle) {
           saidIdle = true;
           console.log(
-            "tug: scheduled event: nothing to evict (BUCKET_MAX_BYTES is not set, or there is no R2 binding BLOBS)",
+            "tug: scheduled event: nothing to evict (BUCKET_MAX_BYTES is not set: the cache has no cap to keep)",
           );
         }
         return Promise.resolve();
