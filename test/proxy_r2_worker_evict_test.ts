@@ -208,3 +208,81 @@ Deno.test("the bundled worker with BLOBS but no BUCKET_MAX_BYTES: scheduled() su
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("the bundled worker with BUCKET_MAX_BYTES: an isolate that filled blobs writes them to the bucket, so a scheduled() pass in another isolate evicts the oldest of them", async () => {
+  const { registry } = await sharedRegistry();
+  const run = `evict/${Date.now()}-two`;
+  const images: Record<string, BuiltImage> = {};
+  for (const name of ["x", "y", "z"]) {
+    images[name] = await randomImage(1536 << 10);
+    await pushImage(registry, `${run}-${name}`, images[name], "v1");
+  }
+  const { x, y, z } = images;
+  // Room for y and z, not x too.
+  const cap = bytesOf(y) + bytesOf(z) + Math.floor(bytesOf(x) / 2);
+  const tmp = await Deno.makeTempDir({ prefix: "tug-r2-evict-" });
+  try {
+    const script = `${tmp}/worker.js`;
+    await buildWorker(script);
+    const bindings = {
+      UPSTREAMS: JSON.stringify({ local: registry.url }),
+      DEFAULT_UPSTREAM: "local",
+      R2_PREFIX: "cache",
+      BUCKET_MAX_BYTES: String(cap),
+      BUCKET_EVICT_GRACE: "0",
+    };
+    // Two isolates over one bucket: one serves the pulls, the other gets the Cron Trigger's event.
+    const mf = new Miniflare({
+      r2Persist: `${tmp}/r2`,
+      workers: ["mirror", "cron"].map((name) => ({
+        name,
+        modules: true,
+        scriptPath: script,
+        modulesRoot: tmp,
+        compatibilityDate: "2025-01-01",
+        compatibilityFlags: ["nodejs_compat"],
+        r2Buckets: { BLOBS: "tug-evict" },
+        bindings,
+      })),
+    });
+    try {
+      const mirror = await mf.getWorker("mirror") as unknown as WorkerFetcher;
+      const cron = await mf.getWorker("cron") as unknown as WorkerFetcher;
+      const r2 = await mf.getR2Bucket("BLOBS", "mirror") as unknown as R2BucketBinding;
+      for (const name of ["x", "y", "z"]) {
+        await pull(mirror, `${run}-${name}`, images[name]);
+        for (const digest of digestsOf(images[name])) {
+          await until(`${digest} is in the bucket`, async () => await r2.head(blobKey(digest)) !== null);
+        }
+      }
+      // Every blob the mirror filled is in its usage records (written after each fill's work, in waitUntil).
+      const recorded = async () => {
+        let text = "";
+        for (const key of await keysUnder(r2, "cache/usage/")) {
+          const object = await r2.get(key);
+          if (object !== null) text += await new Response(object.body).text();
+        }
+        return text;
+      };
+      for (const digest of [...digestsOf(x), ...digestsOf(y), ...digestsOf(z)]) {
+        await until(`${digest} is in a usage record`, async () => (await recorded()).includes(`"${digest}"`));
+      }
+
+      assertEquals((await cron.scheduled({ cron: "*/10 * * * *" })).outcome, "ok");
+
+      const blobs = new Set(await keysUnder(r2, "cache/blobs/"));
+      assert(!blobs.has(blobKey(x.layers[0].digest)), "x's layer, filled first, is evicted");
+      for (const digest of [...digestsOf(y), ...digestsOf(z)]) {
+        assert(blobs.has(blobKey(digest)), `${digest} (y or z, filled later) is kept`);
+      }
+      const index = await r2.get("cache/index.json");
+      assert(index !== null, "the pass in the other isolate wrote cache/index.json");
+      const text = await new Response(index.body).text();
+      for (const digest of [...digestsOf(y), ...digestsOf(z)]) assert(text.includes(digest), digest);
+    } finally {
+      await mf.dispose();
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
