@@ -117,9 +117,6 @@ Deno.test("the bundled worker with BLOBS and BUCKET_MAX_BYTES: scheduled() evict
       BUCKET_MAX_BYTES: String(cap),
       // Every blob here was used seconds ago: without this, the default grace (10 minutes) keeps them all.
       BUCKET_EVICT_GRACE: "0",
-      // On workerd a fill's download lease outlives it (its release runs after the request's waitUntil
-      // ended, and is cut off): the refill of an evicted blob waits for the lease to lapse. Short here.
-      LEASE_TTL: "2",
     });
     try {
       const worker = await mf.getWorker() as unknown as WorkerFetcher;
@@ -133,6 +130,12 @@ Deno.test("the bundled worker with BLOBS and BUCKET_MAX_BYTES: scheduled() evict
       for (const name of ["x", "y", "z"]) {
         await pull(worker, `${run}-${name}`, images[name]);
         await committed(images[name]);
+        // Each fill released its download lease within the request's waitUntil (a release cut off there
+        // would leave the lease, and the refill of an evicted blob would wait for it to lapse).
+        await until(
+          "the fills' leases are released",
+          async () => (await keysUnder(r2, "cache/leases/")).length === 0,
+        );
       }
       // The isolate that filled them wrote what it added (a cron may run in another isolate).
       await until("a usage record is written", async () => (await keysUnder(r2, "cache/usage/")).length > 0);
