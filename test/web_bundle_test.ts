@@ -234,3 +234,17 @@ Deno.test("web page: a new build's service worker replaces the old shell, and th
     }
   });
 });
+
+Deno.test("buildWebPage: the page bundles no proxy, puller or object-store code (its imports name modules, not src/mod.ts)", async () => {
+  // esbuild names each source file in an unminified bundle (`// src/proxy/_blobs.ts`).
+  const files = await buildWebPage({ minify: false });
+  const sources = new Set<string>();
+  for (const content of Object.values(files)) {
+    for (const m of content.matchAll(/^\/\/ (src\/\S+\.ts)$/gm)) sources.add(m[1]);
+  }
+  assert(sources.has("src/image/decompress_layer.ts"), "the page's own sources are named");
+  const foreign = [...sources].filter((s) =>
+    s.startsWith("src/proxy/") || s.startsWith("src/pull/") || s.startsWith("src/store/object_")
+  );
+  assertEquals(foreign, [], "code the page never runs");
+});

@@ -7,13 +7,8 @@
  * @module
  */
 
-import {
-  type Descriptor,
-  type ImageIndex,
-  type ImageManifest,
-  parsePlatform,
-  type Reference,
-} from "../../src/mod.ts";
+import type { Descriptor, ImageIndex, ImageManifest, Reference } from "../../src/mod.ts";
+import { parsePlatform } from "../../src/manifest/mod.ts";
 import { checkImageConfigMediaType, selectManifest } from "../../src/manifest/mod.ts";
 import type { ImageData, NavigateOptions, PageContext } from "./context.ts";
 import { meta } from "./context.ts";

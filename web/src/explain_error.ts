@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isTugError, TugError } from "../../src/mod.ts";
+import { isTugError, TugError } from "../../src/errors.ts";
 
 /** A failure explained: a headline and the technical detail. */
 export interface Explained {
@@ -23,7 +23,7 @@ export interface Explained {
  * @example
  * ```ts
  * import { explainError } from "./explain_error.ts";
- * import { TugError } from "../../src/mod.ts";
+ * import { TugError } from "../../src/errors.ts";
  *
  * const e = explainError(new TugError("NAME_UNKNOWN", "not found"), { image: "nope:1", where: "the proxy" });
  * console.assert(e.title.includes("not found"));

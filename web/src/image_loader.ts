@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Descriptor, type Reference, TugError } from "../../src/mod.ts";
+import type { Descriptor, Reference } from "../../src/mod.ts";
+import { TugError } from "../../src/errors.ts";
 import { type ImageData, meta } from "./context.ts";
 import { ImageSource, type RegistryMode, type Resolved } from "./image_source.ts";
 import type { PageState } from "./url_state.ts";

@@ -11,16 +11,12 @@
  */
 
 import { IdbStore } from "../../adapters/idb/mod.ts";
-import {
-  type Descriptor,
-  digestBytes,
-  type ImageConfig,
-  isTugError,
-  parseReference,
-  type Reference,
-  TugError,
-  withDefaultTag,
-} from "../../src/mod.ts";
+// Value imports name their modules, not src/mod.ts: the barrel also brings the proxy (and, through its
+// lazily loaded routes, the puller) into the page's bundle.
+import type { Descriptor, ImageConfig, Reference } from "../../src/mod.ts";
+import { isTugError, TugError } from "../../src/errors.ts";
+import { digestBytes } from "../../src/digest/mod.ts";
+import { parseReference, withDefaultTag } from "../../src/reference/mod.ts";
 import { DigestVerifier } from "../../src/digest/mod.ts";
 import {
   MANIFEST_ACCEPT,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Descriptor, formatPlatform, type ImageIndex } from "../../src/mod.ts";
+import type { Descriptor, ImageIndex } from "../../src/mod.ts";
+import { formatPlatform } from "../../src/manifest/mod.ts";
 import { shortDigest } from "./format.ts";
 
 /** The annotation buildx puts on an attestation manifest's index entry. */

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { TugError } from "../../src/mod.ts";
+import { TugError } from "../../src/errors.ts";
 
 const WINDOW = 32768;
 /** Output kept between flushes, after the window. */

@@ -5,7 +5,9 @@
  * @module
  */
 
-import { decompressLayer, type TarHeader, TugError } from "../../src/mod.ts";
+import type { TarHeader } from "../../src/mod.ts";
+import { decompressLayer } from "../../src/image/mod.ts";
+import { TugError } from "../../src/errors.ts";
 import { headerOf, normalizeTarPath, readTar } from "../../src/image/mod.ts";
 import { parseDigest } from "../../src/digest/parse_digest.ts";
 import { wasmHasher } from "../../src/digest/wasm_hasher.ts";

@@ -16,7 +16,8 @@
  */
 
 import { clear, createStore, del, get, set, type UseStore } from "npm:idb-keyval@^6.3.0";
-import { type TarHeader, TugError } from "../../src/mod.ts";
+import type { TarHeader } from "../../src/mod.ts";
+import { TugError } from "../../src/errors.ts";
 
 /** The format version: a record of another version is ignored (and the blob read again). */
 const VERSION = 1;

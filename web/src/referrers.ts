@@ -8,7 +8,7 @@
  * @module
  */
 
-import { isTugError } from "../../src/mod.ts";
+import { isTugError } from "../../src/errors.ts";
 import type { RegistryClient } from "../../src/registry/mod.ts";
 
 /** One referrer, as the page lists it. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatPlatform } from "../../../src/mod.ts";
+import { formatPlatform } from "../../../src/manifest/mod.ts";
 import type { ImageData } from "../context.ts";
 import { h } from "../dom.ts";
 import { prettyJson } from "./json.ts";

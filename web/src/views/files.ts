@@ -8,7 +8,8 @@
  * @module
  */
 
-import { type Descriptor, isTugError, type Reference, type TarHeader, TugError } from "../../../src/mod.ts";
+import type { Descriptor, Reference, TarHeader } from "../../../src/mod.ts";
+import { isTugError, TugError } from "../../../src/errors.ts";
 import { mergeLayers } from "../../../src/image/mod.ts";
 import type { ImageData, PageContext } from "../context.ts";
 import { h, replace } from "../dom.ts";

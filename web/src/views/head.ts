@@ -6,7 +6,8 @@
  * @module
  */
 
-import { formatPlatform, type ImageIndex } from "../../../src/mod.ts";
+import type { ImageIndex } from "../../../src/mod.ts";
+import { formatPlatform } from "../../../src/manifest/mod.ts";
 import type { ImageData, PageContext } from "../context.ts";
 import { h, replace } from "../dom.ts";
 import { formatBytes, shortDigest } from "../format.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type Descriptor, formatPlatform, type ImageIndex, type Reference } from "../../../src/mod.ts";
+import type { Descriptor, ImageIndex, Reference } from "../../../src/mod.ts";
+import { formatPlatform } from "../../../src/manifest/mod.ts";
 import type { PageContext } from "../context.ts";
 import { h } from "../dom.ts";
 import { formatBytes } from "../format.ts";

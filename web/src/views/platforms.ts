@@ -7,7 +7,8 @@
  * @module
  */
 
-import { formatPlatform, type ImageIndex, parsePlatform } from "../../../src/mod.ts";
+import type { ImageIndex } from "../../../src/mod.ts";
+import { formatPlatform, parsePlatform } from "../../../src/manifest/mod.ts";
 import { describeIndexEntry } from "../index_entries.ts";
 import type { PageContext } from "../context.ts";
 import { h } from "../dom.ts";
