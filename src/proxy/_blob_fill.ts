@@ -66,8 +66,8 @@ export interface BlobFillOptions {
   size: number;
   /** The upstream body, from byte 0. */
   body: ReadableStream<Uint8Array>;
-  /** Where the verified blob is committed. */
-  blobs: BlobStore;
+  /** Where the verified blob is committed; none: the blob is only streamed through (and paced). */
+  blobs?: BlobStore;
   /** The hasher used to verify in flight. */
   hasher?: HasherFactory;
   /** Called with the length of every chunk read from upstream. */
@@ -414,7 +414,7 @@ export class BlobFill {
     );
     let writer: BlobWriter | undefined;
     try {
-      writer = await options.blobs.writer({ digest: options.digest, size: options.size });
+      writer = await options.blobs?.writer({ digest: options.digest, size: options.size });
     } catch {
       // A store that cannot take the blob (full, read-only) does not stop the clients from getting it.
       writer = undefined;
