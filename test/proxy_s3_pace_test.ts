@@ -1,0 +1,116 @@
+// `tug serve --store s3://…` (s3rver, a real S3 API server) with many clients on a cold blob: the bucket
+// cannot give a blob back before it is committed, so the fill paces the upstream to its slowest client and
+// every client streams the verified blob from it, with one upstream GET and nothing read back from the bucket.
+import { spawnTugServe } from "./_tug_serve.ts";
+import { assertEquals } from "./_assert.ts";
+import { sharedRegistry } from "./harness/mod.ts";
+import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { countRequests } from "./_proxy_helpers.ts";
+import { nodeHasher } from "../adapters/crypto/node_hasher.ts";
+
+/**
+ * A plain HTTP forwarder to `target` that logs every request, and whose answers to `held` requests send
+ * their headers at once and their body only after `open()`.
+ */
+function forwarder(target: string, held: (method: string, path: string) => boolean = () => false) {
+  const log: Array<{ method: string; path: string }> = [];
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+    const url = new URL(request.url);
+    log.push({ method: request.method, path: url.pathname });
+    const headers = new Headers(request.headers);
+    headers.delete("host");
+    // Buffered: s3rver wants a Content-Length on uploads (parts are a few MiB).
+    const body = request.body === null ? null : await request.arrayBuffer();
+    const answer = await fetch(`${target}${url.pathname}${url.search}`, {
+      method: request.method,
+      headers,
+      body,
+      redirect: "manual",
+    });
+    if (answer.body === null || !held(request.method, url.pathname)) return answer;
+    const reader = answer.body.getReader();
+    const gated = new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        await gate;
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }, { highWaterMark: 0 });
+    return new Response(gated, { status: answer.status, headers: answer.headers });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    log,
+    open,
+    [Symbol.asyncDispose]: async () => {
+      open();
+      await server.shutdown();
+    },
+  };
+}
+
+async function hashBody(body: ReadableStream<Uint8Array>): Promise<{ digest: string; bytes: number }> {
+  const hash = await nodeHasher("sha256");
+  let bytes = 0;
+  for await (const chunk of body) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+  }
+  return { digest: `sha256:${hash.digest()}`, bytes };
+}
+
+Deno.test("tug serve --store s3://… gives 8 concurrent clients of a cold blob its verified bytes with one upstream GET and no read of the blob from the bucket", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.large.layers[0];
+  await using s3 = await startS3rver();
+  await using bucket = forwarder(s3.endpoint);
+  // The blob's bytes wait until every client got its headers, so all 8 join the fill at byte 0.
+  await using upstream = forwarder(
+    registry.url,
+    (method, path) => method === "GET" && path.endsWith(`/blobs/${layer.digest}`),
+  );
+  await using serve = await spawnTugServe([
+    "--store",
+    `s3://${s3.bucket}/pace?endpoint=${bucket.url}&region=us-east-1&path-style=true`,
+    "--upstream",
+    `local=${upstream.url}`,
+    "--default-upstream",
+    "local",
+  ], {
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  });
+  const url = `${serve.url}/v2/${images.large.repository}/blobs/${layer.digest}`;
+  const answers = await Promise.all(Array.from({ length: 8 }, () => fetch(url)));
+  upstream.open();
+  const got = await Promise.all(answers.map(async (answer, i) => {
+    assertEquals(answer.status, 200, `client ${i}`);
+    // Different speeds: every other client waits a macrotask after each read.
+    if (i % 2 === 0) return await hashBody(answer.body!);
+    return await hashBody(answer.body!.pipeThrough(
+      new TransformStream({
+        transform: async (chunk, controller) => {
+          await new Promise((r) => setTimeout(r, 0));
+          controller.enqueue(chunk);
+        },
+      }),
+    ));
+  }));
+  for (const result of got) assertEquals(result, { digest: layer.digest, bytes: layer.size });
+  assertEquals(countRequests(upstream.log, "GET", `/blobs/${layer.digest}`), 1, "one upstream GET");
+  const object = `/pace/blobs/${layer.digest.replace(":", "/")}`;
+  assertEquals(
+    bucket.log.filter((e) => e.method === "GET" && e.path.endsWith(object)).length,
+    0,
+    "no client read the blob back from the bucket",
+  );
+  // The blob was committed to the bucket: a new client is served from it, without the upstream.
+  const again = await fetch(url);
+  assertEquals(await hashBody(again.body!), { digest: layer.digest, bytes: layer.size });
+  assertEquals(countRequests(upstream.log, "GET", `/blobs/${layer.digest}`), 1);
+  assertEquals(bucket.log.filter((e) => e.method === "GET" && e.path.endsWith(object)).length, 1);
+});
