@@ -115,6 +115,9 @@ export interface BlobFillOptions {
 /** The default idle read timeout of a fill, in milliseconds (Docker's 30 s). */
 export const FILL_READ_TIMEOUT = 30_000;
 
+/** Milliseconds between two looks of a paced fill waiting for its subscribers. */
+const PACE_POLL = 2;
+
 /** The default stall timeout of a paced fill's subscriber, in milliseconds. */
 export const FILL_STALL_TIMEOUT = 10_000;
 
@@ -122,20 +125,13 @@ export const FILL_STALL_TIMEOUT = 10_000;
 export interface FillClock {
   /** Milliseconds since some fixed point. */
   now(): number;
-  /** Resolves after `ms` milliseconds, or as soon as `signal` aborts. */
-  wait(ms: number, signal: AbortSignal): Promise<void>;
+  /** Resolves after `ms` milliseconds (a timer of the caller's own: see `BlobFill` on workerd). */
+  wait(ms: number): Promise<void>;
 }
 
 const realClock: FillClock = {
   now: () => Date.now(),
-  wait: (ms, signal) =>
-    new Promise<void>((resolve) => {
-      const id = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
-        clearTimeout(id);
-        resolve();
-      }, { once: true });
-    }),
+  wait: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
 };
 
 /** A subscriber as the pacing sees it. */
@@ -211,9 +207,8 @@ export class BlobFill {
   #lent = new Map<ArrayBufferLike, number>();
   #retired = new Set<ArrayBufferLike>();
   #freed = 0;
-  // Subscribers reading (for the pacing), and how the fill learns that one moved.
+  // Subscribers reading (for the pacing).
   #subscribers = new Set<Subscriber>();
-  #onProgress: (() => void) | undefined;
   #clock: FillClock = realClock;
   #stallTimeout = FILL_STALL_TIMEOUT;
 
@@ -352,11 +347,6 @@ export class BlobFill {
     }
   }
 
-  /** A subscriber moved (read, ended, went away): a fill waiting for it looks again. */
-  #progress(): void {
-    this.#onProgress?.();
-  }
-
   /** Whether a paced fill must wait for a subscriber before it reads on. */
   #behind(): boolean {
     if (this.#state !== "running" || !this.#paced()) return false;
@@ -366,18 +356,22 @@ export class BlobFill {
   }
 
   /**
-   * Waits until every paced subscriber is within the window of the bytes released, dropping those that
-   * read nothing for the stall timeout meanwhile.
+   * Waits until every paced subscriber is within half the window of the bytes released (so the next wait
+   * comes only after half a window more), dropping those that read nothing for the stall timeout meanwhile.
+   *
+   * It looks again every {@linkcode PACE_POLL} ms of its own timer rather than being woken by the
+   * subscribers: on workerd, code resumed by another request's handler (a subscriber's read) may not touch
+   * the upstream body, an I/O object of the request that started the fill ("Cannot perform I/O on behalf of
+   * a different request"); a timer the fill set resumes it in its own request.
    */
   async #pace(): Promise<void> {
-    // Bounded: each round returns, or waits until a subscriber moves or the oldest stall deadline passes
-    // (which drops that subscriber); subscribers are finite.
+    // Bounded: each round returns or waits one poll; a subscriber that reads nothing is dropped after the
+    // stall timeout (with a stall timeout of 0, a live subscriber holds the fill for as long as it lives).
     for (;;) {
       if (this.#state !== "running" || !this.#paced()) return;
-      const floor = this.#releasable() - this.#window;
+      const floor = this.#releasable() - Math.floor(this.#window / 2);
       const now = this.#clock.now();
       let blocked = false;
-      let wait = Infinity;
       for (const s of this.#paceable()) {
         if (s.pos >= floor) continue;
         const idle = s.pulling ? 0 : now - s.active;
@@ -387,23 +381,9 @@ export class BlobFill {
           continue;
         }
         blocked = true;
-        if (this.#stallTimeout > 0) wait = Math.min(wait, this.#stallTimeout - idle);
       }
       if (!blocked) return;
-      const moved = new AbortController();
-      this.#onProgress = () => moved.abort();
-      try {
-        if (wait === Infinity) {
-          await new Promise<void>((resolve) =>
-            moved.signal.addEventListener("abort", () => resolve(), { once: true })
-          );
-        } else {
-          await this.#clock.wait(wait, moved.signal);
-        }
-      } finally {
-        this.#onProgress = undefined;
-        moved.abort();
-      }
+      await this.#clock.wait(PACE_POLL);
     }
   }
 
@@ -792,14 +772,12 @@ export class BlobFill {
           sub.pulling = false;
           sub.active = this.#clock.now();
           if (sub.pos >= sub.end) this.#subscribers.delete(sub);
-          this.#progress();
         }
       },
       cancel: () => {
         unlend();
         dropBack();
         this.#subscribers.delete(sub);
-        this.#progress();
       },
     }, { highWaterMark: 0 });
   }
