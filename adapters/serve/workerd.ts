@@ -11,8 +11,7 @@
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
- * isolate, capped by `CACHE_MAX_BYTES` (default 32 MiB: an isolate has 128 MB; a larger blob is streamed
- * through, not kept): the default export is `createWorker()`. Hashing uses
+ * isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB): the default export is `createWorker()`. Hashing uses
  * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
  * WebAssembly at run time, which the portable hasher would need).
  *
@@ -24,7 +23,6 @@ import { createProxy } from "../../src/proxy/create_proxy.ts";
 import type { ProxyApp, UpstreamConfig } from "../../src/proxy/create_proxy.ts";
 import { MemoryStore } from "../../src/store/memory_store.ts";
 import type { Store } from "../../src/store/types.ts";
-import { TugError } from "../../src/errors.ts";
 import { DOCKER_HUB_REGISTRY } from "../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../crypto/node_hasher.ts";
 import type { R2BucketBinding } from "../r2/r2_bucket.ts";
@@ -42,7 +40,7 @@ export interface WorkerEnv {
   /** Seconds a cached tag is used before a HEAD upstream revalidates it. */
   TAG_TTL?: string;
   /**
-   * The most bytes the in-memory cache keeps (default 32 MiB; a larger blob is streamed through, not kept); with `BLOBS`, the bytes of the small
+   * The most bytes the in-memory cache keeps (default 256 MiB); with `BLOBS`, the bytes of the small
    * in-memory front before the bucket (default 32 MiB).
    */
   CACHE_MAX_BYTES?: string;
@@ -133,7 +131,7 @@ function upstreamsFromEnv(value: string | undefined): Record<string, string | Up
 export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
   /**
    * Makes the proxy's store from the worker's bindings (e.g. an R2 bucket binding), once per isolate.
-   * Default: a MemoryStore capped by `CACHE_MAX_BYTES` (default 32 MiB), which takes no larger blob. A store that cannot read a blob back while it is
+   * Default: a MemoryStore capped by `CACHE_MAX_BYTES`. A store that cannot read a blob back while it is
    * written declares it (`capabilities.readWhileWriting: false`); the proxy's fills stay bounded with it.
    */
   store?: (env: Env) => Store;
@@ -150,44 +148,7 @@ function defaultStore(env: WorkerEnv): Store {
     });
     return frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
   }
-  return memoryCache(cacheMaxBytes(env.CACHE_MAX_BYTES, MEMORY_CACHE_BYTES));
-}
-
-/**
- * The default in-memory cache's size: a Workers isolate has 128 MB for everything, and a memory store holds
- * a blob being filled whole until it is committed.
- */
-const MEMORY_CACHE_BYTES = 32 * 1024 * 1024;
-
-/**
- * A MemoryStore of at most `maxBytes` of blobs that takes no blob larger than that: the proxy streams such a
- * blob to its clients (its fill paced to the slowest, holding only its window) instead of holding all of it
- * in the isolate's memory (a MemoryStore keeps the blob just committed even over its cap).
- */
-function memoryCache(maxBytes: number): Store {
-  const memory = new MemoryStore({ maxBytes });
-  const blobs = memory.blobs;
-  return {
-    references: memory.references,
-    capabilities: memory.capabilities,
-    diffIds: memory.diffIds,
-    blobs: {
-      stat: (digest) => blobs.stat(digest),
-      get: (digest, range) => blobs.get(digest, range),
-      delete: (digest) => blobs.delete(digest),
-      list: () => blobs.list(),
-      writer: (expected, options) =>
-        expected.size > maxBytes
-          ? Promise.reject(
-            new TugError(
-              "STORE_IO",
-              `Cannot cache blob ${expected.digest} of ${expected.size} bytes: larger than CACHE_MAX_BYTES ` +
-                `(${maxBytes})`,
-            ),
-          )
-          : blobs.writer(expected, options),
-    },
-  };
+  return new MemoryStore({ maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 256 * 1024 * 1024) });
 }
 
 /**
@@ -212,6 +173,10 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
     store: options.store?.(env) ?? defaultStore(env),
     upstreams,
     hasher: nodeHasher,
+    // Not paced: a paced download waits for its slowest client on a timer, and measured on workerd (8 curls,
+    // a 250 MB blob streamed through, 2026-12-03) that ran 8-15x slower than distribution, and one run of two
+    // hung in its second batch; see docs/performance.md.
+    paceFills: false,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     ...(tokenSecret ? { tokenSecret } : {}),

@@ -110,6 +110,11 @@ export interface BlobFillOptions {
   stallTimeout?: number;
   /** The clock of the stall timeout (default: the real one; tests inject theirs). */
   clock?: FillClock;
+  /**
+   * `false`: never pace (see `BlobFill`): bytes behind the window come from the committed blob, and with no
+   * store every chunk is kept until the fill ends. Default true.
+   */
+  pace?: boolean;
 }
 
 /** The default idle read timeout of a fill, in milliseconds (Docker's 30 s). */
@@ -211,6 +216,7 @@ export class BlobFill {
   #subscribers = new Set<Subscriber>();
   #clock: FillClock = realClock;
   #stallTimeout = FILL_STALL_TIMEOUT;
+  #pacing = true;
 
   private constructor(
     digest: string,
@@ -247,6 +253,7 @@ export class BlobFill {
     return new BlobFill(options.digest, options.size, window, (fill) => {
       fill.#release = options.release ?? false;
       fill.#stallTimeout = stallTimeout;
+      fill.#pacing = options.pace ?? true;
       if (options.clock) fill.#clock = options.clock;
       return fill.#run(options, readTimeout);
     });
@@ -331,12 +338,15 @@ export class BlobFill {
    * part way); such a client is better sent upstream than made to wait for the commit.
    */
   canServe(start: number): boolean {
-    return this.#readBack !== undefined || this.#elsewhere || start >= this.#windowStart();
+    if (this.#readBack !== undefined || this.#elsewhere) return true;
+    // Unpaced without a store, every chunk is kept.
+    if (!this.#pacing && !this.#fromCommit && !this.#lost) return true;
+    return start >= this.#windowStart();
   }
 
   /** Whether the upstream read waits for the subscribers (no read-back source for bytes behind the window). */
   #paced(): boolean {
-    return this.#readBack === undefined && !this.#elsewhere;
+    return this.#pacing && this.#readBack === undefined && !this.#elsewhere;
   }
 
   /** Subscribers the pacing waits for: not dropped, not done, and not behind the bytes in memory. */
@@ -493,6 +503,8 @@ export class BlobFill {
    * verified), never one the store cannot give back yet, and, paced, never one a subscriber still reads.
    */
   #trim(): void {
+    // Unpaced with no store: there is nowhere else to read the chunks from.
+    if (!this.#paced() && this.#readBack === undefined && !this.#lost && !this.#fromCommit) return;
     const readable = this.#readBack?.readable ?? Infinity;
     let reading = Infinity;
     if (this.#paced()) { for (const s of this.#paceable()) reading = Math.min(reading, s.pos); }

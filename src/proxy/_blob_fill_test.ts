@@ -751,3 +751,25 @@ Deno.test("BlobFill whose store refuses the blob streams it through paced: memor
   assert(upstream.stats.maxAhead <= 4096 + 3000, `the upstream ran ${upstream.stats.maxAhead} bytes ahead`);
   assert(held <= 4096 + 2000, `the fill held ${held} bytes`);
 });
+
+Deno.test("BlobFill with pace: false reads the upstream at its own speed; with a store that refuses the blob it keeps every chunk, so any offset can be served", async () => {
+  const data = blobBytes(50_000, 23);
+  const digest = await digestBytes(data);
+  const { blobs } = objectBlobs(new MemoryStore(), { refuse: true });
+  const upstream = pulledBody(data, 1000, () => 0);
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: upstream.body,
+    blobs,
+    window: 4096,
+    pace: false,
+  });
+  const idle = fill.subscribe().getReader();
+  await until(() => fill.received === data.length, "the fill read the whole blob without its subscriber");
+  assertEquals(fill.canServe(0), true);
+  assertEquals(fill.kept, data.length);
+  assertEquals(await readAll(fill.subscribe(0)), data);
+  await fill.done;
+  await idle.cancel();
+});

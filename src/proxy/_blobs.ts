@@ -242,6 +242,7 @@ async function openFill(
     readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
     readTimeout: ctx.readTimeout,
     release: ctx.releaseChunks,
+    pace: ctx.paceFills,
   });
   fill.done.then(
     () => {},
@@ -552,7 +553,10 @@ export async function blobRoute(
     if (fills.get(key) === pending) fills.delete(key);
     return blobRoute(ctx, request, target, caller, digest, defer, true);
   }
-  if (!started && request.method === "GET" && fill.running && !fill.canServe(wanted?.start ?? 0)) {
+  if (
+    !started && request.method === "GET" && fill.running && !fill.canServe(wanted?.start ?? 0) &&
+    (wanted !== undefined || ctx.paceFills)
+  ) {
     // The fill's window left the first byte asked for meanwhile, and its store cannot give it back before
     // the commit: from the upstream (checked here, with no wait before the subscription below).
     return wanted !== undefined
