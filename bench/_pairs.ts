@@ -37,6 +37,23 @@ function tugArgs(ctx: Pick<PairContext, "repo">, ...args: string[]): string[] {
 }
 
 /**
+ * `deno run` flags of deno.json's `serve` task (`deno task serve`, how the docs run tug serve: V8 flags for a
+ * long-running server, see docs/performance.md), so the bench measures the server as it is deployed.
+ */
+export function serveTaskFlags(repo: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${repo}/deno.json`)) as { tasks: Record<string, string> };
+  const words = config.tasks.serve.split(/\s+/);
+  const run = words.indexOf("run");
+  const main = words.findIndex((w) => w.endsWith("adapters/cli/main.ts"));
+  if (words[0] !== "deno" || run < 0 || main < run) {
+    throw new Error(
+      `deno.json's serve task is not "deno run … adapters/cli/main.ts serve": ${config.tasks.serve}`,
+    );
+  }
+  return words.slice(run + 1, main);
+}
+
+/**
  * Output folders of one contender. The previous run's output is removed right before the next run starts,
  * not right after it ends: this VM's balloon driver hands freed memory back to the host within seconds,
  * and a run that must fault ~700 MB of fresh page cache back in loses 0.7–1.3 s to it (measured: the same
@@ -279,8 +296,10 @@ export async function startTugServe(
 ): Promise<RunningProxy> {
   const port = freePort();
   const child = new Deno.Command(deno, {
-    args: tugArgs(
-      ctx,
+    args: [
+      "run",
+      ...serveTaskFlags(ctx.repo),
+      `${ctx.repo}/adapters/cli/main.ts`,
       "serve",
       "--listen",
       `127.0.0.1:${port}`,
@@ -290,7 +309,7 @@ export async function startTugServe(
       `up=${ctx.upstream.url}`,
       "--default-upstream",
       "up",
-    ),
+    ],
     cwd: ctx.repo,
     env,
     stdin: "null",

@@ -430,9 +430,18 @@ async function main(): Promise<void> {
         got = await runPair(`proxy memory${s3 ? ", S3 store" : ""}`, a, b, pairOptions);
         for (const r of got) {
           r.rssRatio = rssRatio(r);
+          // The peak before the first client (after one GET /v2/): what the process holds before any transfer.
+          const idle = (side: typeof r.a) => side.extra?.idleRssMiB;
+          const idleText = (s: typeof r.a) => {
+            const i = idle(s);
+            return i ? `${i.median.toFixed(1)} MiB (${i.min.toFixed(1)}–${i.max.toFixed(1)})` : "?";
+          };
           r.notes = [
             `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob (fresh proxy, ` +
             `empty cache; warm: the same again); peak RSS of the proxy process (VmHWM)`,
+            ...(idle(r.a)
+              ? [`idle RSS before the first client: tug ${idleText(r.a)}, peer ${idleText(r.b)}`]
+              : []),
           ];
         }
       } else if (name === "proxy-memory-workerd") {

@@ -540,7 +540,7 @@ Deno.test("docs/deploy.md: the Deno Deploy main.ts serves over S3 when run by de
   await pullOnce("after a restart", 0);
 });
 
-Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's dry run, and wrangler dev serves from R2 across a restart", async () => {
+Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's dry run, wrangler dev serves from R2 across a restart, and its Cron Trigger's event writes the cache's index", async () => {
   const { registry, blobs } = await smallImage();
   await using bench = await Bench.create();
   const doc = await recipe("workers");
@@ -559,13 +559,14 @@ Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's 
     XDG_CONFIG_HOME: `${bench.tmp}/xdg`,
     CI: "true",
   };
-  const [build, dryRun, pull] = doc.checks;
-  assertEquals([doc.checks.length, doc.serve.length], [3, 1]);
+  const [build, dryRun, pull, cron] = doc.checks;
+  assertEquals([doc.checks.length, doc.serve.length], [4, 1]);
   await bench.run(substitute(build.text, p), { cwd: dir, env, timeoutMs: 300_000 });
   // The first wrangler run on a fresh machine also fetches wrangler and workerd from npm.
   const dry = await bench.run(substitute(dryRun.text, p), { cwd: dir, env, timeoutMs: 600_000 });
   assertMatch(dry, /env\.BLOBS \(tug-cache\)\s+R2 Bucket/);
   assertStringIncludes(dry, "env.UPSTREAMS");
+  assertStringIncludes(dry, "env.BUCKET_MAX_BYTES");
   assert((await Deno.stat(`${dir}/dist/upload/worker.js`)).size > 100_000, "the upload holds the bundle");
 
   const serveAndPull = async (when: string, times: number) => {
@@ -590,6 +591,14 @@ Deno.test("docs/deploy.md: the Workers bundle and wrangler.toml pass wrangler's 
           await new Promise((r) => setTimeout(r, 200));
         }
       }
+    }
+    // The Cron Trigger's event: one eviction pass (nothing over the cap here), which writes the index with
+    // every blob pulled; the block prints it (among curl's and wrangler's own output).
+    const out = await bench.run(substitute(cron.text, p), { cwd: dir, env });
+    const index = out.slice(out.indexOf('{"kind":"tug-object-lru-index"'));
+    assert(index.length < out.length, `the index is printed (${when}):\n${out}`);
+    for (const digest of blobs) {
+      assertStringIncludes(index, `"${digest}"`, `${digest} in the index (${when})`);
     }
     await server.stop();
     const log = await server.log();

@@ -5,9 +5,16 @@
 // The bucket is addressed as `localhost`, the proxy as `127.0.0.1`: as with a real bucket, the redirect goes
 // to another host, so clients do not carry the proxy's Authorization header there (S3 refuses a request
 // that has both a header and a query signature).
-import { spawnTugServe } from "./_tug_serve.ts";
+import { type ServeProcess, spawnTugServe } from "./_tug_serve.ts";
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
-import { buildImage, pushImage, sharedRegistry, startTokenRegistry } from "./harness/mod.ts";
+import {
+  buildImage,
+  pushImage,
+  type RegistryProcess,
+  type SeededImage,
+  sharedRegistry,
+  startTokenRegistry,
+} from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { bytesOf, countRequests, layoutBlobs, run, skopeoCopy, startProxy } from "./_proxy_helpers.ts";
 import { s3Store } from "../adapters/s3/s3_store.ts";
@@ -62,42 +69,63 @@ Deno.test("tug serve --store s3://… --redirect: skopeo copy and podman pull fo
       AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
     });
-    const image = images.small;
-    const ref = `${serve.host}/${image.repository}:${image.tag}`;
-    const blobs = [image.config.digest, ...image.layers.map((l) => l.digest)];
-
-    // Cold: the proxy fills the bucket from the upstream and streams the fill (no redirect before commit).
-    await skopeoCopy(ref, `${tmp}/cold`);
-    const cold = await metrics(serve.host);
-    assertEquals(cold[REDIRECTS], 0, "nothing is redirected before it is committed");
-    assert(cold[BLOB_BYTES] > 0);
-    const mark = (await registry.accessLog()).length;
-
-    // Warm: every blob GET is a 307 to the bucket, which skopeo follows; it checks each blob's digest.
-    await skopeoCopy(ref, `${tmp}/warm`);
-    const warm = await metrics(serve.host);
-    assertEquals(warm[BLOB_BYTES], cold[BLOB_BYTES], "the proxy served no blob byte");
-    assertEquals(warm[REDIRECTS], blobs.length);
-    const a = await layoutBlobs(`${tmp}/cold`);
-    const b = await layoutBlobs(`${tmp}/warm`);
-    for (const digest of blobs) assertEquals(b.get(digest), a.get(digest), digest);
-
-    // podman (containers/image too, with its own storage) pulls through the same redirects.
-    await run("podman", [...podman, "pull", "--tls-verify=false", "--quiet", ref]);
-    const inspect = JSON.parse(await run("podman", [...podman, "image", "inspect", ref]));
-    assertEquals(inspect[0].Digest, image.manifestDigest);
-    const after = await metrics(serve.host);
-    assertEquals(after[BLOB_BYTES], cold[BLOB_BYTES], "the proxy served no blob byte to podman");
-    assertEquals(after[REDIRECTS], 2 * blobs.length);
-    // Every warm blob came from the bucket, none from the upstream (the proxy only asked for access: HEADs).
-    const log = (await registry.accessLog()).slice(mark);
-    for (const digest of blobs) assertEquals(countRequests(log, "GET", `/blobs/${digest}`), 0, digest);
+    try {
+      await redirectedPulls(serve, registry, images.small, tmp, podman);
+    } catch (err) {
+      // What the proxy logged says why it answered what it did (a 500 once came from the bucket).
+      const upstream = (await registry.accessLog()).slice(-12).map((e) => JSON.stringify(e)).join("\n");
+      throw new Error(
+        `${(err as Error).message}\n--- tug serve stderr ---\n${await serve.stop()}\n` +
+          `--- the upstream's last requests ---\n${upstream}`,
+        {
+          cause: err,
+        },
+      );
+    }
   } finally {
     await run("podman", [...podman, "rmi", "--all", "--force"]).catch(() => "");
     await new Deno.Command("sh", { args: ["-c", `chmod -R u+w '${tmp}' 2>/dev/null; rm -rf '${tmp}'`] })
       .output();
   }
 });
+
+async function redirectedPulls(
+  serve: ServeProcess,
+  registry: RegistryProcess,
+  image: SeededImage,
+  tmp: string,
+  podman: string[],
+): Promise<void> {
+  const ref = `${serve.host}/${image.repository}:${image.tag}`;
+  const blobs = [image.config.digest, ...image.layers.map((l) => l.digest)];
+
+  // Cold: the proxy fills the bucket from the upstream and streams the fill (no redirect before commit).
+  await skopeoCopy(ref, `${tmp}/cold`);
+  const cold = await metrics(serve.host);
+  assertEquals(cold[REDIRECTS], 0, "nothing is redirected before it is committed");
+  assert(cold[BLOB_BYTES] > 0);
+  const mark = (await registry.accessLog()).length;
+
+  // Warm: every blob GET is a 307 to the bucket, which skopeo follows; it checks each blob's digest.
+  await skopeoCopy(ref, `${tmp}/warm`);
+  const warm = await metrics(serve.host);
+  assertEquals(warm[BLOB_BYTES], cold[BLOB_BYTES], "the proxy served no blob byte");
+  assertEquals(warm[REDIRECTS], blobs.length);
+  const a = await layoutBlobs(`${tmp}/cold`);
+  const b = await layoutBlobs(`${tmp}/warm`);
+  for (const digest of blobs) assertEquals(b.get(digest), a.get(digest), digest);
+
+  // podman (containers/image too, with its own storage) pulls through the same redirects.
+  await run("podman", [...podman, "pull", "--tls-verify=false", "--quiet", ref]);
+  const inspect = JSON.parse(await run("podman", [...podman, "image", "inspect", ref]));
+  assertEquals(inspect[0].Digest, image.manifestDigest);
+  const after = await metrics(serve.host);
+  assertEquals(after[BLOB_BYTES], cold[BLOB_BYTES], "the proxy served no blob byte to podman");
+  assertEquals(after[REDIRECTS], 2 * blobs.length);
+  // Every warm blob came from the bucket, none from the upstream (the proxy only asked for access: HEADs).
+  const log = (await registry.accessLog()).slice(mark);
+  for (const digest of blobs) assertEquals(countRequests(log, "GET", `/blobs/${digest}`), 0, digest);
+}
 
 Deno.test("tug serve --redirect without an s3:// store is a usage error (exit 2) naming --store", async () => {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./_assert.ts";
 import { runTug, tempDir } from "./_cli.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
+import { startFront } from "./_s3_front.ts";
 import { sharedRadosgw } from "./harness/radosgw.ts";
 import { TugError } from "../src/errors.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
@@ -13,51 +14,6 @@ import { ObjectLru } from "../src/store/object_lru.ts";
 import { ObjectLeases } from "../src/store/object_lease.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/** What a front's hook may answer instead of forwarding: undefined forwards the request to s3rver. */
-type Hook = (request: Request, url: URL) => Response | Promise<Response> | undefined;
-
-interface Front extends AsyncDisposable {
-  readonly endpoint: string;
-  /** Every request the front received: method and path with query. */
-  readonly seen: string[];
-  hook: Hook;
-}
-
-/** A server in front of `upstream` (a real s3rver): forwards everything `hook` does not answer. */
-function startFront(upstream: string): Front {
-  const seen: string[] = [];
-  const front: { hook: Hook } = { hook: () => undefined };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    const url = new URL(request.url);
-    seen.push(`${request.method} ${url.pathname}${url.search}`);
-    const own = await front.hook(request, url);
-    if (own !== undefined) {
-      await request.body?.cancel();
-      return own;
-    }
-    const headers = new Headers(request.headers);
-    headers.delete("host");
-    const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
-    return await fetch(upstream + url.pathname + url.search, {
-      method: request.method,
-      headers,
-      ...(body ? { body } : {}),
-      redirect: "manual",
-    });
-  });
-  return {
-    endpoint: `http://127.0.0.1:${server.addr.port}`,
-    seen,
-    get hook() {
-      return front.hook;
-    },
-    set hook(value: Hook) {
-      front.hook = value;
-    },
-    [Symbol.asyncDispose]: () => server.shutdown(),
-  };
-}
 
 /** A server that records every request it gets (the host a redirect names): it must get none. */
 function startCapture(): AsyncDisposable & { readonly origin: string; readonly got: string[] } {

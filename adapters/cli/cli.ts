@@ -1,6 +1,6 @@
 /**
- * The `tug` command line (entry point: main.ts): picks the command (one file each in commands/, the rarely
- * used ones loaded only when called) and turns errors into messages and exit codes. Runs on Deno
+ * The `tug` command line (entry point: main.ts): picks the command (one file each in commands/, each loaded
+ * only when called) and turns errors into messages and exit codes. Runs on Deno
  * (`deno task tug …`) and on Node (the bundle from `deno task build:node`); everything runtime-specific goes
  * through node:* modules.
  *
@@ -10,10 +10,6 @@ import process from "node:process";
 import { UsageError } from "./_args.ts";
 import { guardBrokenPipe, isBrokenPipe } from "./broken_pipe.ts";
 import { TugError } from "../../src/errors.ts";
-import { pullCommand } from "./commands/pull.ts";
-import { imagesCommand } from "./commands/images.ts";
-import { inspectCommand } from "./commands/inspect.ts";
-import { verifyCommand } from "./commands/verify.ts";
 import { versionCommand } from "./commands/version.ts";
 
 /** tug's version, sent as the User-Agent too. */
@@ -71,16 +67,18 @@ async function main(argv: string[], commands: BundledCommands): Promise<number> 
     case "--version":
     case "-v": // docker -v / docker --version
       return versionCommand();
+    // Every command is loaded only when it runs: a long-running `tug serve` keeps no code of the others
+    // (tug serve's resident memory at start: see docs/performance.md).
     case "pull":
-      return await pullCommand(rest);
+      return await (await import("./commands/pull.ts")).pullCommand(rest);
     case "images":
-      return await imagesCommand(rest);
+      return await (await import("./commands/images.ts")).imagesCommand(rest);
     case "inspect":
-      return await inspectCommand(rest);
+      return await (await import("./commands/inspect.ts")).inspectCommand(rest);
     case "serve":
       return await (commands.serve ?? loadServe)(rest);
     case "verify":
-      return await verifyCommand(rest);
+      return await (await import("./commands/verify.ts")).verifyCommand(rest);
     case "unpack":
       return await (await import("./commands/unpack.ts")).unpackCommand(rest);
     case "save":

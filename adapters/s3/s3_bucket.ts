@@ -9,6 +9,7 @@
 
 import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { TugError } from "../../src/errors.ts";
+import { describeNetworkError } from "../../src/registry/describe_network_error.ts";
 import type { ObjectBucket, ObjectMultipartUpload, ObjectPart } from "../../src/store/object_store.ts";
 
 /** AWS credentials (from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). */
@@ -55,7 +56,51 @@ export interface S3BucketOptions {
   fetch?: typeof fetch;
   /** The clock presigned URLs are dated by, in milliseconds since the epoch (default `Date.now`). */
   now?: () => number;
+  /** How requests that fail in transit or with a 5xx are retried (default {@linkcode S3_RETRY}). */
+  retry?: S3RetryOptions;
 }
+
+/**
+ * How {@linkcode S3Bucket} retries a request that got no answer (a network error) or a transient one: 500
+ * InternalError, 502, 503 SlowDown, 504, 429. Amazon S3 asks clients to retry those ("Error responses":
+ * InternalError, SlowDown), every AWS SDK does (its "standard" retry mode), and some services answer them
+ * while they are fine: s3rver writes an object in place, so a read that meets a write of the same key is a
+ * 500. Every request tug sends has its whole body in memory, so every one can be sent again; a retry is
+ * signed anew. Other statuses (403, 404, 412, …) are answers, never retried.
+ *
+ * @example Fewer, quicker retries
+ * ```ts
+ * import { S3Bucket } from "./s3_bucket.ts";
+ *
+ * const bucket = new S3Bucket({
+ *   bucket: "cache",
+ *   endpoint: "http://127.0.0.1:9000",
+ *   credentials: { accessKeyId: "id", secretAccessKey: "secret" },
+ *   retry: { attempts: 2, baseDelayMs: 50 },
+ * });
+ * console.assert(bucket.url("k").endsWith("/cache/k"));
+ * ```
+ */
+export interface S3RetryOptions {
+  /** Attempts in all, the first included (default 4; 1 sends each request once). */
+  attempts?: number;
+  /** The wait before the first retry; it doubles for each next one, with jitter (default 100 ms). */
+  baseDelayMs?: number;
+  /** The longest wait between two attempts (default 2000 ms). */
+  maxDelayMs?: number;
+  /** Waits `ms` milliseconds (default: a timer); tests inject one that records the waits. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The retry defaults: 4 attempts, waits from 100 ms doubling up to 2 s: at most about 0.7 s in all. */
+export const S3_RETRY: Readonly<Required<Omit<S3RetryOptions, "sleep">>> = Object.freeze({
+  attempts: 4,
+  baseDelayMs: 100,
+  maxDelayMs: 2000,
+});
+
+/** Statuses that say "try again", not "no": S3's InternalError and SlowDown, gateways, rate limits. */
+const TRANSIENT = new Set([429, 500, 502, 503, 504]);
 
 /** The longest a SigV4 presigned URL may be valid: 7 days (Amazon S3's limit, also R2's and MinIO's). */
 export const PRESIGN_MAX_SECONDS: number = 7 * 24 * 3600;
@@ -106,10 +151,10 @@ function exactLength(length: number, what: string): TransformStream<Uint8Array, 
   });
 }
 
-/** The body's text, read with a cap: a body over `limit` bytes fails (STORE_IO) and is not read on. */
-async function boundedText(res: Response, limit: number, what: string): Promise<string> {
+/** The body's bytes, read with a cap: a body over `limit` bytes fails (STORE_IO) and is not read on. */
+async function boundedBytes(res: Response, limit: number, what: string): Promise<Uint8Array> {
   const reader = res.body?.getReader();
-  if (!reader) return "";
+  if (!reader) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let length = 0;
   for (;;) {
@@ -122,7 +167,12 @@ async function boundedText(res: Response, limit: number, what: string): Promise<
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(await new Blob(chunks as BlobPart[]).arrayBuffer());
+  return new Uint8Array(await new Blob(chunks as BlobPart[]).arrayBuffer());
+}
+
+/** The body's text, read with a cap (see {@linkcode boundedBytes}). */
+async function boundedText(res: Response, limit: number, what: string): Promise<string> {
+  return new TextDecoder().decode(await boundedBytes(res, limit, what));
 }
 
 function xmlEscape(value: string): string {
@@ -183,6 +233,9 @@ export class S3Bucket implements ObjectBucket {
   readonly #fetch: typeof fetch;
   readonly #name: string;
   readonly #now: () => number;
+  readonly #retry: Required<S3RetryOptions>;
+  // How many attempts a response took, for the error that names it.
+  readonly #attempts = new WeakMap<Response, number>();
 
   /**
    * Addresses a bucket (no request is made until a method is called).
@@ -207,10 +260,18 @@ export class S3Bucket implements ObjectBucket {
       ? `${endpoint.protocol}//${endpoint.host}${root}/${options.bucket}/`
       : `${endpoint.protocol}//${options.bucket}.${endpoint.host}${root}/`;
     this.#name = options.bucket;
-    // Retries are the caller's business (the proxy falls back to upstream): a failed request fails fast.
+    // aws4fetch's own retries are off: #send retries, on a clear rule, and re-signs each attempt.
     this.#client = new AwsClient({ ...options.credentials, service: "s3", region, retries: 0 });
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#now = options.now ?? Date.now;
+    const retry = { ...S3_RETRY, ...options.retry };
+    if (!Number.isSafeInteger(retry.attempts) || retry.attempts < 1 || retry.attempts > 20) {
+      throw new RangeError(`S3 retry attempts must be a whole number from 1 to 20, got ${retry.attempts}`);
+    }
+    this.#retry = {
+      ...retry,
+      sleep: options.retry?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    };
   }
 
   /**
@@ -251,11 +312,46 @@ export class S3Bucket implements ObjectBucket {
     return this.#base + segments.map(encodeURIComponent).join("/");
   }
 
+  /**
+   * Sends one request, again after a network error or a transient status (see {@linkcode S3RetryOptions}),
+   * and answers the last response. Redirects are never followed.
+   */
   async #send(
     method: string,
     url: string,
     init: { headers?: Record<string, string>; body?: Uint8Array | string } = {},
   ): Promise<Response> {
+    const { attempts, baseDelayMs, maxDelayMs, sleep } = this.#retry;
+    for (let attempt = 1;; attempt++) {
+      const res = await this.#sendOnce(method, url, init);
+      const transient = res instanceof TugError || TRANSIENT.has(res.status);
+      if (!transient || attempt >= attempts) {
+        if (res instanceof TugError) {
+          if (attempt > 1) res.message += ` (after ${attempt} attempts)`;
+          throw res;
+        }
+        this.#attempts.set(res, attempt);
+        return res;
+      }
+      if (!(res instanceof TugError)) await res.body?.cancel().catch(() => {});
+      // Exponential backoff with jitter (half fixed, half random), so replicas that failed together do
+      // not retry together.
+      const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
+    }
+  }
+
+  /** How many attempts `res` took (1 unless it came after retries). */
+  #attemptsOf(res: Response): number {
+    return this.#attempts.get(res) ?? 1;
+  }
+
+  /** One signed attempt: the response, or the error of a request that got none (network, refused, reset). */
+  async #sendOnce(
+    method: string,
+    url: string,
+    init: { headers?: Record<string, string>; body?: Uint8Array | string },
+  ): Promise<Response | TugError> {
     const request = await this.#client.sign(url, {
       method,
       headers: init.headers,
@@ -269,7 +365,9 @@ export class S3Bucket implements ObjectBucket {
       // endpoint the operator configured, or nowhere.
       res = await this.#fetch(new Request(request, { redirect: "manual" }));
     } catch (cause) {
-      throw new TugError("STORE_IO", `S3 ${method} ${url} failed: ${(cause as Error).message}`, { cause });
+      return new TugError("STORE_IO", `S3 ${method} ${url} failed: ${describeNetworkError(cause)}`, {
+        cause,
+      });
     }
     if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
       await res.body?.cancel();
@@ -291,9 +389,11 @@ export class S3Bucket implements ObjectBucket {
   }
 
   async #fail(method: string, url: string, res: Response): Promise<never> {
+    const attempts = this.#attemptsOf(res);
     throw new TugError(
       "STORE_IO",
-      `S3 ${method} ${url} (bucket ${this.#name}) answered ${res.status}: ${await errorText(res)}`,
+      `S3 ${method} ${url} (bucket ${this.#name}) answered ${res.status}: ${await errorText(res)}` +
+        (attempts > 1 ? ` (after ${attempts} attempts)` : ""),
       { detail: { status: res.status } },
     );
   }
@@ -349,11 +449,32 @@ export class S3Bucket implements ObjectBucket {
     // 412: an object exists; 409: another conditional write to the key is in progress (S3 docs).
     if (options.ifNoneMatch && (res.status === 412 || res.status === 409)) {
       await res.body?.cancel();
-      return false;
+      // After a retry, the object that exists may be this very write: an attempt the bucket applied whose
+      // answer was lost (a 500 after the write, a reset connection). It won if the object holds its bytes
+      // (a lease names its holder and expiry, so another writer's bytes differ).
+      return this.#attemptsOf(res) > 1 && await this.#holds(key, body);
     }
     if (!res.ok) return await this.#fail("PUT", url, res);
     await res.body?.cancel();
     return true;
+  }
+
+  /** Whether the object under `key` holds exactly `bytes` (read with a cap: one byte more than they are). */
+  async #holds(key: string, bytes: Uint8Array): Promise<boolean> {
+    const url = this.url(key);
+    const res = await this.#send("GET", url);
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return false;
+    }
+    let held: Uint8Array;
+    try {
+      held = await boundedBytes(res, bytes.length, `S3 GET ${url}`);
+    } catch (err) {
+      if (err instanceof TugError) return false; // longer than `bytes`
+      throw err;
+    }
+    return held.length === bytes.length && held.every((b, i) => b === bytes[i]);
   }
 
   /** Removes the object (no error when it is absent). */
@@ -518,6 +639,14 @@ export class S3Bucket implements ObjectBucket {
           body,
           headers: { "content-type": "application/xml" },
         });
+        // After a retry, a failure may mean an earlier attempt completed the upload and its answer was lost:
+        // the upload is then gone (S3 and radosgw answer 404 NoSuchUpload, s3rver a 500). Done if the object
+        // is there: the caller verified these parts, and the only multipart objects are blobs, whose key
+        // names their bytes.
+        if (!res.ok && this.#attemptsOf(res) > 1 && await this.head(key) !== undefined) {
+          await res.body?.cancel();
+          return;
+        }
         if (!res.ok) return await this.#fail("POST", doneUrl, res);
         // S3 may answer 200 and report the failure in the body ("CompleteMultipartUpload", Amazon S3 API).
         const text = await boundedText(res, ERROR_BODY_LIMIT, `S3 POST ${doneUrl}`);

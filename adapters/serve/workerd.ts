@@ -8,6 +8,8 @@
  * `PUBLIC_URL` (the token realm's origin; without it, the request URL's origin, i.e. the route's host),
  * `REDIRECT` (`true` or seconds: cached blobs by redirect to presigned URLs; not with an R2 binding).
  * `TOKEN_SECRET` (64 hex digits shared by every isolate, so each opens the client tokens the others issued).
+ * `BUCKET_MAX_BYTES` caps the R2 bucket `BLOBS` (`ObjectLru`): isolates record what they serve in the bucket,
+ * and the worker's `scheduled()` handler (a Cron Trigger) runs one eviction pass.
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
@@ -30,6 +32,8 @@ import { r2Store } from "../r2/r2_store.ts";
 import { frontedStore } from "../../src/store/front_store.ts";
 import { parseSize } from "../../src/parse_size.ts";
 import { tokenSecretFromHex } from "./token_secret.ts";
+import { bucketCapFromEnv, BucketEviction } from "./_workerd_evict.ts";
+import { R2Bucket } from "../r2/r2_bucket.ts";
 
 /** The bindings the worker reads. */
 export interface WorkerEnv {
@@ -72,6 +76,13 @@ export interface WorkerEnv {
    * isolate opens the tokens the others issued (default: a random key per isolate).
    */
   TOKEN_SECRET?: string;
+  /**
+   * The most blob bytes kept in `BLOBS` (bytes, or a size such as `50GB`; powers of 1024): the least
+   * recently used are evicted by the worker's `scheduled()` handler, run by a Cron Trigger. Needs `BLOBS`.
+   */
+  BUCKET_MAX_BYTES?: string;
+  /** Seconds: with `BUCKET_MAX_BYTES`, a blob used this recently is never evicted (default 600). */
+  BUCKET_EVICT_GRACE?: string;
 }
 
 /** `REDIRECT`: `true`, whole seconds, or off (`false`, empty, absent). */
@@ -137,8 +148,11 @@ export interface WorkerOptions<Env extends WorkerEnv = WorkerEnv> {
   store?: (env: Env) => Store;
 }
 
-/** The cache without a deployer's store: the R2 bucket `BLOBS` behind a small front, else memory. */
-function defaultStore(env: WorkerEnv): Store {
+/**
+ * The cache without a deployer's store: the R2 bucket `BLOBS` behind a small front, else memory. With
+ * `eviction`, what the store serves and commits (front included) is recorded for the bucket's cap.
+ */
+function defaultStore(env: WorkerEnv, eviction?: BucketEviction): Store {
   if (env.BLOBS) {
     const leaseTtl = secondsFromEnv("LEASE_TTL", env.LEASE_TTL);
     const bucket = r2Store(env.BLOBS, {
@@ -146,7 +160,8 @@ function defaultStore(env: WorkerEnv): Store {
       ...(env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {}),
       ...(leaseTtl !== undefined ? { leases: { ttl: leaseTtl * 1000 } } : {}),
     });
-    return frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
+    const store = frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
+    return eviction ? eviction.wrap(store) : store;
   }
   return new MemoryStore({ maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 256 * 1024 * 1024) });
 }
@@ -164,13 +179,27 @@ function defaultStore(env: WorkerEnv): Store {
  * ```
  */
 export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env> = {}): ProxyApp {
+  return isolateFromEnv(env, options).app;
+}
+
+/** What an isolate keeps: the app, and the bucket cap's recorder when `BUCKET_MAX_BYTES` is set. */
+interface Isolate {
+  app: ProxyApp;
+  eviction?: BucketEviction;
+}
+
+function isolateFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<Env>): Isolate {
+  const cap = bucketCapFromEnv(env, options.store !== undefined);
+  const eviction = cap && env.BLOBS
+    ? new BucketEviction(new R2Bucket(env.BLOBS), cap, env.R2_PREFIX ? { prefix: env.R2_PREFIX } : {})
+    : undefined;
   const upstreams = upstreamsFromEnv(env.UPSTREAMS);
   const tagTtl = secondsFromEnv("TAG_TTL", env.TAG_TTL);
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   const redirect = redirectFromEnv(env.REDIRECT);
   const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
-  return createProxy({
-    store: options.store?.(env) ?? defaultStore(env),
+  const app = createProxy({
+    store: options.store?.(env) ?? defaultStore(env, eviction),
     upstreams,
     hasher: nodeHasher,
     // Not paced: a paced download waits for its slowest client on a timer, and measured on workerd (8 curls,
@@ -186,12 +215,26 @@ export function proxyFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOpt
       ? { allowOrigins: origins.includes("*") ? "*" as const : origins }
       : {}),
   });
+  return { app, ...(eviction ? { eviction } : {}) };
 }
 
 /** A workerd module worker: the handler object a module exports as its default. */
 export interface ProxyWorker<Env extends WorkerEnv = WorkerEnv> {
   /** Answers one request (the app is built from `env` on the first). */
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /**
+   * A Cron Trigger's event: with `BUCKET_MAX_BYTES`, one eviction pass over `BLOBS` (in `ctx.waitUntil`);
+   * without it, nothing (said once in the log).
+   */
+  scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void>;
+}
+
+/** The part of workerd's `ScheduledController` the worker reads. */
+export interface ScheduledController {
+  /** The Cron Trigger's expression (`"0 * * * *"`). */
+  readonly cron: string;
+  /** When the event was scheduled (ms since the epoch). */
+  readonly scheduledTime: number;
 }
 
 /**
@@ -218,11 +261,38 @@ export function createWorker<Env extends WorkerEnv = WorkerEnv>(
 ): ProxyWorker<Env> {
   // One app per isolate, built on the first request: it holds the cache, the single-flight table of blob
   // downloads and the upstream grants, which must outlive a request. Nothing request-scoped lives here.
-  let app: ProxyApp | undefined;
+  let isolate: Isolate | undefined;
+  let saidIdle = false;
   return {
     fetch(request, env, ctx) {
-      app ??= proxyFromEnv(env, options);
-      return app.fetch(request, env, ctx);
+      isolate ??= isolateFromEnv(env, options);
+      const { app, eviction } = isolate;
+      if (!eviction) return app.fetch(request, env, ctx);
+      // With the bucket cap: what the request served is recorded, written to the bucket after the response.
+      return Promise.resolve(app.fetch(request, env, eviction.context(ctx))).finally(() =>
+        eviction.afterRequest(ctx)
+      );
+    },
+    scheduled(_controller, env, ctx) {
+      isolate ??= isolateFromEnv(env, options);
+      const { eviction } = isolate;
+      if (!eviction) {
+        if (!saidIdle) {
+          saidIdle = true;
+          console.log(
+            "tug: scheduled event: nothing to evict (BUCKET_MAX_BYTES is not set: the cache has no cap to keep)",
+          );
+        }
+        return Promise.resolve();
+      }
+      const pass = eviction.run().then(() => {}, (err) => {
+        console.error(`tug: cache eviction failed: ${(err as Error).message}`);
+        throw err;
+      });
+      // Workers keep a scheduled event's work going through waitUntil; the handler's promise is the same
+      // pass, so a failed one is reported as the event's outcome too.
+      ctx.waitUntil(pass);
+      return pass;
     },
   };
 }

@@ -153,6 +153,7 @@ async function leasedFill(
       ? await heldFill(ctx, target, caller, digest, next.lease, next.takeover)
       : await openFill(ctx, target, caller, digest);
     await fill.done;
+    await finished(fill);
     if (!fill.cached) {
       throw new TugError("STORE_IO", `Cannot serve blob ${digest}: the store did not take it`);
     }
@@ -177,9 +178,19 @@ async function heldFill(
     await lease.release();
     throw err;
   }
-  // Released after the commit (or failure): waiters then find the blob (or take the lease).
-  fill.done.catch(() => {}).finally(() => lease.release());
+  // Released after the commit (or failure): waiters then find the blob (or take the lease). The release is
+  // part of the fill's work (finished()), so workerd's waitUntil covers it: cut off, it would leave the
+  // lease behind, and the next fill of this blob (after an eviction) would wait for it to lapse.
+  afterFill.set(fill, fill.done.catch(() => {}).finally(() => lease.release().catch(() => {})));
   return fill;
+}
+
+/** Work that belongs to a fill and ends after it (a lease's release), by fill. */
+const afterFill = new WeakMap<BlobFill, Promise<void>>();
+
+/** When a fill's work is over: its end, and what ends after it; never rejects (for `defer`). */
+function finished(fill: BlobFill): Promise<void> {
+  return afterFill.get(fill) ?? fill.done.then(() => {}, () => {});
 }
 
 /**
@@ -272,7 +283,7 @@ async function passThrough(
   } catch (err) {
     return refused(ctx, err, request, target, caller, digest);
   }
-  defer(fill.done.catch(() => {}));
+  defer(finished(fill));
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
 }
 
@@ -392,7 +403,7 @@ export async function forwardRange(
     } catch (err) {
       return refused(ctx, err, request, target, caller, digest);
     }
-    defer(fill.done.catch(() => {}));
+    defer(finished(fill));
     return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
   }
   const served = response.status === 206
@@ -500,7 +511,7 @@ export async function blobRoute(
     // upstream's answer to the range already started the fill).
     const forwarded = await forwardRange(ctx, request, target, caller, digest, wanted, defer);
     if (forwarded.status === 206 && !fills.has(key)) {
-      defer(startFill(ctx, target, caller, digest).then((fill) => fill.done).catch(() => {}));
+      defer(startFill(ctx, target, caller, digest).then(finished).catch(() => {}));
     }
     return forwarded;
   }
@@ -518,7 +529,7 @@ export async function blobRoute(
     return refused(ctx, err, request, target, caller, started ? digest : undefined);
   }
   // On workerd, a fill must outlive the response that started it (the other clients, the cache).
-  defer(fill.done.catch(() => {}));
+  defer(finished(fill));
   if (
     !started && request.method === "GET" && wanted !== undefined && fill.running &&
     (wanted.start >= fill.received + RANGE_FROM_FILL || !fill.canServe(wanted.start))

@@ -6,7 +6,7 @@ import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util
 import { resolveTarget, type Target } from "./_target.ts";
 import { vanishingStore } from "./_vanishing_store_test_util.ts";
 import { MemoryStore } from "../store/memory_store.ts";
-import type { BlobWriter, Store } from "../store/types.ts";
+import type { BlobLeases, BlobWriter, Store } from "../store/types.ts";
 import type { FetchLike } from "../registry/types.ts";
 
 const anonymous: Caller = { key: "anonymous" };
@@ -280,4 +280,36 @@ Deno.test("blobRoute() over a store that cannot read back sends a client that jo
   await settle();
   assertEquals(counts.gets, 0, "nothing was read back from the store");
   assertEquals((await store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+});
+
+Deno.test("blobRoute() over a store with leases defers the lease's release with the fill: on workerd the work ends with waitUntil's promises", async () => {
+  const image = await fakeImage(50_000);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const store = new MemoryStore();
+  const events: string[] = [];
+  const leases: BlobLeases = {
+    claim: () =>
+      Promise.resolve({
+        kind: "lease",
+        takeover: false,
+        lease: {
+          holder: "me",
+          describe: () => Promise.resolve(),
+          // A bucket round trip (R2 GET and DELETE): longer than a microtask.
+          release: async () => {
+            await new Promise((r) => setTimeout(r, 5));
+            events.push("released");
+          },
+        },
+      }),
+    wait: () => Promise.reject(new Error("not waited on")),
+  };
+  const ctx = fakeContext(upstream, { store: Object.assign(store, { leases }) });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  // What the runtime waits for (waitUntil) includes the release: workerd ends the request's work after it.
+  await settle();
+  assertEquals(events, ["released"]);
 });

@@ -102,6 +102,20 @@ export interface ProxyOptions {
    * by the proxy. Default off. See docs/proxy.md, "Redirects to the object store".
    */
   redirect?: boolean | { expiresIn?: number };
+  /**
+   * Told of every error the proxy answers with a 500 (the store failed, a bug): the client gets the message,
+   * and whoever runs the proxy needs it too. Default: one line on the console
+   * (`tug proxy: 500 for GET /v2/…: <message>`), as servers log their internal errors.
+   */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+/** The default {@linkcode ProxyOptions.onError}: one line on the console per 500. */
+function logInternalError(error: unknown, request: Request): void {
+  const url = new URL(request.url);
+  console.error(
+    `tug proxy: 500 for ${request.method} ${url.pathname}: ${error instanceof Error ? error.message : error}`,
+  );
 }
 
 /** Everything the route modules share (see createContext). */
@@ -144,6 +158,8 @@ export interface ProxyContext {
   readonly releaseChunks: boolean;
   /** Fills over a store that cannot read back are paced to their slowest client (see ProxyOptions.paceFills). */
   readonly paceFills: boolean;
+  /** Told of every error answered with a 500 (see ProxyOptions.onError). */
+  readonly onError: (error: unknown, request: Request) => void;
   /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
   readonly redirect?: { readonly expiresIn: number };
 }
@@ -206,6 +222,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(options.hasher ? { hasher: options.hasher } : {}),
     releaseChunks: options.releaseChunks ?? false,
     paceFills: options.paceFills ?? true,
+    onError: options.onError ?? logInternalError,
     ...(redirect !== undefined ? { redirect } : {}),
   };
 }

@@ -9,7 +9,6 @@
 
 import { Hono } from "npm:hono@^4.13.19";
 import { TugError } from "../errors.ts";
-import { pull } from "../pull/pull.ts";
 import { errorEvent, type ProgressEvent } from "../pull/events.ts";
 import { jsonMessageLine } from "../pull/jsonmessage.ts";
 import { parseReference } from "../reference/parse_reference.ts";
@@ -76,6 +75,9 @@ async function imagesCreate(ctx: ProxyContext, request: Request): Promise<Respon
   const line = (event: ProgressEvent) => writer.write(encoder.encode(jsonMessageLine(event))).catch(() => {});
   const done = (async () => {
     try {
+      // The puller (and its decompressors) is loaded on the first pull through this route, not at start: a
+      // registry mirror that never gets one keeps none of that code in memory (docs/performance.md).
+      const { pull } = await import("../pull/pull.ts");
       const result = await pull(reference, {
         store: ctx.pullStore,
         fetch: upstream.fetch,

@@ -100,6 +100,9 @@ export function v2Routes(ctx: ProxyContext): Hono {
       }
       const clientError = clientInputResponse(err);
       if (clientError) return clientError;
+      try {
+        ctx.onError(err, request);
+      } catch { /* a failing logger does not change the answer */ }
       return errorResponse(
         500,
         "UNKNOWN",

@@ -3,6 +3,7 @@ import { fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
 import { routingPath } from "./_v2.ts";
 import { createProxy } from "./create_proxy.ts";
 import { MemoryStore } from "../store/memory_store.ts";
+import { TugError } from "../errors.ts";
 
 Deno.test("routingPath() keeps /v2 paths as sent (percent signs escaped for Hono's param decoding)", () => {
   const at = (path: string) => routingPath(new Request(`http://proxy.test${path}`));
@@ -91,4 +92,32 @@ Deno.test("createProxy() answers outside /v2/ as before: health, metrics, Hono's
   await post.body?.cancel();
   const metrics = await app.fetch(new Request("http://proxy.test/metrics"));
   assertEquals((await metrics.text()).includes("tug_proxy_requests_total 4"), true);
+});
+
+Deno.test("createProxy({ onError }) is told of the store failure it answers with a 500, and the client gets its message", async () => {
+  const image = await fakeImage();
+  const upstream = fakeUpstream({ "acme/app": image });
+  const store = new MemoryStore();
+  // The cache's references cannot be read: a bucket that is down.
+  const broken = new Proxy(store.references, {
+    get(target, key, receiver) {
+      if (key === "get") {
+        return () => Promise.reject(new TugError("STORE_IO", "bucket down: connection refused"));
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  const told: string[] = [];
+  const app = createProxy({
+    store: Object.assign(Object.create(store), { references: broken }),
+    upstreams: { hub: "https://hub.test" },
+    fetch: upstream.fetch,
+    retry: { attempts: 1 },
+    onError: (err, request) =>
+      told.push(`${request.method} ${new URL(request.url).pathname}: ${(err as Error).message}`),
+  });
+  const res = await app.fetch(new Request("http://proxy.test/v2/acme/app/manifests/latest"));
+  assertEquals(res.status, 500);
+  assertEquals((await res.json()).errors[0].message, "Internal error: bucket down: connection refused");
+  assertEquals(told, ["GET /v2/acme/app/manifests/latest: bucket down: connection refused"]);
 });

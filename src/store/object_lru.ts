@@ -110,6 +110,12 @@ export interface EvictOptions {
   repair?: boolean;
   /** Called for each blob deleted (or, with `dryRun`, that would be), least recently used first. */
   onDelete?: (info: BlobInfo) => void;
+  /**
+   * A time (ms, by the instance's clock) after which the pass deletes no more blobs: it writes the index of
+   * what is left and reports `timedOut`; the next pass goes on. For a runtime that stops work after a while
+   * (a Cloudflare Cron Trigger), so that a long backlog of deletes never leaves the index unwritten.
+   */
+  deadline?: number;
 }
 
 /**
@@ -140,6 +146,8 @@ export interface EvictReport {
   folded: number;
   /** Another pass held the lease: this one did nothing. */
   busy: boolean;
+  /** The pass reached its `deadline` with blobs still to evict. */
+  timedOut?: true;
 }
 
 /**
@@ -513,6 +521,10 @@ export class ObjectLru {
       for (const [digest, entry] of order) {
         if (total <= maxBytes) break;
         if (entry.used > now - graceMs) continue;
+        if (options.deadline !== undefined && this.#now() > options.deadline) {
+          report.timedOut = true;
+          break;
+        }
         if (!dryRun) await this.#bucket.delete(this.#blobKey(digest));
         entries.delete(digest);
         total -= entry.size;

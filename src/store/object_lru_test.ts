@@ -321,3 +321,34 @@ Deno.test("ObjectLru.wrap() passes the store's blob URLs on, a URL handed out co
   const report = await lru.evict({ maxBytes: 15 });
   assertEquals(report.deleted.map((d) => d.digest), [b.digest]);
 });
+
+Deno.test("ObjectLru.evict() with a deadline deletes no more blobs once it has passed, writes the index of what is left, and the next pass goes on", async () => {
+  const { clock, bucket, replica } = setup();
+  const { lru, store } = replica("a");
+  const blobs = [];
+  for (const text of ["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc", "dddddddddd"]) {
+    blobs.push(await putBlob(store, text));
+    clock.now += MINUTE;
+  }
+  clock.now += 60 * MINUTE;
+  // Each delete takes a minute of the pass's clock (a slow bucket).
+  const del = bucket.delete.bind(bucket);
+  bucket.delete = async (key) => {
+    if (key.startsWith("cache/blobs/")) clock.now += MINUTE;
+    await del(key);
+  };
+  const report = await lru.evict({ maxBytes: 0, graceMs: 0, deadline: clock.now + MINUTE + 1 });
+  assertEquals(report.deleted.map((d) => d.digest), blobs.slice(0, 2).map((b) => b.digest));
+  assertEquals(report.timedOut, true);
+  assertEquals([report.count, report.total], [2, 20]);
+  const index = JSON.parse(new TextDecoder().decode(bucket.objects.get("cache/index.json")!.bytes));
+  assertEquals(
+    index.blobs.map((row: unknown[]) => row[0]).sort(),
+    blobs.slice(2).map((b) => b.digest).sort(),
+  );
+  assertEquals(bucket.objects.has("cache/leases/evict"), false, "the lease is released");
+
+  const next = await lru.evict({ maxBytes: 0, graceMs: 0 });
+  assertEquals(next.deleted.map((d) => d.digest), blobs.slice(2).map((b) => b.digest));
+  assertEquals(next.timedOut, undefined);
+});

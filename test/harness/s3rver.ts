@@ -39,6 +39,10 @@ export async function startS3rver(bucket = "tug-test"): Promise<S3rverProcess> {
   const stderr = new Response(child.stderr).text();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let stopped = false;
+  // s3rver dying under a test shows as "connection refused" far from its cause: say so where it happened.
+  child.status.then(async (status) => {
+    if (!stopped) console.error(`s3rver (pid ${child.pid}) exited with ${status.code}: ${await stderr}`);
+  });
   const stop = async () => {
     if (stopped) return;
     stopped = true;

@@ -13,14 +13,11 @@ import { lookupHost } from "../../serve/lookup_host.ts";
 import { DOCKER_HUB_REGISTRY } from "../../../src/registry/lookup_endpoints.ts";
 import { nodeHasher } from "../../crypto/node_hasher.ts";
 import { serveDeno } from "../../serve/deno.ts";
-import { serveNode } from "../../serve/node.ts";
-import { type WebPageSource, withWebPage } from "../../serve/with_web_page.ts";
+import type { WebPageSource } from "../../serve/with_web_page.ts";
 import type { RunningServer } from "../../serve/types.ts";
 import type { Store } from "../../../src/store/types.ts";
-import { ObjectLru } from "../../../src/store/object_lru.ts";
-import { type EvictionLoop, openBucketStore, startEvictionLoop } from "./_bucket_cache.ts";
+import type { EvictionLoop } from "./_bucket_cache.ts";
 import { isBucketUrl } from "./_bucket_url.ts";
-import { checkBucketUrl, redirectHostWarning } from "./_bucket_check.ts";
 import { sizeFlag } from "../_size.ts";
 import { tokenSecretFromHex } from "../../serve/token_secret.ts";
 
@@ -209,6 +206,12 @@ async function openServeStore(
   leaseTtl?: number,
 ): Promise<{ store: Store; evictor?: EvictionLoop }> {
   if (isBucketUrl(value)) {
+    // The S3 modules are loaded only for a bucket store: a folder cache keeps none of them in memory.
+    const [{ openBucketStore, startEvictionLoop }, { checkBucketUrl }, { ObjectLru }] = await Promise.all([
+      import("./_bucket_cache.ts"),
+      import("./_bucket_check.ts"),
+      import("../../../src/store/object_lru.ts"),
+    ]);
     const { bucket, prefix, store } = openBucketStore(
       value,
       "--store",
@@ -310,10 +313,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const page = await webPageSource(flags.web, Boolean(flags["no-web"]));
-  const served = page ? withWebPage(app, page) : app;
+  // Loaded when used, like the Node server below: what `tug serve` does not run it does not keep in memory.
+  const served = page ? (await import("../../serve/with_web_page.ts")).withWebPage(app, page) : app;
   let server: RunningServer;
   try {
-    server = "Deno" in globalThis ? await serveDeno(served, listen) : await serveNode(served, listen);
+    server = "Deno" in globalThis
+      ? await serveDeno(served, listen)
+      : await (await import("../../serve/node.ts")).serveNode(served, listen);
   } catch (err) {
     await evictor?.stop();
     throw listenError(err, listen) ?? err;
@@ -322,7 +328,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     `tug proxy listening on ${server.url} (upstreams: ${Object.keys(upstreams).join(", ")})\n`,
   );
   const sameHost = redirect && inBucket
-    ? redirectHostWarning(flags.store!, publicUrl ?? server.url)
+    ? (await import("./_bucket_check.ts")).redirectHostWarning(flags.store!, publicUrl ?? server.url)
     : undefined;
   if (sameHost) process.stderr.write(sameHost);
   if (publicUrl === undefined && /^(0\.0\.0\.0|::|\[::\])$/.test(listen.hostname)) {
