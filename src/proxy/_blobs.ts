@@ -544,6 +544,12 @@ export async function blobRoute(
     const denied = await check(fill.elsewhere);
     if (denied) return denied;
   }
+  if (!started && !fill.running && !fill.cached && !again) {
+    // Failed, or ended without the store taking the blob, before this request joined (its entry is dropped
+    // only after the store's abort): no source to stream from. The request starts over, once.
+    if (fills.get(key) === pending) fills.delete(key);
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
+  }
   if (!fill.running && fill.cached) {
     // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
     // evicted since then, the request starts over, once.

@@ -313,3 +313,26 @@ Deno.test("blobRoute() over a store with leases defers the lease's release with 
   await settle();
   assertEquals(events, ["released"]);
 });
+
+Deno.test("blobRoute() does not join a fill that already failed (its entry not yet dropped): it starts a new one", async () => {
+  const image = await fakeImage(50_000, 9);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  // A fill whose upstream body broke, still in the table (its cleanup waits for the store's abort).
+  const failed = BlobFill.start({
+    digest: image.layerDigest,
+    size: image.layer.length,
+    body: new ReadableStream({ start: (c) => c.error(new Error("the upstream went away")) }),
+    blobs: ctx.store.blobs,
+  });
+  await failed.done.catch(() => {});
+  assertEquals(failed.running, false);
+  ctx.fills.set(fillKey(target, image.layerDigest), Promise.resolve(failed));
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length, 1);
+});
