@@ -122,8 +122,9 @@ Deno.test("createProxy() over s3Store: an upstream blob whose bytes fail the dig
   const good = await fetch(url);
   assertEquals(await sha256(await good.bytes()), layer.digest);
   let info = await store.blobs.stat(layer.digest);
-  // A fill commits just after its last byte was sent: wait for it, bounded.
-  for (let i = 0; i < 200 && info === undefined; i++) {
+  // A fill commits just after its last byte was sent: wait for it, bounded (s3rver writes a completed
+  // multipart object in place, so a HEAD meanwhile sees its size grow).
+  for (let i = 0; i < 200 && info?.size !== layer.size; i++) {
     await new Promise((r) => setTimeout(r, 25));
     info = await store.blobs.stat(layer.digest);
   }

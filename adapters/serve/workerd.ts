@@ -202,6 +202,10 @@ function isolateFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<
     store: options.store?.(env) ?? defaultStore(env, eviction),
     upstreams,
     hasher: nodeHasher,
+    // Not paced: a paced download waits for its slowest client on a timer, and measured on workerd (8 curls,
+    // a 250 MB blob streamed through, 2026-12-03) that ran 8-15x slower than distribution, and one run of two
+    // hung in its second batch; see docs/performance.md.
+    paceFills: false,
     ...(env.DEFAULT_UPSTREAM ? { defaultUpstream: env.DEFAULT_UPSTREAM } : {}),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     ...(tokenSecret ? { tokenSecret } : {}),

@@ -66,8 +66,8 @@ export interface BlobFillOptions {
   size: number;
   /** The upstream body, from byte 0. */
   body: ReadableStream<Uint8Array>;
-  /** Where the verified blob is committed. */
-  blobs: BlobStore;
+  /** Where the verified blob is committed; none: the blob is only streamed through (and paced). */
+  blobs?: BlobStore;
   /** The hasher used to verify in flight. */
   hasher?: HasherFactory;
   /** Called with the length of every chunk read from upstream. */
@@ -101,28 +101,78 @@ export interface BlobFillOptions {
    * Docker's read timeout; 0: none). Without it a stalled upstream pins the digest for every client.
    */
   readTimeout?: number;
+  /**
+   * Milliseconds a subscriber of a paced fill (a store that cannot read the blob back while it is written)
+   * may read nothing while the fill waits for it, before it is dropped from the pacing (default
+   * {@linkcode FILL_STALL_TIMEOUT}; 0: never). A dropped subscriber reads the bytes the window left from the
+   * committed blob, or fails with `TIMEOUT` when the store did not take the blob.
+   */
+  stallTimeout?: number;
+  /** The clock of the stall timeout (default: the real one; tests inject theirs). */
+  clock?: FillClock;
+  /**
+   * `false`: never pace (see `BlobFill`): bytes behind the window come from the committed blob, and with no
+   * store every chunk is kept until the fill ends. Default true.
+   */
+  pace?: boolean;
 }
 
 /** The default idle read timeout of a fill, in milliseconds (Docker's 30 s). */
 export const FILL_READ_TIMEOUT = 30_000;
 
+/** Milliseconds between two looks of a paced fill waiting for its subscribers. */
+const PACE_POLL = 2;
+
+/** The default stall timeout of a paced fill's subscriber, in milliseconds. */
+export const FILL_STALL_TIMEOUT = 10_000;
+
+/** The time source of a fill's stall timeout. */
+export interface FillClock {
+  /** Milliseconds since some fixed point. */
+  now(): number;
+  /** Resolves after `ms` milliseconds (a timer of the caller's own: see `BlobFill` on workerd). */
+  wait(ms: number): Promise<void>;
+}
+
+const realClock: FillClock = {
+  now: () => Date.now(),
+  wait: (ms) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
+};
+
+/** A subscriber as the pacing sees it. */
+interface Subscriber {
+  /** The next byte it reads. */
+  pos: number;
+  /** Where it stops. */
+  readonly end: number;
+  /** When it last read (clock time). */
+  active: number;
+  /** A read of it is pending: it waits for the fill, not the other way round. */
+  pulling: boolean;
+  /** Dropped from the pacing after it read nothing for the stall timeout. */
+  dropped: boolean;
+}
+
 /**
  * Reads one upstream body, verifies it in flight, writes it to the store and lets any number of
  * subscribers stream it while it arrives.
  *
- * Memory: whenever the store takes the blob, only the most recent chunks are kept, about `window` bytes
- * (plus, with read-back, what the store has not made readable yet: the disk store's 1 MiB write buffer).
- * The upstream read never waits for a subscriber. A subscriber that joins late, asks for a range, or reads
- * slower than the upstream sends gets the bytes before the window:
- * - read back from the store's write while it goes on, when the writer can (`BlobWriter.readWritten`, and
- *   the store did not declare `readWhileWriting: false`), then the chunks in memory;
- * - else (an object store keeps only committed blobs) from the committed blob: the subscriber waits for
- *   the commit, which comes only after the digest check, so it never gets unverified bytes beyond what
- *   the fill itself streams. `canServe()` is false for such offsets while the fill runs, so the proxy
- *   forwards a Range there upstream (relayed only as the exact 206) instead of making it wait.
- * Only with a store that refused the write from the start is every chunk kept until the fill ends (there
- * is nowhere else to read them from). If the store fails part way, older bytes are gone: subscribers
- * behind the window fail, and `canServe()` tells the proxy to send new clients upstream instead.
+ * Memory: only the most recent chunks are kept, about `window` bytes (plus, with read-back, what the store
+ * has not made readable yet: the disk store's 1 MiB write buffer).
+ *
+ * When the store can read the blob back while it is written (`BlobWriter.readWritten`, and the store did
+ * not declare `readWhileWriting: false`), the upstream read never waits for a subscriber: one that joins
+ * late, asks for a range, or reads slower than the upstream sends reads the bytes before the window back
+ * from the store's write, then the chunks in memory.
+ *
+ * Otherwise (an object store keeps only committed blobs; a store that refused the blob or failed part way)
+ * the fill is paced: it reads the next upstream chunk only once every subscriber is within `window` of
+ * the bytes released, so every subscriber streams the whole blob from memory, nothing is read back from
+ * the store, and memory stays about window + two chunks whatever the number of subscribers. A subscriber
+ * that reads nothing for `stallTimeout` while the fill waits for it is dropped from the pacing: it then
+ * reads the bytes the window left from the committed blob (it waits for the commit, which comes only
+ * after the digest check), or fails with `TIMEOUT` when the store did not take the blob. `canServe()` is
+ * false for offsets before the window, so the proxy sends such a client upstream instead.
  *
  * The last chunk received is held back from subscribers until the whole blob has been verified: a client
  * never receives all `size` bytes of a blob that failed its digest check, so a failure always shows as a
@@ -162,6 +212,11 @@ export class BlobFill {
   #lent = new Map<ArrayBufferLike, number>();
   #retired = new Set<ArrayBufferLike>();
   #freed = 0;
+  // Subscribers reading (for the pacing).
+  #subscribers = new Set<Subscriber>();
+  #clock: FillClock = realClock;
+  #stallTimeout = FILL_STALL_TIMEOUT;
+  #pacing = true;
 
   private constructor(
     digest: string,
@@ -189,8 +244,17 @@ export class BlobFill {
         `Invalid read timeout ${readTimeout}: expected a non-negative number of milliseconds`,
       );
     }
+    const stallTimeout = options.stallTimeout ?? FILL_STALL_TIMEOUT;
+    if (!Number.isFinite(stallTimeout) || stallTimeout < 0) {
+      throw new RangeError(
+        `Invalid stall timeout ${stallTimeout}: expected a non-negative number of milliseconds`,
+      );
+    }
     return new BlobFill(options.digest, options.size, window, (fill) => {
       fill.#release = options.release ?? false;
+      fill.#stallTimeout = stallTimeout;
+      fill.#pacing = options.pace ?? true;
+      if (options.clock) fill.#clock = options.clock;
       return fill.#run(options, readTimeout);
     });
   }
@@ -269,11 +333,68 @@ export class BlobFill {
   }
 
   /**
-   * Whether a subscription starting at `start` can be served without waiting for the commit: false for
-   * bytes before the window when the store cannot read them back, or failed part way.
+   * Whether a subscription starting at `start` can be served from the fill: false for bytes before the
+   * window when the store cannot read them back (an object store, a store that refused the blob or failed
+   * part way); such a client is better sent upstream than made to wait for the commit.
    */
   canServe(start: number): boolean {
-    return !(this.#lost || this.#fromCommit) || start >= this.#windowStart();
+    if (this.#readBack !== undefined || this.#elsewhere) return true;
+    // Unpaced without a store, every chunk is kept.
+    if (!this.#pacing && !this.#fromCommit && !this.#lost) return true;
+    return start >= this.#windowStart();
+  }
+
+  /** Whether the upstream read waits for the subscribers (no read-back source for bytes behind the window). */
+  #paced(): boolean {
+    return this.#pacing && this.#readBack === undefined && !this.#elsewhere;
+  }
+
+  /** Subscribers the pacing waits for: not dropped, not done, and not behind the bytes in memory. */
+  *#paceable(): Iterable<Subscriber> {
+    const first = this.#windowStart();
+    for (const s of this.#subscribers) {
+      if (!s.dropped && s.pos < s.end && s.pos >= first) yield s;
+    }
+  }
+
+  /** Whether a paced fill must wait for a subscriber before it reads on. */
+  #behind(): boolean {
+    if (this.#state !== "running" || !this.#paced()) return false;
+    const floor = this.#releasable() - this.#window;
+    for (const s of this.#paceable()) if (s.pos < floor) return true;
+    return false;
+  }
+
+  /**
+   * Waits until every paced subscriber is within half the window of the bytes released (so the next wait
+   * comes only after half a window more), dropping those that read nothing for the stall timeout meanwhile.
+   *
+   * It looks again every {@linkcode PACE_POLL} ms of its own timer rather than being woken by the
+   * subscribers: on workerd, code resumed by another request's handler (a subscriber's read) may not touch
+   * the upstream body, an I/O object of the request that started the fill ("Cannot perform I/O on behalf of
+   * a different request"); a timer the fill set resumes it in its own request.
+   */
+  async #pace(): Promise<void> {
+    // Bounded: each round returns or waits one poll; a subscriber that reads nothing is dropped after the
+    // stall timeout (with a stall timeout of 0, a live subscriber holds the fill for as long as it lives).
+    for (;;) {
+      if (this.#state !== "running" || !this.#paced()) return;
+      const floor = this.#releasable() - Math.floor(this.#window / 2);
+      const now = this.#clock.now();
+      let blocked = false;
+      for (const s of this.#paceable()) {
+        if (s.pos >= floor) continue;
+        const idle = s.pulling ? 0 : now - s.active;
+        if (this.#stallTimeout > 0 && idle >= this.#stallTimeout) {
+          // Stalled: the others no longer wait for it (see subscribe() for what it reads next).
+          s.dropped = true;
+          continue;
+        }
+        blocked = true;
+      }
+      if (!blocked) return;
+      await this.#clock.wait(PACE_POLL);
+    }
   }
 
   async #run(options: BlobFillOptions, readTimeout: number): Promise<void> {
@@ -283,7 +404,7 @@ export class BlobFill {
     );
     let writer: BlobWriter | undefined;
     try {
-      writer = await options.blobs.writer({ digest: options.digest, size: options.size });
+      writer = await options.blobs?.writer({ digest: options.digest, size: options.size });
     } catch {
       // A store that cannot take the blob (full, read-only) does not stop the clients from getting it.
       writer = undefined;
@@ -299,18 +420,26 @@ export class BlobFill {
     const reader = options.body.getReader();
     // An idle upstream: the read is cancelled (which ends the pending read as done) and reported as TIMEOUT.
     let idle: TugError | undefined;
-    const timer = readTimeout > 0
-      ? new IdleTimer(readTimeout, () => {
-        idle = new TugError(
-          "TIMEOUT",
-          `Cannot fill blob ${options.digest}: the upstream sent nothing for ${readTimeout} ms ` +
-            `(at byte ${this.#received} of ${options.size})`,
-        );
-        reader.cancel(idle).catch(() => {});
-      })
-      : undefined;
+    const idleTimer = () =>
+      readTimeout > 0
+        ? new IdleTimer(readTimeout, () => {
+          idle = new TugError(
+            "TIMEOUT",
+            `Cannot fill blob ${options.digest}: the upstream sent nothing for ${readTimeout} ms ` +
+              `(at byte ${this.#received} of ${options.size})`,
+          );
+          reader.cancel(idle).catch(() => {});
+        })
+        : undefined;
+    let timer = idleTimer();
     try {
       for (;;) {
+        if (this.#behind()) {
+          // Waiting for the subscribers is not an idle upstream: its timer starts again after the wait.
+          timer?.stop();
+          await this.#pace();
+          timer = idleTimer();
+        }
         const { done, value } = await reader.read();
         if (idle !== undefined) throw idle;
         timer?.touch();
@@ -371,15 +500,19 @@ export class BlobFill {
 
   /**
    * Drops the oldest chunks while more than the window is kept, never the last one (held back until
-   * verified) and never one the store cannot give back yet.
+   * verified), never one the store cannot give back yet, and, paced, never one a subscriber still reads.
    */
   #trim(): void {
-    if (this.#readBack === undefined && !this.#lost && !this.#fromCommit) return;
+    // Unpaced with no store: there is nowhere else to read the chunks from.
+    if (!this.#paced() && this.#readBack === undefined && !this.#lost && !this.#fromCommit) return;
     const readable = this.#readBack?.readable ?? Infinity;
+    let reading = Infinity;
+    if (this.#paced()) { for (const s of this.#paceable()) reading = Math.min(reading, s.pos); }
     let drop = 0;
     while (this.#kept > this.#window && drop < this.#chunks.length - 1) {
       const chunk = this.#chunks[drop];
-      if (this.#starts[drop] + chunk.byteLength > readable) break;
+      const chunkEnd = this.#starts[drop] + chunk.byteLength;
+      if (chunkEnd > readable || chunkEnd > reading) break;
       this.#kept -= chunk.byteLength;
       drop++;
     }
@@ -478,7 +611,15 @@ export class BlobFill {
    * fill fails; cancelling it (a client that went away) leaves the fill running for the others.
    */
   subscribe(start: number = 0, end: number = this.size): ReadableStream<Uint8Array> {
-    let pos = start;
+    // `pos`: the next byte it reads; the pacing waits for it (see #pace()).
+    const sub: Subscriber = {
+      pos: start,
+      end,
+      active: this.#clock.now(),
+      pulling: false,
+      dropped: false,
+    };
+    this.#subscribers.add(sub);
     // Reads older bytes back from the store, up to `backEnd`, while this subscriber is behind the window.
     let back: ReadableStreamDefaultReader<Uint8Array> | undefined;
     // With `release`: the upstream buffer of the chunk this stream handed out last. The consumer asks for
@@ -492,145 +633,163 @@ export class BlobFill {
       back?.cancel().catch(() => {});
       back = undefined;
     };
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        unlend();
-        // Bounded: each round either enqueues, ends, fails, opens a read-back or waits for the fill.
-        for (;;) {
-          if (this.#state === "failed") {
-            dropBack();
-            controller.error(this.#error);
-            return;
-          }
-          if (pos >= end) {
-            dropBack();
-            controller.close();
-            return;
-          }
-          if (back !== undefined) {
-            let result: ReadableStreamReadResult<Uint8Array>;
-            try {
-              result = await back.read();
-            } catch (err) {
-              back = undefined;
-              if (this.#failed()) continue;
-              controller.error(err);
-              return;
-            }
-            if (result.done) {
-              back = undefined;
-              if (this.#fromCommit && pos < end) {
-                // The committed blob is read in one stream to `end`: it ended short (bounds the loop).
-                controller.error(
-                  new TugError(
-                    "STORE_IO",
-                    `Cannot stream blob ${this.digest}: the store ended it at byte ${pos}`,
-                  ),
-                );
-                return;
-              }
-              continue;
-            }
-            // Checked again: the fill may have failed while the store was read.
+    const next = async (controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> => {
+      // Bounded: each round either enqueues, ends, fails, opens a read-back or waits for the fill.
+      for (;;) {
+        if (this.#state === "failed") {
+          dropBack();
+          controller.error(this.#error);
+          return;
+        }
+        if (sub.pos >= end) {
+          dropBack();
+          controller.close();
+          return;
+        }
+        if (back !== undefined) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          try {
+            result = await back.read();
+          } catch (err) {
+            back = undefined;
             if (this.#failed()) continue;
-            const value = result.value.byteLength > end - pos
-              ? result.value.subarray(0, end - pos)
-              : result.value;
-            pos += value.byteLength;
-            controller.enqueue(value);
+            controller.error(err);
             return;
           }
-          const limit = Math.min(end, this.#releasable());
-          if (pos < limit) {
-            const first = this.#windowStart();
-            if (pos >= first) {
-              const index = this.#chunkAt(pos);
-              const chunk = this.#chunks[index];
-              const from = pos - this.#starts[index];
-              const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
-              if (this.#release) {
-                lent = chunk.buffer;
-                this.#lend(lent);
-              }
-              controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
-              pos += to - from;
-              return;
-            }
-            if (this.#fromCommit) {
-              // Behind the bytes in memory of a store that cannot read back: from the committed blob.
-              if (!this.#settled) {
-                await new Promise<void>((resolve) => this.#wake.push(resolve));
-                continue;
-              }
-              if (!this.#cached) {
-                controller.error(
-                  new TugError(
-                    "STORE_IO",
-                    `Cannot stream blob ${this.digest} from byte ${pos}: the store did not commit it and ` +
-                      `the bytes before ${first} are no longer kept`,
-                  ),
-                );
-                return;
-              }
-              try {
-                back = (await this.#blobs!.get(this.digest, { start: pos, end })).getReader();
-              } catch (err) {
-                controller.error(err);
-                return;
-              }
-              continue;
-            }
-            // Behind the bytes in memory: read them back from the store, as far as it can give now.
-            const writer = this.#readBack;
-            if (writer === undefined) {
+          if (result.done) {
+            back = undefined;
+            if (this.#fromCommit && sub.pos < end) {
+              // The committed blob is read in one stream to `end`: it ended short (bounds the loop).
               controller.error(
                 new TugError(
                   "STORE_IO",
-                  `Cannot stream blob ${this.digest} from byte ${pos}: the store failed while it was ` +
-                    `filled and the bytes before ${first} are no longer kept`,
+                  `Cannot stream blob ${this.digest}: the store ended it at byte ${sub.pos}`,
                 ),
               );
               return;
             }
-            const block = Math.floor(pos / READ_BACK_BLOCK);
-            const blockEnd = (block + 1) * READ_BACK_BLOCK;
+            continue;
+          }
+          // Checked again: the fill may have failed while the store was read.
+          if (this.#failed()) continue;
+          const value = result.value.byteLength > end - sub.pos
+            ? result.value.subarray(0, end - sub.pos)
+            : result.value;
+          sub.pos += value.byteLength;
+          controller.enqueue(value);
+          return;
+        }
+        const limit = Math.min(end, this.#releasable());
+        if (sub.pos < limit) {
+          const first = this.#windowStart();
+          if (sub.pos >= first) {
+            const index = this.#chunkAt(sub.pos);
+            const chunk = this.#chunks[index];
+            const from = sub.pos - this.#starts[index];
+            const to = Math.min(chunk.byteLength, limit - this.#starts[index]);
+            if (this.#release) {
+              lent = chunk.buffer;
+              this.#lend(lent);
+            }
+            controller.enqueue(from === 0 && to === chunk.byteLength ? chunk : chunk.subarray(from, to));
+            sub.pos += to - from;
+            return;
+          }
+          if (this.#fromCommit) {
+            // Behind the bytes in memory of a store that cannot read back: from the committed blob.
+            if (!this.#settled) {
+              await new Promise<void>((resolve) => this.#wake.push(resolve));
+              continue;
+            }
+            if (!this.#cached) {
+              controller.error(
+                new TugError(
+                  "STORE_IO",
+                  `Cannot stream blob ${this.digest} from byte ${sub.pos}: the store did not commit it and ` +
+                    `the bytes before ${first} are no longer kept`,
+                ),
+              );
+              return;
+            }
             try {
-              if (blockEnd <= Math.min(limit, writer.readable!)) {
-                // A whole block: read once and shared by the clients behind the window, which usually
-                // move together, so they do not each allocate (and leave to the GC) a copy of the blob.
-                const bytes = await this.#readBlock(writer, block);
-                if (this.#failed()) continue;
-                const value = bytes.subarray(
-                  pos - block * READ_BACK_BLOCK,
-                  Math.min(end, blockEnd) - block * READ_BACK_BLOCK,
-                );
-                if (this.#release) {
-                  lent = bytes.buffer;
-                  this.#lend(lent);
-                }
-                pos += value.byteLength;
-                controller.enqueue(value);
-                return;
-              }
-              back = writer.readWritten!(pos, Math.min(limit, writer.readable!)).getReader();
+              back = (await this.#blobs!.get(this.digest, { start: sub.pos, end })).getReader();
             } catch (err) {
-              if (this.#failed()) continue;
               controller.error(err);
               return;
             }
             continue;
           }
-          if (this.#state === "complete") {
-            // The blob is shorter than the range asked for (clamped by the caller; defensive).
-            controller.close();
+          // Behind the bytes in memory: read them back from the store, as far as it can give now.
+          const writer = this.#readBack;
+          if (writer === undefined) {
+            controller.error(
+              sub.dropped
+                ? new TugError(
+                  "TIMEOUT",
+                  `Cannot stream blob ${this.digest} from byte ${sub.pos}: the client read nothing for ` +
+                    `${this.#stallTimeout} ms while the others waited, and the store did not take the blob`,
+                )
+                : new TugError(
+                  "STORE_IO",
+                  `Cannot stream blob ${this.digest} from byte ${sub.pos}: ${
+                    this.#lost ? "the store failed while it was filled" : "the store did not take it"
+                  } and the bytes before ${first} are no longer kept`,
+                ),
+            );
             return;
           }
-          await new Promise<void>((resolve) => this.#wake.push(resolve));
+          const block = Math.floor(sub.pos / READ_BACK_BLOCK);
+          const blockEnd = (block + 1) * READ_BACK_BLOCK;
+          try {
+            if (blockEnd <= Math.min(limit, writer.readable!)) {
+              // A whole block: read once and shared by the clients behind the window, which usually
+              // move together, so they do not each allocate (and leave to the GC) a copy of the blob.
+              const bytes = await this.#readBlock(writer, block);
+              if (this.#failed()) continue;
+              const value = bytes.subarray(
+                sub.pos - block * READ_BACK_BLOCK,
+                Math.min(end, blockEnd) - block * READ_BACK_BLOCK,
+              );
+              if (this.#release) {
+                lent = bytes.buffer;
+                this.#lend(lent);
+              }
+              sub.pos += value.byteLength;
+              controller.enqueue(value);
+              return;
+            }
+            back = writer.readWritten!(sub.pos, Math.min(limit, writer.readable!)).getReader();
+          } catch (err) {
+            if (this.#failed()) continue;
+            controller.error(err);
+            return;
+          }
+          continue;
+        }
+        if (this.#state === "complete") {
+          // The blob is shorter than the range asked for (clamped by the caller; defensive).
+          controller.close();
+          return;
+        }
+        await new Promise<void>((resolve) => this.#wake.push(resolve));
+      }
+    };
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        unlend();
+        sub.pulling = true;
+        try {
+          await next(controller);
+        } finally {
+          sub.pulling = false;
+          sub.active = this.#clock.now();
+          if (sub.pos >= sub.end) this.#subscribers.delete(sub);
         }
       },
       cancel: () => {
         unlend();
         dropBack();
+        this.#subscribers.delete(sub);
       },
     }, { highWaterMark: 0 });
   }

@@ -567,3 +567,209 @@ Deno.test("BlobFill with release frees the read-back blocks a slow subscriber ha
   assert(blocks.length >= 15, `${blocks.length} read-back blocks`);
   assert(freed >= blocks.length - 4, `${freed} of ${blocks.length} read-back blocks freed`);
 });
+
+/**
+ * `inner`'s blobs as an object store's: no read-back of a write (none offered), `get()` calls counted, and
+ * `refuse`: no writer at all (a store that cannot take the blob).
+ */
+function objectBlobs(inner: MemoryStore, options: { refuse?: boolean } = {}) {
+  const counts = { gets: 0 };
+  const blobs: BlobStore = {
+    stat: (d) => inner.blobs.stat(d),
+    get: (d, r) => {
+      counts.gets++;
+      return inner.blobs.get(d, r);
+    },
+    delete: (d) => inner.blobs.delete(d),
+    list: () => inner.blobs.list(),
+    writer: async (e) => {
+      if (options.refuse) throw new TugError("STORE_IO", "the test's store takes no blob");
+      const w = await inner.blobs.writer(e);
+      return {
+        offset: 0,
+        readPartial: () => w.readPartial(),
+        write: (c: Uint8Array) => w.write(c),
+        commit: () => w.commit(),
+        abort: () => w.abort(),
+      };
+    },
+  };
+  return { blobs, counts };
+}
+
+/**
+ * An upstream body of `data` in chunks of `chunk` bytes, produced only when read (a socket's backpressure),
+ * that records the most bytes it was ever asked for beyond what `behind()` says the slowest client has.
+ */
+function pulledBody(data: Uint8Array, chunk: number, behind: () => number) {
+  const stats = { pulls: 0, sent: 0, maxAhead: 0 };
+  const body = new ReadableStream<Uint8Array>({
+    pull: (controller) => {
+      if (stats.sent >= data.length) return controller.close();
+      stats.maxAhead = Math.max(stats.maxAhead, stats.sent - behind());
+      const next = data.slice(stats.sent, stats.sent + chunk);
+      stats.pulls++;
+      stats.sent += next.byteLength;
+      controller.enqueue(next);
+    },
+  }, { highWaterMark: 0 });
+  return { body, stats };
+}
+
+Deno.test("BlobFill over a store that cannot read back paces the upstream to the slowest of 8 subscribers: each streams every byte from the fill, the store is never read, memory stays window + chunks", async () => {
+  const data = blobBytes(200_000, 11);
+  const digest = await digestBytes(data);
+  const { blobs, counts } = objectBlobs(new MemoryStore());
+  const got = Array.from({ length: 8 }, () => 0);
+  const upstream = pulledBody(data, 1000, () => Math.min(...got));
+  let held = 0;
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: upstream.body,
+    blobs,
+    readBack: false,
+    window: 4096,
+    onHeld: (n) => held = Math.max(held, n),
+  });
+  const clients = got.map(async (_, i) => {
+    const parts: Uint8Array[] = [];
+    // Bounded: 1000 reads of a blob of 200 chunks.
+    for await (const value of fill.subscribe()) {
+      parts.push(value.slice());
+      got[i] += value.byteLength;
+      // Different speeds: some wait a macrotask per chunk, the others a few microtasks.
+      if (i % 2 === 1) await new Promise((r) => setTimeout(r, 0));
+      else for (let y = 0; y < i; y++) await Promise.resolve();
+      assert(parts.length < 1000);
+    }
+    return new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+  });
+  for (const bytes of await Promise.all(clients)) assertEquals(bytes, data);
+  await fill.done;
+  assert(fill.cached);
+  assertEquals(counts.gets, 0, "no subscriber read the committed blob back");
+  assertEquals([upstream.stats.pulls, upstream.stats.sent], [200, data.length]);
+  // Window + the chunk held back until verified + the chunk the slowest client is in + one in flight.
+  assert(upstream.stats.maxAhead <= 4096 + 3000, `the upstream ran ${upstream.stats.maxAhead} bytes ahead`);
+  assert(held <= 4096 + 2000, `the fill held ${held} bytes`);
+});
+
+/** A clock whose time only the test moves; `wait()` (counted) lets a macrotask pass. */
+function testClock() {
+  const clock = {
+    time: 0,
+    waits: 0,
+    now: () => clock.time,
+    wait: () => {
+      clock.waits++;
+      return new Promise<void>((resolve) => setTimeout(resolve, 0));
+    },
+  };
+  return clock;
+}
+
+/** Waits (bounded: 2 s of macrotasks) until `ready()`. */
+async function until(ready: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !ready(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert(ready(), `timed out waiting until ${what}`);
+}
+
+Deno.test("BlobFill paced by a stalled subscriber drops it after stallTimeout of the injected clock; the others go on, and it reads the rest from the committed blob", async () => {
+  const data = blobBytes(20_000, 17);
+  const digest = await digestBytes(data);
+  const { blobs, counts } = objectBlobs(new MemoryStore());
+  const upstream = pulledBody(data, 1000, () => 0);
+  const clock = testClock();
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: upstream.body,
+    blobs,
+    readBack: false,
+    window: 2048,
+    stallTimeout: 5000,
+    clock,
+  });
+  const stalled = fill.subscribe().getReader();
+  assertEquals((await stalled.read()).value, data.subarray(0, 1000));
+  const fast = readAll(fill.subscribe());
+  await until(() => clock.waits > 10, "the fill waits for the stalled subscriber");
+  // The fill does not run ahead of the stalled subscriber's window.
+  assert(fill.received <= 1000 + 2048 + 2000, `received ${fill.received}`);
+  clock.time = 4999;
+  const waits = clock.waits;
+  await until(() => clock.waits > waits + 10, "the fill looked again");
+  assert(fill.received <= 1000 + 2048 + 2000, `received ${fill.received} before the stall timeout`);
+  clock.time = 5000;
+  assertEquals(await fast, data);
+  await fill.done;
+  assertEquals(counts.gets, 0);
+  const rest = await readAll(
+    new ReadableStream({
+      pull: async (c) => {
+        const { done, value } = await stalled.read();
+        if (done) c.close();
+        else c.enqueue(value);
+      },
+    }),
+  );
+  assertEquals(rest, data.subarray(1000));
+  assertEquals(counts.gets, 1, "the dropped subscriber read the committed blob");
+});
+
+Deno.test("BlobFill whose store refuses the blob streams it through paced: memory stays window + chunks, and an offset the window left cannot be served", async () => {
+  const data = blobBytes(100_000, 19);
+  const digest = await digestBytes(data);
+  const { blobs } = objectBlobs(new MemoryStore(), { refuse: true });
+  const got = [0, 0, 0];
+  const upstream = pulledBody(data, 1000, () => Math.min(...got));
+  let held = 0;
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: upstream.body,
+    blobs,
+    window: 4096,
+    onHeld: (n) => held = Math.max(held, n),
+  });
+  const clients = got.map(async (_, i) => {
+    const parts: Uint8Array[] = [];
+    for await (const value of fill.subscribe()) {
+      parts.push(value.slice());
+      got[i] += value.byteLength;
+      if (i === 2) await new Promise((r) => setTimeout(r, 0));
+    }
+    return new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer());
+  });
+  await until(() => fill.received > 50_000, "the fill is half way");
+  assertEquals(fill.canServe(0), false, "byte 0 left the window: the proxy sends such a client upstream");
+  await assertRejects(() => readAll(fill.subscribe(0)), TugError, "no longer kept");
+  for (const bytes of await Promise.all(clients)) assertEquals(bytes, data);
+  await fill.done;
+  assertEquals(fill.cached, false);
+  assert(upstream.stats.maxAhead <= 4096 + 3000, `the upstream ran ${upstream.stats.maxAhead} bytes ahead`);
+  assert(held <= 4096 + 2000, `the fill held ${held} bytes`);
+});
+
+Deno.test("BlobFill with pace: false reads the upstream at its own speed; with a store that refuses the blob it keeps every chunk, so any offset can be served", async () => {
+  const data = blobBytes(50_000, 23);
+  const digest = await digestBytes(data);
+  const { blobs } = objectBlobs(new MemoryStore(), { refuse: true });
+  const upstream = pulledBody(data, 1000, () => 0);
+  const fill = BlobFill.start({
+    digest,
+    size: data.length,
+    body: upstream.body,
+    blobs,
+    window: 4096,
+    pace: false,
+  });
+  const idle = fill.subscribe().getReader();
+  await until(() => fill.received === data.length, "the fill read the whole blob without its subscriber");
+  assertEquals(fill.canServe(0), true);
+  assertEquals(fill.kept, data.length);
+  assertEquals(await readAll(fill.subscribe(0)), data);
+  await fill.done;
+  await idle.cancel();
+});

@@ -193,7 +193,10 @@ function finished(fill: BlobFill): Promise<void> {
   return afterFill.get(fill) ?? fill.done.then(() => {}, () => {});
 }
 
-/** GETs the blob upstream (unless `opened`) and starts its fill; `announce` learns the size first. */
+/**
+ * GETs the blob upstream (unless `opened`) and starts its fill; `announce` learns the size first. `stored`
+ * false: a fill of one client's own that the store does not take (see `passThrough`).
+ */
 async function openFill(
   ctx: ProxyContext,
   target: Target,
@@ -201,6 +204,7 @@ async function openFill(
   digest: string,
   opened?: { body: ReadableStream<Uint8Array>; size?: number },
   announce?: (size: number) => Promise<void>,
+  stored = true,
 ): Promise<BlobFill> {
   const { metrics } = ctx;
   const blob = opened ??
@@ -234,27 +238,53 @@ async function openFill(
   }
   ctx.access.confirm(scopeOf(target, caller), digest);
   await announce?.(blob.size);
-  metrics.cacheMisses.blob++;
+  if (stored) metrics.cacheMisses.blob++;
   metrics.fillsInFlight++;
   const fill = BlobFill.start({
     digest,
     size: blob.size,
     body: blob.body,
-    blobs: ctx.store.blobs,
+    ...(stored ? { blobs: ctx.store.blobs } : {}),
     ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
     onBytes: (n) => metrics.upstreamBytes += n,
     onHeld: (n) => metrics.fillHeldPeak = Math.max(metrics.fillHeldPeak, n),
-    // An object store declares that it cannot read a blob back while it is written: the fill then
-    // serves bytes behind its window from the committed blob (see BlobFill).
+    // An object store declares that it cannot read a blob back while it is written: the fill then paces
+    // the upstream to its slowest client (see BlobFill).
     readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
     readTimeout: ctx.readTimeout,
     release: ctx.releaseChunks,
+    pace: ctx.paceFills,
   });
   fill.done.then(
     () => {},
     () => metrics.fillsFailed++,
   ).finally(() => metrics.fillsInFlight--);
   return fill;
+}
+
+/**
+ * The whole blob from the upstream for a client that joined a fill whose window already left byte 0 and
+ * whose store cannot read the blob back before the commit (an object store, a store that did not take the
+ * blob): a GET of its own with the caller's credentials, verified in flight by a fill of its own that the
+ * store does not take (paced to this client, so it holds only the window), instead of waiting for the
+ * commit and reading the whole blob back from the store.
+ */
+async function passThrough(
+  ctx: ProxyContext,
+  request: Request,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  defer: Defer,
+): Promise<Response> {
+  let fill: BlobFill;
+  try {
+    fill = await openFill(ctx, target, caller, digest, undefined, undefined, false);
+  } catch (err) {
+    return refused(ctx, err, request, target, caller, digest);
+  }
+  defer(finished(fill));
+  return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
 }
 
 /** HEAD of a blob upstream with the caller's credentials: its size, or a TugError. */
@@ -514,6 +544,12 @@ export async function blobRoute(
     const denied = await check(fill.elsewhere);
     if (denied) return denied;
   }
+  if (!started && !fill.running && !fill.cached && !again) {
+    // Failed, or ended without the store taking the blob, before this request joined (its entry is dropped
+    // only after the store's abort): no source to stream from. The request starts over, once.
+    if (fills.get(key) === pending) fills.delete(key);
+    return blobRoute(ctx, request, target, caller, digest, defer, true);
+  }
   if (!fill.running && fill.cached) {
     // Finished meanwhile: committed, so a redirect to the object store, or a read from the store;
     // evicted since then, the request starts over, once.
@@ -533,6 +569,16 @@ export async function blobRoute(
     // A finished fill is no source to join: drop its entry now (its own cleanup may not have run yet).
     if (fills.get(key) === pending) fills.delete(key);
     return blobRoute(ctx, request, target, caller, digest, defer, true);
+  }
+  if (
+    !started && request.method === "GET" && fill.running && !fill.canServe(wanted?.start ?? 0) &&
+    (wanted !== undefined || ctx.paceFills)
+  ) {
+    // The fill's window left the first byte asked for meanwhile, and its store cannot give it back before
+    // the commit: from the upstream (checked here, with no wait before the subscription below).
+    return wanted !== undefined
+      ? await forwardRange(ctx, request, target, caller, digest, wanted, defer)
+      : await passThrough(ctx, request, target, caller, digest, defer);
   }
   metrics.cacheHits.blob += started && !fill.elsewhere ? 0 : 1;
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));

@@ -1,12 +1,13 @@
 import { assert, assertEquals } from "../../test/_assert.ts";
-import { BlobFill } from "./_blob_fill.ts";
+import { BlobFill, FILL_WINDOW } from "./_blob_fill.ts";
 import { blobRoute, type Defer, fillKey, RANGE_FROM_FILL } from "./_blobs.ts";
 import type { Caller } from "./_caller.ts";
 import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
 import { resolveTarget, type Target } from "./_target.ts";
 import { vanishingStore } from "./_vanishing_store_test_util.ts";
 import { MemoryStore } from "../store/memory_store.ts";
-import type { BlobLeases } from "../store/types.ts";
+import type { BlobLeases, BlobWriter, Store } from "../store/types.ts";
+import type { FetchLike } from "../registry/types.ts";
 
 const anonymous: Caller = { key: "anonymous" };
 const request = (headers: Record<string, string> = {}, method = "GET") =>
@@ -188,6 +189,99 @@ Deno.test("blobRoute() starts one new fill when the blob of a fill that just fin
   assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length, "cached again");
 });
 
+/** A MemoryStore as an object store (no read-back while writing, declared so), its blob reads counted. */
+function objectStore() {
+  const inner = new MemoryStore();
+  const counts = { gets: 0 };
+  const store: Store = {
+    references: inner.references,
+    capabilities: { resume: false, readWhileWriting: false },
+    blobs: {
+      stat: (d) => inner.blobs.stat(d),
+      get: (d, r) => {
+        counts.gets++;
+        return inner.blobs.get(d, r);
+      },
+      delete: (d) => inner.blobs.delete(d),
+      list: () => inner.blobs.list(),
+      writer: async (expected) => {
+        const w = await inner.blobs.writer(expected);
+        const writer: BlobWriter = {
+          offset: 0,
+          readPartial: () => w.readPartial(),
+          write: (c) => w.write(c),
+          commit: () => w.commit(),
+          abort: () => w.abort(),
+        };
+        return writer;
+      },
+    },
+  };
+  return { store, counts };
+}
+
+/** `fetch` with every blob body cut in chunks of 64 KiB made only when read (a socket's backpressure). */
+function chunkedBlobs(fetch: FetchLike): FetchLike {
+  return async (request) => {
+    const response = await fetch(request);
+    if (request.method !== "GET" || !request.url.includes("/blobs/") || response.body === null) {
+      return response;
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    let at = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull: (controller) => {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(bytes.slice(at, at + 65_536));
+        at += 65_536;
+      },
+    }, { highWaterMark: 0 });
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+}
+
+Deno.test("blobRoute() over a store that cannot read back sends a client that joins after the fill's window left byte 0 to the upstream, verified, instead of the committed blob", async () => {
+  const image = await fakeImage(3 * FILL_WINDOW, 5);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const { store, counts } = objectStore();
+  const ctx = fakeContext(upstream, { store, fetch: chunkedBlobs(upstream.fetch) });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const gets = () => upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+
+  const first = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(first.status, 200);
+  const reader = first.body!.getReader();
+  const parts: Uint8Array[] = [];
+  let read = 0;
+  // Bounded: 64 KiB chunks of a 12 MiB blob.
+  for (let i = 0; i < 1000 && read < FILL_WINDOW + (1 << 20); i++) {
+    const { done, value } = await reader.read();
+    assert(!done);
+    parts.push(value.slice());
+    read += value.byteLength;
+  }
+  const fill = await ctx.fills.get(fillKey(target, image.layerDigest))!;
+  assert(fill.running && !fill.canServe(0), "the fill's window left byte 0");
+
+  const late = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(late.status, 200);
+  assertEquals(late.headers.get("content-length"), String(image.layer.length));
+  assertEquals(new Uint8Array(await late.arrayBuffer()), image.layer);
+  assertEquals(gets(), 2, "the late client got the blob from the upstream");
+  assert(fill.running, "while the first client's fill still runs");
+
+  for (let i = 0; i < 1000; i++) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+  }
+  assertEquals(new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(counts.gets, 0, "nothing was read back from the store");
+  assertEquals((await store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+});
+
 Deno.test("blobRoute() over a store with leases defers the lease's release with the fill: on workerd the work ends with waitUntil's promises", async () => {
   const image = await fakeImage(50_000);
   const upstream = fakeUpstream({ "acme/app": image });
@@ -218,4 +312,27 @@ Deno.test("blobRoute() over a store with leases defers the lease's release with 
   // What the runtime waits for (waitUntil) includes the release: workerd ends the request's work after it.
   await settle();
   assertEquals(events, ["released"]);
+});
+
+Deno.test("blobRoute() does not join a fill that already failed (its entry not yet dropped): it starts a new one", async () => {
+  const image = await fakeImage(50_000, 9);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const ctx = fakeContext(upstream);
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  // A fill whose upstream body broke, still in the table (its cleanup waits for the store's abort).
+  const failed = BlobFill.start({
+    digest: image.layerDigest,
+    size: image.layer.length,
+    body: new ReadableStream({ start: (c) => c.error(new Error("the upstream went away")) }),
+    blobs: ctx.store.blobs,
+  });
+  await failed.done.catch(() => {});
+  assertEquals(failed.running, false);
+  ctx.fills.set(fillKey(target, image.layerDigest), Promise.resolve(failed));
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length, 1);
 });

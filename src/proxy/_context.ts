@@ -87,6 +87,14 @@ export interface ProxyOptions {
    */
   releaseChunks?: boolean;
   /**
+   * Pace a blob download whose store cannot read the blob back before its commit (an object store, a store
+   * that did not take the blob) to its slowest client, so every client streams it from the download's window
+   * (see `BlobFill`). Default true. `false` (the workerd entry): such a download runs at the upstream's speed,
+   * clients behind its window wait for the commit and read the committed blob, and a download the store did
+   * not take keeps every chunk until it ends.
+   */
+  paceFills?: boolean;
+  /**
    * Answer a GET of a cached blob, once the access decision allowed the caller, with a 307 to a presigned
    * URL of its object (`true`: valid 20 minutes, distribution's default; `{ expiresIn }` in seconds): the
    * client fetches the bytes from the bucket, none go through the proxy. Needs a store with blob URLs
@@ -148,6 +156,8 @@ export interface ProxyContext {
   readonly hasher?: HasherFactory;
   /** Fills free upstream chunks once their clients read past them (see ProxyOptions.releaseChunks). */
   readonly releaseChunks: boolean;
+  /** Fills over a store that cannot read back are paced to their slowest client (see ProxyOptions.paceFills). */
+  readonly paceFills: boolean;
   /** Told of every error answered with a 500 (see ProxyOptions.onError). */
   readonly onError: (error: unknown, request: Request) => void;
   /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
@@ -211,6 +221,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(publicUrl !== undefined ? { publicUrl } : {}),
     ...(options.hasher ? { hasher: options.hasher } : {}),
     releaseChunks: options.releaseChunks ?? false,
+    paceFills: options.paceFills ?? true,
     onError: options.onError ?? logInternalError,
     ...(redirect !== undefined ? { redirect } : {}),
   };
