@@ -19,18 +19,8 @@ export interface TugServe extends AsyncDisposable {
   readonly dir: string;
 }
 
-/**
- * A port nobody listens on at the moment, on 127.0.0.1. Only for a process that cannot bind port 0 and
- * report its port (a config file that names it, e.g. a docs recipe): the port is free only until the next
- * connect() or bind() on the machine takes it. A `tug serve` is started on port 0 instead
- * ({@linkcode spawnTugServe}).
- */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** Ports for processes told theirs up front (deploy recipes, workerd): below the ephemeral range. */
+export { freePort } from "./harness/port.ts";
 
 /** Peak and current resident memory of a process, in bytes (Linux /proc). */
 export async function memory(pid: number): Promise<{ peak: number; now: number }> {
