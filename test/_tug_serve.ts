@@ -19,13 +19,8 @@ export interface TugServe extends AsyncDisposable {
   readonly dir: string;
 }
 
-/** A port nobody listens on at the moment, on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** Ports for processes told theirs up front (deploy recipes, workerd): below the ephemeral range. */
+export { freePort } from "./harness/port.ts";
 
 /** Peak and current resident memory of a process, in bytes (Linux /proc). */
 export async function memory(pid: number): Promise<{ peak: number; now: number }> {
@@ -34,14 +29,55 @@ export async function memory(pid: number): Promise<{ peak: number; now: number }
   return { peak: kb("VmHWM"), now: kb("VmRSS") };
 }
 
-/** Starts `tug serve` on a free port with a fresh store and `upstream` as its default; ready when it returns. */
+/**
+ * Reads `tug serve --listen 127.0.0.1:0`'s first stdout line, `tug proxy listening on URL`, written once it
+ * has bound (bounded: 60 s, then the process is killed), and keeps reading stdout so the process never
+ * blocks on a full pipe. The URL is undefined when the process ended without listening.
+ *
+ * Port 0 and this line, rather than a port picked by the test and bound later by the child: between the
+ * two, any connect() on the machine may take that port as its local port (a poll of /healthz can even
+ * connect to itself), and then the server fails to bind or another process answers on it.
+ */
+async function boundUrl(
+  child: Deno.ChildProcess,
+): Promise<{ url: string | undefined; drained: Promise<void> }> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const kill = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+  }, 60_000);
+  let text = "";
+  let url: string | undefined;
+  try {
+    for (;;) {
+      url = /listening on (http:\/\/\S+)/.exec(text)?.[1];
+      if (url !== undefined) break;
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+  } finally {
+    clearTimeout(kill);
+  }
+  const drained = (async () => {
+    try {
+      while (!(await reader.read()).done) { /* discard */ }
+    } catch { /* the process is gone */ }
+  })();
+  return { url, drained };
+}
+
+/**
+ * Starts `tug serve` on a port it picks (port 0) with a fresh store and `upstream` as its default; ready
+ * when it returns.
+ */
 export async function startTugServe(
   upstream: string,
   dirPrefix: string,
   extraArgs: readonly string[] = [],
 ): Promise<TugServe> {
   const dir = await Deno.makeTempDir({ prefix: dirPrefix });
-  const port = freePort();
   const server = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -50,7 +86,7 @@ export async function startTugServe(
       MAIN,
       "serve",
       "--listen",
-      `127.0.0.1:${port}`,
+      "127.0.0.1:0",
       "--store",
       dir,
       "--upstream",
@@ -60,10 +96,10 @@ export async function startTugServe(
       ...extraArgs,
     ],
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const base = `http://127.0.0.1:${port}`;
+  const { url, drained } = await boundUrl(server);
   const stop = async () => {
     server.kill("SIGTERM");
     const status = await Promise.race([
@@ -74,27 +110,27 @@ export async function startTugServe(
       server.kill("SIGKILL");
       await server.status;
     }
+    await drained;
     await server.stderr.cancel();
     await Deno.remove(dir, { recursive: true });
   };
+  if (url === undefined) {
+    // The process ended (or was killed at the bound) without listening: its stderr says why.
+    const why = await new Response(server.stderr).text();
+    await server.status;
+    await drained;
+    await Deno.remove(dir, { recursive: true });
+    throw new Error(`tug serve did not start: ${why}`);
+  }
   try {
-    // Ready when /healthz answers (bounded: 30 s).
-    for (let i = 0;; i++) {
-      try {
-        const res = await fetch(`${base}/healthz`);
-        await res.body?.cancel();
-        if (res.ok) break;
-      } catch {
-        // not listening yet
-      }
-      assert(i < 300, "tug serve did not start within 30 s");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const res = await fetch(`${url}/healthz`);
+    await res.body?.cancel();
+    assert(res.ok, `tug serve answered /healthz with ${res.status}`);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { server, base, dir, [Symbol.asyncDispose]: stop };
+  return { server, base: url, dir, [Symbol.asyncDispose]: stop };
 }
 
 /** A `tug serve` process started by {@linkcode spawnTugServe}; disposing it stops it. */
@@ -110,46 +146,44 @@ export interface ServeProcess extends AsyncDisposable {
 }
 
 /**
- * `tug serve --no-web` on a free port with `args` and exactly `env` as its environment; ready when /healthz
- * answers (bounded: 30 s), else it fails with the process's stderr.
+ * `tug serve --no-web` on a port it picks (port 0) with `args` and exactly `env` as its environment; ready
+ * when it says it listens and /healthz answers (bounded: 60 s), else it fails with the process's stderr.
  */
 export async function spawnTugServe(
   args: readonly string[],
   env: Record<string, string>,
 ): Promise<ServeProcess> {
-  const port = freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
+    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", "127.0.0.1:0", "--no-web", ...args],
     env,
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
+  const { url, drained } = await boundUrl(child);
   const stop = async () => {
     try {
       child.kill("SIGTERM");
     } catch { /* already gone (killed by the test) */ }
     await child.status;
+    await drained;
     return await stderr;
   };
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 300; i++) {
+  if (url !== undefined) {
     try {
       const res = await fetch(`${url}/healthz`);
       await res.body?.cancel();
       if (res.ok) {
         return {
-          host: `127.0.0.1:${port}`,
+          host: new URL(url).host,
           url,
           child,
           stop,
           [Symbol.asyncDispose]: async () => void await stop(),
         };
       }
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    } catch { /* reported with its stderr below */ }
   }
   throw new Error(`tug serve did not start: ${await stop()}`);
 }

@@ -11,6 +11,7 @@ import { fetchToken, parseChallenge, registryFetch } from "./harness/registry_fe
 import { libtrustKeyId, startTokenRegistry } from "./harness/token_server.ts";
 import { pushImage } from "./harness/seed.ts";
 import { createCertificate } from "./harness/certificate.ts";
+import { freePort } from "./harness/port.ts";
 
 const ACCEPT = [
   MEDIA_TYPES.ociIndex,
@@ -478,4 +479,20 @@ Deno.test("startRegistry() registries die with the test process even when nobody
     }
     assert(!alive, `registry ${pid} outlived its test process (${mode})`);
   }
+});
+
+Deno.test("freePort() picks a port below the kernel's ephemeral range (no connect() or bind(0) takes it) that nobody listens on", () => {
+  const [low] = Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/).map(
+    Number,
+  );
+  for (let i = 0; i < 20; i++) {
+    const port = freePort();
+    assert(port >= 10_000 && port < low, `${port} is outside [10000, ${low})`);
+    // Free: this test can bind it itself.
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+  }
+  // The kernel's own picks for outgoing connections come from the range, never below it.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  assert((listener.addr as Deno.NetAddr).port >= low);
+  listener.close();
 });

@@ -15,7 +15,7 @@ import {
   parsePlatform,
   selectManifest,
 } from "../src/manifest/mod.ts";
-import { freePort } from "./_tug_serve.ts";
+import { startRegistry } from "./harness/mod.ts";
 
 async function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
@@ -31,8 +31,6 @@ async function readBlob(layout: string, digest: string): Promise<Uint8Array> {
 Deno.test("parseManifest() and parseImageConfig() read umoci's layout and a real registry's answers", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tug-manifest-" });
   const layout = `${dir}/layout`;
-  const port = freePort();
-  let registry: Deno.ChildProcess | undefined;
   try {
     // 1. An OCI layout from umoci: one arm64 image with one layer.
     await Deno.writeTextFile(`${dir}/hello.txt`, "hello\n");
@@ -53,29 +51,9 @@ Deno.test("parseManifest() and parseImageConfig() read umoci's layout and a real
     assertEquals([localConfig.os, localConfig.architecture], ["linux", "arm64"]);
     assertEquals(localConfig.rootfs.diff_ids.length, 1);
 
-    // 2. A real registry on loopback, no auth.
-    await Deno.writeTextFile(
-      `${dir}/config.yml`,
-      [
-        "version: 0.1",
-        "log: { level: error }",
-        `storage: { filesystem: { rootdirectory: ${dir}/registry } }`,
-        `http: { addr: "127.0.0.1:${port}" }`,
-      ].join("\n"),
-    );
-    registry = new Deno.Command("docker-registry", {
-      args: ["serve", `${dir}/config.yml`],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    for (let i = 0; i < 300; i++) {
-      const ok = await fetch(`${base}/v2/`).then((r) => (r.body?.cancel(), r.ok), () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error("docker-registry did not come up within 15 s");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // 2. A real registry on loopback, no auth (the harness binds it and retries a port taken meanwhile).
+    await using registry = await startRegistry();
+    const base = registry.url;
 
     // 3. skopeo pushes the image as OCI and as Docker schema 2.
     const skopeo = (format: string, repo: string) =>
@@ -86,7 +64,7 @@ Deno.test("parseManifest() and parseImageConfig() read umoci's layout and a real
         "--format",
         format,
         `oci:${layout}:t`,
-        `docker://127.0.0.1:${port}/${repo}:1`,
+        `docker://${registry.host}/${repo}:1`,
       ]);
     await skopeo("oci", "test/oci");
     await skopeo("v2s2", "test/docker");
@@ -154,10 +132,6 @@ Deno.test("parseManifest() and parseImageConfig() read umoci's layout and a real
       pushed["test/oci"].digest,
     );
   } finally {
-    if (registry) {
-      registry.kill("SIGTERM");
-      await registry.status;
-    }
     await Deno.remove(dir, { recursive: true });
   }
 });

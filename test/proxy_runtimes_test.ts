@@ -12,8 +12,12 @@ import { freePort } from "./_tug_serve.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
-/** A process started through `sh -c exec …` with its output in a log file; killed on dispose. */
-async function startProcess(command: string[], log: string, url: string) {
+/**
+ * A process started through `sh -c exec …` with its output in a log file; killed on dispose. Without `url`,
+ * it is a `tug serve --listen 127.0.0.1:0`: its URL is the one its log says it listens on (port 0: a port the
+ * test picked could be taken by any connect() on the machine before the process binds it).
+ */
+async function startProcess(command: string[], log: string, url?: string) {
   const line = command.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
   const child = new Deno.Command("sh", {
     args: ["-c", `exec ${line} >'${log}' 2>&1`],
@@ -31,7 +35,9 @@ async function startProcess(command: string[], log: string, url: string) {
   };
   let ready = false;
   for (let i = 0; i < 150 && !ready; i++) {
+    url ??= /listening on (http:\/\/\S+)/.exec(await Deno.readTextFile(log).catch(() => ""))?.[1];
     try {
+      if (url === undefined) throw new Error("not listening yet");
       const res = await fetch(`${url}/healthz`);
       ready = res.ok;
       await res.body?.cancel();
@@ -39,13 +45,13 @@ async function startProcess(command: string[], log: string, url: string) {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  if (!ready) {
+  if (!ready || url === undefined) {
     await stop();
     throw new Error(
       `${command[0]} did not answer on ${url}: ${await Deno.readTextFile(log).catch(() => "")}`,
     );
   }
-  return { [Symbol.asyncDispose]: stop };
+  return { host: new URL(url).host, [Symbol.asyncDispose]: stop };
 }
 
 /** workerd serving `tmp/worker.js` with `bindings` on a free loopback port; stopped on dispose. */
@@ -93,9 +99,8 @@ Deno.test("tug serve on Deno: skopeo copies through the proxy, cached on disk", 
   const { registry } = await sharedRegistry();
   const tmp = await Deno.makeTempDir({ prefix: "tug-serve-deno-" });
   try {
-    const port = freePort();
     {
-      await using _server = await startProcess(
+      await using server = await startProcess(
         [
           Deno.execPath(),
           "run",
@@ -103,7 +108,7 @@ Deno.test("tug serve on Deno: skopeo copies through the proxy, cached on disk", 
           `${root}adapters/cli/main.ts`,
           "serve",
           "--listen",
-          `127.0.0.1:${port}`,
+          "127.0.0.1:0",
           "--store",
           `${tmp}/store`,
           "--upstream",
@@ -112,9 +117,8 @@ Deno.test("tug serve on Deno: skopeo copies through the proxy, cached on disk", 
           "5",
         ],
         `${tmp}/serve.log`,
-        `http://127.0.0.1:${port}`,
       );
-      await assertPullThrough(`127.0.0.1:${port}`, tmp, "deno");
+      await assertPullThrough(server.host, tmp, "deno");
     }
     // The cache is an OCI layout: its index names the tags it holds.
     const index = JSON.parse(await Deno.readTextFile(`${tmp}/store/index.json`));
@@ -139,23 +143,21 @@ Deno.test("tug serve on Node 20 (esbuild bundle): skopeo copies through the prox
       logLevel: "warning",
     });
     await esbuild.stop();
-    const port = freePort();
-    await using _server = await startProcess(
+    await using server = await startProcess(
       [
         "node",
         `${tmp}/tug.mjs`,
         "serve",
         "--listen",
-        `127.0.0.1:${port}`,
+        "127.0.0.1:0",
         "--store",
         `${tmp}/store`,
         "--upstream",
         `local=${registry.url}`,
       ],
       `${tmp}/serve.log`,
-      `http://127.0.0.1:${port}`,
     );
-    await assertPullThrough(`127.0.0.1:${port}`, tmp, "node");
+    await assertPullThrough(server.host, tmp, "node");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

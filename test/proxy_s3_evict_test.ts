@@ -5,6 +5,7 @@ import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { S3RVER_CREDENTIALS, startS3rver } from "./harness/s3rver.ts";
 import { skopeoCopy } from "./_proxy_helpers.ts";
+import { spawnTugServe } from "./_tug_serve.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 import { ObjectStore } from "../src/store/object_store.ts";
 import { ObjectLru } from "../src/store/object_lru.ts";
@@ -14,13 +15,6 @@ const ENV = {
   AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
   AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
 };
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /**
  * A TCP relay in front of s3rver that records every HTTP request line it passes on (SigV4 signs the Host
@@ -70,44 +64,9 @@ function startRequestRecorder(target: string) {
   };
 }
 
-/** `tug serve` over the bucket; ready when /healthz answers (≤ 30 s). */
-async function startServe(args: string[]) {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", MAIN, "serve", "--listen", `127.0.0.1:${port}`, "--no-web", ...args],
-    env: ENV,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  let stopped: Promise<string> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
-      await child.status;
-      return await stderr;
-    })();
-    return stopped;
-  };
-  for (let i = 0; i < 300; i++) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.body?.cancel();
-      if (res.ok) {
-        return {
-          host: `127.0.0.1:${port}`,
-          stop,
-          [Symbol.asyncDispose]: async () => void await stop(),
-        };
-      }
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`tug serve did not start: ${await stop()}`);
+/** `tug serve` over the bucket (test/_tug_serve.ts: on a port it picks, ready when /healthz answers). */
+function startServe(args: string[]) {
+  return spawnTugServe(args, ENV);
 }
 
 async function tug(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

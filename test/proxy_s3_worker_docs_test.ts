@@ -5,19 +5,13 @@ import workerdPackage from "npm:workerd@^1.20261117.1";
 import { assert, assertEquals } from "./_assert.ts";
 import { sharedRegistry } from "./harness/mod.ts";
 import { sharedRadosgw } from "./harness/radosgw.ts";
+import { freePort } from "./harness/port.ts";
 import { layoutBlobs, skopeoCopy } from "./_proxy_helpers.ts";
 import { buildWorker } from "../adapters/serve/build_workerd.ts";
 import { workerdConfig } from "../adapters/serve/workerd_config.ts";
 import { S3Bucket } from "../adapters/s3/s3_bucket.ts";
 
 const root = new URL("../", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** The ```ts block of docs/proxy.md that defines the worker over an S3 endpoint. */
 async function docsWorker(): Promise<string> {

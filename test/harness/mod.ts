@@ -38,5 +38,6 @@ export * from "./tar.ts";
 export * from "./images.ts";
 export * from "./seed.ts";
 export * from "./shared_registry.ts";
+export * from "./port.ts";
 export * from "./certificate.ts";
 export * from "./token_server.ts";

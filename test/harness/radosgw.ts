@@ -21,6 +21,7 @@
  */
 
 import { AwsClient } from "npm:aws4fetch@^1.0.20";
+import { freePort } from "./port.ts";
 
 /** A running one-node Ceph cluster with radosgw. */
 export interface Radosgw {
@@ -88,13 +89,6 @@ function killAll(): void {
     }
   }
   live.clear();
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /** True while `pid` runs (a zombie counts as gone). */

@@ -9,6 +9,8 @@
  * @module
  */
 
+import { freePort } from "./port.ts";
+
 /** Where the registry checks credentials: an htpasswd file or a token server. */
 export type RegistryAuthOptions =
   | {
@@ -157,13 +159,6 @@ export async function findRegistryBinary(binary?: string): Promise<string> {
     `docker-registry not found: install the Debian package docker-registry (looked for "${wanted}"` +
       `${wanted.includes("/") ? "" : " on PATH"})`,
   );
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
