@@ -23,7 +23,7 @@ export interface S3rverProcess extends AsyncDisposable {
   readonly dir: string;
   /** The process id (to measure its memory). */
   readonly pid: number;
-  /** Stops the process and removes its folder. */
+  /** Stops the process (SIGTERM, SIGKILL after 5 s) and removes its folder. */
   stop(): Promise<void>;
 }
 
@@ -51,7 +51,14 @@ export async function startS3rver(bucket = "tug-test"): Promise<S3rverProcess> {
       child.kill("SIGTERM");
     } catch { /* already gone */ }
     await reader.cancel().catch(() => {});
+    // Bounded: a server that does not end on SIGTERM is killed after 5 s.
+    const kill = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, 5000);
     await child.status;
+    clearTimeout(kill);
     await stderr;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
