@@ -305,10 +305,12 @@ async function passThrough(
 }
 
 /**
- * A blob over `streamThroughAbove` for this client (see _stream_through.ts): `body`, the upstream GET this
- * request opened, else a GET of its own with the caller's credentials, streamed through verified (the
- * client's range cut from it), neither stored nor shared: no other request's code ever reads it. A HEAD
- * or a range past the end is answered from `size` without a GET.
+ * A blob over `streamThroughAbove` for this client (see _stream_through.ts): `body`, the upstream GET of
+ * the whole blob this request opened (the client's range cut from it), else a GET of its own with the
+ * caller's credentials, streamed through verified, neither stored nor shared: no other request's code ever
+ * reads it. Without `body`, a range is forwarded upstream as a range (see forwardRange: nothing would be
+ * kept for a later client anyway, and a range cut from the whole blob waits for all of it to be verified),
+ * and a HEAD or a range past the end is answered from `size` without a GET.
  */
 async function streamThrough(
   ctx: ProxyContext,
@@ -317,8 +319,13 @@ async function streamThrough(
   caller: Caller,
   digest: string,
   size: number,
+  defer: Defer,
   body?: ReadableStream<Uint8Array>,
 ): Promise<Response> {
+  const wanted = parseOpenRange(request.headers.get("range"));
+  if (body === undefined && request.method === "GET" && wanted !== undefined && wanted.start < size) {
+    return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
+  }
   let blob = body === undefined ? undefined : { body, size };
   if (
     blob === undefined && request.method === "GET" &&
@@ -456,7 +463,7 @@ export async function forwardRange(
     const length = response.headers.get("content-length");
     if (length !== null && /^\d+$/.test(length) && streamsThrough(ctx.streamThroughAbove, Number(length))) {
       // The range ignored, and the blob too large to share: this client's range cut from it, verified.
-      return streamThrough(ctx, request, target, caller, digest, Number(length), response.body);
+      return streamThrough(ctx, request, target, caller, digest, Number(length), defer, response.body);
     }
     const key = fillKey(target, digest);
     let pending = ctx.fills.get(key);
@@ -482,6 +489,7 @@ export async function forwardRange(
           caller,
           digest,
           err.size,
+          defer,
           started ? err.take() : undefined,
         );
       }
@@ -620,10 +628,7 @@ export async function blobRoute(
   } catch (err) {
     if (err instanceof StreamedThrough) {
       // Too large to share: the starter streams the body it opened; every other client GETs its own (on
-      // workerd no request may read another's upstream body). A Range far in goes upstream as a range.
-      if (!started && request.method === "GET" && wanted !== undefined && wanted.start >= RANGE_FROM_FILL) {
-        return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
-      }
+      // workerd no request may read another's upstream body); a range of theirs goes upstream as a range.
       return await streamThrough(
         ctx,
         request,
@@ -631,6 +636,7 @@ export async function blobRoute(
         caller,
         digest,
         err.size,
+        defer,
         started ? err.take() : undefined,
       );
     }

@@ -12,7 +12,7 @@
 
 import { DigestVerifier } from "../digest/digest_verifier.ts";
 import type { HasherFactory } from "../digest/hasher.ts";
-import { withIdleLimit } from "../streams/idle_timer.ts";
+import { TugError } from "../errors.ts";
 
 /**
  * The routing decision: whether a blob of `size` bytes (the upstream's Content-Length) is streamed to each
@@ -55,6 +55,9 @@ export class StreamedThrough extends Error {
   }
 }
 
+/** Bytes a stream-through reads from upstream at a time, where the body is a byte stream (a fetch body). */
+export const STREAM_CHUNK: number = 128 * 1024;
+
 /** Options for {@linkcode verifiedStream}. */
 export interface VerifiedStreamOptions {
   /** The blob's digest. */
@@ -67,10 +70,72 @@ export interface VerifiedStreamOptions {
   end?: number;
   /** The hasher (default: the portable one). */
   hasher?: HasherFactory;
-  /** Milliseconds the upstream may send nothing before the stream fails (0: none). */
+  /**
+   * Milliseconds a read of the upstream may wait before the stream fails with `TIMEOUT` (0: none). Only
+   * the wait for the upstream counts: a client that reads slowly never trips it.
+   */
   readTimeout: number;
   /** Called with the length of every chunk read from upstream. */
   onBytes?: (n: number) => void;
+}
+
+/** A reader of whole chunks, whatever the body's own chunk size. */
+interface ChunkReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * Reads `body` in chunks of {@linkcode STREAM_CHUNK} bytes (fewer only at its end) where it is a byte
+ * stream, else in its own chunks. Measured on workerd (a 250 MB blob, 8 clients at once): its fetch
+ * bodies come in a few KiB at a time and every chunk that passes through JavaScript streams costs far
+ * more than its bytes, so one client took 11 s in the body's own chunks and 1.4 s in 256 KiB ones. Larger
+ * chunks cost memory instead: each is a fresh buffer (the client's response may still hold the last one),
+ * left to the garbage collector, which frees them only every few tens of MiB (8 clients: isolate buffers
+ * 66 MiB at 256 KiB, 29 MiB at 128 KiB).
+ */
+function chunkReader(body: ReadableStream<Uint8Array>): ChunkReader {
+  let byob: ReadableStreamBYOBReader;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch {
+    return body.getReader();
+  }
+  // `min` (Streams spec, ReadableStreamBYOBReaderReadOptions): the read resolves once the view is full or
+  // the stream ended. Not in every lib's types yet.
+  const read = byob.read.bind(byob) as (
+    view: Uint8Array<ArrayBuffer>,
+    options: { min: number },
+  ) => Promise<ReadableStreamReadResult<Uint8Array>>;
+  return {
+    async read() {
+      const { done, value } = await read(new Uint8Array(STREAM_CHUNK), { min: STREAM_CHUNK });
+      if (value !== undefined && value.byteLength > 0) return { done: false, value };
+      return done ? { done: true, value: undefined } : { done: false, value: new Uint8Array(0) };
+    },
+    cancel: (reason) => byob.cancel(reason),
+  };
+}
+
+/** A read of `reader` that fails with `TIMEOUT` (and cancels it) after `ms` milliseconds without an answer. */
+async function readWithin(
+  reader: ChunkReader,
+  ms: number,
+  what: () => string,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  if (ms === 0) return await reader.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const idle = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TugError("TIMEOUT", `${what()}: the upstream sent nothing for ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([reader.read(), idle]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -86,7 +151,7 @@ export function verifiedStream(
 ): ReadableStream<Uint8Array> {
   const start = options.start ?? 0;
   const end = options.end ?? options.size;
-  const reader = withIdleLimit(body, options.readTimeout, `Cannot stream blob ${options.digest}`).getReader();
+  const reader = chunkReader(body);
   const verifier = DigestVerifier.create(
     { digest: options.digest, size: options.size },
     options.hasher ? { hasher: options.hasher } : {},
@@ -95,13 +160,14 @@ export function verifiedStream(
   verifier.catch(() => {});
   let read = 0;
   let held: Uint8Array | undefined;
+  const what = () => `Cannot stream blob ${options.digest} (at byte ${read} of ${options.size})`;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
         const check = await verifier;
         // Bounded: each round consumes an upstream chunk or ends (the verifier refuses more than `size`).
         for (;;) {
-          const { done, value } = await reader.read();
+          const { done, value } = await readWithin(reader, options.readTimeout, what);
           if (done) {
             check.verify();
             if (held !== undefined) controller.enqueue(held);
@@ -109,6 +175,7 @@ export function verifiedStream(
             controller.close();
             return;
           }
+          if (value.byteLength === 0) continue;
           check.update(value);
           options.onBytes?.(value.byteLength);
           const from = read;

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "../../test/_assert.ts";
 import { blobRoute, type Defer } from "./_blobs.ts";
 import type { Caller } from "./_caller.ts";
 import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
-import { streamsThrough, verifiedStream } from "./_stream_through.ts";
+import { STREAM_CHUNK, streamsThrough, verifiedStream } from "./_stream_through.ts";
 import { resolveTarget, type Target } from "./_target.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
@@ -128,6 +128,55 @@ Deno.test("verifiedStream() reads the upstream only as its reader reads, and can
   assert(cancelled);
 });
 
+Deno.test("verifiedStream() reads a byte stream (a fetch body) in whole chunks of STREAM_CHUNK, whatever it sends", async () => {
+  const bytes = new Uint8Array(3 * STREAM_CHUNK + 5).map((_, i) => (i * 13) & 0xff);
+  const digest = await digestBytes(bytes, "sha256");
+  let at = 0;
+  // A byte stream that gives 4 KiB at a time, as workerd's fetch bodies do.
+  const body = new ReadableStream({
+    type: "bytes",
+    pull(controller) {
+      if (at >= bytes.length) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      const n = Math.min(4096, bytes.length - at);
+      controller.enqueue(bytes.slice(at, at + n));
+      at += n;
+    },
+  });
+  const reader = verifiedStream(body, { digest, size: bytes.length, readTimeout: 0 }).getReader();
+  const sizes: number[] = [];
+  const parts: Uint8Array[] = [];
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    sizes.push(value.byteLength);
+    parts.push(value);
+  }
+  assertEquals(sizes, [STREAM_CHUNK, STREAM_CHUNK, STREAM_CHUNK, 5]);
+  assertEquals(concat(parts), bytes);
+});
+
+Deno.test("verifiedStream() fails with TIMEOUT when the upstream sends nothing for readTimeout, and cancels it", async () => {
+  const bytes = new Uint8Array(1000);
+  const digest = await digestBytes(bytes, "sha256");
+  let cancelled: unknown;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(bytes.slice(0, 10));
+    },
+    cancel(reason) {
+      cancelled = reason;
+    },
+  });
+  const got = await drain(verifiedStream(body, { digest, size: bytes.length, readTimeout: 20 }));
+  assertEquals((got.error as { code?: string }).code, "TIMEOUT");
+  assertEquals(got.bytes.length, 0);
+  assertEquals((cancelled as { code?: string }).code, "TIMEOUT");
+});
+
 Deno.test("blobRoute() with streamThroughAbove: a blob over it is GET upstream per client, verified, and never stored", async () => {
   const big = await fakeImage(300_000, 3);
   const upstream = fakeUpstream({ "acme/app": big });
@@ -180,6 +229,29 @@ Deno.test("blobRoute() with streamThroughAbove: a blob at or under it is still d
   await settle();
   assertEquals(gets(upstream.requests, small.layerDigest), 1);
   assertEquals((await store.blobs.stat(small.layerDigest))?.size, small.layer.length);
+});
+
+Deno.test("blobRoute() with streamThroughAbove: a Range far into a blob over it is forwarded, and no whole-blob GET fills the cache", async () => {
+  const big = await fakeImage(5 << 20, 6);
+  const upstream = fakeUpstream({ "acme/app": big });
+  const store = new MemoryStore();
+  const ctx = fakeContext(upstream, { store, streamThroughAbove: 1 << 20 });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const start = (4 << 20) + 7;
+  const answer = await blobRoute(
+    ctx,
+    request({ range: `bytes=${start}-` }),
+    target,
+    anonymous,
+    big.layerDigest,
+    defer,
+  );
+  assertEquals(answer.status, 206);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), big.layer.slice(start));
+  await settle();
+  assertEquals(upstream.requests.filter((r) => r.includes(`/blobs/${big.layerDigest}`)).length, 1);
+  assertEquals(store.bytes, 0);
 });
 
 Deno.test("blobRoute() with streamThroughAbove: a wrong byte from upstream fails the client's body, never complete", async () => {
