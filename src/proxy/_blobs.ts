@@ -310,7 +310,7 @@ async function passThrough(
  * caller's credentials, streamed through verified, neither stored nor shared: no other request's code ever
  * reads it. Without `body`, a range is forwarded upstream as a range (see forwardRange: nothing would be
  * kept for a later client anyway, and a range cut from the whole blob waits for all of it to be verified),
- * and a HEAD or a range past the end is answered from `size` without a GET.
+ * and a HEAD is the upstream's HEAD (as on a miss), so `size` (another request's) answers nothing here.
  */
 async function streamThrough(
   ctx: ProxyContext,
@@ -322,25 +322,26 @@ async function streamThrough(
   defer: Defer,
   body?: ReadableStream<Uint8Array>,
 ): Promise<Response> {
-  const wanted = parseOpenRange(request.headers.get("range"));
-  if (body === undefined && request.method === "GET" && wanted !== undefined && wanted.start < size) {
-    return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
-  }
   let blob = body === undefined ? undefined : { body, size };
-  if (
-    blob === undefined && request.method === "GET" &&
-    parseRange(request.headers.get("range"), size) !== "unsatisfiable"
-  ) {
+  if (blob === undefined) {
+    // Nothing of this request's own reached the upstream yet: whatever it is answered, the upstream decides
+    // with the caller's credentials (the size another request learnt is no answer for this caller).
+    if (request.method === "HEAD") {
+      try {
+        const info = await headBlob(ctx, target, caller, digest);
+        ctx.access.confirm(scopeOf(target, caller), digest);
+        return new Response(null, { headers: blobHeaders(digest, info.size) });
+      } catch (err) {
+        return refused(ctx, err, request, target, caller, digest);
+      }
+    }
+    const wanted = parseOpenRange(request.headers.get("range"));
+    if (wanted !== undefined) return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
     try {
       blob = await wholeBlob(ctx, target, caller, digest);
     } catch (err) {
       return refused(ctx, err, request, target, caller, digest);
     }
-  }
-  if (blob === undefined) {
-    return serveBlob(ctx, request, digest, size, () => {
-      throw new TypeError("unreachable: a HEAD or an unsatisfiable range reads no bytes");
-    });
   }
   const { metrics } = ctx;
   let read = false;

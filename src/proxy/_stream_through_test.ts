@@ -254,6 +254,44 @@ Deno.test("blobRoute() with streamThroughAbove: a Range far into a blob over it 
   assertEquals(store.bytes, 0);
 });
 
+Deno.test("blobRoute() with streamThroughAbove: clients that joined a download of a blob over it are answered by the upstream with their own credentials", async () => {
+  const big = await fakeImage(300_000, 7);
+  let seen!: () => void;
+  const gotGet = new Promise<void>((resolve) => seen = resolve);
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => release = resolve);
+  const upstream = fakeUpstream({ "acme/app": big }, { private: ["acme/app"] });
+  const ctx = fakeContext(upstream, {
+    streamThroughAbove: 100_000,
+    // The first whole-blob GET waits until the other clients joined its download.
+    fetch: async (req) => {
+      if (req.method === "GET" && req.url.includes("/blobs/") && !req.headers.has("range")) {
+        seen();
+        await released;
+      }
+      return await upstream.fetch(req);
+    },
+  });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const user: Caller = { key: "user", credentials: { username: "user", password: "secret" } };
+  const first = blobRoute(ctx, request(), target, user, big.layerDigest, defer);
+  await gotGet;
+  const joined = [
+    blobRoute(ctx, request({}, "HEAD"), target, anonymous, big.layerDigest, defer),
+    blobRoute(ctx, request(), target, anonymous, big.layerDigest, defer),
+    blobRoute(ctx, request({ range: "bytes=5-9" }), target, anonymous, big.layerDigest, defer),
+  ];
+  release();
+  const answer = await first;
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), big.layer);
+  for (const denied of await Promise.all(joined)) {
+    assertEquals(denied.status, 401);
+    await denied.body?.cancel();
+  }
+  await settle();
+});
+
 Deno.test("blobRoute() with streamThroughAbove: a wrong byte from upstream fails the client's body, never complete", async () => {
   const big = await fakeImage(300_000, 5);
   const upstream = fakeUpstream({ "acme/app": big });
