@@ -1,4 +1,5 @@
-import { assert, assertEquals } from "../../test/_assert.ts";
+import { assert, assertEquals, assertThrows } from "../../test/_assert.ts";
+import type { BlobLeases } from "../store/types.ts";
 import { blobRoute, type Defer } from "./_blobs.ts";
 import type { Caller } from "./_caller.ts";
 import { fakeContext, fakeImage, fakeUpstream } from "./_fake_upstream_test_util.ts";
@@ -322,4 +323,18 @@ Deno.test("blobRoute() with streamThroughAbove: a wrong byte from upstream fails
   }
   await settle();
   assertEquals(await ctx.store.blobs.stat(big.layerDigest), undefined);
+});
+
+Deno.test("createProxy() refuses a streamThroughAbove that is not a byte count, or over a store shared by processes", async () => {
+  const upstream = fakeUpstream({ "acme/app": await fakeImage(10) });
+  for (const bad of [-1, 1.5, NaN]) {
+    assertThrows(() => fakeContext(upstream, { streamThroughAbove: bad }), TypeError, "streamThroughAbove");
+  }
+  const shared = Object.assign(new MemoryStore(), { leases: {} as BlobLeases });
+  assertThrows(
+    () => fakeContext(upstream, { store: shared, streamThroughAbove: 1 }),
+    TypeError,
+    "store of one process",
+  );
+  assertEquals(fakeContext(upstream, { streamThroughAbove: 0 }).streamThroughAbove, 0);
 });
