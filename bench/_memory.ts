@@ -200,7 +200,7 @@ export function tugS3Store(
 /**
  * The proxy worker (adapters/serve/workerd.ts, bundled once into `dir/worker.js`) on workerd (npm), in
  * front of `upstream`, with its default store: in memory, per isolate (`CACHE_MAX_BYTES` in `bindings`
- * caps it).
+ * caps it). Its isolate is sampled over workerd's inspector like the R2 pair's (`peaks`).
  */
 export async function startWorkerdProxy(
   upstream: RegistryProcess,
@@ -218,9 +218,8 @@ export async function startWorkerdProxy(
   } catch {
     await buildWorker(`${dir}/worker.js`);
   }
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
+  const port = freePort();
+  const inspector = freePort();
   await Deno.writeTextFile(
     `${dir}/config.capnp`,
     workerdConfig({
@@ -232,13 +231,15 @@ export async function startWorkerdProxy(
   );
   const binary = (workerd as unknown as { default: { default: string } | string }).default;
   const child = new Deno.Command(typeof binary === "string" ? binary : binary.default, {
-    args: ["serve", `${dir}/config.capnp`, "--experimental"],
+    args: ["serve", `${dir}/config.capnp`, "--experimental", `--inspector-addr=127.0.0.1:${inspector}`],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
+  let sampler: IsolateSampler | undefined;
   const stop = async () => {
+    await sampler?.close();
     try {
       child.kill("SIGTERM");
     } catch {
@@ -251,7 +252,10 @@ export async function startWorkerdProxy(
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v2/`);
       await res.body?.cancel();
-      return { host: `127.0.0.1:${port}`, pid: child.pid, stop };
+      // The isolate of the config's one service, "proxy" (workerd names inspector targets by service).
+      sampler = await IsolateSampler.open(`ws://127.0.0.1:${inspector}/proxy`);
+      const peaks = sampler.peaks.bind(sampler);
+      return { host: `127.0.0.1:${port}`, pid: child.pid, stop, peaks };
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -333,6 +333,16 @@ function rssRatio(r: PairResult): number {
   return (r.a.rssMax ?? NaN) / (r.b.rssMax ?? NaN);
 }
 
+/** The workerd isolate's own peaks (sampled over the inspector, see bench/_memory.ts), as a note. */
+function isolateNote(r: PairResult): string | undefined {
+  const heap = r.a.extra?.isolateHeapMiB;
+  const buffers = r.a.extra?.isolateBuffersMiB;
+  if (heap === undefined || buffers === undefined) return undefined;
+  return `the worker's isolate alone (sampled every 50 ms over the inspector): V8 heap ` +
+    `${heap.max.toFixed(1)} MiB + ArrayBuffers ${buffers.max.toFixed(1)} MiB = ` +
+    `${(heap.max + buffers.max).toFixed(1)} MiB (goal: under 128 MB)`;
+}
+
 async function main(): Promise<void> {
   const options = parseOptions(Deno.args);
   const repo = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -464,8 +474,11 @@ async function main(): Promise<void> {
           r.rssRatio = rssRatio(r);
           r.notes = [
             `load: ${MEMORY_CLIENTS} curl clients at once on one ${blob.size / 1e6} MB blob; the worker's ` +
-            `default in-memory store (CACHE_MAX_BYTES 256 MiB, so the blob is cached in the isolate)`,
+            `default in-memory store (CACHE_MAX_BYTES 32 MiB; a blob over STREAM_THROUGH_ABOVE, 8 MiB, is ` +
+            `streamed to each client from an upstream GET of its own, not cached)`,
           ];
+          const note = isolateNote(r);
+          if (note !== undefined) r.notes.push(note);
         }
       } else if (name === "proxy-memory-workerd-r2") {
         memoryBlob ??= await pushMemoryBlob(upstream, options.cache);
@@ -490,15 +503,8 @@ async function main(): Promise<void> {
             `worker in Miniflare's workerd over an R2 binding BLOBS (default 32 MiB memory front); the RSS ` +
             `is the workerd process's, which also runs Miniflare's R2 (bucket files on disk)`,
           ];
-          const heap = r.a.extra?.isolateHeapMiB;
-          const buffers = r.a.extra?.isolateBuffersMiB;
-          if (heap !== undefined && buffers !== undefined) {
-            r.notes.push(
-              `the worker's isolate alone (sampled every 50 ms over the inspector): V8 heap ` +
-                `${heap.max.toFixed(1)} MiB + ArrayBuffers ${buffers.max.toFixed(1)} MiB = ` +
-                `${(heap.max + buffers.max).toFixed(1)} MiB (goal: under 128 MB)`,
-            );
-          }
+          const note = isolateNote(r);
+          if (note !== undefined) r.notes.push(note);
         }
       } else if (name === "unpack") {
         const help = await new Deno.Command(Deno.execPath(), {

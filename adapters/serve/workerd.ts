@@ -13,7 +13,9 @@
  * The cache is the store the deployer passes (`createWorker({ store })` in their own entry module, bundled
  * with `buildWorker(outfile, { entry })`), else the R2 bucket bound as `BLOBS` (under `R2_PREFIX`) behind a
  * small in-memory front (`CACHE_MAX_BYTES`, default 32 MiB, for manifests and configs), else in memory, per
- * isolate, capped by `CACHE_MAX_BYTES` (default 256 MiB): the default export is `createWorker()`. Hashing uses
+ * isolate, capped by `CACHE_MAX_BYTES` (default 32 MiB), where a blob larger than `STREAM_THROUGH_ABOVE`
+ * (default a quarter of the cap) is neither cached nor shared: each client streams it from an upstream GET of
+ * its own, so the isolate stays within its 128 MB: the default export is `createWorker()`. Hashing uses
  * node:crypto, so the worker needs the `nodejs_compat` compatibility flag (workers may not compile
  * WebAssembly at run time, which the portable hasher would need).
  *
@@ -44,10 +46,18 @@ export interface WorkerEnv {
   /** Seconds a cached tag is used before a HEAD upstream revalidates it. */
   TAG_TTL?: string;
   /**
-   * The most bytes the in-memory cache keeps (default 256 MiB); with `BLOBS`, the bytes of the small
+   * The most bytes the in-memory cache keeps (default 32 MiB); with `BLOBS`, the bytes of the small
    * in-memory front before the bucket (default 32 MiB).
    */
   CACHE_MAX_BYTES?: string;
+  /**
+   * Without `BLOBS` (the cache in the isolate's memory): a blob larger than this (bytes, or a size such as
+   * `8MB`) is neither cached nor shared; each client's GET streams an upstream GET of its own, verified in
+   * flight, so one upstream GET per client for such blobs (`createProxy`'s `streamThroughAbove`). Default: a
+   * quarter of `CACHE_MAX_BYTES` (8 MiB), so a few downloads at once and the cache fit in an isolate's 128 MB.
+   * Not read with `BLOBS` (the bucket holds every blob, downloaded once for the fleet) or a deployer's store.
+   */
+  STREAM_THROUGH_ABOVE?: string;
   /**
    * An R2 bucket binding: the cache lives there, shared by every isolate and location, with only a small
    * in-memory front for manifests and configs. Objects go under `R2_PREFIX` (default none).
@@ -94,17 +104,16 @@ function redirectFromEnv(value: string | undefined): boolean | { expiresIn: numb
 }
 
 /**
- * `CACHE_MAX_BYTES`: bytes or a size as Docker reads one (`32MB`, `1GiB`), else `fallback`. A value that is
- * neither is refused naming the variable: a deployer sees it in the worker's log, not a store's message.
+ * `CACHE_MAX_BYTES`, `STREAM_THROUGH_ABOVE`: bytes or a size as Docker reads one (`32MB`, `1GiB`), else
+ * `fallback`. A value that is neither is refused naming the variable: a deployer sees it in the worker's
+ * log, not a store's message.
  */
-function cacheMaxBytes(value: string | undefined, fallback: number): number {
+function cacheMaxBytes(value: string | undefined, fallback: number, name = "CACHE_MAX_BYTES"): number {
   if (value === undefined || value === "") return fallback;
   const bytes = parseSize(value);
   if (bytes === undefined) {
     throw new TypeError(
-      `CACHE_MAX_BYTES must be bytes or a size such as 32MB or 1GiB (powers of 1024), got ${
-        JSON.stringify(value)
-      }`,
+      `${name} must be bytes or a size such as 32MB or 1GiB (powers of 1024), got ${JSON.stringify(value)}`,
     );
   }
   return bytes;
@@ -163,7 +172,29 @@ function defaultStore(env: WorkerEnv, eviction?: BucketEviction): Store {
     const store = frontedStore(bucket, { maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024) });
     return eviction ? eviction.wrap(store) : store;
   }
-  return new MemoryStore({ maxBytes: cacheMaxBytes(env.CACHE_MAX_BYTES, 256 * 1024 * 1024) });
+  return new MemoryStore({ maxBytes: memoryCacheBytes(env) });
+}
+
+/** The in-memory cache's cap without `BLOBS` (default 32 MiB: an isolate has 128 MB in all). */
+function memoryCacheBytes(env: WorkerEnv): number {
+  return cacheMaxBytes(env.CACHE_MAX_BYTES, 32 * 1024 * 1024);
+}
+
+/**
+ * `STREAM_THROUGH_ABOVE` for the in-memory cache (no `BLOBS`, no deployer's store): the largest blob one
+ * download shares and the cache takes. A shared download of a blob keeps all of it in memory until it is
+ * committed (the memory store holds the blob it writes, and its late clients read it back from there), and
+ * pacing it to its slowest client instead means waking one request's upstream reads from another's
+ * requests, which workerd forbids ("Cannot perform I/O on behalf of a different request"); so a large blob
+ * goes to each client from a GET of its own. Default a quarter of the cap: a few blobs downloading at once,
+ * each held whole, plus the cache, fit in the isolate.
+ */
+function streamThroughAbove(env: WorkerEnv): number {
+  return cacheMaxBytes(
+    env.STREAM_THROUGH_ABOVE,
+    Math.floor(memoryCacheBytes(env) / 4),
+    "STREAM_THROUGH_ABOVE",
+  );
 }
 
 /**
@@ -198,8 +229,10 @@ function isolateFromEnv<Env extends WorkerEnv>(env: Env, options: WorkerOptions<
   const origins = env.ALLOW_ORIGINS?.split(",").map((o) => o.trim()).filter(Boolean);
   const redirect = redirectFromEnv(env.REDIRECT);
   const tokenSecret = tokenSecretFromHex(env.TOKEN_SECRET, "TOKEN_SECRET");
+  const inMemory = options.store === undefined && !env.BLOBS;
   const app = createProxy({
     store: options.store?.(env) ?? defaultStore(env, eviction),
+    ...(inMemory ? { streamThroughAbove: streamThroughAbove(env) } : {}),
     upstreams,
     hasher: nodeHasher,
     // Not paced: a paced download waits for its slowest client on a timer, and measured on workerd (8 curls,

@@ -48,3 +48,17 @@ Deno.test("proxyFromEnv() LEASE_TTL that is not whole seconds is refused naming 
   );
   proxyFromEnv({ UPSTREAMS, BLOBS, LEASE_TTL: "30" });
 });
+
+Deno.test("proxyFromEnv() STREAM_THROUGH_ABOVE takes bytes or a size and names itself when it cannot read one", async () => {
+  for (const value of ["8388608", "8MB", "0"]) {
+    const app = proxyFromEnv({ UPSTREAMS, STREAM_THROUGH_ABOVE: value });
+    assertEquals((await app.fetch(new Request("http://worker.test/healthz"))).status, 200, value);
+  }
+  for (const value of ["big", "-1"]) {
+    assertThrows(
+      () => proxyFromEnv({ UPSTREAMS, STREAM_THROUGH_ABOVE: value }),
+      TypeError,
+      "STREAM_THROUGH_ABOVE",
+    );
+  }
+});

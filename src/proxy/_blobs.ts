@@ -26,6 +26,7 @@ import {
   rangeHeader,
 } from "./_range.ts";
 import { redirectToStore } from "./_redirect.ts";
+import { StreamedThrough, streamsThrough, verifiedStream } from "./_stream_through.ts";
 import { errorResponse, isUpstreamDown, v2Headers } from "./_responses.ts";
 import type { Target } from "./_target.ts";
 import { fromCache } from "./_vanished.ts";
@@ -193,20 +194,14 @@ function finished(fill: BlobFill): Promise<void> {
   return afterFill.get(fill) ?? fill.done.then(() => {}, () => {});
 }
 
-/**
- * GETs the blob upstream (unless `opened`) and starts its fill; `announce` learns the size first. `stored`
- * false: a fill of one client's own that the store does not take (see `passThrough`).
- */
-async function openFill(
+/** GETs the whole blob upstream with the caller's credentials (unless `opened`): its body and size. */
+async function wholeBlob(
   ctx: ProxyContext,
   target: Target,
   caller: Caller,
   digest: string,
   opened?: { body: ReadableStream<Uint8Array>; size?: number },
-  announce?: (size: number) => Promise<void>,
-  stored = true,
-): Promise<BlobFill> {
-  const { metrics } = ctx;
+): Promise<{ body: ReadableStream<Uint8Array>; size: number }> {
   const blob = opened ??
     await answeredWithin(
       ctx,
@@ -237,6 +232,28 @@ async function openFill(
     );
   }
   ctx.access.confirm(scopeOf(target, caller), digest);
+  return { body: blob.body, size: blob.size };
+}
+
+/**
+ * GETs the blob upstream (unless `opened`) and starts its fill; `announce` learns the size first. `stored`
+ * false: a fill of one client's own that the store does not take (see `passThrough`). A blob over
+ * `streamThroughAbove` starts no fill: the promise rejects with `StreamedThrough`, which holds the body.
+ */
+async function openFill(
+  ctx: ProxyContext,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  opened?: { body: ReadableStream<Uint8Array>; size?: number },
+  announce?: (size: number) => Promise<void>,
+  stored = true,
+): Promise<BlobFill> {
+  const { metrics } = ctx;
+  const blob = await wholeBlob(ctx, target, caller, digest, opened);
+  if (stored && streamsThrough(ctx.streamThroughAbove, blob.size)) {
+    throw new StreamedThrough(digest, blob.size, ctx.streamThroughAbove!, blob.body);
+  }
   await announce?.(blob.size);
   if (stored) metrics.cacheMisses.blob++;
   metrics.fillsInFlight++;
@@ -285,6 +302,64 @@ async function passThrough(
   }
   defer(finished(fill));
   return serveBlob(ctx, request, digest, fill.size, (range) => fill.subscribe(range?.start, range?.end));
+}
+
+/**
+ * A blob over `streamThroughAbove` for this client (see _stream_through.ts): `body`, the upstream GET of
+ * the whole blob this request opened (the client's range cut from it), else a GET of its own with the
+ * caller's credentials, streamed through verified, neither stored nor shared: no other request's code ever
+ * reads it. Without `body`, a range is forwarded upstream as a range (see forwardRange: nothing would be
+ * kept for a later client anyway, and a range cut from the whole blob waits for all of it to be verified),
+ * and a HEAD is the upstream's HEAD (as on a miss), so `size` (another request's) answers nothing here.
+ */
+async function streamThrough(
+  ctx: ProxyContext,
+  request: Request,
+  target: Target,
+  caller: Caller,
+  digest: string,
+  size: number,
+  defer: Defer,
+  body?: ReadableStream<Uint8Array>,
+): Promise<Response> {
+  let blob = body === undefined ? undefined : { body, size };
+  if (blob === undefined) {
+    // Nothing of this request's own reached the upstream yet: whatever it is answered, the upstream decides
+    // with the caller's credentials (the size another request learnt is no answer for this caller).
+    if (request.method === "HEAD") {
+      try {
+        const info = await headBlob(ctx, target, caller, digest);
+        ctx.access.confirm(scopeOf(target, caller), digest);
+        return new Response(null, { headers: blobHeaders(digest, info.size) });
+      } catch (err) {
+        return refused(ctx, err, request, target, caller, digest);
+      }
+    }
+    const wanted = parseOpenRange(request.headers.get("range"));
+    if (wanted !== undefined) return await forwardRange(ctx, request, target, caller, digest, wanted, defer);
+    try {
+      blob = await wholeBlob(ctx, target, caller, digest);
+    } catch (err) {
+      return refused(ctx, err, request, target, caller, digest);
+    }
+  }
+  const { metrics } = ctx;
+  let read = false;
+  const opened = blob;
+  const answer = await serveBlob(ctx, request, digest, opened.size, (range) => {
+    read = true;
+    metrics.cacheMisses.blob++;
+    return verifiedStream(opened.body, {
+      digest,
+      size: opened.size,
+      ...(range ? { start: range.start, end: range.end } : {}),
+      ...(ctx.hasher ? { hasher: ctx.hasher } : {}),
+      readTimeout: ctx.readTimeout,
+      onBytes: (n) => metrics.upstreamBytes += n,
+    });
+  });
+  if (!read) opened.body.cancel().catch(() => {});
+  return answer;
 }
 
 /** HEAD of a blob upstream with the caller's credentials: its size, or a TugError. */
@@ -387,9 +462,15 @@ export async function forwardRange(
   ctx.access.confirm(scopeOf(target, caller), digest);
   if (response.status === 200 && response.body !== null) {
     const length = response.headers.get("content-length");
+    if (length !== null && /^\d+$/.test(length) && streamsThrough(ctx.streamThroughAbove, Number(length))) {
+      // The range ignored, and the blob too large to share: this client's range cut from it, verified.
+      return streamThrough(ctx, request, target, caller, digest, Number(length), defer, response.body);
+    }
     const key = fillKey(target, digest);
     let pending = ctx.fills.get(key);
+    let started = false;
     if (pending === undefined) {
+      started = true;
       pending = startFill(ctx, target, caller, digest, {
         body: response.body,
         ...(length !== null && /^\d+$/.test(length) ? { size: Number(length) } : {}),
@@ -401,6 +482,18 @@ export async function forwardRange(
     try {
       fill = await pending;
     } catch (err) {
+      if (err instanceof StreamedThrough) {
+        return streamThrough(
+          ctx,
+          request,
+          target,
+          caller,
+          digest,
+          err.size,
+          defer,
+          started ? err.take() : undefined,
+        );
+      }
       return refused(ctx, err, request, target, caller, digest);
     }
     defer(finished(fill));
@@ -510,8 +603,18 @@ export async function blobRoute(
     // Far into a blob nobody is downloading: forward the range, and fill the cache alongside (unless the
     // upstream's answer to the range already started the fill).
     const forwarded = await forwardRange(ctx, request, target, caller, digest, wanted, defer);
-    if (forwarded.status === 206 && !fills.has(key)) {
-      defer(startFill(ctx, target, caller, digest).then(finished).catch(() => {}));
+    // The blob's size from the 206's Content-Range (checked by forwardRange): one over the limit is not
+    // filled (it would be streamed through to nobody).
+    const total = /\/(\d+)$/.exec(forwarded.headers.get("content-range") ?? "")?.[1];
+    if (
+      forwarded.status === 206 && !fills.has(key) &&
+      !(total !== undefined && streamsThrough(ctx.streamThroughAbove, Number(total)))
+    ) {
+      defer(
+        startFill(ctx, target, caller, digest).then(finished).catch((err) => {
+          if (err instanceof StreamedThrough) err.discard();
+        }),
+      );
     }
     return forwarded;
   }
@@ -524,6 +627,20 @@ export async function blobRoute(
   try {
     fill = await pending;
   } catch (err) {
+    if (err instanceof StreamedThrough) {
+      // Too large to share: the starter streams the body it opened; every other client GETs its own (on
+      // workerd no request may read another's upstream body); a range of theirs goes upstream as a range.
+      return await streamThrough(
+        ctx,
+        request,
+        target,
+        caller,
+        digest,
+        err.size,
+        defer,
+        started ? err.take() : undefined,
+      );
+    }
     // The error of a fill another request started (maybe through another repository) says nothing about
     // this digest in this repository: only the starter's own 404 marks it gone.
     return refused(ctx, err, request, target, caller, started ? digest : undefined);

@@ -95,6 +95,16 @@ export interface ProxyOptions {
    */
   paceFills?: boolean;
   /**
+   * Bytes: a blob larger than this (by the upstream's Content-Length) is neither cached nor shared. Each
+   * client's GET streams an upstream GET of its own straight through, verified in flight (a blob that fails
+   * its check aborts that client's response), holding about one chunk; so such a blob costs one upstream GET
+   * per client instead of one for all. For a proxy whose cache is its own memory (the workerd worker without
+   * an R2 binding), which a shared download of a large blob would fill. Not with a store shared by processes
+   * (`Store.leases`), where the one download for the fleet is the point. Default: none (every blob is shared
+   * and cached).
+   */
+  streamThroughAbove?: number;
+  /**
    * Answer a GET of a cached blob, once the access decision allowed the caller, with a 307 to a presigned
    * URL of its object (`true`: valid 20 minutes, distribution's default; `{ expiresIn }` in seconds): the
    * client fetches the bytes from the bucket, none go through the proxy. Needs a store with blob URLs
@@ -158,6 +168,8 @@ export interface ProxyContext {
   readonly releaseChunks: boolean;
   /** Fills over a store that cannot read back are paced to their slowest client (see ProxyOptions.paceFills). */
   readonly paceFills: boolean;
+  /** Blobs larger than this are streamed to each client from its own GET (see ProxyOptions.streamThroughAbove). */
+  readonly streamThroughAbove?: number;
   /** Told of every error answered with a 500 (see ProxyOptions.onError). */
   readonly onError: (error: unknown, request: Request) => void;
   /** Cached blob GETs are redirected to the store's presigned URLs, valid `expiresIn` seconds (off: undefined). */
@@ -194,6 +206,20 @@ export function createContext(options: ProxyOptions): ProxyContext {
     throw new TypeError(`readTimeout must be a non-negative number of milliseconds, got ${readTimeout}`);
   }
   const publicUrl = options.publicUrl === undefined ? undefined : publicOrigin(options.publicUrl);
+  const streamThroughAbove = options.streamThroughAbove;
+  if (
+    streamThroughAbove !== undefined && (!Number.isSafeInteger(streamThroughAbove) || streamThroughAbove < 0)
+  ) {
+    throw new TypeError(
+      `streamThroughAbove must be a non-negative number of bytes, got ${streamThroughAbove}`,
+    );
+  }
+  if (streamThroughAbove !== undefined && store.leases !== undefined) {
+    throw new TypeError(
+      "streamThroughAbove is for a store of one process: over a store shared by processes (leases), every " +
+        "blob is downloaded once for all of them",
+    );
+  }
   const byAlias = new Map<string, Upstream>();
   for (const u of upstreams.values()) {
     byAlias.set(u.host, u);
@@ -222,6 +248,7 @@ export function createContext(options: ProxyOptions): ProxyContext {
     ...(options.hasher ? { hasher: options.hasher } : {}),
     releaseChunks: options.releaseChunks ?? false,
     paceFills: options.paceFills ?? true,
+    ...(streamThroughAbove !== undefined ? { streamThroughAbove } : {}),
     onError: options.onError ?? logInternalError,
     ...(redirect !== undefined ? { redirect } : {}),
   };
