@@ -31,8 +31,9 @@ const server = new S3rver({
 });
 const address = await server.run() as { port: number };
 console.log(JSON.stringify({ port: address.port }));
-// s3rver's close() waits for every open connection, and one a client left mid-request (a pooled keep-alive
-// socket of the test process) kept it waiting 173 s in about 1 stop in 10. A test server owes nobody a
+// s3rver's close() waits for every connection that is not idle after a request, and a connection that
+// fetch opened and never sent a request on (seen with `ss`: no bytes either way) kept it waiting 173 s in
+// about 1 stop in 10. A test server owes nobody a
 // graceful close: it gets a second, then the process ends.
 const stop = async () => {
   await Promise.race([
