@@ -492,8 +492,10 @@ export class BlobFill {
       this.#state = "failed";
       this.#error = err;
       reader.cancel(err).catch(() => {});
-      await writer?.abort().catch(() => {});
+      // The clients learn of the failure first: cleaning up the store (a multipart upload's abort, which
+      // may be retried or meet a bucket that stopped answering) must not hold their responses open.
       this.#notify();
+      await writer?.abort().catch(() => {});
       throw err;
     }
   }

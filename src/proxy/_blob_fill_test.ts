@@ -773,3 +773,39 @@ Deno.test("BlobFill with pace: false reads the upstream at its own speed; with a
   await fill.done;
   await idle.cancel();
 });
+
+Deno.test("BlobFill errors its subscribers on a digest mismatch before the store's abort settles", async () => {
+  const digest = await digestBytes(bytes);
+  const wrong = bytes.slice();
+  wrong[10] ^= 1;
+  const memory = new MemoryStore();
+  let aborting = false;
+  // A store whose abort hangs (a bucket that stopped answering): cleaning up must not hold the clients.
+  const blobs: BlobStore = {
+    stat: (d) => memory.blobs.stat(d),
+    get: (d, range) => memory.blobs.get(d, range),
+    writer: async (expected, options) => {
+      const writer = await memory.blobs.writer(expected, options);
+      return {
+        offset: writer.offset,
+        readPartial: () => writer.readPartial(),
+        write: (chunk) => writer.write(chunk),
+        commit: () => writer.commit(),
+        abort: () => {
+          aborting = true;
+          return new Promise<void>(() => {});
+        },
+      };
+    },
+    delete: (d) => memory.blobs.delete(d),
+    list: () => memory.blobs.list(),
+  };
+  const source = feed();
+  const fill = BlobFill.start({ digest, size: bytes.length, body: source.body, blobs });
+  const client = new Response(fill.subscribe()).arrayBuffer();
+  source.push(wrong);
+  source.end();
+  const error = await client.then(() => undefined, (err) => err);
+  assert(error !== undefined, "the client's body ended as complete");
+  assert(aborting, "the store's writer was not aborted");
+});
