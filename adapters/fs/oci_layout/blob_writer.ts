@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mkdir, rename, unlink } from "node:fs/promises";
+import { makeDirs, removeFile, renamePath } from "../_file_ops.ts";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
@@ -166,13 +166,13 @@ export class FsBlobWriter implements BlobWriter {
       }
       if (this.#paths.fsync) await this.#handle.sync();
       await this.#handle.close();
-      await mkdir(join(this.#paths.dir, "blobs", this.#digest.algorithm), { recursive: true });
+      await makeDirs(join(this.#paths.dir, "blobs", this.#digest.algorithm));
       // rename() is atomic: readers see the whole blob or none. Two writers of one digest both succeed;
       // the second replaces the first with the same bytes.
-      await rename(this.#temp, target);
+      await renamePath(this.#temp, target);
     } catch (err) {
       await this.#handle.close().catch(() => {});
-      await unlink(this.#temp).catch(() => {});
+      await removeFile(this.#temp).catch(() => {});
       throw ioError(`Cannot commit blob ${this.#expected.digest} to ${target}`, err);
     } finally {
       // After the rename: a process waiting for this blob finds it in blobs/ once the lock is gone.
@@ -203,13 +203,13 @@ export class FsBlobWriter implements BlobWriter {
     if (keep && this.#written > 0) {
       try {
         // The newest cut wins if another writer left a partial for the same digest meanwhile.
-        await rename(this.#temp, partialPath(this.#paths, this.#digest));
+        await renamePath(this.#temp, partialPath(this.#paths, this.#digest));
         return;
       } catch {
         // fall through: drop the bytes
       }
     }
-    await unlink(this.#temp).catch(() => {});
+    await removeFile(this.#temp).catch(() => {});
   }
 
   async #flush(): Promise<void> {
