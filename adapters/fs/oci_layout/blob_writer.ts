@@ -15,9 +15,15 @@ import type { BlobInfo, BlobWriter } from "../../../src/store/types.ts";
 import { type BlobFile, openBlobReadFile } from "../_blob_file.ts";
 import { fileStream } from "./file_stream.ts";
 import type { BlobLock } from "./blob_lock.ts";
-import { blobPath, BUFFER, errno, ioError, partialPath, type Paths } from "./paths.ts";
+import { blobPath, errno, ioError, partialPath, type Paths } from "./paths.ts";
 
 /** Chunks this large go to the file as they are; smaller ones are coalesced into the buffer. */
+/**
+ * Small chunks are gathered into a buffer of this size and written together. 256 KiB (was 1 MiB): `tug serve`
+ * with 8 clients on a cold 250 MB blob peaked ~0.7 MiB lower, in the same time (docs/performance.md,
+ * "Proxy memory"); a pull's download buffers (512 KiB) are written directly either way.
+ */
+const WRITE_BUFFER = 256 << 10;
 const DIRECT = 256 << 10;
 
 export class FsBlobWriter implements BlobWriter {
@@ -130,18 +136,18 @@ export class FsBlobWriter implements BlobWriter {
   async #write(chunk: Uint8Array): Promise<void> {
     this.#checkOpen("write to");
     if (!(chunk instanceof Uint8Array)) throw new TypeError("BlobWriter.write() takes a Uint8Array");
-    if (this.#pendingUsed > 0 && this.#pendingUsed + chunk.length > BUFFER) await this.#flush();
+    if (this.#pendingUsed > 0 && this.#pendingUsed + chunk.length > WRITE_BUFFER) await this.#flush();
     if (chunk.length >= DIRECT) {
       await this.#flush();
       await this.#writeAll(chunk);
       return;
     }
-    // Small chunks (fetch bodies often arrive in 16–64 KiB pieces) are copied into one 1 MiB buffer, so a
-    // pull makes one write call per MiB instead of one per chunk.
-    this.#pending ??= new Uint8Array(BUFFER);
+    // Small chunks (fetch bodies often arrive in 16–64 KiB pieces) are copied into one 256 KiB buffer, so a
+    // download makes one write call per 256 KiB instead of one per chunk.
+    this.#pending ??= new Uint8Array(WRITE_BUFFER);
     this.#pending.set(chunk, this.#pendingUsed);
     this.#pendingUsed += chunk.length;
-    if (this.#pendingUsed === BUFFER) await this.#flush();
+    if (this.#pendingUsed === WRITE_BUFFER) await this.#flush();
   }
 
   commit(): Promise<void> {
