@@ -89,8 +89,8 @@ export interface ProxyOptions {
   /**
    * Bytes of recent chunks a blob download keeps in memory for the clients that stream it (default
    * 4 MiB). Clients further behind read the store back (a store that can) or pace
-   * the download (one that cannot). `tug serve` over a folder store uses 2 MiB: 8 clients on a cold 250 MB
-   * blob peaked ~2 MiB lower, in the same time (docs/performance.md, "Proxy memory").
+   * the download (one that cannot). `tug serve` over a folder store uses 1 MiB: 8 clients on a cold 250 MB
+   * blob peaked ~5 MiB lower than with 4 MiB, in the same time (docs/performance.md, "Proxy memory").
    */
   fillWindow?: number;
   /**
