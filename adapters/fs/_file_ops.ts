@@ -39,9 +39,17 @@ export function denoNamespace(): DenoNamespace | undefined {
 
 let nodeFs: Promise<NodeFs> | undefined;
 
-/** node:fs/promises, imported on first use (never on Deno). */
+/**
+ * node:fs/promises, loaded on first use (never on Deno): through `process.getBuiltinModule()` where Node has it
+ * (20.16+), because a Node single executable application (`deno task compile:node`, CommonJS) has no dynamic
+ * `import()`; else with one.
+ */
 export function nodeFsPromises(): Promise<NodeFs> {
-  return nodeFs ??= import("node:fs/promises");
+  const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  return nodeFs ??= builtin
+    ? Promise.resolve(builtin("node:fs/promises") as NodeFs)
+    : import("node:fs/promises");
 }
 
 /** libuv's descriptions, which Node puts into its error messages (`CODE: description, syscall 'path'`). */

@@ -14,6 +14,16 @@ import type { FetchApp } from "./types.ts";
 // the process (node:fs/promises alone: 2.4 MiB; docs/performance.md, "Proxy memory").
 let zlibModule: Promise<typeof import("node:zlib")> | undefined;
 
+/**
+ * A Node built-in module: through `process.getBuiltinModule()` where the runtime has it (Node 20.16+), because
+ * a Node single executable application (`deno task compile:node`, CommonJS) has no dynamic `import()`.
+ */
+function builtin<T>(id: string, load: () => Promise<T>): Promise<T> {
+  const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  return get ? Promise.resolve(get(id) as T) : load();
+}
+
 /** Options for {@linkcode withWebPage}: the page's files in memory, or the folder that holds them. */
 export type WebPageSource =
   /** Path (`/index.html`, `/app.js`, …) → content. */
@@ -71,7 +81,8 @@ async function prepare(path: string, body: Uint8Array): Promise<Served> {
 async function encode(served: Served, encoding: "gzip" | "br"): Promise<Uint8Array> {
   let bytes = served.encoded[encoding];
   if (bytes === undefined) {
-    const { brotliCompressSync, constants: zlib, gzipSync } = await (zlibModule ??= import("node:zlib"));
+    const { brotliCompressSync, constants: zlib, gzipSync } = await (zlibModule ??= builtin("node:zlib", () =>
+      import("node:zlib")));
     const body = served.identity;
     // Brotli's best quality costs ~2.5 ms per KiB; the minified page (~250 KiB) pays it once. Larger files
     // (a build with inline source maps) get a quality that takes a tenth of that.
@@ -106,7 +117,7 @@ function pickEncoding(acceptEncoding: string | null, served: Served): "br" | "gz
 }
 
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
-  const { readdir, readFile } = await import("node:fs/promises");
+  const { readdir, readFile } = await builtin("node:fs/promises", () => import("node:fs/promises"));
   const files = new Map<string, Uint8Array>();
   for (const name of await readdir(dir)) {
     // The build writes a flat folder; anything else in it is not the page's.
