@@ -207,6 +207,23 @@ Deno.test("createProxy() does not hold a fast client back for a slow one, and th
 // Why 384 MiB and not the 64 MiB fixture: V8 frees unused chunks (external memory) only when a GC runs, and
 // it lets about 64 MiB of such garbage pile up before it starts one, so the proxy's RSS grew by 100–190 MiB
 // while it streamed a blob to 10 clients, whatever the blob's size (measured: the same for 256 and 768 MiB).
+Deno.test("tug serve over a folder store keeps a 1 MiB window of a cold blob in memory (its /metrics held-bytes peak)", async () => {
+  const { registry, images } = await sharedRegistry();
+  const layer = images.large.layers[0];
+  assert(layer.size > 8 * MiB, `the fixture (${layer.size} bytes) is far larger than the window`);
+  await using serve = await startTugServe(registry.url, "tug-fill-window-serve-");
+  const res = await fetch(`${serve.base}/v2/${images.large.repository}/blobs/${layer.digest}`);
+  assertEquals(res.status, 200);
+  assertEquals(await hashBody(res.body!), { digest: layer.digest, bytes: layer.size });
+  const metrics = await (await fetch(`${serve.base}/metrics`)).text();
+  const line = metrics.split("\n").find((l) => l.startsWith("tug_proxy_fill_held_bytes_peak "));
+  assert(line !== undefined, `the metrics name the fill's held bytes: ${metrics}`);
+  const peak = Number(line.split(" ")[1]);
+  // The window keeps the most recent bytes whatever the clients do, so a blob this large fills it: 1 MiB
+  // plus the upstream chunk in hand (far below 1 MiB). The library's default window is 4 MiB.
+  assert(peak >= MiB / 2 && peak <= 2 * MiB, `the fill held ${peak} bytes at once`);
+});
+
 // tug serve on Deno now frees the fill's chunks itself (`releaseChunks`: growth 25–30 MiB), but any code
 // path left to the GC can still grow that much. Only a blob well beyond that separates a fill that keeps
 // the blob (growth ≥ its size; measured 300 MiB for 256 MiB before the window) from one that keeps a window.
@@ -254,8 +271,8 @@ Deno.test("tug serve fills a 384 MiB blob for 10 concurrent cold clients in far 
         } MiB`,
     );
   }
-  // A fill that kept the blob would grow by more than 384 MiB. With the 4 MiB window the growth is the
-  // window, the 1 MiB write buffer, the shared read-back blocks (4 × 1 MiB), each connection's buffers and
+  // A fill that kept the blob would grow by more than 384 MiB. With the 1 MiB window the growth is the
+  // window, the 256 KiB write buffer, the shared read-back blocks (4 × 256 KiB), each connection's buffers and
   // the runtime's own (tug serve on Deno frees upstream chunks and read-back blocks itself, see
   // `ProxyOptions.releaseChunks`; without that, V8's uncollected chunks add about 64 MiB): measured
   // 100–190 MiB before that change, on a 2-core machine shared with other work. Two thirds of the blob

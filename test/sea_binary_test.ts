@@ -23,7 +23,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 Deno.test("deno task compile:node builds one tug binary that pulls with no node, node_modules or repository", async () => {
-  const { images } = await sharedRegistry();
+  const { registry, images } = await sharedRegistry();
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   await using run = await tempDir("tug-sea-run-");
   const binary = `${run.dir}/tug`;
@@ -102,6 +102,55 @@ Deno.test("deno task compile:node builds one tug binary that pulls with no node,
   const serve = await tug(["serve", "--help"]);
   assertEquals(serve.code, 0, decoder.decode(serve.stderr));
   assertStringIncludes(decoder.decode(serve.stdout), "Usage: tug serve");
+
+  // `tug serve` from the binary sends its page brotli-compressed and answers from its folder store: the page
+  // module and the store load node:zlib and node:fs/promises on first use, which a CommonJS binary cannot do
+  // with import().
+  const server = new Deno.Command("./tug", {
+    args: [
+      "serve",
+      "--listen",
+      "127.0.0.1:0",
+      "--store",
+      "served",
+      "--upstream",
+      `up=${registry.url}`,
+      "--default-upstream",
+      "up",
+    ],
+    cwd: run.dir,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderr = new Response(server.stderr).text();
+  const kill = setTimeout(() => server.kill("SIGKILL"), 60_000);
+  try {
+    const lines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let url: string | undefined;
+    // Bounded: the process prints the line or ends (and is killed after 60 s).
+    while ((url = /listening on (http:\/\/\S+)/.exec(text)?.[1]) === undefined) {
+      const { done, value } = await lines.read();
+      if (done) break;
+      text += value;
+    }
+    lines.releaseLock();
+    server.stdout.cancel().catch(() => {});
+    assert(url !== undefined, `tug serve printed no URL: ${text}`);
+    const page = await fetch(`${url}/`, { headers: { "accept-encoding": "br" } });
+    await page.body?.cancel();
+    assertEquals([page.status, page.headers.get("content-encoding")], [200, "br"]);
+    const blob = await fetch(`${url}/v2/${images.small.repository}/blobs/${images.small.layers[0].digest}`);
+    assertEquals([blob.status, (await blob.bytes()).length], [200, images.small.layers[0].size]);
+  } finally {
+    clearTimeout(kill);
+    server.kill("SIGTERM");
+    await server.status;
+    await stderr;
+  }
 });
 
 Deno.test("deno task compile:node with no usable node names it, and writes nothing", async () => {

@@ -97,6 +97,26 @@ Deno.test("tug serve loads no other command, S3 store, Node server, puller or pa
   assertEquals(loaded, []);
 });
 
+/**
+ * Node modules `tug serve` must not load at start on Deno, beyond what node:crypto (its hasher) brings: each
+ * sets up more of Deno's Node layer, which stays in the process. Measured with the `serve` task's flags (a
+ * `Deno.serve` with Hono and node:crypto at 43 MiB): node:fs/promises +2.4 MiB, while node:process, node:path,
+ * node:os and node:timers add nothing more. The folder store's hot path uses `Deno.*` on Deno
+ * (adapters/fs/_file_ops.ts) and the page module loads node:zlib when it first compresses.
+ */
+const HEAVY_NODE =
+  /^node:(fs|fs\/promises|zlib|stream|stream\/.*|http|https|http2|net|tls|child_process|worker_threads)$/;
+
+Deno.test("tug serve loads no node:fs, node:zlib or other heavy node module at start on Deno (the page module included)", async () => {
+  // with_web_page.ts is loaded at start unless --no-web.
+  const graph = await staticGraph([
+    "adapters/cli/main.ts",
+    "adapters/cli/commands/serve.ts",
+    "adapters/serve/with_web_page.ts",
+  ]);
+  assertEquals([...graph].filter((s) => HEAVY_NODE.test(s)), []);
+});
+
 /** The `deno run` flags of deno.json's `serve` task (`deno task serve`, how the docs start the proxy). */
 async function serveTaskFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT))) as {

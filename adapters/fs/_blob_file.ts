@@ -10,8 +10,8 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
+import { denoNamespace, nodeFsPromises } from "./_file_ops.ts";
 
 /** The few file operations a blob writer needs. */
 export interface BlobFile {
@@ -152,15 +152,7 @@ class NodeBlobReadFile implements BlobReadFile {
 export async function openBlobReadFile(path: string): Promise<BlobReadFile> {
   const deno = denoNamespace();
   if (deno !== undefined) return new DenoBlobReadFile(deno, await deno.open(path, { read: true }));
-  return new NodeBlobReadFile(await open(path, "r"));
-}
-
-/** Deno's namespace when it has the file API this module uses (not on Node, nor under a Deno shim). */
-function denoNamespace(): DenoNamespace | undefined {
-  const deno = (globalThis as { Deno?: DenoNamespace }).Deno;
-  return deno !== undefined && typeof deno.open === "function" && deno.SeekMode !== undefined
-    ? deno
-    : undefined;
+  return new NodeBlobReadFile(await (await nodeFsPromises()).open(path, "r"));
 }
 
 /**
@@ -176,5 +168,5 @@ export async function openBlobFile(path: string, mode: "wx" | "r+"): Promise<Blo
     );
     return new DenoBlobFile(deno, file);
   }
-  return await open(path, mode);
+  return await (await nodeFsPromises()).open(path, mode);
 }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { open, readFile, stat, unlink } from "node:fs/promises";
+import { readText, removeFile, statPath, writeNewFile } from "./_file_ops.ts";
 import { hostname } from "node:os";
 import process from "node:process";
 import { TugError } from "../../src/errors.ts";
@@ -42,9 +42,9 @@ export function isProcessAlive(pid: number): boolean {
 
 async function isStale(path: string, staleAge: number): Promise<boolean> {
   try {
-    const info = await stat(path);
+    const info = await statPath(path);
     if (Date.now() - info.mtimeMs > staleAge) return true;
-    const owner = JSON.parse(await readFile(path, "utf8")) as Partial<Owner>;
+    const owner = JSON.parse(await readText(path)) as Partial<Owner>;
     return owner.host === HOST && typeof owner.pid === "number" && !isProcessAlive(owner.pid);
   } catch {
     // Gone already, or still being written by its creator (empty or half-written JSON): not stale.
@@ -68,12 +68,7 @@ export async function withLockFile<T>(
   let delay = 2;
   for (let attempt = 0;; attempt++) {
     try {
-      const handle = await open(path, "wx");
-      try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: HOST } satisfies Owner));
-      } finally {
-        await handle.close();
-      }
+      await writeNewFile(path, JSON.stringify({ pid: process.pid, host: HOST } satisfies Owner));
       break;
     } catch (err) {
       if (errno(err) !== "EEXIST") {
@@ -83,7 +78,7 @@ export async function withLockFile<T>(
       }
     }
     if (await isStale(path, options.staleAge)) {
-      await unlink(path).catch(() => {});
+      await removeFile(path).catch(() => {});
       continue;
     }
     if (Date.now() >= deadline || attempt > 100_000) {
@@ -98,6 +93,6 @@ export async function withLockFile<T>(
   try {
     return await fn();
   } finally {
-    await unlink(path).catch(() => {});
+    await removeFile(path).catch(() => {});
   }
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { makeDirs, readText, removeFile, renamePath, writeNewFile } from "./_file_ops.ts";
 import { join, resolve } from "node:path";
 import { TugError } from "../../src/errors.ts";
 import type {
@@ -196,10 +196,10 @@ export class OciLayoutStore implements Store {
       return store;
     }
     try {
-      await mkdir(join(root, "blobs", "sha256"), { recursive: true });
-      await mkdir(paths.tmp, { recursive: true });
-      await mkdir(paths.partial, { recursive: true });
-      await mkdir(paths.locks, { recursive: true });
+      await makeDirs(join(root, "blobs", "sha256"));
+      await makeDirs(paths.tmp);
+      await makeDirs(paths.partial);
+      await makeDirs(paths.locks);
     } catch (err) {
       throw ioError(`Cannot create the OCI layout directories in ${root}`, err);
     }
@@ -216,7 +216,7 @@ export class OciLayoutStore implements Store {
     const path = join(this.dir, "oci-layout");
     let text: string;
     try {
-      text = await readFile(path, "utf8");
+      text = await readText(path);
     } catch (err) {
       if (["ENOENT", "ENOTDIR"].includes(errno(err) ?? "")) {
         throw new TugError(
@@ -242,7 +242,7 @@ export class OciLayoutStore implements Store {
   async #ensureLayoutFile(): Promise<void> {
     const path = join(this.dir, "oci-layout");
     try {
-      const layout = JSON.parse(await readFile(path, "utf8"));
+      const layout = JSON.parse(await readText(path));
       if (typeof layout?.imageLayoutVersion !== "string") {
         throw new TugError("STORE_CORRUPT", `Cannot use ${path}: it has no "imageLayoutVersion"`);
       }
@@ -255,15 +255,10 @@ export class OciLayoutStore implements Store {
     }
     const temp = tempPath(this.#paths, "oci-layout");
     try {
-      const handle = await open(temp, "wx");
-      try {
-        await handle.writeFile(JSON.stringify({ imageLayoutVersion: "1.0.0" }));
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
+      await writeNewFile(temp, JSON.stringify({ imageLayoutVersion: "1.0.0" }));
+      await renamePath(temp, path);
     } catch (err) {
-      await unlink(temp).catch(() => {});
+      await removeFile(temp).catch(() => {});
       throw ioError(`Cannot write ${path}`, err);
     }
   }

@@ -7,9 +7,22 @@
  * @module
  */
 
-import { readdir, readFile } from "node:fs/promises";
-import { brotliCompressSync, constants as zlib, gzipSync } from "node:zlib";
 import type { FetchApp } from "./types.ts";
+
+// node:zlib (the encodings) and node:fs/promises (`{ dir }`) are loaded when first used, not with this
+// module: `tug serve` loads it at start, and on Deno each sets up more of Deno's Node layer, which stays in
+// the process (node:fs/promises alone: 2.4 MiB; docs/performance.md, "Proxy memory").
+let zlibModule: Promise<typeof import("node:zlib")> | undefined;
+
+/**
+ * A Node built-in module: through `process.getBuiltinModule()` where the runtime has it (Node 20.16+), because
+ * a Node single executable application (`deno task compile:node`, CommonJS) has no dynamic `import()`.
+ */
+function builtin<T>(id: string, load: () => Promise<T>): Promise<T> {
+  const get = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  return get ? Promise.resolve(get(id) as T) : load();
+}
 
 /** Options for {@linkcode withWebPage}: the page's files in memory, or the folder that holds them. */
 export type WebPageSource =
@@ -65,9 +78,11 @@ async function prepare(path: string, body: Uint8Array): Promise<Served> {
 }
 
 /** The file in `encoding`, compressed once and kept. */
-function encode(served: Served, encoding: "gzip" | "br"): Uint8Array {
+async function encode(served: Served, encoding: "gzip" | "br"): Promise<Uint8Array> {
   let bytes = served.encoded[encoding];
   if (bytes === undefined) {
+    const { brotliCompressSync, constants: zlib, gzipSync } = await (zlibModule ??= builtin("node:zlib", () =>
+      import("node:zlib")));
     const body = served.identity;
     // Brotli's best quality costs ~2.5 ms per KiB; the minified page (~250 KiB) pays it once. Larger files
     // (a build with inline source maps) get a quality that takes a tenth of that.
@@ -102,6 +117,7 @@ function pickEncoding(acceptEncoding: string | null, served: Served): "br" | "gz
 }
 
 async function readFolder(dir: string): Promise<Map<string, Uint8Array>> {
+  const { readdir, readFile } = await builtin("node:fs/promises", () => import("node:fs/promises"));
   const files = new Map<string, Uint8Array>();
   for (const name of await readdir(dir)) {
     // The build writes a flat folder; anything else in it is not the page's.
@@ -180,7 +196,7 @@ export function withWebPage(app: FetchApp, source: WebPageSource): FetchApp {
       const served = table.get(path);
       if (served === undefined) return await app.fetch(request);
       const encoding = pickEncoding(request.headers.get("accept-encoding"), served);
-      const body = encoding === "identity" ? served.identity : encode(served, encoding);
+      const body = encoding === "identity" ? served.identity : await encode(served, encoding);
       const etag = `"${served.etag}${encoding === "identity" ? "" : `-${encoding}`}"`;
       const headers = new Headers({
         "content-type": served.type,

@@ -16,8 +16,12 @@ import { IdleTimer } from "../streams/idle_timer.ts";
 /** Bytes of recent chunks a fill keeps in memory (whenever the store takes the blob). */
 export const FILL_WINDOW: number = 4 << 20;
 
-/** Subscribers behind the window read the store back in aligned blocks of this size… */
-const READ_BACK_BLOCK = 1 << 20;
+/**
+ * Subscribers behind the window read the store back in aligned blocks of this size… (256 KiB: 1 MiB blocks
+ * kept 3 MiB more in memory, in `tug serve` with 8 clients on a cold 250 MB blob ~3 MiB more peak RSS, for no
+ * gain in time; docs/performance.md, "Proxy memory").
+ */
+const READ_BACK_BLOCK = 256 << 10;
 /** …and share the last few blocks read (clients behind the window usually move at similar speeds). */
 const READ_BACK_BLOCKS = 4;
 

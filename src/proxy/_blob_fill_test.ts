@@ -534,7 +534,7 @@ function byteReadBackStore(): BlobStore {
   } as BlobStore;
 }
 
-Deno.test("BlobFill with release frees the read-back blocks a slow subscriber has read past", async () => {
+Deno.test("BlobFill with release frees the read-back blocks a slow subscriber has read past, and keeps at most 1 MiB of them", async () => {
   const MiB = 1 << 20;
   const { chunks, blob } = ownChunks(16 * 16, 64 * 1024); // 16 MiB
   const digest = await digestBytes(blob);
@@ -548,10 +548,11 @@ Deno.test("BlobFill with release frees the read-back blocks a slow subscriber ha
     release: true,
   });
   const slow = fill.subscribe().getReader();
+  const upstream = new Set<ArrayBufferLike>(chunks.map((c) => c.buffer));
   for (const c of chunks) source.push(c);
   source.end();
   await fill.done;
-  // Everything but the last MiB is behind the window: read back in 1 MiB blocks of the fill's own.
+  // Everything but the last MiB is behind the window: read back in blocks of the fill's own.
   const seen = new Set<ArrayBufferLike>();
   const parts: Uint8Array[] = [];
   for (let i = 0; i < 1000; i++) {
@@ -561,11 +562,14 @@ Deno.test("BlobFill with release frees the read-back blocks a slow subscriber ha
     parts.push(value.slice());
   }
   assertEquals(new Uint8Array(await new Blob(parts as Uint8Array<ArrayBuffer>[]).arrayBuffer()), blob);
-  const blocks = [...seen].filter((b) => b.byteLength === MiB || b.byteLength === 0);
-  const freed = blocks.filter((b) => b.byteLength === 0).length;
-  // 15 blocks read back; all but the last few cached ones (4) are freed.
+  const blocks = [...seen].filter((b) => !upstream.has(b));
+  const kept = blocks.filter((b) => b.byteLength > 0);
+  // 15 MiB read back; all but the last few blocks (shared by the subscribers behind the window) are freed,
+  // and those few hold at most 1 MiB (each one a fill keeps in memory while it reads the store back).
   assert(blocks.length >= 15, `${blocks.length} read-back blocks`);
-  assert(freed >= blocks.length - 4, `${freed} of ${blocks.length} read-back blocks freed`);
+  assert(kept.length <= 4, `${kept.length} of ${blocks.length} read-back blocks kept`);
+  const keptBytes = kept.reduce((n, b) => n + b.byteLength, 0);
+  assert(keptBytes <= MiB, `the read-back blocks kept hold ${keptBytes} bytes`);
 });
 
 /**

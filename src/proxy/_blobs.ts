@@ -270,6 +270,7 @@ async function openFill(
     readBack: storeCapabilities(ctx.store).readWhileWriting !== false,
     readTimeout: ctx.readTimeout,
     release: ctx.releaseChunks,
+    ...(ctx.fillWindow !== undefined ? { window: ctx.fillWindow } : {}),
     pace: ctx.paceFills,
   });
   fill.done.then(

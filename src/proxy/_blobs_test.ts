@@ -282,6 +282,36 @@ Deno.test("blobRoute() over a store that cannot read back sends a client that jo
   assertEquals((await store.blobs.stat(image.layerDigest))?.size, image.layer.length);
 });
 
+Deno.test("blobRoute() with ProxyOptions.fillWindow keeps at most that window (plus the chunk in hand) of a download in memory", async () => {
+  const image = await fakeImage(3 << 20, 7);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const window = 256 << 10;
+  const ctx = fakeContext(upstream, { fetch: chunkedBlobs(upstream.fetch), fillWindow: window });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  const peak = ctx.metrics.fillHeldPeak;
+  // The default window (4 MiB) would hold the whole 3 MiB blob; chunks are 64 KiB.
+  assert(peak > 0 && peak <= window + 65_536, `the fill held ${peak} bytes at once`);
+  assertEquals((await ctx.store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+});
+
+Deno.test("createProxy() refuses a fillWindow that is not a positive whole number of bytes", () => {
+  const upstream = fakeUpstream({});
+  for (const fillWindow of [0, -1, 1.5, Number.NaN]) {
+    let message = "";
+    try {
+      fakeContext(upstream, { fillWindow });
+    } catch (err) {
+      message = err instanceof TypeError ? err.message : String(err);
+    }
+    assertEquals(message, `fillWindow must be a positive whole number of bytes, got ${fillWindow}`);
+  }
+});
+
 Deno.test("blobRoute() over a store with leases defers the lease's release with the fill: on workerd the work ends with waitUntil's promises", async () => {
   const image = await fakeImage(50_000);
   const upstream = fakeUpstream({ "acme/app": image });

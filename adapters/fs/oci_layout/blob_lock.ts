@@ -17,7 +17,7 @@
  * @module
  */
 
-import { mkdir, open, readFile, stat, unlink, utimes } from "node:fs/promises";
+import { makeDirs, readText, removeFile, statPath, touchPath, writeNewFile } from "../_file_ops.ts";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -61,10 +61,10 @@ async function readOwner(
   path: string,
 ): Promise<{ owner: Partial<Owner> | undefined; mtime: number } | undefined> {
   try {
-    const info = await stat(path);
+    const info = await statPath(path);
     let owner: Partial<Owner> | undefined;
     try {
-      owner = JSON.parse(await readFile(path, "utf8"));
+      owner = JSON.parse(await readText(path));
     } catch {
       // Being written by its creator right now (empty or half-written), or gone: judged by its age only.
     }
@@ -108,17 +108,12 @@ export async function acquireBlobLock(
     signal?.throwIfAborted();
     const token = crypto.randomUUID();
     try {
-      const handle = await open(path, "wx");
-      try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: HOST, token, time: Date.now() }));
-      } finally {
-        await handle.close();
-      }
+      await writeNewFile(path, JSON.stringify({ pid: process.pid, host: HOST, token, time: Date.now() }));
       return held(path, token, options.heartbeat);
     } catch (err) {
       if (errno(err) === "ENOENT") {
         // A store made before locks existed: make the folder and try again.
-        await mkdir(locks, { recursive: true });
+        await makeDirs(locks);
         continue;
       }
       if (errno(err) !== "EEXIST") throw err;
@@ -132,7 +127,7 @@ export async function acquireBlobLock(
     if (dead || Date.now() - mtime > options.staleAge) {
       // Taken over. Two waiters may both judge it stale and the second remove the first's fresh lock;
       // then both download the blob once, which costs bytes, not correctness.
-      await unlink(path).catch(() => {});
+      await removeFile(path).catch(() => {});
       continue;
     }
     if (Date.now() - started >= options.maxWait) return NO_LOCK;
@@ -146,7 +141,7 @@ function held(path: string, token: string, heartbeat: number): BlobLock {
   // Touching the lock tells waiters the holder is alive and working, however long the blob takes.
   const timer = setInterval(() => {
     const now = new Date();
-    utimes(path, now, now).catch(() => {});
+    touchPath(path, now).catch(() => {});
   }, heartbeat);
   timer.unref();
   let released = false;
@@ -156,9 +151,9 @@ function held(path: string, token: string, heartbeat: number): BlobLock {
       released = true;
       clearInterval(timer);
       try {
-        const owner = JSON.parse(await readFile(path, "utf8")) as Partial<Owner>;
+        const owner = JSON.parse(await readText(path)) as Partial<Owner>;
         // Taken over meanwhile (judged stale): the lock is someone else's now.
-        if (owner.token === token) await unlink(path);
+        if (owner.token === token) await removeFile(path);
       } catch {
         // gone already
       }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { readdir, rename, stat, unlink } from "node:fs/promises";
+import { listNames, removeFile, renamePath, statPath } from "../_file_ops.ts";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Digest } from "../../../src/digest/parse_digest.ts";
@@ -31,7 +31,7 @@ export class FsBlobStore implements BlobStore {
   async stat(digest: string): Promise<BlobInfo | undefined> {
     const path = blobPath(this.#paths, checkDigest(digest));
     try {
-      const info = await stat(path);
+      const info = await statPath(path);
       return info.isFile() ? { digest, size: info.size } : undefined;
     } catch (err) {
       if (errno(err) === "ENOENT") return undefined;
@@ -113,7 +113,7 @@ export class FsBlobStore implements BlobStore {
   async #claimPartial(digest: Digest, temp: string): Promise<number> {
     const candidates = [partialPath(this.#paths, digest)];
     const prefix = `${digest.algorithm}-${digest.hex}.`;
-    for (const name of await readdir(this.#paths.tmp)) {
+    for (const name of await listNames(this.#paths.tmp)) {
       const match = TEMP_NAME.exec(name);
       if (name.startsWith(prefix) && match && !isProcessAlive(Number(match[2]))) {
         candidates.push(join(this.#paths.tmp, name));
@@ -121,12 +121,12 @@ export class FsBlobStore implements BlobStore {
     }
     for (const candidate of candidates) {
       try {
-        await rename(candidate, temp);
+        await renamePath(candidate, temp);
       } catch (err) {
         if (errno(err) === "ENOENT") continue;
         throw err;
       }
-      return (await stat(temp)).size;
+      return (await statPath(temp)).size;
     }
     return -1;
   }
@@ -134,7 +134,7 @@ export class FsBlobStore implements BlobStore {
   async delete(digest: string): Promise<boolean> {
     const path = blobPath(this.#paths, checkDigest(digest));
     try {
-      await unlink(path);
+      await removeFile(path);
       return true;
     } catch (err) {
       if (errno(err) === "ENOENT") return false;
@@ -147,7 +147,7 @@ export class FsBlobStore implements BlobStore {
     for (const algorithm of Object.keys(HEX_LENGTH)) {
       let names: string[];
       try {
-        names = await readdir(join(root, algorithm));
+        names = await listNames(join(root, algorithm));
       } catch (err) {
         if (errno(err) === "ENOENT") continue;
         throw ioError(`Cannot list ${join(root, algorithm)}`, err);
@@ -156,7 +156,7 @@ export class FsBlobStore implements BlobStore {
         // Only files named like a digest are blobs; anything else (another tool's temp file) is not.
         if (name.length !== HEX_LENGTH[algorithm] || !HEX.test(name)) continue;
         try {
-          const info = await stat(join(root, algorithm, name));
+          const info = await statPath(join(root, algorithm, name));
           if (info.isFile()) yield { digest: `${algorithm}:${name}`, size: info.size };
         } catch (err) {
           if (errno(err) !== "ENOENT") throw ioError(`Cannot stat ${join(root, algorithm, name)}`, err);

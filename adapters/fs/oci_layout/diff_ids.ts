@@ -6,7 +6,7 @@
  * @module
  */
 
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { makeDirs, readText, removeFile, renamePath, writeNewFile } from "../_file_ops.ts";
 import { join } from "node:path";
 import { parseDigest } from "../../../src/digest/parse_digest.ts";
 import type { DiffIdStore } from "../../../src/store/types.ts";
@@ -30,7 +30,7 @@ export class FsDiffIdStore implements DiffIdStore {
   async get(layerDigest: string): Promise<string | undefined> {
     let text: string;
     try {
-      text = (await readFile(this.#path(layerDigest), "utf8")).trim();
+      text = (await readText(this.#path(layerDigest))).trim();
     } catch (err) {
       if (errno(err) === "ENOENT") return undefined;
       throw ioError(`Cannot read the diffID record of ${layerDigest}`, err);
@@ -47,16 +47,11 @@ export class FsDiffIdStore implements DiffIdStore {
     const value = parseDigest(diffId).toString();
     const temp = tempPath(this.#paths, "diffid");
     try {
-      await mkdir(this.#dir, { recursive: true });
-      const handle = await open(temp, "wx", 0o644);
-      try {
-        await handle.writeFile(value + "\n");
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, path);
+      await makeDirs(this.#dir);
+      await writeNewFile(temp, value + "\n", { mode: 0o644 });
+      await renamePath(temp, path);
     } catch (err) {
-      await unlink(temp).catch(() => {});
+      await removeFile(temp).catch(() => {});
       throw ioError(`Cannot record the diffID of ${layerDigest}`, err);
     }
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { readText, removeFile, renamePath, writeNewFile } from "../_file_ops.ts";
 import { join } from "node:path";
 import { TugError } from "../../../src/errors.ts";
 import type { Descriptor } from "../../../src/manifest/types.ts";
@@ -66,7 +66,7 @@ export class FsReferenceStore implements ReferenceStore {
   async read(): Promise<IndexFile> {
     let text: string;
     try {
-      text = await readFile(this.#indexPath, "utf8");
+      text = await readText(this.#indexPath);
     } catch (err) {
       if (errno(err) === "ENOENT") return { schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests: [] };
       throw ioError(`Cannot read ${this.#indexPath}`, err);
@@ -109,16 +109,10 @@ export class FsReferenceStore implements ReferenceStore {
   async #write(index: IndexFile): Promise<void> {
     const temp = tempPath(this.#paths, "index.json");
     try {
-      const handle = await open(temp, "wx");
-      try {
-        await handle.writeFile(JSON.stringify(index));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, this.#indexPath);
+      await writeNewFile(temp, JSON.stringify(index), { sync: true });
+      await renamePath(temp, this.#indexPath);
     } catch (err) {
-      await unlink(temp).catch(() => {});
+      await removeFile(temp).catch(() => {});
       throw ioError(`Cannot write ${this.#indexPath}`, err);
     }
   }

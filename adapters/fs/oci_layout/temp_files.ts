@@ -6,7 +6,7 @@
  * @module
  */
 
-import { readdir, stat, unlink } from "node:fs/promises";
+import { listNames, removeFile, statPath } from "../_file_ops.ts";
 import { join } from "node:path";
 import { isProcessAlive } from "../_lock_file.ts";
 import { errno, ignoreMissing, ioError, type Paths, TEMP_NAME } from "./paths.ts";
@@ -44,7 +44,7 @@ export async function listTemp(paths: Paths): Promise<TempFile[]> {
   for (const [kind, folder] of [["tmp", paths.tmp], ["partial", paths.partial]] as const) {
     let names: string[];
     try {
-      names = await readdir(folder);
+      names = await listNames(folder);
     } catch (err) {
       if (errno(err) === "ENOENT") continue;
       throw ioError(`Cannot list ${folder}`, err);
@@ -52,7 +52,7 @@ export async function listTemp(paths: Paths): Promise<TempFile[]> {
     for (const name of names.sort()) {
       const path = join(folder, name);
       try {
-        const info = await stat(path);
+        const info = await statPath(path);
         const match = kind === "tmp" ? TEMP_NAME.exec(name) : null;
         const pid = match ? Number(match[2]) : undefined;
         out.push({
@@ -79,7 +79,7 @@ export async function removeTemp(paths: Paths, options: { olderThan?: number } =
   for (const file of await listTemp(paths)) {
     if (file.inUse || now - file.modified.getTime() < olderThan) continue;
     try {
-      await ignoreMissing(unlink(file.path));
+      await ignoreMissing(removeFile(file.path));
       removed.push(file);
     } catch (err) {
       throw ioError(`Cannot remove ${file.path}`, err);
