@@ -59,7 +59,7 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
           return;
         }
         // The answer's body (S3: empty, or a small XML document), read as it is asked for. Cancelled (the
-        // bucket drops bodies it does not need), the socket's later events are ignored.
+        // bucket drops bodies it does not need), the rest is read and ignored.
         let open = true;
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
@@ -82,7 +82,9 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
           },
           cancel() {
             open = false;
-            res.destroy();
+            // Read to its end and dropped (S3's answers here are small), so the connection is kept for the
+            // next request instead of closed.
+            res.resume();
           },
         });
         resolve(new Response(stream, { status, statusText: res.statusMessage ?? "", headers: answer }));
