@@ -114,3 +114,35 @@ Deno.test("s3Store over nodeBodyFetch on s3rver: the store contract, and a multi
   await s3StoreContract(t, (prefix) => ({ ...base, prefix }));
   await t.step("multipart round trip", () => roundTrip({ ...base, prefix: "multipart" }));
 });
+
+Deno.test("nodeBodyFetch: an answer dropped unread is read on only up to 64 KiB, then its connection is closed (a hostile endpoint's endless answer)", async () => {
+  let sent = 0;
+  let cancelled!: () => void;
+  const ended = new Promise<void>((resolve) => cancelled = resolve);
+  await using server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.arrayBuffer();
+    const chunk = new Uint8Array(16 * 1024);
+    // Endless unless the client goes away (bounded all the same: 1 GiB).
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= 1 << 30) return controller.close();
+        sent += chunk.length;
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        cancelled();
+      },
+    });
+    return new Response(body);
+  });
+  const res = await nodeBodyFetch()(`http://127.0.0.1:${server.addr.port}/part`, {
+    method: "PUT",
+    body: new Uint8Array(3),
+    redirect: "manual",
+  });
+  assertEquals(res.status, 200);
+  await res.body!.cancel();
+  await ended;
+  // Socket buffers on the way hold a few MiB; without the limit the whole GiB is read.
+  assert(sent < 32 << 20, `the server sent ${sent} bytes before the client closed`);
+});

@@ -13,6 +13,9 @@
 import http from "node:http";
 import https from "node:https";
 
+/** The most bytes of an answer dropped unread that are read on to keep its connection (S3 errors: < 64 KiB). */
+const DRAIN_LIMIT = 64 * 1024;
+
 /**
  * Wraps `fallback` (default: the global fetch): a request given as a URL with a `Uint8Array` body goes
  * through `node:http(s)` with a `Content-Length` of the body's size, never redirected (as `redirect:
@@ -59,12 +62,19 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
           return;
         }
         // The answer's body (S3: empty, or a small XML document), read as it is asked for. Cancelled (the
-        // bucket drops bodies it does not need), the rest is read and ignored.
+        // bucket drops bodies it does not need), the rest is read and ignored, up to DRAIN_LIMIT bytes.
         let open = true;
+        let dropped = 0;
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
             res.on("data", (chunk: Uint8Array) => {
-              if (!open) return;
+              if (!open) {
+                // Past a small answer's size the connection is closed rather than read on: a hostile
+                // endpoint's endless answer costs no more (docs/security.md, bounded reads).
+                dropped += chunk.byteLength;
+                if (dropped > DRAIN_LIMIT) res.destroy();
+                return;
+              }
               controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
               if ((controller.desiredSize ?? 0) <= 0) res.pause();
             });
@@ -82,8 +92,8 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
           },
           cancel() {
             open = false;
-            // Read to its end and dropped (S3's answers here are small), so the connection is kept for the
-            // next request instead of closed.
+            // Read to its end and dropped (S3's answers here are small: up to DRAIN_LIMIT), so the connection
+            // is kept for the next request instead of closed.
             res.resume();
           },
         });
