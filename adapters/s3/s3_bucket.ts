@@ -352,10 +352,15 @@ export class S3Bucket implements ObjectBucket {
     url: string,
     init: { headers?: Record<string, string>; body?: Uint8Array | string },
   ): Promise<Response | TugError> {
-    const request = await this.#client.sign(url, {
+    // Signed without the body: the S3 signer sends `X-Amz-Content-Sha256: UNSIGNED-PAYLOAD` (aws4fetch's
+    // default for S3; every attempt was so before too), so the body plays no part in the signature. The body
+    // is then handed to fetch as it is, never wrapped in a Request here: a Request copies a byte body (the
+    // Fetch standard's "extract a body"; Deno and undici both do), and an 8 MiB part copied per attempt is
+    // garbage that V8 frees only after ~64 MiB more of it (docs/performance.md, "Proxy memory"). A fetch that
+    // sends the caller's bytes as they are (`nodeBodyFetch`) then makes no copy at all.
+    const signed = await this.#client.sign(url, {
       method,
-      headers: init.headers,
-      body: init.body as BodyInit | undefined,
+      ...(init.headers ? { headers: init.headers } : {}),
     });
     let res: Response;
     try {
@@ -363,7 +368,12 @@ export class S3Bucket implements ObjectBucket {
       // the body (a blob, a reference), and fetch would resend the token and the body to whatever host a
       // 3xx names (Deno and Node drop only `Authorization` across origins). Every request goes to the
       // endpoint the operator configured, or nowhere.
-      res = await this.#fetch(new Request(request, { redirect: "manual" }));
+      res = await this.#fetch(signed.url, {
+        method,
+        headers: signed.headers,
+        ...(init.body !== undefined ? { body: init.body as BodyInit } : {}),
+        redirect: "manual",
+      });
     } catch (cause) {
       return new TugError("STORE_IO", `S3 ${method} ${url} failed: ${describeNetworkError(cause)}`, {
         cause,

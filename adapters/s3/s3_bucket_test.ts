@@ -23,10 +23,13 @@ Deno.test("S3Bucket on AWS addresses a bucket name with dots path-style (as the 
 Deno.test("S3Bucket retries a request that got no answer (a reset connection) and names the attempts when all failed", async () => {
   const waits: number[] = [];
   let calls = 0;
-  const flaky: typeof fetch = (input) => {
+  const flaky: typeof fetch = (input, init) => {
     calls++;
     if (calls <= 2) return Promise.reject(new TypeError("connection reset by peer"));
-    assertEquals(new Request(input).headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 "), true);
+    assertEquals(
+      new Request(input, init).headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 "),
+      true,
+    );
     return Promise.resolve(new Response(null, { status: 200, headers: { "content-length": "7" } }));
   };
   const sleep = (ms: number) => (waits.push(ms), Promise.resolve());
@@ -82,4 +85,33 @@ Deno.test("S3Bucket does not retry a redirect (refused at once) and sends once w
     RangeError,
     "attempts",
   );
+});
+
+Deno.test("S3Bucket uploadPart hands fetch the part's own bytes, signed, never a copy (a Request copies its body: 8 MiB of garbage per part)", async () => {
+  const bodies: unknown[] = [];
+  const seen: Request[] = [];
+  const recording: typeof fetch = (input, init) => {
+    bodies.push(input instanceof Request ? input : init?.body);
+    seen.push(new Request(input, init));
+    const url = new URL(seen.at(-1)!.url);
+    if (url.searchParams.has("uploads")) {
+      return Promise.resolve(
+        new Response(
+          "<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>",
+        ),
+      );
+    }
+    return Promise.resolve(new Response(null, { status: 200, headers: { etag: '"e1"' } }));
+  };
+  const bucket = new S3Bucket({ bucket: "b", endpoint: "http://s3.test", credentials, fetch: recording });
+  const upload = await bucket.createMultipartUpload("blobs/k");
+  const part = new Uint8Array(1 << 20).fill(7);
+  assertEquals(await upload.uploadPart(1, part), { partNumber: 1, etag: '"e1"' });
+  assertEquals(bodies.length, 2);
+  assertEquals(bodies[1] === part, true, "the very Uint8Array the writer filled");
+  const put = seen[1];
+  assertEquals([put.method, put.redirect], ["PUT", "manual"]);
+  assertEquals(put.headers.get("authorization")?.startsWith("AWS4-HMAC-SHA256 "), true);
+  assertEquals(put.headers.get("x-amz-content-sha256"), "UNSIGNED-PAYLOAD");
+  assertEquals(new URL(put.url).searchParams.get("partNumber"), "1");
 });

@@ -306,6 +306,15 @@ export class BlobFill {
     return this.#cached;
   }
 
+  /**
+   * Whether the fill is over: failed, or verified and its commit settled (`cached` says how). A fill that
+   * is neither running nor ended has verified the blob and is committing it; its subscribers wait for the
+   * commit for bytes no longer in memory.
+   */
+  get ended(): boolean {
+    return this.#state === "failed" || this.#settled;
+  }
+
   /** Bytes received from upstream so far. */
   get received(): number {
     return this.#received;

@@ -662,9 +662,11 @@ export async function blobRoute(
     const denied = await check(fill.elsewhere);
     if (denied) return denied;
   }
-  if (!started && !fill.running && !fill.cached && !again) {
+  if (!started && fill.ended && !fill.cached && !again) {
     // Failed, or ended without the store taking the blob, before this request joined (its entry is dropped
-    // only after the store's abort): no source to stream from. The request starts over, once.
+    // only after the store's abort): no source to stream from. The request starts over, once. A fill that
+    // is committing is joined: starting over would download the blob again, and over s3rver (which writes
+    // a completed upload in place) its stat() could see the object half written.
     if (fills.get(key) === pending) fills.delete(key);
     return blobRoute(ctx, request, target, caller, digest, defer, true);
   }

@@ -366,3 +366,35 @@ Deno.test("blobRoute() does not join a fill that already failed (its entry not y
   await settle();
   assertEquals(upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length, 1);
 });
+
+Deno.test("blobRoute() joins a fill whose blob is verified and still being committed: it waits for the commit, no second download", async () => {
+  const image = await fakeImage(3 * FILL_WINDOW, 11);
+  const upstream = fakeUpstream({ "acme/app": image });
+  const { store } = objectStore();
+  // The commit (an object store's last part and CompleteMultipartUpload) takes a while: held until opened.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => open = resolve);
+  const writer = store.blobs.writer;
+  store.blobs.writer = async (expected) => {
+    const w = await writer(expected);
+    return { ...w, offset: 0, commit: async () => (await gate, await w.commit()) };
+  };
+  const ctx = fakeContext(upstream, { store });
+  const target = resolveTarget(ctx, "acme/app", null) as Target;
+  const { defer, settle } = deferred();
+  const gets = () => upstream.requests.filter((r) => r.startsWith("GET") && r.includes("/blobs/")).length;
+
+  const first = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(new Uint8Array(await first.arrayBuffer()), image.layer);
+  const fill = await ctx.fills.get(fillKey(target, image.layerDigest))!;
+  assertEquals([fill.running, fill.cached], [false, false], "verified, the commit under way");
+
+  // Its headers come at once (the size is known); its bytes once the commit is done.
+  const answer = await blobRoute(ctx, request(), target, anonymous, image.layerDigest, defer);
+  assertEquals(answer.status, 200);
+  open();
+  assertEquals(new Uint8Array(await answer.arrayBuffer()), image.layer);
+  await settle();
+  assertEquals(gets(), 1, "one upstream GET: the late client was served by the fill it joined");
+  assertEquals((await store.blobs.stat(image.layerDigest))?.size, image.layer.length);
+});

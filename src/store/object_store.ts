@@ -124,7 +124,8 @@ export interface ObjectStoreOptions {
   hasher?: HasherFactory;
   /**
    * Bytes per part of a multipart upload, and the size from which a blob goes up in parts (default
-   * 8 MiB; S3 and R2 refuse parts under 5 MiB except the last). A writer holds at most two parts.
+   * 8 MiB; S3 and R2 refuse parts under 5 MiB except the last). A writer holds at most two parts. A blob
+   * of more than 10,000 parts (S3's limit) goes up in parts of a 10,000th of its size.
    */
   partSize?: number;
   /**
@@ -147,6 +148,9 @@ export const OBJECT_RECORD_LIMIT: number = 4 << 20;
 
 /** The default part size of multipart uploads. */
 export const OBJECT_PART_SIZE: number = 8 << 20;
+
+// The most parts of a multipart upload ("UploadPart": part numbers 1 to 10,000; the same on R2 and radosgw).
+const MAX_PARTS = 10_000;
 
 const PREFIX_GRAMMAR = /^(?:[A-Za-z0-9._-]+\/)*[A-Za-z0-9._-]+\/?$/;
 
@@ -448,7 +452,11 @@ class ObjectBlobStore implements BlobStore {
     const digest = checkExpected(expected);
     const info = { digest: expected.digest, size: expected.size };
     const verifier = await DigestVerifier.create(info, this.#hasher ? { hasher: this.#hasher } : {});
-    return new ObjectBlobWriter(this.#bucket, this.#keys.blob(digest), info, verifier, this.#partSize);
+    // A multipart upload has at most 10,000 parts (S3, R2, radosgw): a blob larger than 10,000 parts of the
+    // configured size goes up in parts just large enough (8 MiB parts reach 78 GiB; past it, every part but
+    // the last is still of one size, as R2 requires).
+    const partSize = Math.max(this.#partSize, Math.ceil(expected.size / MAX_PARTS));
+    return new ObjectBlobWriter(this.#bucket, this.#keys.blob(digest), info, verifier, partSize);
   }
 
   async delete(digest: string): Promise<boolean> {

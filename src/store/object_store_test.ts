@@ -82,3 +82,36 @@ Deno.test("ObjectStore blob writer holds at most two part buffers however many p
   assertEquals(buffers.size <= 2, true, `${buffers.size} part buffers`);
   assertEquals(new Uint8Array(await new Response(await store.blobs.get(digest)).arrayBuffer()), bytes);
 });
+
+Deno.test("ObjectStore blob writer uploads a blob of more than 10,000 × partSize in at most 10,000 parts (S3's and R2's limit), all but the last of one size", async () => {
+  const { memoryBucket } = await import("./_memory_bucket_test_util.ts");
+  const inner = memoryBucket();
+  const sizes: number[] = [];
+  const bucket: ObjectBucket = {
+    ...inner,
+    head: (key) => inner.head(key),
+    get: (key, range) => inner.get(key, range),
+    put: (key, body) => inner.put(key, body),
+    delete: (key) => inner.delete(key),
+    list: (prefix) => inner.list(prefix),
+    createMultipartUpload: async (key) => {
+      const upload = await inner.createMultipartUpload(key);
+      return {
+        uploadPart: (n, body) => (sizes.push(body.length), upload.uploadPart(n, body)),
+        complete: (list) => upload.complete(list),
+        abort: () => upload.abort(),
+      };
+    },
+  };
+  // 25,000 bytes in parts of 2: 12,500 parts at the configured size, past the limit.
+  const bytes = Uint8Array.from({ length: 25_000 }, (_, i) => (i * 7) & 0xff);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const digest = "sha256:" + Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+  const store = new ObjectStore({ bucket, partSize: 2 });
+  const writer = await store.blobs.writer({ digest, size: bytes.length });
+  for (let i = 0; i < bytes.length; i += 1000) await writer.write(bytes.subarray(i, i + 1000));
+  await writer.commit();
+  assertEquals(sizes.length <= 10_000, true, `${sizes.length} parts`);
+  assertEquals(new Set(sizes.slice(0, -1)).size, 1, "every part but the last has the same size");
+  assertEquals(new Uint8Array(await new Response(await store.blobs.get(digest)).arrayBuffer()), bytes);
+});
