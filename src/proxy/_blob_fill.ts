@@ -433,9 +433,15 @@ export class BlobFill {
     const reader = options.body.getReader();
     // An idle upstream: the read is cancelled (which ends the pending read as done) and reported as TIMEOUT.
     let idle: TugError | undefined;
-    const idleTimer = () =>
+    // A slow store write is not an idle upstream: a timer that runs out while the store writes starts again.
+    let storeWriting = false;
+    const idleTimer = (): IdleTimer | undefined =>
       readTimeout > 0
         ? new IdleTimer(readTimeout, () => {
+          if (storeWriting) {
+            timer = idleTimer();
+            return;
+          }
           idle = new TugError(
             "TIMEOUT",
             `Cannot fill blob ${options.digest}: the upstream sent nothing for ${readTimeout} ms ` +
@@ -466,6 +472,8 @@ export class BlobFill {
         this.#received += value.byteLength;
         this.#notify();
         if (writer !== undefined) {
+          // A part upload may take long on a slow link; the store bounds its own requests.
+          storeWriting = true;
           try {
             await writer.write(value);
           } catch {
@@ -477,9 +485,11 @@ export class BlobFill {
               this.#fromCommit = false;
               this.#lost = true;
             }
+          } finally {
+            storeWriting = false;
           }
         }
-        // A slow store write is not an idle upstream.
+        // The upstream's idle time starts after the store's write.
         timer?.touch();
         this.#trim();
         options.onHeld?.(this.#kept);

@@ -813,3 +813,40 @@ Deno.test("BlobFill errors its subscribers on a digest mismatch before the store
   assert(error !== undefined, "the client's body ended as complete");
   assert(aborting, "the store's writer was not aborted");
 });
+
+Deno.test("BlobFill: a store write slower than the read timeout is not taken for an idle upstream", async () => {
+  const digest = await digestBytes(bytes);
+  const memory = new MemoryStore();
+  let slow = 0;
+  // Each write takes 3 read timeouts (a part upload on a slow link); the upstream has every byte ready.
+  const blobs: BlobStore = {
+    stat: (d) => memory.blobs.stat(d),
+    get: (d, range) => memory.blobs.get(d, range),
+    writer: async (expected, options) => {
+      const writer = await memory.blobs.writer(expected, options);
+      return {
+        offset: writer.offset,
+        readPartial: () => writer.readPartial(),
+        write: async (chunk) => {
+          slow++;
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          await writer.write(chunk);
+        },
+        commit: () => writer.commit(),
+        abort: (o) => writer.abort(o),
+      };
+    },
+    delete: (d) => memory.blobs.delete(d),
+    list: () => memory.blobs.list(),
+  };
+  const source = feed();
+  const fill = BlobFill.start({ digest, size: bytes.length, body: source.body, blobs, readTimeout: 50 });
+  const client = new Response(fill.subscribe()).arrayBuffer();
+  source.push(bytes.subarray(0, 500));
+  source.push(bytes.subarray(500));
+  source.end();
+  assertEquals(new Uint8Array(await client), bytes);
+  await fill.done;
+  assertEquals(slow, 2);
+  assertEquals(await memory.blobs.stat(digest), { digest, size: bytes.length });
+});
