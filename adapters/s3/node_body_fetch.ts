@@ -20,7 +20,8 @@ const DRAIN_LIMIT = 64 * 1024;
  * Wraps `fallback` (default: the global fetch): a request given as a URL with a `Uint8Array` body goes
  * through `node:http(s)` with a `Content-Length` of the body's size, never redirected (as `redirect:
  * "manual"`, the only mode {@linkcode S3Bucket} uses: a 3xx comes back as it is); everything else goes to
- * `fallback`. A request that gets no answer rejects with a `TypeError`, as fetch does.
+ * `fallback`. A request that gets no answer rejects with a `TypeError`, as fetch does; `init.signal` ends
+ * the request and its answer's body with the signal's reason, as fetch's does.
  *
  * @example
  * ```ts
@@ -39,9 +40,9 @@ const DRAIN_LIMIT = 64 * 1024;
 export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(globalThis)): typeof fetch {
   return ((input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const body = init?.body;
-    if (!(body instanceof Uint8Array) || input instanceof Request || init?.signal) {
-      return fallback(input, init);
-    }
+    if (!(body instanceof Uint8Array) || input instanceof Request) return fallback(input, init);
+    const signal = init?.signal ?? undefined;
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const url = new URL(String(input));
     if (url.protocol !== "http:" && url.protocol !== "https:") return fallback(input, init);
     const headers: Record<string, string> = {};
@@ -49,6 +50,14 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
     headers["content-length"] = String(body.byteLength);
     const method = init?.method ?? "PUT";
     return new Promise<Response>((resolve, reject) => {
+      // Aborted (S3Bucket's time limit): the request and its answer end here, as fetch's do.
+      let abortBody: ((reason: unknown) => void) | undefined;
+      const onAbort = () => {
+        request.destroy();
+        if (abortBody) abortBody(signal!.reason);
+        else reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
       const request = (url.protocol === "https:" ? https : http).request(url, { method, headers }, (res) => {
         const answer = new Headers();
         for (const [name, value] of Object.entries(res.headers)) {
@@ -57,6 +66,7 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
         }
         const status = res.statusCode ?? 0;
         if (method === "HEAD" || status === 204 || status === 304) {
+          signal?.removeEventListener("abort", onAbort);
           res.resume();
           resolve(new Response(null, { status, statusText: res.statusMessage ?? "", headers: answer }));
           return;
@@ -67,6 +77,10 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
         let dropped = 0;
         const stream = new ReadableStream<Uint8Array>({
           start(controller) {
+            abortBody = (reason) => {
+              if (open) controller.error(reason);
+              open = false;
+            };
             res.on("data", (chunk: Uint8Array) => {
               if (!open) {
                 // Past a small answer's size the connection is closed rather than read on: a hostile
@@ -79,10 +93,12 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
               if ((controller.desiredSize ?? 0) <= 0) res.pause();
             });
             res.on("end", () => {
+              signal?.removeEventListener("abort", onAbort);
               if (open) controller.close();
               open = false;
             });
             res.on("error", (err) => {
+              signal?.removeEventListener("abort", onAbort);
               if (open) controller.error(err);
               open = false;
             });
@@ -99,7 +115,9 @@ export function nodeBodyFetch(fallback: typeof fetch = globalThis.fetch.bind(glo
         });
         resolve(new Response(stream, { status, statusText: res.statusMessage ?? "", headers: answer }));
       });
-      request.on("error", (cause) => reject(new TypeError(cause.message, { cause })));
+      request.on("error", (cause) => {
+        if (!signal?.aborted) reject(new TypeError(cause.message, { cause }));
+      });
       request.end(body);
     });
   }) as typeof fetch;

@@ -10,6 +10,7 @@
 import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { TugError } from "../../src/errors.ts";
 import { describeNetworkError } from "../../src/registry/describe_network_error.ts";
+import { withIdleLimit } from "../../src/streams/idle_timer.ts";
 import type { ObjectBucket, ObjectMultipartUpload, ObjectPart } from "../../src/store/object_store.ts";
 
 /** AWS credentials (from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`). */
@@ -58,7 +59,32 @@ export interface S3BucketOptions {
   now?: () => number;
   /** How requests that fail in transit or with a 5xx are retried (default {@linkcode S3_RETRY}). */
   retry?: S3RetryOptions;
+  /**
+   * Milliseconds an attempt waits for the bucket's answer, plus one for every 128 bytes of its body (a slow
+   * link still sends an 8 MiB part within the limit), and the longest a read of an object's body waits for
+   * bytes (default {@linkcode S3_TIMEOUT}; 0: no limit). An attempt that gets no answer in time is
+   * cancelled and sent again, like a lost answer ({@linkcode S3RetryOptions}); a body that stops fails with
+   * `TIMEOUT`.
+   */
+  timeout?: number;
 }
+
+/**
+ * The default {@linkcode S3BucketOptions.timeout}: 60 s. A bucket that accepts a connection and never answers
+ * (a stuck gateway, a half-open connection) would otherwise hold each request, and everything waiting on it,
+ * forever: a proxy's fill waits for its part uploads, so one stuck upload would stop every client of a blob.
+ *
+ * @example
+ * ```ts
+ * import { S3_TIMEOUT } from "./s3_bucket.ts";
+ *
+ * console.assert(S3_TIMEOUT === 60_000);
+ * ```
+ */
+export const S3_TIMEOUT: number = 60_000;
+
+/** Bytes of a request body that add one millisecond to an attempt's time limit (128 KB/s). */
+const BODY_BYTES_PER_MS = 128;
 
 /**
  * How {@linkcode S3Bucket} retries a request that got no answer (a network error) or a transient one: 500
@@ -234,6 +260,7 @@ export class S3Bucket implements ObjectBucket {
   readonly #name: string;
   readonly #now: () => number;
   readonly #retry: Required<S3RetryOptions>;
+  readonly #timeout: number;
   // How many attempts a response took, for the error that names it.
   readonly #attempts = new WeakMap<Response, number>();
 
@@ -268,6 +295,11 @@ export class S3Bucket implements ObjectBucket {
     if (!Number.isSafeInteger(retry.attempts) || retry.attempts < 1 || retry.attempts > 20) {
       throw new RangeError(`S3 retry attempts must be a whole number from 1 to 20, got ${retry.attempts}`);
     }
+    const timeout = options.timeout ?? S3_TIMEOUT;
+    if (!Number.isSafeInteger(timeout) || timeout < 0) {
+      throw new RangeError(`S3 timeout must be a whole number of milliseconds (0: none), got ${timeout}`);
+    }
+    this.#timeout = timeout;
     this.#retry = {
       ...retry,
       sleep: options.retry?.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -363,6 +395,11 @@ export class S3Bucket implements ObjectBucket {
       ...(init.headers ? { headers: init.headers } : {}),
     });
     let res: Response;
+    // No answer in time: the attempt is cancelled (the signal also ends its body, which nobody has yet).
+    const bodyBytes = typeof init.body === "string" ? init.body.length : init.body?.byteLength ?? 0;
+    const limit = this.#timeout === 0 ? 0 : this.#timeout + Math.ceil(bodyBytes / BODY_BYTES_PER_MS);
+    const controller = limit > 0 ? new AbortController() : undefined;
+    const timer = controller && setTimeout(() => controller.abort(), limit);
     try {
       // Never followed (docs/security.md, rule 8): the request carries the signature, the session token and
       // the body (a blob, a reference), and fetch would resend the token and the body to whatever host a
@@ -373,11 +410,13 @@ export class S3Bucket implements ObjectBucket {
         headers: signed.headers,
         ...(init.body !== undefined ? { body: init.body as BodyInit } : {}),
         redirect: "manual",
+        ...(controller ? { signal: controller.signal } : {}),
       });
     } catch (cause) {
-      return new TugError("STORE_IO", `S3 ${method} ${url} failed: ${describeNetworkError(cause)}`, {
-        cause,
-      });
+      const why = controller?.signal.aborted ? `no answer within ${limit} ms` : describeNetworkError(cause);
+      return new TugError("STORE_IO", `S3 ${method} ${url} failed: ${why}`, { cause });
+    } finally {
+      clearTimeout(timer);
     }
     if (res.type === "opaqueredirect" || (res.status >= 300 && res.status < 400)) {
       await res.body?.cancel();
@@ -434,7 +473,12 @@ export class S3Bucket implements ObjectBucket {
       return undefined;
     }
     if (res.status !== (range ? 206 : 200)) return await this.#fail("GET", url, res);
-    const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
+    const body = withIdleLimit(
+      res.body ?? new ReadableStream({ start: (c) => c.close() }),
+      this.#timeout,
+      `S3 GET ${url}`,
+      () => new TugError("TIMEOUT", `S3 GET ${url}: the bucket sent nothing for ${this.#timeout} ms`),
+    );
     if (range === undefined) return body;
     // A range cannot be verified by digest: it must at least be the range asked for, byte for byte in
     // count (the rule of forwarded ranges, docs/security.md rule 6), or the stream fails.

@@ -49,11 +49,13 @@ export class IdleTimer {
  * `source` as a stream that errors (and cancels `source`) when a read of it waits more than `ms`
  * milliseconds (0: never): a relayed upstream body that stalls breaks instead of hanging its client. Only
  * the wait for the upstream counts: a client that reads slowly (no read pending) never trips it.
+ * `idleError` makes the error (default: a TypeError naming `what` and the wait).
  */
 export function withIdleLimit(
   source: ReadableStream<Uint8Array>,
   ms: number,
   what: string,
+  idleError: () => Error = () => new TypeError(`${what}: the upstream sent nothing for ${ms} ms`),
 ): ReadableStream<Uint8Array> {
   if (ms === 0) return source;
   const reader = source.getReader();
@@ -62,7 +64,7 @@ export function withIdleLimit(
       let timer: ReturnType<typeof setTimeout> | undefined;
       const idle = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new TypeError(`${what}: the upstream sent nothing for ${ms} ms`)),
+          () => reject(idleError()),
           ms,
         );
       });
