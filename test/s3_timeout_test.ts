@@ -122,3 +122,36 @@ Deno.test("createProxy() over s3Store: a bucket that stops answering part upload
     held.release();
   }
 });
+
+Deno.test("S3Bucket.list(): a listing page the bucket stops sending fails with TIMEOUT", async () => {
+  await using s3 = await startS3rver();
+  await using front = startFront(s3.endpoint);
+  const held = holder();
+  try {
+    const bucket = new S3Bucket({
+      bucket: s3.bucket,
+      endpoint: front.endpoint,
+      credentials: S3RVER_CREDENTIALS,
+      timeout: 300,
+      retry: fast,
+    });
+    assert(await bucket.put("a/k", new Uint8Array(10)));
+    // The page's headers and its first bytes come, then nothing.
+    front.after = (request, url) => {
+      if (request.method !== "GET" || !url.searchParams.has("list-type")) return undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(`<?xml version="1.0"?><ListBucketResult>`));
+        },
+        pull: () => held.hold().then(() => {}),
+      });
+      return new Response(body, { headers: { "content-type": "application/xml" } });
+    };
+    const err = await assertRejects(async () => {
+      for await (const _ of bucket.list("a/")) { /* the first page never ends */ }
+    });
+    assertEquals((err as { code?: string }).code, "TIMEOUT");
+  } finally {
+    held.release();
+  }
+});

@@ -434,7 +434,16 @@ export class S3Bucket implements ObjectBucket {
         { detail: { status: res.status } },
       );
     }
-    return res;
+    if (res.body === null || this.#timeout === 0) return res;
+    // Every answer's body (an object, a listing page, an error document) fails with TIMEOUT when the bucket
+    // stops sending it: only a pending read counts, so a reader that takes its time never trips it.
+    const body = withIdleLimit(
+      res.body,
+      this.#timeout,
+      `S3 ${method} ${url}`,
+      () => new TugError("TIMEOUT", `S3 ${method} ${url}: the bucket sent nothing for ${this.#timeout} ms`),
+    );
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
   }
 
   async #fail(method: string, url: string, res: Response): Promise<never> {
@@ -473,12 +482,7 @@ export class S3Bucket implements ObjectBucket {
       return undefined;
     }
     if (res.status !== (range ? 206 : 200)) return await this.#fail("GET", url, res);
-    const body = withIdleLimit(
-      res.body ?? new ReadableStream({ start: (c) => c.close() }),
-      this.#timeout,
-      `S3 GET ${url}`,
-      () => new TugError("TIMEOUT", `S3 GET ${url}: the bucket sent nothing for ${this.#timeout} ms`),
-    );
+    const body = res.body ?? new ReadableStream({ start: (c) => c.close() });
     if (range === undefined) return body;
     // A range cannot be verified by digest: it must at least be the range asked for, byte for byte in
     // count (the rule of forwarded ranges, docs/security.md rule 6), or the stream fails.
