@@ -84,12 +84,17 @@ export async function bytesOf(response: Response): Promise<Uint8Array<ArrayBuffe
   return new Uint8Array(await response.arrayBuffer());
 }
 
-/** Waits (bounded, 2 s) until the store holds `digest`: a fill commits just after its last byte was sent. */
-export async function waitForBlob(store: Store, digest: string): Promise<number | undefined> {
+/**
+ * Waits (bounded, 2 s) until the store holds `digest` (with `size` bytes, when given): a fill commits just
+ * after its last byte was sent, and s3rver writes an object in place, so a HEAD meanwhile sees it grow.
+ * Answers the size last seen.
+ */
+export async function waitForBlob(store: Store, digest: string, size?: number): Promise<number | undefined> {
+  let seen: number | undefined;
   for (let i = 0; i < 100; i++) {
-    const info = await store.blobs.stat(digest);
-    if (info !== undefined) return info.size;
+    seen = (await store.blobs.stat(digest))?.size;
+    if (seen !== undefined && (size === undefined || seen === size)) return seen;
     await new Promise((r) => setTimeout(r, 20));
   }
-  return undefined;
+  return seen;
 }

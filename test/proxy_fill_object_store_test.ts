@@ -127,7 +127,7 @@ Deno.test("BlobFill over a store with readWhileWriting: false paces 10 clients t
 
   const log = (await registry.accessLog()).slice(before.length);
   assertEquals(countRequests(log, "GET", `/blobs/${layer.digest}`), 1, "one upstream GET for 11 clients");
-  assertEquals(await waitForBlob(proxy.store, layer.digest), layer.size);
+  assertEquals(await waitForBlob(proxy.store, layer.digest, layer.size), layer.size);
   assertEquals(counts.gets, 0, "no client read the blob back from the store");
   // Bounded: the window plus the chunk held back until verified and the one the slowest client is in (a
   // read from the upstream socket is far below 1 MiB). A fill that kept the blob holds all 64 MiB.

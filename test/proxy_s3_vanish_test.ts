@@ -58,7 +58,7 @@ Deno.test("createProxy() over s3Store (radosgw): a blob and a manifest deleted r
 
   // Cached first.
   assertEquals(await sha256(await (await fetch(blobUrl)).bytes()), layer.digest);
-  assertEquals(await waitForBlob(store, layer.digest), layer.size);
+  assertEquals(await waitForBlob(store, layer.digest, layer.size), layer.size);
   assertEquals(
     await sha256(await (await fetch(manifestUrl, { headers: accept })).bytes()),
     image.manifestDigest,
@@ -78,7 +78,7 @@ Deno.test("createProxy() over s3Store (radosgw): a blob and a manifest deleted r
   assertEquals(countRequests(log, "GET", `/manifests/${image.manifestDigest}`), 1, "one of the manifest");
   assertEquals(store.vanish.size, 0, "both were deleted after their stat");
   // The fill put it back in the bucket.
-  assertEquals(await waitForBlob(store, layer.digest), layer.size);
+  assertEquals(await waitForBlob(store, layer.digest, layer.size), layer.size);
 });
 
 Deno.test("createProxy() over s3Store (radosgw): a blob deleted from the bucket while a client streams it still reaches the client whole", async () => {
@@ -88,7 +88,7 @@ Deno.test("createProxy() over s3Store (radosgw): a blob deleted from the bucket 
   const layer = images.large.layers[0];
   const url = `${proxy.url}/v2/${images.large.repository}/blobs/${layer.digest}`;
   assertEquals(await sha256(await (await fetch(url)).bytes()), layer.digest);
-  assertEquals(await waitForBlob(store, layer.digest), layer.size);
+  assertEquals(await waitForBlob(store, layer.digest, layer.size), layer.size);
   assert(layer.size > 16 << 20, `far more than socket buffers hold (${layer.size} bytes)`);
 
   const mark = (await registry.accessLog()).length;
