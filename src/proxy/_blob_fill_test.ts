@@ -3,7 +3,7 @@ import { BlobFill } from "./_blob_fill.ts";
 import { MemoryStore } from "../store/memory_store.ts";
 import { digestBytes } from "../digest/digest_bytes.ts";
 import { TugError } from "../errors.ts";
-import type { BlobStore } from "../store/types.ts";
+import type { BlobStore, BlobWriter } from "../store/types.ts";
 import { readAllBytes } from "../streams/bytes.ts";
 
 /** A body the test feeds chunk by chunk. */
@@ -778,14 +778,12 @@ Deno.test("BlobFill with pace: false reads the upstream at its own speed; with a
   await idle.cancel();
 });
 
-Deno.test("BlobFill errors its subscribers on a digest mismatch before the store's abort settles", async () => {
-  const digest = await digestBytes(bytes);
-  const wrong = bytes.slice();
-  wrong[10] ^= 1;
-  const memory = new MemoryStore();
-  let aborting = false;
-  // A store whose abort hangs (a bucket that stopped answering): cleaning up must not hold the clients.
-  const blobs: BlobStore = {
+/** `memory`'s blobs, with each writer's methods replaced by those `change` gives (the rest delegate). */
+function withWriters(
+  memory: MemoryStore,
+  change: (writer: BlobWriter) => Partial<Pick<BlobWriter, "write" | "commit" | "abort">>,
+): BlobStore {
+  return {
     stat: (d) => memory.blobs.stat(d),
     get: (d, range) => memory.blobs.get(d, range),
     writer: async (expected, options) => {
@@ -795,15 +793,28 @@ Deno.test("BlobFill errors its subscribers on a digest mismatch before the store
         readPartial: () => writer.readPartial(),
         write: (chunk) => writer.write(chunk),
         commit: () => writer.commit(),
-        abort: () => {
-          aborting = true;
-          return new Promise<void>(() => {});
-        },
+        abort: (o) => writer.abort(o),
+        ...change(writer),
       };
     },
     delete: (d) => memory.blobs.delete(d),
     list: () => memory.blobs.list(),
   };
+}
+
+Deno.test("BlobFill errors its subscribers on a digest mismatch before the store's abort settles", async () => {
+  const digest = await digestBytes(bytes);
+  const wrong = bytes.slice();
+  wrong[10] ^= 1;
+  const memory = new MemoryStore();
+  let aborting = false;
+  // A store whose abort hangs (a bucket that stopped answering): cleaning up must not hold the clients.
+  const blobs = withWriters(memory, () => ({
+    abort: () => {
+      aborting = true;
+      return new Promise<void>(() => {});
+    },
+  }));
   const source = feed();
   const fill = BlobFill.start({ digest, size: bytes.length, body: source.body, blobs });
   const client = new Response(fill.subscribe()).arrayBuffer();
@@ -819,26 +830,13 @@ Deno.test("BlobFill: a store write slower than the read timeout is not taken for
   const memory = new MemoryStore();
   let slow = 0;
   // Each write takes 3 read timeouts (a part upload on a slow link); the upstream has every byte ready.
-  const blobs: BlobStore = {
-    stat: (d) => memory.blobs.stat(d),
-    get: (d, range) => memory.blobs.get(d, range),
-    writer: async (expected, options) => {
-      const writer = await memory.blobs.writer(expected, options);
-      return {
-        offset: writer.offset,
-        readPartial: () => writer.readPartial(),
-        write: async (chunk) => {
-          slow++;
-          await new Promise((resolve) => setTimeout(resolve, 150));
-          await writer.write(chunk);
-        },
-        commit: () => writer.commit(),
-        abort: (o) => writer.abort(o),
-      };
+  const blobs = withWriters(memory, (writer) => ({
+    write: async (chunk) => {
+      slow++;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      await writer.write(chunk);
     },
-    delete: (d) => memory.blobs.delete(d),
-    list: () => memory.blobs.list(),
-  };
+  }));
   const source = feed();
   const fill = BlobFill.start({ digest, size: bytes.length, body: source.body, blobs, readTimeout: 50 });
   const client = new Response(fill.subscribe()).arrayBuffer();
